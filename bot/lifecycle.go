@@ -1,0 +1,210 @@
+package bot
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Status is where an incident is in its lifecycle:
+//
+//	investigating -> mitigated -> resolved -> review scheduled -> review held -> closed
+//	      ^________________ reopen _____________|
+type Status string
+
+// The statuses, in lifecycle order.
+const (
+	StatusInvestigating   Status = "investigating"
+	StatusMitigated       Status = "mitigated"
+	StatusResolved        Status = "resolved"
+	StatusReviewScheduled Status = "review_scheduled"
+	StatusReviewHeld      Status = "review_held"
+	StatusClosed          Status = "closed"
+)
+
+// Human renders the status for chat: "review scheduled".
+func (s Status) Human() string { return strings.ReplaceAll(string(s), "_", " ") }
+
+// Step is a lifecycle transition a command asks for.
+type Step string
+
+// The steps.
+const (
+	StepMitigate Step = "mitigate"
+	StepResolve  Step = "resolve"
+	StepReopen   Step = "reopen"
+	StepSchedule Step = "schedule review"
+	StepHold     Step = "hold review"
+	StepClose    Step = "close"
+)
+
+// Transitions is the lifecycle table: for each step, the statuses it may be
+// taken from and the status it leads to. Rescheduling a review is a schedule
+// step from review_scheduled to itself.
+var Transitions = map[Step]struct {
+	From []Status
+	To   Status
+}{
+	StepMitigate: {[]Status{StatusInvestigating}, StatusMitigated},
+	StepResolve:  {[]Status{StatusInvestigating, StatusMitigated}, StatusResolved},
+	StepReopen:   {[]Status{StatusMitigated, StatusResolved, StatusReviewScheduled}, StatusInvestigating},
+	StepSchedule: {[]Status{StatusResolved, StatusReviewScheduled}, StatusReviewScheduled},
+	StepHold:     {[]Status{StatusReviewScheduled}, StatusReviewHeld},
+	StepClose:    {[]Status{StatusReviewHeld}, StatusClosed},
+}
+
+// Postmortem is the blameless review meeting and its outcome.
+type Postmortem struct {
+	// ScheduledAt is the meeting's start; zero until scheduled.
+	ScheduledAt time.Time     `json:"scheduled_at,omitzero"`
+	Zone        string        `json:"zone,omitempty"` // IANA zone it was scheduled in
+	Duration    time.Duration `json:"duration,omitempty"`
+	// Sequence counts reschedules, for iCalendar's SEQUENCE.
+	Sequence  int       `json:"sequence,omitempty"`
+	HeldAt    time.Time `json:"held_at,omitzero"`
+	Attendees []User    `json:"attendees,omitempty"`
+	Notes     string    `json:"notes,omitempty"`
+}
+
+// Scheduled reports whether the meeting has a start time.
+func (p Postmortem) Scheduled() bool { return !p.ScheduledAt.IsZero() }
+
+// Held reports whether the meeting was marked held.
+func (p Postmortem) Held() bool { return !p.HeldAt.IsZero() }
+
+// CountermeasureState tracks a countermeasure until it is done.
+type CountermeasureState string
+
+// The countermeasure states.
+const (
+	CMOpen  CountermeasureState = "open"
+	CMFiled CountermeasureState = "filed" // an issue exists in the tracker
+	CMDone  CountermeasureState = "done"
+)
+
+// Countermeasure is an action agreed to prevent recurrence.
+type Countermeasure struct {
+	N     int                 `json:"n"` // 1-based within the incident
+	Text  string              `json:"text"`
+	Owner User                `json:"owner"`
+	Due   Date                `json:"due"`
+	State CountermeasureState `json:"state"`
+	// Tracker is the issue's reference (URL) once filed.
+	Tracker string    `json:"tracker,omitempty"`
+	AddedBy User      `json:"added_by"`
+	AddedAt time.Time `json:"added_at"`
+}
+
+// ClosePolicy says, per severity, whether the post-mortem gate applies.
+// The zero value requires a held review for every severity: relaxing it is a
+// configuration choice, never a default.
+type ClosePolicy struct {
+	// SkipReview lists severities that may close straight from resolved.
+	SkipReview map[Severity]bool
+}
+
+// Refusal explains why a step is refused: each string is one unmet condition.
+type Refusal []string
+
+// Check says why step may not be taken on inc at now under policy, or nil if
+// it may. It does not change inc.
+func Check(inc *Incident, step Step, now time.Time, policy ClosePolicy) Refusal {
+	t, ok := Transitions[step]
+	if !ok {
+		return Refusal{fmt.Sprintf("unknown step %q", step)}
+	}
+	if step == StepClose {
+		return checkClose(inc, now, policy)
+	}
+	for _, s := range t.From {
+		if inc.Status == s {
+			if step == StepHold && now.Before(inc.Postmortem.ScheduledAt) {
+				return Refusal{fmt.Sprintf("the post-mortem meeting starts at %s; it cannot be held before it starts",
+					inc.Postmortem.ScheduledAt.UTC().Format("2006-01-02 15:04 MST"))}
+			}
+			return nil
+		}
+	}
+	return Refusal{fmt.Sprintf("%s is %s; %s needs it to be %s",
+		inc.ID, inc.Status.Human(), step, statusList(t.From))}
+}
+
+func checkClose(inc *Incident, now time.Time, policy ClosePolicy) Refusal {
+	var r Refusal
+	switch inc.Status {
+	case StatusClosed:
+		return Refusal{inc.ID + " is already closed"}
+	case StatusInvestigating, StatusMitigated:
+		r = append(r, fmt.Sprintf("%s is %s: resolve it first", inc.ID, inc.Status.Human()))
+	}
+	if !policy.SkipReview[inc.Severity] {
+		pm := inc.Postmortem
+		switch {
+		case !pm.Scheduled():
+			r = append(r, "the post-mortem meeting has not been scheduled (postmortem schedule <YYYY-MM-DD HH:MM>)")
+		case now.Before(pm.ScheduledAt):
+			r = append(r, fmt.Sprintf("the post-mortem meeting has not started yet (it starts %s)",
+				pm.ScheduledAt.UTC().Format("2006-01-02 15:04 MST")))
+		}
+		if !pm.Held() {
+			r = append(r, "the post-mortem meeting has not been marked held (postmortem held @attendee... -- notes)")
+		} else if len(pm.Attendees) == 0 {
+			r = append(r, "the post-mortem meeting has no attendees recorded")
+		}
+	}
+	for _, cm := range inc.Countermeasures {
+		if cm.Owner.IsZero() {
+			r = append(r, fmt.Sprintf("countermeasure #%d has no owner", cm.N))
+		}
+		if cm.Due.IsZero() {
+			r = append(r, fmt.Sprintf("countermeasure #%d has no due date", cm.N))
+		}
+	}
+	return r
+}
+
+// Error joins the conditions, for logs.
+func (r Refusal) Error() string {
+	return strings.Join(r, "; ")
+}
+
+// Apply takes step on inc at now: it checks the step, then moves the status
+// and stamps the time. The returned error is an *Error with code ECONFLICT
+// listing every unmet condition.
+func Apply(inc *Incident, step Step, now time.Time, policy ClosePolicy) error {
+	if r := Check(inc, step, now, policy); r != nil {
+		if len(r) == 1 {
+			return Errorf(ECONFLICT, "Cannot %s %s: %s.", step, inc.ID, r[0])
+		}
+		return Errorf(ECONFLICT, "Cannot %s %s:\n- %s", step, inc.ID, strings.Join(r, "\n- "))
+	}
+	inc.Status = Transitions[step].To
+	switch step {
+	case StepMitigate:
+		inc.MitigatedAt = now
+	case StepResolve:
+		if inc.MitigatedAt.IsZero() {
+			inc.MitigatedAt = now
+		}
+		inc.ResolvedAt = now
+	case StepReopen:
+		inc.MitigatedAt, inc.ResolvedAt = time.Time{}, time.Time{}
+		inc.Postmortem = Postmortem{Sequence: inc.Postmortem.Sequence}
+	case StepHold:
+		inc.Postmortem.HeldAt = now
+	case StepClose:
+		inc.ClosedAt = now
+	}
+	return nil
+}
+
+func statusList(ss []Status) string {
+	h := make([]string, len(ss))
+	for i, s := range ss {
+		h[i] = s.Human()
+	}
+	if len(h) == 1 {
+		return h[0]
+	}
+	return strings.Join(h[:len(h)-1], ", ") + " or " + h[len(h)-1]
+}

@@ -1,0 +1,46 @@
+package bot
+
+import "time"
+
+// EventKind classifies a timeline entry.
+type EventKind string
+
+// The timeline entry kinds.
+const (
+	EventMessage   EventKind = "message"    // something said in the incident channel
+	EventEdit      EventKind = "edit"       // a message was edited; Text is the new text
+	EventDelete    EventKind = "delete"     // a message was deleted
+	EventFile      EventKind = "file"       // a file was shared; Text names it, URL links it
+	EventKey       EventKind = "key_event"  // marked as key (pin, reaction)
+	EventNote      EventKind = "note"       // /incident note
+	EventStatus    EventKind = "status"     // /incident status
+	EventSeverity  EventKind = "severity"   // severity changed
+	EventRole      EventKind = "role"       // role assigned
+	EventLifecycle EventKind = "lifecycle"  // declare, mitigate, resolve, reopen, review, close
+	EventAction    EventKind = "action"     // countermeasure recorded or changed
+	EventBot       EventKind = "bot_action" // something the bot itself did or said
+)
+
+// TimelineEvent is one entry of an incident's timeline. The timeline is
+// recorded as it happens: who said what, and when, both by the platform's
+// clock and ours.
+type TimelineEvent struct {
+	// Seq is assigned by the store: entries sort by (RecordedAt, Seq).
+	Seq        uint64    `json:"seq"`
+	IncidentID string    `json:"incident_id"`
+	Kind       EventKind `json:"kind"`
+	Author     User      `json:"author"`
+	Text       string    `json:"text"`
+	URL        string    `json:"url,omitempty"`
+	// MessageID is the platform's message ID, so edits and deletes can be
+	// tied to what they change; ThreadID is the parent message of a reply.
+	MessageID string `json:"message_id,omitempty"`
+	ThreadID  string `json:"thread_id,omitempty"`
+	// PlatformAt is when the platform says it happened; RecordedAt is when
+	// we committed it.
+	PlatformAt time.Time `json:"platform_at,omitzero"`
+	RecordedAt time.Time `json:"at"`
+	// DedupeKey is the platform's delivery ID (Slack event_id, Discord
+	// message ID + kind). An entry with a key already seen is stored once.
+	DedupeKey string `json:"-"`
+}

@@ -1,0 +1,152 @@
+package workflows
+
+import (
+	"context"
+	"time"
+
+	"github.com/debrief/debrief/bot"
+)
+
+// Store persists incidents, their timelines, the outbox and reminders. It
+// holds no business rules: the Service decides, the Store remembers.
+//
+// The store/ package implements it on bbolt.
+type Store interface {
+	// Update runs fn in one read-write transaction: all of fn's writes
+	// commit together, durably, or none do. An error from fn is returned
+	// unwrapped so that *bot.Error codes survive.
+	Update(ctx context.Context, fn func(Tx) error) error
+
+	// View runs fn in a read-only transaction with a consistent snapshot.
+	View(ctx context.Context, fn func(ReadTx) error) error
+
+	// Append commits ev to the timeline of ev.IncidentID and returns the
+	// stored entry (with Seq set) once it is durable on disk. Concurrent
+	// appends are group-committed in one fsynced transaction. If
+	// ev.DedupeKey is set and was seen before, Append writes nothing and
+	// returns the stored entry with dup true.
+	Append(ctx context.Context, ev bot.TimelineEvent) (stored bot.TimelineEvent, dup bool, err error)
+}
+
+// ReadTx reads within one transaction.
+type ReadTx interface {
+	// Incident returns the incident with the given ID, or a *bot.Error with
+	// code ENOTFOUND.
+	Incident(id string) (*bot.Incident, error)
+	// Incidents returns every incident, oldest first.
+	Incidents() ([]*bot.Incident, error)
+	// IncidentByChannel returns the ID of the incident that lives in c, or a
+	// *bot.Error with code ENOTFOUND.
+	IncidentByChannel(c bot.Channel) (string, error)
+	// Timeline returns the incident's entries oldest first (RecordedAt, then
+	// Seq). An incident with no entries has an empty timeline, not an error.
+	Timeline(incidentID string) ([]bot.TimelineEvent, error)
+	// UserPrefs returns what the user set about themselves; the zero value
+	// (with Key set) when nothing was.
+	UserPrefs(key string) (UserPrefs, error)
+	// Effects returns the pending outbox effects in ID order.
+	Effects() ([]Effect, error)
+	// DueReminders returns the reminders due at or before now, earliest
+	// first.
+	DueReminders(now time.Time) ([]Reminder, error)
+	// Reminder returns the reminder with key k, and whether it exists.
+	Reminder(k string) (Reminder, bool, error)
+}
+
+// Tx reads and writes within one read-write transaction.
+type Tx interface {
+	ReadTx
+	// NextIncidentNumber returns the next incident number: 1, 2, 3...
+	// Numbers are never reused, even if the transaction that took one
+	// rolls back later.
+	NextIncidentNumber() (int, error)
+	// PutIncident inserts or replaces inc.
+	PutIncident(inc *bot.Incident) error
+	// PutChannel records that incidentID lives in channel c.
+	PutChannel(c bot.Channel, incidentID string) error
+	// AppendEvent is Append within this transaction.
+	AppendEvent(ev bot.TimelineEvent) (stored bot.TimelineEvent, dup bool, err error)
+	// PutUserPrefs inserts or replaces p.
+	PutUserPrefs(p UserPrefs) error
+	// AddEffect adds e to the outbox, assigning e.ID (and e.Key when empty,
+	// as "effect-<ID>"), and returns it.
+	AddEffect(e Effect) (Effect, error)
+	// UpdateEffect replaces the pending effect with e.ID (after a failed
+	// attempt).
+	UpdateEffect(e Effect) error
+	// DeleteEffect removes a delivered effect from the outbox.
+	DeleteEffect(id uint64) error
+	// PutReminder inserts or replaces the reminder with r.Key.
+	PutReminder(r Reminder) error
+	// DeleteReminder removes the reminder with key k, if any.
+	DeleteReminder(k string) error
+}
+
+// UserPrefs is what a user told the bot about themselves.
+type UserPrefs struct {
+	Key    string `json:"key"`    // bot.User.Key()
+	Zone   string `json:"zone"`   // IANA zone set with /incident tz
+	GitHub string `json:"github"` // GitHub login set with /incident github
+}
+
+// ReminderKind says what a reminder nudges about.
+type ReminderKind string
+
+// The reminder kinds.
+const (
+	// RemindStatus asks for a status update while an incident is open.
+	RemindStatus ReminderKind = "status_update"
+	// RemindSchedule asks the commander to schedule the post-mortem.
+	RemindSchedule ReminderKind = "schedule_postmortem"
+)
+
+// Reminder is a durable nudge due at a time. It lives in the store so that it
+// survives restarts, and it is deleted or moved in the same transaction that
+// enqueues its message, so it fires once.
+type Reminder struct {
+	Key        string       `json:"key"` // unique: "INC-3/status_update"
+	IncidentID string       `json:"incident_id"`
+	Kind       ReminderKind `json:"kind"`
+	Due        time.Time    `json:"due"`
+	// Count is how many times it has fired.
+	Count int `json:"count"`
+}
+
+// EffectKind names an effect on the outside world.
+type EffectKind string
+
+// The effect kinds.
+const (
+	EffectCreateChannel EffectKind = "create_channel" // Name; on success the channel is recorded
+	EffectPost          EffectKind = "post"           // Text; Pin pins it after posting
+	EffectInvite        EffectKind = "invite"         // Users
+	EffectPin           EffectKind = "pin"            // MessageID
+	EffectTopic         EffectKind = "topic"          // Text
+	EffectArchive       EffectKind = "archive"
+)
+
+// Effect is one change to make on a platform, kept in the outbox until it is
+// delivered. It is written in the same transaction as the state change that
+// causes it, and delivered at least once; Key lets the far side tell a retry
+// from a new request.
+type Effect struct {
+	ID         uint64       `json:"id"`
+	Key        string       `json:"key"`
+	Kind       EffectKind   `json:"kind"`
+	Platform   bot.Platform `json:"platform"`
+	IncidentID string       `json:"incident_id,omitempty"`
+	// ChannelID is the target channel. When empty, the target is the
+	// incident's own channel on Platform, known once its create_channel
+	// effect is delivered; effects wait for it.
+	ChannelID string     `json:"channel_id,omitempty"`
+	Name      string     `json:"name,omitempty"`
+	Text      string     `json:"text,omitempty"`
+	Users     []bot.User `json:"users,omitempty"`
+	MessageID string     `json:"message_id,omitempty"`
+	Pin       bool       `json:"pin,omitempty"`
+
+	CreatedAt time.Time `json:"created_at"`
+	Attempts  int       `json:"attempts"`
+	NextAt    time.Time `json:"next_at"`
+	LastError string    `json:"last_error,omitempty"`
+}
