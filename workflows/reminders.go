@@ -1,0 +1,154 @@
+package workflows
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/debrief/debrief/bot"
+	"github.com/robfig/cron/v3"
+)
+
+func reminderKey(incidentID string, k ReminderKind) string {
+	return incidentID + "/" + string(k)
+}
+
+// scheduleStatusReminder (re)sets the status-update reminder of an open
+// incident one interval from now, or removes it when its severity has none.
+func (s *Service) scheduleStatusReminder(tx Tx, inc *bot.Incident, now time.Time) error {
+	key := reminderKey(inc.ID, RemindStatus)
+	every := s.Config.StatusEvery[inc.Severity]
+	var err error
+	if every <= 0 {
+		err = tx.DeleteReminder(key)
+	} else {
+		err = tx.PutReminder(Reminder{Key: key, IncidentID: inc.ID, Kind: RemindStatus, Due: now.Add(every)})
+	}
+	if err != nil {
+		return fmt.Errorf("workflows: status reminder %s: %w", inc.ID, err)
+	}
+	return nil
+}
+
+// scheduleNudge sets the reminder to schedule the post-mortem.
+func (s *Service) scheduleNudge(tx Tx, inc *bot.Incident, now time.Time) error {
+	every := s.Config.ScheduleNudgeEvery
+	if every <= 0 {
+		return nil
+	}
+	r := Reminder{Key: reminderKey(inc.ID, RemindSchedule), IncidentID: inc.ID, Kind: RemindSchedule, Due: now.Add(every)}
+	if err := tx.PutReminder(r); err != nil {
+		return fmt.Errorf("workflows: schedule nudge %s: %w", inc.ID, err)
+	}
+	return nil
+}
+
+// Tick fires every reminder due at now, in one transaction: each fired
+// reminder's message is queued in the outbox and the reminder is moved to
+// its next time or deleted, together, so a reminder fires once even across
+// a crash. A reminder that fell far behind (the bot was down) fires once and
+// resumes from now rather than once per missed interval.
+func (s *Service) Tick(ctx context.Context, now time.Time) (fired int, err error) {
+	err = s.Store.Update(ctx, func(tx Tx) error {
+		fired = 0
+		due, err := tx.DueReminders(now)
+		if err != nil {
+			return err
+		}
+		for _, r := range due {
+			ok, err := s.fire(tx, r, now)
+			if err != nil {
+				return err
+			}
+			if ok {
+				fired++
+				s.metrics().ReminderFires.WithLabelValues(string(r.Kind)).Inc()
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("workflows: reminders at %s: %w", now.Format(time.RFC3339), err)
+	}
+	if fired > 0 {
+		s.kick()
+	}
+	return fired, nil
+}
+
+func (s *Service) fire(tx Tx, r Reminder, now time.Time) (bool, error) {
+	inc, err := tx.Incident(r.IncidentID)
+	if bot.ErrorCode(err) == bot.ENOTFOUND {
+		return false, tx.DeleteReminder(r.Key)
+	}
+	if err != nil {
+		return false, err
+	}
+	var text string
+	var every time.Duration
+	switch r.Kind {
+	case RemindStatus:
+		every = s.Config.StatusEvery[inc.Severity]
+		if !inc.Open() || every <= 0 {
+			return false, tx.DeleteReminder(r.Key)
+		}
+		text = fmt.Sprintf("Reminder: %s is %s with no status update for %s. %s, please post one: /incident status <what we know, what we are doing>",
+			inc.ID, inc.Severity, every, commanderName(inc))
+	case RemindSchedule:
+		every = s.Config.ScheduleNudgeEvery
+		if inc.Status != bot.StatusResolved || every <= 0 {
+			return false, tx.DeleteReminder(r.Key)
+		}
+		text = fmt.Sprintf("Reminder: %s was resolved %s ago and its post-mortem is not scheduled. %s, please book it: %s",
+			inc.ID, now.Sub(inc.ResolvedAt).Round(time.Minute), commanderName(inc), bot.UsageOf(bot.VerbPostmortemSchedule))
+	default:
+		return false, tx.DeleteReminder(r.Key)
+	}
+	if err := s.enqueuePost(tx, inc, text, now); err != nil {
+		return false, err
+	}
+	r.Count++
+	r.Due = r.Due.Add(every)
+	if !r.Due.After(now) {
+		r.Due = now.Add(every)
+	}
+	return true, tx.PutReminder(r)
+}
+
+func (s *Service) enqueuePost(tx Tx, inc *bot.Incident, text string, now time.Time) error {
+	for _, p := range incidentPlatforms(inc) {
+		if err := s.enqueue(tx, inc, Effect{Kind: EffectPost, Platform: p, Text: text}, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func commanderName(inc *bot.Incident) string {
+	if c, ok := inc.Role(bot.Commander); ok {
+		return c.Display()
+	}
+	return "Commander"
+}
+
+// ReminderScan is how often RunReminders looks for due reminders. The due
+// times live in the store; the scan only decides how late one may fire.
+const ReminderScan = "@every 30s"
+
+// RunReminders scans for due reminders on a cron schedule until ctx is
+// done. Tests call Tick with a fake time instead.
+func (s *Service) RunReminders(ctx context.Context) error {
+	c := cron.New()
+	_, err := c.AddFunc(ReminderScan, func() {
+		if _, err := s.Tick(ctx, s.now()); err != nil && ctx.Err() == nil {
+			s.log().ErrorContext(ctx, "reminder scan failed", "err", err)
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("workflows: reminders: %w", err)
+	}
+	c.Start()
+	<-ctx.Done()
+	<-c.Stop().Done()
+	return nil
+}

@@ -1,0 +1,348 @@
+// Package workflows is debrief's application layer: it handles a parsed
+// command for an actor in a channel, applies the rules of package bot, keeps
+// state through the Store interface it defines, and reaches the outside
+// world only through a durable outbox delivered to the Chat interfaces that
+// adapters implement. Time comes from the injected Now.
+package workflows
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/debrief/debrief/bot"
+)
+
+// Config is the part of the operator's configuration the workflows use.
+type Config struct {
+	// DefaultSeverity applies when declare names none.
+	DefaultSeverity bot.Severity
+	// StatusEvery is how often an open incident's channel is asked for a
+	// status update, per severity; zero means never.
+	StatusEvery map[bot.Severity]time.Duration
+	// ScheduleNudgeEvery is how often the commander of a resolved incident
+	// is reminded to schedule the post-mortem.
+	ScheduleNudgeEvery time.Duration
+	// MeetingDuration is the post-mortem's length when none is given.
+	MeetingDuration time.Duration
+	// Policy relaxes the close gate per severity; the zero value relaxes
+	// nothing.
+	Policy bot.ClosePolicy
+	// Admins may close any incident and assign roles in it, besides its
+	// commander. Entries are user keys ("slack:U123") or bare IDs.
+	Admins []string
+	// Zone renders times for users who set none.
+	Zone *time.Location
+	// Announce maps a platform to the channel where declares, severity
+	// changes, resolves and closes are announced; none when absent.
+	Announce map[bot.Platform]string
+	// ArchiveOnClose archives the incident channel when it closes.
+	ArchiveOnClose bool
+}
+
+// DefaultConfig returns the defaults of DESIGN.md and the core issue.
+func DefaultConfig() Config {
+	return Config{
+		DefaultSeverity: bot.SEV3,
+		StatusEvery: map[bot.Severity]time.Duration{
+			bot.SEV1: 15 * time.Minute,
+			bot.SEV2: 30 * time.Minute,
+			bot.SEV3: 2 * time.Hour,
+		},
+		ScheduleNudgeEvery: 24 * time.Hour,
+		MeetingDuration:    time.Hour,
+		Zone:               time.UTC,
+		ArchiveOnClose:     true,
+	}
+}
+
+// Service runs incidents. Its fields are set before first use and not
+// changed after.
+type Service struct {
+	Store  Store
+	Config Config
+	// Chats delivers effects per platform. An effect for a platform with no
+	// Chat stays in the outbox until one is configured.
+	Chats map[bot.Platform]Chat
+	// Now is the clock; time.Now when nil. Tests inject a fake.
+	Now func() time.Time
+	// Rand returns a number in [0,1) for backoff jitter; rand.Float64 when
+	// nil.
+	Rand    func() float64
+	Log     *slog.Logger
+	Metrics *Metrics
+
+	// channels caches channel -> incident ID lookups for the message hot
+	// path. Only hits are cached: an incident never leaves its channel,
+	// but a channel may become an incident channel later.
+	channels sync.Map
+
+	metricsOnce sync.Once
+	wakeOnce    sync.Once
+	wake        chan struct{}
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *Service) log() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func (s *Service) metrics() *Metrics {
+	s.metricsOnce.Do(func() {
+		if s.Metrics == nil {
+			s.Metrics = NewMetrics(nil)
+		}
+	})
+	return s.Metrics
+}
+
+func (s *Service) zone() *time.Location {
+	if s.Config.Zone != nil {
+		return s.Config.Zone
+	}
+	return time.UTC
+}
+
+// Reply is the bot's answer to a command.
+type Reply struct {
+	Text string
+	// Ephemeral replies are shown to the caller only: errors and help.
+	Ephemeral bool
+	// IncidentID is the incident the command acted on, if any.
+	IncidentID string
+}
+
+// Execute parses text (what followed "/incident"), handles it for actor in
+// channel ch and renders the outcome as a reply. Internal errors are logged
+// and shown as a generic message; refusals carry their reasons.
+func (s *Service) Execute(ctx context.Context, actor bot.User, ch bot.Channel, text string) Reply {
+	cmd, err := bot.Parse(text)
+	if err != nil {
+		s.metrics().Commands.WithLabelValues("invalid", bot.EINVALID).Inc()
+		return Reply{Text: bot.ErrorMessage(err), Ephemeral: true}
+	}
+	r, err := s.Handle(ctx, actor, ch, cmd)
+	code := bot.ErrorCode(err)
+	if code == "" {
+		code = "ok"
+	}
+	s.metrics().Commands.WithLabelValues(metricVerb(cmd.Verb), code).Inc()
+	if err != nil {
+		if code == bot.EINTERNAL {
+			s.log().ErrorContext(ctx, "command failed", "verb", cmd.Verb, "platform", ch.Platform,
+				"channel", ch.ID, "user", actor.Key(), "err", err)
+		}
+		// A refused close is news for everyone in the channel (DESIGN.md);
+		// every other error is for the caller only.
+		public := code == bot.ECONFLICT && cmd.Verb == bot.VerbClose
+		return Reply{Text: bot.ErrorMessage(err), Ephemeral: !public, IncidentID: r.IncidentID}
+	}
+	return r
+}
+
+func metricVerb(v bot.Verb) string { return strings.ReplaceAll(string(v), " ", "_") }
+
+// Handle runs cmd for actor in channel ch. Errors are *bot.Error when the
+// user can act on them (ENOTFOUND: not an incident channel; EFORBIDDEN;
+// ECONFLICT: the lifecycle refuses; EINVALID), anything else is internal.
+func (s *Service) Handle(ctx context.Context, actor bot.User, ch bot.Channel, cmd bot.Command) (Reply, error) {
+	for i := range cmd.Users {
+		if cmd.Users[i].Platform == "" {
+			cmd.Users[i].Platform = actor.Platform
+		}
+	}
+	switch cmd.Verb {
+	case bot.VerbHelp:
+		return Reply{Text: bot.Help(), Ephemeral: true}, nil
+	case bot.VerbDeclare:
+		return s.declare(ctx, actor, ch, cmd)
+	case bot.VerbList:
+		return s.list(ctx)
+	case bot.VerbGithub, bot.VerbTZ:
+		return s.setPrefs(ctx, actor, cmd)
+	}
+	h, ok := incidentCommands[cmd.Verb]
+	if !ok {
+		return Reply{}, bot.Errorf(bot.EINVALID, "Unknown command %q.\n%s", cmd.Verb, bot.Help())
+	}
+	var reply Reply
+	err := s.Store.Update(ctx, func(tx Tx) error {
+		inc, err := s.incidentIn(tx, ch)
+		if err != nil {
+			return err
+		}
+		if inc.Status == bot.StatusClosed && !h.readOnly {
+			return bot.Errorf(bot.ECONFLICT, "%s is closed.", inc.ID)
+		}
+		c := &call{s: s, tx: tx, inc: inc, actor: actor, cmd: cmd, now: s.now()}
+		reply, err = h.fn(c)
+		if err != nil {
+			return err
+		}
+		reply.IncidentID = inc.ID
+		if h.readOnly {
+			return nil
+		}
+		if err := tx.PutIncident(inc); err != nil {
+			return fmt.Errorf("workflows: %s %s: %w", cmd.Verb, inc.ID, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return reply, err
+	}
+	s.kick()
+	return reply, nil
+}
+
+func (s *Service) incidentIn(tx ReadTx, ch bot.Channel) (*bot.Incident, error) {
+	id, err := tx.IncidentByChannel(ch)
+	if bot.ErrorCode(err) == bot.ENOTFOUND {
+		return nil, bot.Errorf(bot.ENOTFOUND,
+			"This is not an incident channel. Run this in the incident's channel, or declare one with /incident declare <title>.")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return tx.Incident(id)
+}
+
+// IncidentFor returns the ID of the incident living in channel ch, or a
+// *bot.Error with code ENOTFOUND.
+func (s *Service) IncidentFor(ctx context.Context, ch bot.Channel) (string, error) {
+	if id, ok := s.channels.Load(ch); ok {
+		return id.(string), nil
+	}
+	var id string
+	err := s.Store.View(ctx, func(tx ReadTx) error {
+		var err error
+		id, err = tx.IncidentByChannel(ch)
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	s.channels.Store(ch, id)
+	return id, nil
+}
+
+// Record commits a platform event seen in channel ch to the timeline of the
+// incident living there, and returns once it is durable: adapters
+// acknowledge the platform only after Record returns nil. ev.DedupeKey
+// makes redeliveries a no-op that returns the stored entry. It returns a
+// *bot.Error with ENOTFOUND when ch is not an incident channel.
+func (s *Service) Record(ctx context.Context, ch bot.Channel, ev bot.TimelineEvent) (bot.TimelineEvent, error) {
+	id, err := s.IncidentFor(ctx, ch)
+	if err != nil {
+		return bot.TimelineEvent{}, err
+	}
+	ev.IncidentID = id
+	ev.RecordedAt = s.now()
+	stored, dup, err := s.Store.Append(ctx, ev)
+	if err != nil {
+		return bot.TimelineEvent{}, fmt.Errorf("workflows: record %s in %s: %w", ev.Kind, id, err)
+	}
+	if dup {
+		s.metrics().EventsDuplicate.Inc()
+	} else {
+		s.metrics().EventsAppended.Inc()
+	}
+	return stored, nil
+}
+
+// Incident returns the incident with the given ID ("INC-4" or "4").
+func (s *Service) Incident(ctx context.Context, id string) (*bot.Incident, error) {
+	n, ok := bot.ParseIncidentID(id)
+	if !ok {
+		return nil, bot.Errorf(bot.ENOTFOUND, "No incident %q.", id)
+	}
+	var inc *bot.Incident
+	err := s.Store.View(ctx, func(tx ReadTx) error {
+		var err error
+		inc, err = tx.Incident(bot.IncidentID(n))
+		return err
+	})
+	return inc, err
+}
+
+// Incidents returns every incident, oldest first.
+func (s *Service) Incidents(ctx context.Context) ([]*bot.Incident, error) {
+	var incs []*bot.Incident
+	err := s.Store.View(ctx, func(tx ReadTx) error {
+		var err error
+		incs, err = tx.Incidents()
+		return err
+	})
+	return incs, err
+}
+
+// Timeline returns the incident and its timeline, oldest first.
+func (s *Service) Timeline(ctx context.Context, id string) (*bot.Incident, []bot.TimelineEvent, error) {
+	n, ok := bot.ParseIncidentID(id)
+	if !ok {
+		return nil, nil, bot.Errorf(bot.ENOTFOUND, "No incident %q.", id)
+	}
+	var inc *bot.Incident
+	var tl []bot.TimelineEvent
+	err := s.Store.View(ctx, func(tx ReadTx) error {
+		var err error
+		if inc, err = tx.Incident(bot.IncidentID(n)); err != nil {
+			return err
+		}
+		tl, err = tx.Timeline(inc.ID)
+		return err
+	})
+	return inc, tl, err
+}
+
+// ZoneOf returns the zone to show user u times in: theirs if they set one,
+// the configured zone otherwise.
+func (s *Service) ZoneOf(ctx context.Context, u bot.User) *time.Location {
+	var p UserPrefs
+	err := s.Store.View(ctx, func(tx ReadTx) error {
+		var err error
+		p, err = tx.UserPrefs(u.Key())
+		return err
+	})
+	return s.zoneFromPrefs(p, err)
+}
+
+func (s *Service) zoneFromPrefs(p UserPrefs, err error) *time.Location {
+	if err != nil || p.Zone == "" {
+		return s.zone()
+	}
+	loc, err := time.LoadLocation(p.Zone)
+	if err != nil {
+		return s.zone()
+	}
+	return loc
+}
+
+func (s *Service) isAdmin(u bot.User) bool {
+	for _, a := range s.Config.Admins {
+		if a == u.Key() || a == u.ID || (u.Name != "" && a == u.Name) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Service) jitter() float64 {
+	if s.Rand != nil {
+		return s.Rand()
+	}
+	return rand.Float64()
+}
