@@ -64,8 +64,11 @@ func (s Severity) Valid() bool { return s >= SEV1 && s <= SEV4 }
 // ParseSeverity accepts "sev2", "SEV2", "P2", "p2" and "2".
 func ParseSeverity(s string) (Severity, bool) {
 	l := strings.ToLower(s)
-	l = strings.TrimPrefix(l, "sev")
-	l = strings.TrimPrefix(l, "p")
+	if t, ok := strings.CutPrefix(l, "sev"); ok {
+		l = t
+	} else {
+		l = strings.TrimPrefix(l, "p")
+	}
 	n, err := strconv.Atoi(l)
 	if err != nil || len(l) != 1 || !Severity(n).Valid() {
 		return 0, false
@@ -175,7 +178,7 @@ func ParseIncidentID(s string) (int, bool) {
 	l := strings.ToUpper(s)
 	l = strings.TrimPrefix(l, "INC-")
 	n, err := strconv.Atoi(l)
-	if err != nil || n <= 0 {
+	if err != nil || n <= 0 || !allDigits(l) {
 		return 0, false
 	}
 	return n, true
@@ -212,6 +215,9 @@ func (inc *Incident) Open() bool {
 // digits and single hyphens, at most max bytes. Slack and Discord both accept
 // this charset.
 func Slug(title string, max int) string {
+	if max <= 0 {
+		return ""
+	}
 	var b strings.Builder
 	hyphen := false
 	for _, r := range strings.ToLower(title) {
