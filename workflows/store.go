@@ -57,14 +57,16 @@ type ReadTx interface {
 type Tx interface {
 	ReadTx
 	// NextIncidentNumber returns the next incident number: 1, 2, 3...
-	// Numbers are never reused, even if the transaction that took one
-	// rolls back later.
+	// No two committed incidents share a number; a number taken by a
+	// transaction that rolls back is handed out again.
 	NextIncidentNumber() (int, error)
 	// PutIncident inserts or replaces inc.
 	PutIncident(inc *bot.Incident) error
 	// PutChannel records that incidentID lives in channel c.
 	PutChannel(c bot.Channel, incidentID string) error
-	// AppendEvent is Append within this transaction.
+	// AppendEvent is Append within this transaction. Like Append, it
+	// refuses (ENOTFOUND) an entry for an incident that was never put, and
+	// its dedupe check spans every incident.
 	AppendEvent(ev bot.TimelineEvent) (stored bot.TimelineEvent, dup bool, err error)
 	// PutUserPrefs inserts or replaces p.
 	PutUserPrefs(p UserPrefs) error
@@ -74,7 +76,8 @@ type Tx interface {
 	// UpdateEffect replaces the pending effect with e.ID (after a failed
 	// attempt).
 	UpdateEffect(e Effect) error
-	// DeleteEffect removes a delivered effect from the outbox.
+	// DeleteEffect removes a delivered effect from the outbox; deleting a
+	// missing one is not an error, so acknowledgements may repeat.
 	DeleteEffect(id uint64) error
 	// PutReminder inserts or replaces the reminder with r.Key.
 	PutReminder(r Reminder) error

@@ -1,0 +1,380 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/debrief/debrief/bot"
+	"github.com/debrief/debrief/workflows"
+	bolt "go.etcd.io/bbolt"
+)
+
+var _ workflows.Tx = (*tx)(nil)
+
+// tx implements workflows.Tx (and so ReadTx) over one bbolt transaction.
+// Write methods fail with bbolt's ErrTxNotWritable in a View.
+type tx struct {
+	btx *bolt.Tx
+}
+
+func u64(n uint64) []byte {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], n)
+	return b[:]
+}
+
+// incidentKey maps an incident ID ("INC-42", "inc-42", "42") to its key in
+// the incidents bucket.
+func incidentKey(id string) ([]byte, bool) {
+	n, ok := bot.ParseIncidentID(id)
+	if !ok {
+		return nil, false
+	}
+	return u64(uint64(n)), true
+}
+
+func noIncident(id string) error {
+	return bot.Errorf(bot.ENOTFOUND, "No incident %s.", id)
+}
+
+func channelKey(c bot.Channel) []byte {
+	return []byte(string(c.Platform) + "/" + c.ID)
+}
+
+// Incident returns the incident with the given ID, or a *bot.Error with
+// code ENOTFOUND.
+func (t *tx) Incident(id string) (*bot.Incident, error) {
+	k, ok := incidentKey(id)
+	if !ok {
+		return nil, noIncident(id)
+	}
+	v := t.btx.Bucket(bucketIncidents).Get(k)
+	if v == nil {
+		return nil, noIncident(id)
+	}
+	inc := new(bot.Incident)
+	if err := json.Unmarshal(v, inc); err != nil {
+		return nil, fmt.Errorf("store: incident %s: %w", id, err)
+	}
+	return inc, nil
+}
+
+// Incidents returns every incident in number order, which is oldest first.
+func (t *tx) Incidents() ([]*bot.Incident, error) {
+	var incs []*bot.Incident
+	err := t.btx.Bucket(bucketIncidents).ForEach(func(k, v []byte) error {
+		inc := new(bot.Incident)
+		if err := json.Unmarshal(v, inc); err != nil {
+			return fmt.Errorf("store: incidents: %x: %w", k, err)
+		}
+		incs = append(incs, inc)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return incs, nil
+}
+
+// IncidentByChannel returns the ID of the incident that lives in c, or a
+// *bot.Error with code ENOTFOUND.
+func (t *tx) IncidentByChannel(c bot.Channel) (string, error) {
+	v := t.btx.Bucket(bucketChannels).Get(channelKey(c))
+	if v == nil {
+		return "", bot.Errorf(bot.ENOTFOUND, "This channel is not an incident channel.")
+	}
+	return string(v), nil
+}
+
+// Timeline returns the incident's entries oldest first, by (RecordedAt,
+// Seq): the key order. An unknown incident is ENOTFOUND; a known one with
+// no entries has an empty timeline.
+func (t *tx) Timeline(incidentID string) ([]bot.TimelineEvent, error) {
+	n, ok := bot.ParseIncidentID(incidentID)
+	if !ok {
+		return nil, noIncident(incidentID)
+	}
+	tl := t.btx.Bucket(bucketTimelines).Bucket([]byte(bot.IncidentID(n)))
+	if tl == nil {
+		return nil, noIncident(incidentID)
+	}
+	evs := []bot.TimelineEvent{}
+	err := tl.ForEach(func(k, v []byte) error {
+		ev, err := decodeEvent(v)
+		if err != nil {
+			return fmt.Errorf("store: timeline %s: %x: %w", incidentID, k, err)
+		}
+		evs = append(evs, ev)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return evs, nil
+}
+
+// UserPrefs returns what the user set about themselves; the zero value with
+// Key set when nothing was.
+func (t *tx) UserPrefs(key string) (workflows.UserPrefs, error) {
+	p := workflows.UserPrefs{Key: key}
+	v := t.btx.Bucket(bucketUsers).Get([]byte(key))
+	if v == nil {
+		return p, nil
+	}
+	if err := json.Unmarshal(v, &p); err != nil {
+		return workflows.UserPrefs{}, fmt.Errorf("store: user %s: %w", key, err)
+	}
+	return p, nil
+}
+
+// Effects returns the pending outbox effects in ID order.
+func (t *tx) Effects() ([]workflows.Effect, error) {
+	var effs []workflows.Effect
+	err := t.btx.Bucket(bucketOutbox).ForEach(func(k, v []byte) error {
+		var e workflows.Effect
+		if err := json.Unmarshal(v, &e); err != nil {
+			return fmt.Errorf("store: effects: %x: %w", k, err)
+		}
+		effs = append(effs, e)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return effs, nil
+}
+
+// DueReminders returns the reminders due at or before now, earliest first,
+// by a cursor over the due index that stops at the first later one.
+func (t *tx) DueReminders(now time.Time) ([]workflows.Reminder, error) {
+	if now.Before(time.Unix(0, 0)) {
+		return nil, nil
+	}
+	if now.After(maxTime) {
+		now = maxTime
+	}
+	limit := u64(uint64(now.UnixNano()))
+	rems := t.btx.Bucket(bucketReminders)
+	var due []workflows.Reminder
+	c := t.btx.Bucket(bucketDue).Cursor()
+	for k, _ := c.First(); k != nil && bytes.Compare(k[:8], limit) <= 0; k, _ = c.Next() {
+		v := rems.Get(k[8:])
+		if v == nil {
+			return nil, fmt.Errorf("store: due reminders: index names missing reminder %q", k[8:])
+		}
+		var r workflows.Reminder
+		if err := json.Unmarshal(v, &r); err != nil {
+			return nil, fmt.Errorf("store: reminder %s: %w", k[8:], err)
+		}
+		due = append(due, r)
+	}
+	return due, nil
+}
+
+// Reminder returns the reminder with key k, and whether it exists.
+func (t *tx) Reminder(k string) (workflows.Reminder, bool, error) {
+	v := t.btx.Bucket(bucketReminders).Get([]byte(k))
+	if v == nil {
+		return workflows.Reminder{}, false, nil
+	}
+	var r workflows.Reminder
+	if err := json.Unmarshal(v, &r); err != nil {
+		return workflows.Reminder{}, false, fmt.Errorf("store: reminder %s: %w", k, err)
+	}
+	return r, true, nil
+}
+
+// NextIncidentNumber returns the next incident number from the incidents
+// bucket's sequence. The sequence is part of the transaction: a number taken
+// by a transaction that rolls back is handed out again, so no committed
+// incident ever shares a number with another.
+func (t *tx) NextIncidentNumber() (int, error) {
+	n, err := t.btx.Bucket(bucketIncidents).NextSequence()
+	if err != nil {
+		return 0, fmt.Errorf("store: next incident number: %w", err)
+	}
+	return int(n), nil
+}
+
+// PutIncident inserts or replaces inc, keyed by its number; inc.ID must be
+// bot.IncidentID(inc.Number). It also creates the incident's timeline, which
+// is how Append knows the incident exists.
+func (t *tx) PutIncident(inc *bot.Incident) error {
+	if inc == nil {
+		return fmt.Errorf("store: put incident: nil incident")
+	}
+	if inc.Number <= 0 || inc.ID != bot.IncidentID(inc.Number) {
+		return fmt.Errorf("store: put incident: ID %q does not match number %d", inc.ID, inc.Number)
+	}
+	v, err := json.Marshal(inc)
+	if err != nil {
+		return fmt.Errorf("store: put incident %s: %w", inc.ID, err)
+	}
+	b := t.btx.Bucket(bucketIncidents)
+	if err := b.Put(u64(uint64(inc.Number)), v); err != nil {
+		return fmt.Errorf("store: put incident %s: %w", inc.ID, err)
+	}
+	// A number stored from elsewhere (an import) must never be handed out
+	// again by NextIncidentNumber.
+	if uint64(inc.Number) > b.Sequence() {
+		if err := b.SetSequence(uint64(inc.Number)); err != nil {
+			return fmt.Errorf("store: put incident %s: %w", inc.ID, err)
+		}
+	}
+	if _, err := t.btx.Bucket(bucketTimelines).CreateBucketIfNotExists([]byte(inc.ID)); err != nil {
+		return fmt.Errorf("store: put incident %s: timeline: %w", inc.ID, err)
+	}
+	return nil
+}
+
+// PutChannel records that incidentID lives in channel c. The incident must
+// exist (ENOTFOUND otherwise).
+func (t *tx) PutChannel(c bot.Channel, incidentID string) error {
+	if c.Platform == "" || c.ID == "" {
+		return fmt.Errorf("store: put channel %q/%q: platform and ID required", c.Platform, c.ID)
+	}
+	k, ok := incidentKey(incidentID)
+	if !ok || t.btx.Bucket(bucketIncidents).Get(k) == nil {
+		return noIncident(incidentID)
+	}
+	n, _ := bot.ParseIncidentID(incidentID)
+	if err := t.btx.Bucket(bucketChannels).Put(channelKey(c), []byte(bot.IncidentID(n))); err != nil {
+		return fmt.Errorf("store: put channel %s/%s: %w", c.Platform, c.ID, err)
+	}
+	return nil
+}
+
+// AppendEvent is Append within this transaction: same checks, same
+// deduplication, durable when the transaction commits. If it returns an
+// error other than a *bot.Error, the transaction must be rolled back.
+func (t *tx) AppendEvent(ev bot.TimelineEvent) (bot.TimelineEvent, bool, error) {
+	// Not from the pool: bbolt keeps the entry's buffers until the caller's
+	// transaction ends, which may be long after this returns.
+	e := &entry{}
+	if err := e.prepare(ev); err != nil {
+		return bot.TimelineEvent{}, false, err
+	}
+	if err := e.write(t.btx); err != nil {
+		return bot.TimelineEvent{}, false, fmt.Errorf("store: append %s: %w", e.ev.IncidentID, err)
+	}
+	return e.stored, e.dup, e.err
+}
+
+// PutUserPrefs inserts or replaces p.
+func (t *tx) PutUserPrefs(p workflows.UserPrefs) error {
+	if p.Key == "" {
+		return fmt.Errorf("store: put user prefs: key required")
+	}
+	v, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("store: put user %s: %w", p.Key, err)
+	}
+	if err := t.btx.Bucket(bucketUsers).Put([]byte(p.Key), v); err != nil {
+		return fmt.Errorf("store: put user %s: %w", p.Key, err)
+	}
+	return nil
+}
+
+// AddEffect adds e to the outbox with the next ID from the outbox bucket's
+// sequence (and Key "effect-<ID>" when empty), and returns it.
+func (t *tx) AddEffect(e workflows.Effect) (workflows.Effect, error) {
+	b := t.btx.Bucket(bucketOutbox)
+	id, err := b.NextSequence()
+	if err != nil {
+		return workflows.Effect{}, fmt.Errorf("store: add effect: %w", err)
+	}
+	e.ID = id
+	if e.Key == "" {
+		e.Key = "effect-" + strconv.FormatUint(id, 10)
+	}
+	if err := t.putEffect(b, e); err != nil {
+		return workflows.Effect{}, err
+	}
+	return e, nil
+}
+
+// UpdateEffect replaces the pending effect with e.ID, or returns ENOTFOUND
+// if it is no longer pending.
+func (t *tx) UpdateEffect(e workflows.Effect) error {
+	b := t.btx.Bucket(bucketOutbox)
+	if b.Get(u64(e.ID)) == nil {
+		return bot.Errorf(bot.ENOTFOUND, "No pending effect %d.", e.ID)
+	}
+	return t.putEffect(b, e)
+}
+
+func (t *tx) putEffect(b *bolt.Bucket, e workflows.Effect) error {
+	v, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("store: put effect %d: %w", e.ID, err)
+	}
+	if err := b.Put(u64(e.ID), v); err != nil {
+		return fmt.Errorf("store: put effect %d: %w", e.ID, err)
+	}
+	return nil
+}
+
+// DeleteEffect removes a delivered effect. Deleting one already gone is not
+// an error: delivery is at least once, and so is its acknowledgement.
+func (t *tx) DeleteEffect(id uint64) error {
+	if err := t.btx.Bucket(bucketOutbox).Delete(u64(id)); err != nil {
+		return fmt.Errorf("store: delete effect %d: %w", id, err)
+	}
+	return nil
+}
+
+func dueKey(due time.Time, key string) []byte {
+	k := make([]byte, 8, 8+len(key))
+	binary.BigEndian.PutUint64(k, uint64(due.UnixNano()))
+	return append(k, key...)
+}
+
+// PutReminder inserts or replaces the reminder with r.Key, moving its entry
+// in the due index.
+func (t *tx) PutReminder(r workflows.Reminder) error {
+	if r.Key == "" {
+		return fmt.Errorf("store: put reminder: key required")
+	}
+	if !validTime(r.Due) {
+		return fmt.Errorf("store: put reminder %s: due %v outside 1970..2262", r.Key, r.Due)
+	}
+	if err := t.DeleteReminder(r.Key); err != nil {
+		return err
+	}
+	v, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("store: put reminder %s: %w", r.Key, err)
+	}
+	if err := t.btx.Bucket(bucketReminders).Put([]byte(r.Key), v); err != nil {
+		return fmt.Errorf("store: put reminder %s: %w", r.Key, err)
+	}
+	if err := t.btx.Bucket(bucketDue).Put(dueKey(r.Due, r.Key), nil); err != nil {
+		return fmt.Errorf("store: put reminder %s: %w", r.Key, err)
+	}
+	return nil
+}
+
+// DeleteReminder removes the reminder with key k and its due index entry,
+// if there is one.
+func (t *tx) DeleteReminder(k string) error {
+	b := t.btx.Bucket(bucketReminders)
+	v := b.Get([]byte(k))
+	if v == nil {
+		return nil
+	}
+	var old workflows.Reminder
+	if err := json.Unmarshal(v, &old); err != nil {
+		return fmt.Errorf("store: delete reminder %s: %w", k, err)
+	}
+	if err := t.btx.Bucket(bucketDue).Delete(dueKey(old.Due, k)); err != nil {
+		return fmt.Errorf("store: delete reminder %s: %w", k, err)
+	}
+	if err := b.Delete([]byte(k)); err != nil {
+		return fmt.Errorf("store: delete reminder %s: %w", k, err)
+	}
+	return nil
+}
