@@ -124,13 +124,13 @@ func invalid(msg string, verbs ...Verb) *Error {
 	b.WriteString(msg)
 	for _, v := range verbs {
 		b.WriteString("\nUsage: ")
-		b.WriteString(syntax(v))
+		b.WriteString(Syntax(v))
 	}
 	return &Error{Code: EINVALID, Message: b.String()}
 }
 
-// syntax is UsageOf(v) without its description, which follows three spaces.
-func syntax(v Verb) string {
+// Syntax is UsageOf(v) without its description, which follows three spaces.
+func Syntax(v Verb) string {
 	s, _, _ := strings.Cut(UsageOf(v), "   ")
 	return s
 }

@@ -68,11 +68,6 @@ func (c *call) effect(e Effect) error {
 	return nil
 }
 
-// post queues a message to the incident's channels.
-func (c *call) post(text string) error {
-	return c.effect(Effect{Kind: EffectPost, Text: text})
-}
-
 // announce queues a message to each platform's announcement channel.
 func (c *call) announce(text string) error {
 	return c.s.announce(c.tx, c.inc, text, c.now)
@@ -250,7 +245,7 @@ func (c *call) role() (Reply, error) {
 		return Reply{}, bot.Errorf(bot.EFORBIDDEN, "Only the incident commander or an admin can assign roles in %s.", c.inc.ID)
 	}
 	if len(c.cmd.Users) != 1 {
-		return Reply{}, bot.Errorf(bot.EINVALID, "Name one person.\nUsage: %s", bot.UsageOf(bot.VerbRole))
+		return Reply{}, bot.Errorf(bot.EINVALID, "Name one person.\nUsage: %s", bot.Syntax(bot.VerbRole))
 	}
 	u := c.cmd.Users[0]
 	if c.inc.Roles == nil {
@@ -335,7 +330,7 @@ func (c *call) resolve() (Reply, error) {
 		return Reply{}, err
 	}
 	return Reply{Text: fmt.Sprintf("%s is resolved. Next: the blameless post-mortem. Book it with %s",
-		c.inc.ID, bot.UsageOf(bot.VerbPostmortemSchedule))}, nil
+		c.inc.ID, bot.Syntax(bot.VerbPostmortemSchedule))}, nil
 }
 
 func (c *call) reopen() (Reply, error) {
@@ -352,7 +347,7 @@ func (c *call) reopen() (Reply, error) {
 }
 
 func (c *call) schedule() (Reply, error) {
-	loc := c.s.zone()
+	var loc *time.Location
 	if c.cmd.Zone != "" {
 		l, err := time.LoadLocation(c.cmd.Zone)
 		if err != nil {
@@ -386,7 +381,11 @@ func (c *call) schedule() (Reply, error) {
 	if re {
 		verb = "rescheduled"
 	}
-	when := fmt.Sprintf("%s (%s UTC), %s", at.Format("2006-01-02 15:04 MST"), at.UTC().Format("15:04"), dur)
+	when := at.Format("2006-01-02 15:04 MST")
+	if loc != time.UTC {
+		when += at.UTC().Format(" (15:04 UTC)")
+	}
+	when += ", " + dur.String()
 	if err := c.event(bot.EventLifecycle, "post-mortem "+verb+" for "+when); err != nil {
 		return Reply{}, err
 	}
@@ -401,7 +400,7 @@ func (c *call) schedule() (Reply, error) {
 
 func (c *call) held() (Reply, error) {
 	if len(c.cmd.Users) == 0 {
-		return Reply{}, bot.Errorf(bot.EINVALID, "Name who attended.\nUsage: %s", bot.UsageOf(bot.VerbPostmortemHeld))
+		return Reply{}, bot.Errorf(bot.EINVALID, "Name who attended.\nUsage: %s", bot.Syntax(bot.VerbPostmortemHeld))
 	}
 	if err := bot.Apply(c.inc, bot.StepHold, c.now, c.s.Config.Policy); err != nil {
 		return Reply{}, err
@@ -424,7 +423,7 @@ func (c *call) held() (Reply, error) {
 
 func (c *call) action() (Reply, error) {
 	if len(c.cmd.Users) != 1 {
-		return Reply{}, bot.Errorf(bot.EINVALID, "Name one owner.\nUsage: %s", bot.UsageOf(bot.VerbAction))
+		return Reply{}, bot.Errorf(bot.EINVALID, "Name one owner.\nUsage: %s", bot.Syntax(bot.VerbAction))
 	}
 	owner := c.cmd.Users[0]
 	p, err := c.tx.UserPrefs(c.actor.Key())
@@ -461,7 +460,7 @@ func (c *call) actionDone() (Reply, error) {
 
 func (c *call) actions() (Reply, error) {
 	if len(c.inc.Countermeasures) == 0 {
-		return Reply{Text: c.inc.ID + " has no countermeasures yet. " + bot.UsageOf(bot.VerbAction), Ephemeral: true}, nil
+		return Reply{Text: c.inc.ID + " has no countermeasures yet. " + bot.Syntax(bot.VerbAction), Ephemeral: true}, nil
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Countermeasures of %s:", c.inc.ID)

@@ -100,7 +100,7 @@ func (s *Service) fire(tx Tx, r Reminder, now time.Time) (bool, error) {
 			return false, tx.DeleteReminder(r.Key)
 		}
 		text = fmt.Sprintf("Reminder: %s was resolved %s ago and its post-mortem is not scheduled. %s, please book it: %s",
-			inc.ID, now.Sub(inc.ResolvedAt).Round(time.Minute), commanderName(inc), bot.UsageOf(bot.VerbPostmortemSchedule))
+			inc.ID, now.Sub(inc.ResolvedAt).Round(time.Minute), commanderName(inc), bot.Syntax(bot.VerbPostmortemSchedule))
 	default:
 		return false, tx.DeleteReminder(r.Key)
 	}

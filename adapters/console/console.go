@@ -1,0 +1,433 @@
+// Package console is debrief's local chat: one terminal stands in for a chat
+// platform, so that a newcomer can run an incident end to end offline. It is
+// the platform debrief uses when no other one is configured.
+//
+// Input is one line per chat action:
+//
+//	/incident <command>   a command, handled in the current channel
+//	/join <channel>       switch to another channel
+//	/who <name>           act as someone else (commander vs responder demos)
+//	/help                 the console's own commands
+//	/quit                 stop debrief
+//	anything else         a message in the current channel
+//
+// Output is line-oriented so that people and tests can read it alike:
+//
+//	[#channel] debrief: text              the bot posts or replies in a channel
+//	[#channel] debrief (only you): text   an ephemeral reply
+//	* text                                the console itself (joined, acting as)
+//	ack <dedupe key>                      a message is durable (Ack mode only)
+//
+// Multi-line texts repeat the prefix on each line.
+package console
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/debrief/debrief/bot"
+	"github.com/debrief/debrief/workflows"
+)
+
+var _ workflows.Chat = (*Console)(nil)
+
+// ErrQuit is returned by Run when the user typed /quit: the caller shuts
+// down. End of input is not an error: whoever serves HTTP beside the console
+// keeps serving (a container has no terminal).
+var ErrQuit = errors.New("console: quit")
+
+// StartChannel is the channel the console starts in, like a workspace's
+// #general.
+const StartChannel = "general"
+
+// maxLine bounds one input line; longer lines end Run with an error rather
+// than being split into several messages.
+const maxLine = 1 << 20
+
+// Console is a chat platform on a reader and a writer. Its exported fields
+// are set before Run and not changed after.
+type Console struct {
+	// Ack prints "ack <dedupe key>" after each message is durable in the
+	// timeline. The crash test relies on it: an acknowledged message must
+	// survive a SIGKILL.
+	Ack bool
+	// Prompt prints "#channel> " before each line is read. Only useful when
+	// a person is typing: it is not line-oriented.
+	Prompt bool
+	// Writers is how many messages may be recorded at once. 1 (or 0) keeps
+	// messages in the order they were typed; more lets one console stand in
+	// for many people typing at the same time, which is how the crash test
+	// drives concurrent appends. Commands always wait for the messages read
+	// before them.
+	Writers int
+	// Log receives errors the user only sees as "internal error".
+	Log *slog.Logger
+
+	svc *workflows.Service
+	in  io.Reader
+	// session makes dedupe keys unique across runs: the sequence starts
+	// at 1 again after a restart, and a key seen before would make the
+	// store drop a new message as a redelivery.
+	session string
+
+	mu      sync.Mutex // guards everything below and every write to out
+	out     io.Writer
+	user    bot.User
+	channel string
+	// channels holds the names taken, and created maps an effect key to
+	// the channel it created, so a retried CreateChannel is a no-op.
+	channels map[string]bool
+	created  map[string]string
+	posted   map[string]string
+	seq      uint64
+	hinted   bool
+}
+
+// New returns a console where user acts in #general. svc handles what is
+// typed; the caller also registers the console as svc's Chat for
+// bot.Console so that effects print here.
+func New(svc *workflows.Service, in io.Reader, out io.Writer, user bot.User) *Console {
+	if user.Platform == "" {
+		user.Platform = bot.Console
+	}
+	return &Console{
+		svc:      svc,
+		in:       in,
+		out:      out,
+		user:     user,
+		channel:  StartChannel,
+		session:  newSession(),
+		channels: map[string]bool{StartChannel: true},
+		created:  map[string]string{},
+		posted:   map[string]string{},
+	}
+}
+
+func newSession() string {
+	var b [4]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		// crypto/rand does not fail on supported platforms; the clock is
+		// unique enough for a console session.
+		return strconv.FormatInt(time.Now().UnixNano(), 36)
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// Channel returns the current channel's name.
+func (c *Console) Channel() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.channel
+}
+
+// User returns who is typing.
+func (c *Console) User() bot.User {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.user
+}
+
+// Run reads lines until end of input (nil), /quit (ErrQuit) or ctx is done
+// (nil). A line that was read is handled to the end even when ctx is
+// cancelled meanwhile, so nothing typed is half-done at shutdown. Reading
+// from a terminal cannot be interrupted: after ctx is done, the goroutine
+// reading in stays blocked until in is closed or the process exits.
+func (c *Console) Run(ctx context.Context) error {
+	lines := make(chan string)
+	readErr := make(chan error, 1)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		sc := bufio.NewScanner(c.in)
+		sc.Buffer(make([]byte, 0, 64*1024), maxLine)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			case <-stop:
+				return
+			}
+		}
+		readErr <- sc.Err()
+	}()
+
+	writers := max(c.Writers, 1)
+	sem := make(chan struct{}, writers)
+	var inflight sync.WaitGroup
+	defer inflight.Wait()
+	// work outlives ctx: a line that was read completes (drain in-flight
+	// work), only reading new lines stops.
+	work := context.WithoutCancel(ctx)
+
+	for {
+		c.prompt()
+		var line string
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-readErr:
+			if err != nil {
+				return fmt.Errorf("console: read input: %w", err)
+			}
+			return nil
+		case line = <-lines:
+		}
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		if !strings.HasPrefix(line, "/") {
+			msg := c.newMessage(line)
+			if writers == 1 {
+				c.record(work, msg)
+				continue
+			}
+			sem <- struct{}{}
+			inflight.Add(1)
+			go func() {
+				defer func() { <-sem; inflight.Done() }()
+				c.record(work, msg)
+			}()
+			continue
+		}
+		// Commands see every message typed before them.
+		inflight.Wait()
+		if err := c.command(work, line); err != nil {
+			return err
+		}
+	}
+}
+
+// message is a typed line, stamped with who said it where, when it was read.
+type message struct {
+	user    bot.User
+	channel string
+	seq     uint64
+	text    string
+	at      time.Time
+}
+
+func (c *Console) newMessage(text string) message {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seq++
+	return message{user: c.user, channel: c.channel, seq: c.seq, text: text, at: time.Now()}
+}
+
+// DedupeKey is the key a console message is stored under: unique per run
+// and message, so a retried Record stores it once.
+func (c *Console) DedupeKey(seq uint64) string {
+	return "console/" + c.session + "/" + strconv.FormatUint(seq, 10)
+}
+
+func (c *Console) record(ctx context.Context, m message) {
+	key := c.DedupeKey(m.seq)
+	_, err := c.svc.Record(ctx, bot.Channel{Platform: bot.Console, ID: m.channel}, bot.TimelineEvent{
+		Kind: bot.EventMessage, Author: m.user, Text: m.text,
+		MessageID: strconv.FormatUint(m.seq, 10), DedupeKey: key, PlatformAt: m.at,
+	})
+	switch {
+	case bot.ErrorCode(err) == bot.ENOTFOUND:
+		// Chat outside an incident is just chat; say so once, so nobody
+		// believes it is on the record.
+		c.mu.Lock()
+		hinted := c.hinted
+		c.hinted = true
+		c.mu.Unlock()
+		if !hinted {
+			c.printf("* #%s is not an incident channel: messages here are not recorded. Declare one with /incident declare <title>.", m.channel)
+		}
+	case err != nil:
+		c.logError(ctx, "record message failed", err, m.channel)
+		c.printf("* message not recorded: %s", bot.ErrorMessage(err))
+	case c.Ack:
+		c.printf("ack %s", key)
+	}
+}
+
+// command handles a line starting with "/". It returns ErrQuit for /quit.
+func (c *Console) command(ctx context.Context, line string) error {
+	name, rest, _ := strings.Cut(line, " ")
+	rest = strings.TrimSpace(rest)
+	switch name {
+	case "/incident":
+		c.mu.Lock()
+		user, ch := c.user, c.channel
+		c.mu.Unlock()
+		r := c.svc.Execute(ctx, user, bot.Channel{Platform: bot.Console, ID: ch}, rest)
+		c.reply(ch, r)
+	case "/join":
+		ch := strings.TrimPrefix(rest, "#")
+		if ch == "" || strings.ContainsAny(ch, " \t") {
+			c.printf("* usage: /join <channel>")
+			return nil
+		}
+		c.join(ch)
+	case "/who":
+		name := strings.TrimPrefix(rest, "@")
+		if name == "" || strings.ContainsAny(name, " \t") {
+			c.printf("* usage: /who <name>")
+			return nil
+		}
+		c.mu.Lock()
+		c.user = bot.User{Platform: bot.Console, ID: name, Name: name}
+		c.mu.Unlock()
+		c.printf("* you are now %s", "@"+name)
+	case "/quit", "/exit":
+		return ErrQuit
+	case "/help":
+		c.printf("* /incident <command>   run a command here (/incident help lists them)\n" +
+			"* /join <channel>       switch channel\n" +
+			"* /who <name>           act as someone else\n" +
+			"* /quit                 stop debrief\n" +
+			"* anything else is a message in the current channel")
+	default:
+		c.printf("* unknown console command %s; /help lists them", name)
+	}
+	return nil
+}
+
+func (c *Console) join(ch string) {
+	c.mu.Lock()
+	c.channel = ch
+	c.channels[ch] = true
+	c.mu.Unlock()
+	c.printf("* joined #%s", ch)
+}
+
+func (c *Console) reply(ch string, r workflows.Reply) {
+	from := "debrief"
+	if r.Ephemeral {
+		from = "debrief (only you)"
+	}
+	c.say(ch, from, r.Text)
+}
+
+// CreateChannel creates #name, or #name-2, #name-3... when it is taken, as
+// Slack's name_taken would force. A retry with the same key returns the
+// channel the first attempt created.
+func (c *Console) CreateChannel(ctx context.Context, key, name string) (string, error) {
+	c.mu.Lock()
+	id, ok := c.created[key]
+	if !ok {
+		id = name
+		for i := 2; c.channels[id]; i++ {
+			id = name + "-" + strconv.Itoa(i)
+		}
+		c.channels[id] = true
+		c.created[key] = id
+	}
+	c.mu.Unlock()
+	if !ok {
+		c.printf("* channel #%s created", id)
+	}
+	return id, nil
+}
+
+// Post prints text in the channel. A retry with the same key prints nothing
+// and returns the first message's ID.
+func (c *Console) Post(ctx context.Context, key, channelID, text string) (string, error) {
+	c.mu.Lock()
+	id, ok := c.posted[key]
+	if !ok {
+		c.seq++
+		id = strconv.FormatUint(c.seq, 10)
+		if key != "" {
+			c.posted[key] = id
+		}
+	}
+	c.mu.Unlock()
+	if !ok {
+		c.say(channelID, "debrief", text)
+	}
+	return id, nil
+}
+
+// Invite prints who was added. When the person at the console is among them
+// they join the channel, as Slack puts the declarer in the new channel.
+func (c *Console) Invite(ctx context.Context, channelID string, users []bot.User) error {
+	names := make([]string, len(users))
+	me := false
+	c.mu.Lock()
+	for i, u := range users {
+		names[i] = u.Display()
+		if u.Key() == c.user.Key() {
+			me = true
+		}
+	}
+	c.mu.Unlock()
+	c.say(channelID, "debrief", "invited "+strings.Join(names, ", "))
+	if me {
+		c.join(channelID)
+	}
+	return nil
+}
+
+// Pin prints which message was pinned.
+func (c *Console) Pin(ctx context.Context, channelID, messageID string) error {
+	c.say(channelID, "debrief", "pinned message "+messageID)
+	return nil
+}
+
+// SetTopic prints the new topic.
+func (c *Console) SetTopic(ctx context.Context, channelID, topic string) error {
+	c.say(channelID, "debrief", "set the topic: "+topic)
+	return nil
+}
+
+// Archive prints that the channel is archived.
+func (c *Console) Archive(ctx context.Context, channelID string) error {
+	c.say(channelID, "debrief", "archived #"+channelID)
+	return nil
+}
+
+// say prints text as from in channel ch, one prefixed line per line of text.
+func (c *Console) say(ch, from, text string) {
+	prefix := "[#" + ch + "] " + from + ": "
+	var b strings.Builder
+	for line := range strings.SplitSeq(text, "\n") {
+		b.WriteString(prefix)
+		b.WriteString(line)
+		b.WriteByte('\n')
+	}
+	c.write(b.String())
+}
+
+// printf prints a console line; multi-line output keeps one entry per line.
+func (c *Console) printf(format string, args ...any) {
+	c.write(fmt.Sprintf(format, args...) + "\n")
+}
+
+// write is the only place that writes to out: the outbox worker prints from
+// its own goroutine, and lines must not interleave. Write errors are
+// ignored: a closed terminal must not make the outbox retry forever.
+func (c *Console) write(s string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, _ = io.WriteString(c.out, s)
+}
+
+func (c *Console) prompt() {
+	if !c.Prompt {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, _ = fmt.Fprintf(c.out, "#%s> ", c.channel)
+}
+
+func (c *Console) logError(ctx context.Context, msg string, err error, channel string) {
+	if c.Log == nil {
+		return
+	}
+	c.Log.ErrorContext(ctx, msg, "platform", bot.Console, "channel", channel, "err", err)
+}

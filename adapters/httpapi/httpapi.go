@@ -1,0 +1,192 @@
+// Package httpapi serves debrief's operator HTTP routes: health, metrics, and
+// read-only JSON about incidents and their timelines. Chat platforms' webhook
+// routes live in their own adapters and share the same mux.
+package httpapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/debrief/debrief/bot"
+	"github.com/debrief/debrief/workflows"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Server holds what the routes need. Its fields are set before Register and
+// not changed after.
+type Server struct {
+	Service *workflows.Service
+	// Token, when not empty, is the bearer token every /api/ route requires.
+	// /healthz and /metrics stay open: they carry no incident data and
+	// probes rarely carry credentials.
+	Token string
+	// Gatherer is what /metrics exposes; prometheus.DefaultGatherer when nil.
+	Gatherer prometheus.Gatherer
+	Log      *slog.Logger
+}
+
+// Register adds the routes to mux.
+func (s *Server) Register(mux *http.ServeMux) {
+	g := s.Gatherer
+	if g == nil {
+		g = prometheus.DefaultGatherer
+	}
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{ErrorLog: slogErrorLog{s.log()}}))
+	mux.Handle("GET /api/incidents", s.auth(s.incidents))
+	mux.Handle("GET /api/incidents/{id}", s.auth(s.incident))
+	mux.Handle("GET /api/incidents/{id}/timeline", s.auth(s.timeline))
+	mux.Handle("GET /api/incidents/{id}/postmortem.md", s.auth(s.postmortem))
+}
+
+func (s *Server) log() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// healthz answers 200 when the database answers a read, so a wedged or
+// closed store takes the instance out of rotation.
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	err := s.Service.Store.View(ctx, func(workflows.ReadTx) error { return nil })
+	if err != nil {
+		s.log().ErrorContext(ctx, "health check failed", "err", err)
+		http.Error(w, "store unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+// auth requires "Authorization: Bearer <Token>" when a token is configured.
+// Both sides are hashed before the constant-time compare so that neither
+// the content nor the length of the token leaks through timing.
+func (s *Server) auth(next http.HandlerFunc) http.Handler {
+	if s.Token == "" {
+		return next
+	}
+	want := sha256.Sum256([]byte(s.Token))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		sum := sha256.Sum256([]byte(got))
+		if !ok || subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="debrief"`)
+			writeJSON(w, http.StatusUnauthorized, errorBody{Code: "unauthorized", Error: "A valid bearer token is required."})
+			return
+		}
+		next(w, r)
+	})
+}
+
+func (s *Server) incidents(w http.ResponseWriter, r *http.Request) {
+	incs, err := s.Service.Incidents(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := incidentList{Incidents: make([]incidentJSON, len(incs))}
+	for i, inc := range incs {
+		out.Incidents[i] = toIncident(inc)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) incident(w http.ResponseWriter, r *http.Request) {
+	inc, err := s.Service.Incident(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toIncident(inc))
+}
+
+func (s *Server) timeline(w http.ResponseWriter, r *http.Request) {
+	inc, tl, err := s.Service.Timeline(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := timelineJSON{IncidentID: inc.ID, Entries: make([]eventJSON, len(tl))}
+	for i, ev := range tl {
+		out.Entries[i] = toEvent(ev)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// postmortem serves the same Markdown as `debrief export`, in the
+// configured zone.
+func (s *Server) postmortem(w http.ResponseWriter, r *http.Request) {
+	md, err := s.Service.Export(r.Context(), r.PathValue("id"), nil)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/markdown; charset=utf-8")
+	_, _ = w.Write([]byte(md))
+}
+
+// errorBody is every error answer: a stable code for programs, a message
+// for people.
+type errorBody struct {
+	Code  string `json:"code"`
+	Error string `json:"error"`
+}
+
+// fail maps err's bot code to a status. Internal errors are logged in full
+// and answered with a generic message: their text may name files or
+// internals that are none of the caller's business.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	code := bot.ErrorCode(err)
+	status := statusOf(code)
+	if status == http.StatusInternalServerError {
+		if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+			return // the client went away; nobody reads the answer
+		}
+		s.log().ErrorContext(r.Context(), "api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		writeJSON(w, status, errorBody{Code: bot.EINTERNAL, Error: "Internal error: the operators have the details in the log."})
+		return
+	}
+	writeJSON(w, status, errorBody{Code: code, Error: bot.ErrorMessage(err)})
+}
+
+func statusOf(code string) int {
+	switch code {
+	case bot.ENOTFOUND:
+		return http.StatusNotFound
+	case bot.EINVALID:
+		return http.StatusBadRequest
+	case bot.EFORBIDDEN:
+		return http.StatusForbidden
+	case bot.ECONFLICT:
+		return http.StatusConflict
+	}
+	return http.StatusInternalServerError
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// slogErrorLog lets promhttp report encoding errors through slog.
+type slogErrorLog struct{ log *slog.Logger }
+
+func (l slogErrorLog) Println(v ...any) {
+	l.log.Error("metrics handler failed", "err", fmt.Sprint(v...))
+}

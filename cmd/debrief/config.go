@@ -1,0 +1,157 @@
+package main
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+)
+
+// Config is the operator's configuration: DESIGN.md's environment table,
+// read once at start and validated with errors that name the variable.
+type Config struct {
+	DB         string         // DEBRIEF_DB
+	Addr       string         // DEBRIEF_ADDR
+	Zone       *time.Location // DEBRIEF_TZ
+	APIToken   string         // DEBRIEF_API_TOKEN
+	Admins     []string       // DEBRIEF_ADMINS
+	DigestCron string         // DEBRIEF_DIGEST_CRON; validated, not yet used
+
+	// The platforms are read and validated now so that a misconfiguration
+	// shows at start; their adapters are not built yet.
+	Slack   SlackConfig
+	Discord DiscordConfig
+	GitHub  GitHubConfig
+
+	// Console is the default platform's settings. They are not in the
+	// operator's table: USER names the person at the terminal, and the
+	// DEBRIEF_CONSOLE_* variables exist for the crash test.
+	Console ConsoleConfig
+}
+
+// SlackConfig holds the SLACK_* variables.
+type SlackConfig struct {
+	BotToken, SigningSecret, AppToken string
+	APIURL                            string
+	AnnounceChannel                   string
+}
+
+// Enabled reports whether Slack credentials are set.
+func (c SlackConfig) Enabled() bool { return c.BotToken != "" || c.AppToken != "" }
+
+// DiscordConfig holds the DISCORD_* variables.
+type DiscordConfig struct {
+	BotToken, AppID, PublicKey, GuildID string
+	APIURL                              string
+	CategoryID, AnnounceChannel         string
+}
+
+// Enabled reports whether Discord credentials are set.
+func (c DiscordConfig) Enabled() bool { return c.BotToken != "" }
+
+// GitHubConfig holds the GITHUB_* variables.
+type GitHubConfig struct {
+	Token, Repo, WebhookSecret string
+	APIURL                     string
+	PostmortemPath             string
+}
+
+// Enabled reports whether GitHub credentials are set.
+func (c GitHubConfig) Enabled() bool { return c.Token != "" }
+
+// ConsoleConfig configures the console adapter.
+type ConsoleConfig struct {
+	User    string // USER, or "operator"
+	Ack     bool   // DEBRIEF_CONSOLE_ACK=1 prints "ack <key>" once a message is durable
+	Writers int    // DEBRIEF_CONSOLE_WRITERS: messages recorded at once (default 1: in order)
+}
+
+// DefaultConfig returns the defaults of DESIGN.md's table.
+func DefaultConfig() Config {
+	return Config{
+		DB:         "./debrief.db",
+		Addr:       "127.0.0.1:8080",
+		Zone:       time.UTC,
+		DigestCron: "CRON_TZ=UTC 0 9 * * MON",
+		Slack:      SlackConfig{APIURL: "https://slack.com/api/"},
+		Discord:    DiscordConfig{APIURL: "https://discord.com/api/v10/"},
+		GitHub:     GitHubConfig{APIURL: "https://api.github.com/"},
+		Console:    ConsoleConfig{User: "operator", Writers: 1},
+	}
+}
+
+// LoadConfig reads the environment over the defaults and validates it.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	c := DefaultConfig()
+	str := func(dst *string, name string) {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			*dst = v
+		}
+	}
+	str(&c.DB, "DEBRIEF_DB")
+	str(&c.Addr, "DEBRIEF_ADDR")
+	if v := strings.TrimSpace(getenv("DEBRIEF_TZ")); v != "" {
+		loc, err := time.LoadLocation(v)
+		if err != nil {
+			return Config{}, fmt.Errorf("DEBRIEF_TZ=%q: not an IANA time zone (e.g. UTC, Europe/Berlin): %w", v, err)
+		}
+		c.Zone = loc
+	}
+	// The token is not trimmed: it is compared byte for byte.
+	c.APIToken = getenv("DEBRIEF_API_TOKEN")
+	for a := range strings.SplitSeq(getenv("DEBRIEF_ADMINS"), ",") {
+		if a = strings.TrimPrefix(strings.TrimSpace(a), "@"); a != "" {
+			c.Admins = append(c.Admins, a)
+		}
+	}
+	str(&c.DigestCron, "DEBRIEF_DIGEST_CRON")
+	if _, err := cron.ParseStandard(c.DigestCron); err != nil {
+		return Config{}, fmt.Errorf("DEBRIEF_DIGEST_CRON=%q: %w", c.DigestCron, err)
+	}
+
+	str(&c.Slack.BotToken, "SLACK_BOT_TOKEN")
+	str(&c.Slack.SigningSecret, "SLACK_SIGNING_SECRET")
+	str(&c.Slack.AppToken, "SLACK_APP_TOKEN")
+	str(&c.Slack.APIURL, "SLACK_API_URL")
+	str(&c.Slack.AnnounceChannel, "SLACK_ANNOUNCE_CHANNEL")
+	str(&c.Discord.BotToken, "DISCORD_BOT_TOKEN")
+	str(&c.Discord.AppID, "DISCORD_APP_ID")
+	str(&c.Discord.PublicKey, "DISCORD_PUBLIC_KEY")
+	str(&c.Discord.GuildID, "DISCORD_GUILD_ID")
+	str(&c.Discord.APIURL, "DISCORD_API_URL")
+	str(&c.Discord.CategoryID, "DISCORD_CATEGORY_ID")
+	str(&c.Discord.AnnounceChannel, "DISCORD_ANNOUNCE_CHANNEL")
+	str(&c.GitHub.Token, "GITHUB_TOKEN")
+	str(&c.GitHub.Repo, "GITHUB_REPO")
+	str(&c.GitHub.WebhookSecret, "GITHUB_WEBHOOK_SECRET")
+	str(&c.GitHub.APIURL, "GITHUB_API_URL")
+	str(&c.GitHub.PostmortemPath, "GITHUB_POSTMORTEM_PATH")
+	for _, u := range []struct{ name, v string }{
+		{"SLACK_API_URL", c.Slack.APIURL},
+		{"DISCORD_API_URL", c.Discord.APIURL},
+		{"GITHUB_API_URL", c.GitHub.APIURL},
+	} {
+		if p, err := url.Parse(u.v); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			return Config{}, fmt.Errorf("%s=%q: not an http(s) URL", u.name, u.v)
+		}
+	}
+	if r := c.GitHub.Repo; r != "" {
+		if owner, name, ok := strings.Cut(r, "/"); !ok || owner == "" || name == "" || strings.Contains(name, "/") {
+			return Config{}, fmt.Errorf("GITHUB_REPO=%q: want owner/name", r)
+		}
+	}
+
+	str(&c.Console.User, "USER")
+	c.Console.Ack = getenv("DEBRIEF_CONSOLE_ACK") == "1"
+	if v := strings.TrimSpace(getenv("DEBRIEF_CONSOLE_WRITERS")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1024 {
+			return Config{}, fmt.Errorf("DEBRIEF_CONSOLE_WRITERS=%q: want a number from 1 to 1024", v)
+		}
+		c.Console.Writers = n
+	}
+	return c, nil
+}

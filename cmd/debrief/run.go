@@ -1,0 +1,235 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/debrief/debrief/bot"
+	"github.com/debrief/debrief/store"
+	"github.com/debrief/debrief/workflows"
+	berrors "go.etcd.io/bbolt/errors"
+
+	// The zone database is embedded so that DEBRIEF_TZ and /incident tz
+	// work in a scratch or distroless image with no /usr/share/zoneinfo.
+	_ "time/tzdata"
+)
+
+const usage = `debrief: incident bot. It opens a channel per incident, records the
+timeline as it happens, and keeps the incident open until its blameless
+post-mortem was held.
+
+Usage:
+  debrief [-db FILE] [-addr HOST:PORT] [serve]   run the bot (the default)
+  debrief [-db FILE] export <INC-n>              print the post-mortem Markdown
+  debrief [-db FILE] backup <file>               copy the database consistently
+  debrief version                                print the version
+  debrief help                                   this help
+
+Flags (override the environment):
+  -db FILE          the bbolt database (DEBRIEF_DB)
+  -addr HOST:PORT   the HTTP listen address (DEBRIEF_ADDR)
+
+With no chat platform configured, serve runs the console: type
+"/incident help" on stdin. "/quit" stops debrief; end of input (Ctrl-D, or a
+container without a terminal) keeps the HTTP server running.
+
+export and backup open the database file, which bbolt locks to one process:
+stop the server first. While it runs, GET /api/incidents/{id}/postmortem.md
+serves the same Markdown as export.
+
+Environment:
+  DEBRIEF_DB              bbolt file (./debrief.db)
+  DEBRIEF_ADDR            HTTP listen address (127.0.0.1:8080)
+  DEBRIEF_TZ              zone for rendering times when a user has none (UTC)
+  DEBRIEF_API_TOKEN       bearer token required by the /api/ routes (none)
+  DEBRIEF_ADMINS          comma-separated users who may close any incident
+  DEBRIEF_DIGEST_CRON     weekly countermeasure digest (CRON_TZ=UTC 0 9 * * MON)
+  USER                    the console user's name (operator)
+  SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN, SLACK_API_URL,
+  SLACK_ANNOUNCE_CHANNEL
+  DISCORD_BOT_TOKEN, DISCORD_APP_ID, DISCORD_PUBLIC_KEY, DISCORD_GUILD_ID,
+  DISCORD_API_URL, DISCORD_CATEGORY_ID, DISCORD_ANNOUNCE_CHANNEL
+  GITHUB_TOKEN, GITHUB_REPO, GITHUB_WEBHOOK_SECRET, GITHUB_API_URL,
+  GITHUB_POSTMORTEM_PATH
+                          read and validated; the Slack, Discord and GitHub
+                          adapters are not built yet, so the console is used
+
+HTTP routes: GET /healthz, GET /metrics, GET /api/incidents,
+GET /api/incidents/{id}, GET /api/incidents/{id}/timeline,
+GET /api/incidents/{id}/postmortem.md
+`
+
+// errUsage marks errors about the command line itself.
+var errUsage = errors.New("run 'debrief help' for usage")
+
+// run is the whole program, with its dependencies passed in so that tests
+// drive it in-process: a map for getenv, :0 for the address, pipes for the
+// console.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	var db, addr string
+	bind := func(fs *flag.FlagSet) {
+		// Defaults are the values parsed so far, so that flags given
+		// before the subcommand survive the subcommand's own parse.
+		fs.StringVar(&db, "db", db, "the bbolt database (DEBRIEF_DB)")
+		fs.StringVar(&addr, "addr", addr, "the HTTP listen address (DEBRIEF_ADDR)")
+	}
+	parse := func(name string, args []string) ([]string, bool, error) {
+		fs := flag.NewFlagSet(name, flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		bind(fs)
+		err := fs.Parse(args)
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, true, nil
+		}
+		if err != nil {
+			return nil, false, fmt.Errorf("%s: %v: %w", name, err, errUsage)
+		}
+		return fs.Args(), false, nil
+	}
+
+	if len(args) > 0 {
+		args = args[1:]
+	}
+	rest, help, err := parse("debrief", args)
+	if err != nil {
+		return err
+	}
+	cmd := "serve"
+	if len(rest) > 0 {
+		cmd, rest = rest[0], rest[1:]
+	}
+	if help || cmd == "help" {
+		_, err := io.WriteString(stdout, usage)
+		return err
+	}
+	if cmd == "version" {
+		_, err := fmt.Fprintf(stdout, "debrief %s\n", version)
+		return err
+	}
+	if cmd != "serve" && cmd != "export" && cmd != "backup" {
+		return fmt.Errorf("unknown command %q: %w", cmd, errUsage)
+	}
+	rest, help, err = parse(cmd, rest)
+	if err != nil {
+		return err
+	}
+	if help {
+		_, err := io.WriteString(stdout, usage)
+		return err
+	}
+
+	cfg, err := LoadConfig(getenv)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if db != "" {
+		cfg.DB = db
+	}
+	if addr != "" {
+		cfg.Addr = addr
+	}
+
+	switch cmd {
+	case "export":
+		if len(rest) != 1 {
+			return fmt.Errorf("export takes one incident ID, e.g. export INC-1: %w", errUsage)
+		}
+		return export(ctx, cfg, rest[0], stdout)
+	case "backup":
+		if len(rest) != 1 {
+			return fmt.Errorf("backup takes one file name: %w", errUsage)
+		}
+		return backup(ctx, cfg, rest[0], stdout)
+	}
+	if len(rest) != 0 {
+		return fmt.Errorf("serve takes no arguments, got %q: %w", strings.Join(rest, " "), errUsage)
+	}
+	return serve(ctx, cfg, stdin, stdout, stderr)
+}
+
+// openStore opens the database, explaining the one error operators hit
+// most: bbolt lets a single process hold the file.
+func openStore(path string) (*store.DB, error) {
+	db, err := store.Open(path)
+	if errors.Is(err, berrors.ErrTimeout) {
+		return nil, fmt.Errorf("DEBRIEF_DB=%s is in use by another process (is debrief serve running?); stop it first: %w", path, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("DEBRIEF_DB=%s: %w", path, err)
+	}
+	return db, nil
+}
+
+// openExisting opens a database that must already exist: export and backup
+// of a mistyped path should fail, not create an empty file.
+func openExisting(path string) (*store.DB, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("DEBRIEF_DB=%s: %w", path, err)
+	}
+	return openStore(path)
+}
+
+func export(ctx context.Context, cfg Config, id string, stdout io.Writer) (err error) {
+	db, err := openExisting(cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := db.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("close %s: %w", cfg.DB, cerr)
+		}
+	}()
+	svc := &workflows.Service{Store: db, Config: workflowsConfig(cfg)}
+	md, err := svc.Export(ctx, id, cfg.Zone)
+	if err != nil {
+		return fmt.Errorf("export %s: %w", id, userError(err))
+	}
+	_, err = io.WriteString(stdout, md)
+	return err
+}
+
+func backup(ctx context.Context, cfg Config, path string, stdout io.Writer) (err error) {
+	db, err := openExisting(cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := db.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("close %s: %w", cfg.DB, cerr)
+		}
+	}()
+	if err := db.BackupFile(ctx, path); err != nil {
+		return fmt.Errorf("backup %s to %s: %w", cfg.DB, path, err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("backup %s: %w", path, err)
+	}
+	_, err = fmt.Fprintf(stdout, "backed up %s to %s (%d bytes)\n", cfg.DB, path, fi.Size())
+	return err
+}
+
+// userError keeps a domain error's message readable on the command line
+// ("No incident "INC-9"."), without the "bot: not_found:" prefix.
+func userError(err error) error {
+	if code := bot.ErrorCode(err); code != bot.EINTERNAL && code != "" {
+		return errors.New(bot.ErrorMessage(err))
+	}
+	return err
+}
+
+// workflowsConfig is the part of cfg the Service uses.
+func workflowsConfig(cfg Config) workflows.Config {
+	w := workflows.DefaultConfig()
+	w.Zone = cfg.Zone
+	w.Admins = cfg.Admins
+	// Announcement channels are left out until their platform's adapter
+	// exists: an effect for a platform with no Chat would wait in the
+	// outbox forever.
+	return w
+}
