@@ -40,7 +40,11 @@ type TimelineEvent struct {
 	// we committed it.
 	PlatformAt time.Time `json:"platform_at,omitzero"`
 	RecordedAt time.Time `json:"at"`
-	// DedupeKey is the platform's delivery ID (Slack event_id, Discord
-	// message ID + kind). An entry with a key already seen is stored once.
+	// DedupeKey identifies the platform event so that a redelivery is
+	// stored once. Prefer keys that sort by time (Slack "channel/ts",
+	// Discord message snowflakes, plus the kind for edits and deletes)
+	// over random ones (Slack event_id): the dedupe index then grows at
+	// its right edge, and appends stay near raw bbolt speed
+	// (store.BenchmarkServiceRecord: 0.82 vs 0.57 of raw at 64 writers).
 	DedupeKey string `json:"-"`
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/debrief/debrief/bot"
+	"github.com/debrief/debrief/workflows"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -150,15 +151,55 @@ func eventKey(i int) string {
 // BenchmarkAppend measures Append against the raw group commit, with
 // dedupe keys in no order, like Slack event_ids: every key lands on a random
 // page of the dedupe index.
-func BenchmarkAppend(b *testing.B) { benchAppend(b, eventKey) }
+func BenchmarkAppend(b *testing.B) { benchAppend(b, eventKey, viaAppend) }
 
 // BenchmarkAppendOrderedKeys is BenchmarkAppend with time-ordered dedupe
 // keys, like Discord snowflakes or Slack channel/ts pairs.
-func BenchmarkAppendOrderedKeys(b *testing.B) {
-	benchAppend(b, func(i int) string { return fmt.Sprintf("C024BE91L/%d.%06d", 1700000000+i/1000000, i%1000000) })
+func BenchmarkAppendOrderedKeys(b *testing.B) { benchAppend(b, orderedKey, viaAppend) }
+
+// orderedKey looks like a Slack channel/ts message identity: what adapters
+// use as the dedupe key of a message, because it is stable across retries
+// and sorts by time, so the dedupe index grows at its right edge.
+func orderedKey(i int) string {
+	return fmt.Sprintf("C024BE91L/%d.%06d", 1700000000+i/1000000, i%1000000)
 }
 
-func benchAppend(b *testing.B, key func(int) string) {
+// BenchmarkServiceRecord is the figure the core issue asks for: timeline
+// appends the way adapters make them, through workflows.Service.Record
+// (channel lookup, clock, metrics, Append), against the same raw baseline,
+// with message keys (ordered) and with event IDs (random: the worst case).
+func BenchmarkServiceRecord(b *testing.B) {
+	b.Run("keys=message", func(b *testing.B) { benchAppend(b, orderedKey, viaService) })
+	b.Run("keys=event_id", func(b *testing.B) { benchAppend(b, eventKey, viaService) })
+}
+
+// appender appends entry i with dedupe key key.
+type appender func(ctx context.Context, i int, key string) error
+
+func viaAppend(b *testing.B, db *DB) appender {
+	return func(ctx context.Context, i int, key string) error {
+		_, dup, err := db.Append(ctx, benchEvent(i, key))
+		if dup {
+			return fmt.Errorf("append %d: unexpected duplicate", i)
+		}
+		return err
+	}
+}
+
+func viaService(b *testing.B, db *DB) appender {
+	ch := bot.Channel{Platform: bot.Slack, ID: "C024BE91L"}
+	err := db.Update(context.Background(), func(tx workflows.Tx) error { return tx.PutChannel(ch, "INC-1") })
+	if err != nil {
+		b.Fatal(err)
+	}
+	svc := &workflows.Service{Store: db}
+	return func(ctx context.Context, i int, key string) error {
+		_, err := svc.Record(ctx, ch, benchEvent(i, key))
+		return err
+	}
+}
+
+func benchAppend(b *testing.B, key func(int) string, via func(*testing.B, *DB) appender) {
 	e := entryPool.Get().(*entry)
 	if err := e.prepare(benchEvent(1, key(1))); err != nil {
 		b.Fatal(err)
@@ -175,6 +216,7 @@ func benchAppend(b *testing.B, key func(int) string) {
 			}
 			db := MustOpenDB(b)
 			declare(b, db, "orders db latency")
+			appendOne := via(b, db)
 			keys := make([]string, b.N)
 			for i := range keys {
 				keys[i] = key(i)
@@ -192,12 +234,7 @@ func benchAppend(b *testing.B, key func(int) string) {
 				})
 				b.StartTimer()
 				storeTime += runWriters(b, n, writers, func(_, i int) error {
-					i += lo
-					_, dup, err := db.Append(ctx, benchEvent(i, keys[i]))
-					if dup {
-						return fmt.Errorf("append %d: unexpected duplicate", i)
-					}
-					return err
+					return appendOne(ctx, i+lo, keys[i+lo])
 				})
 				b.StopTimer()
 			}
