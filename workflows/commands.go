@@ -477,7 +477,12 @@ func (c *call) close() (Reply, error) {
 	if !c.mayManage() {
 		return Reply{}, bot.Errorf(bot.EFORBIDDEN, "Only the incident commander or an admin can close %s.", c.inc.ID)
 	}
-	if err := c.step(bot.StepClose, "closed"); err != nil {
+	text := "closed"
+	if !c.inc.Postmortem.Held() {
+		// Only a configured relaxation gets here; say so on the record.
+		text = fmt.Sprintf("closed without a post-mortem review (%s may close without one by configuration)", c.inc.Severity)
+	}
+	if err := c.step(bot.StepClose, text); err != nil {
 		return Reply{}, err
 	}
 	for _, k := range []ReminderKind{RemindStatus, RemindSchedule} {

@@ -239,6 +239,10 @@ func TestAdminMayClose(t *testing.T) {
 	if got := e.incident(inc.ID).Status; got != bot.StatusClosed {
 		t.Errorf("status = %s, want closed", got)
 	}
+	tl := e.timeline(inc.ID)
+	if last := tl[len(tl)-1].Text; !strings.Contains(last, "without a post-mortem review") {
+		t.Errorf("close recorded as %q, want the relaxation named", last)
+	}
 }
 
 func TestRecordDedupe(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -31,7 +32,12 @@ type Server struct {
 	Token string
 	// Gatherer is what /metrics exposes; prometheus.DefaultGatherer when nil.
 	Gatherer prometheus.Gatherer
-	Log      *slog.Logger
+	// Backup writes a consistent copy of the database to w. It serves
+	// GET /api/backup, which is how `debrief backup` copies the database
+	// of a running server: bbolt locks the file to the server's process.
+	// Nil leaves the route out.
+	Backup func(ctx context.Context, w io.Writer) (int64, error)
+	Log    *slog.Logger
 }
 
 // Register adds the routes to mux.
@@ -46,6 +52,29 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.Handle("GET /api/incidents/{id}", s.auth(s.incident))
 	mux.Handle("GET /api/incidents/{id}/timeline", s.auth(s.timeline))
 	mux.Handle("GET /api/incidents/{id}/postmortem.md", s.auth(s.postmortem))
+	if s.Backup != nil {
+		mux.Handle("GET /api/backup", s.auth(s.backup))
+	}
+}
+
+// backup streams the database. Once bytes are out the status cannot change,
+// so a failure midway aborts the connection: the client sees a truncated
+// body, and `debrief backup` checks what it received before keeping it.
+func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
+	// A large database takes longer than the server's write timeout.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Disposition", `attachment; filename="debrief.db"`)
+	n, err := s.Backup(r.Context(), w)
+	if err == nil {
+		return
+	}
+	if n == 0 {
+		s.fail(w, r, fmt.Errorf("httpapi: backup: %w", err))
+		return
+	}
+	s.log().ErrorContext(r.Context(), "backup aborted midway", "bytes", n, "err", err)
+	panic(http.ErrAbortHandler)
 }
 
 func (s *Server) log() *slog.Logger {

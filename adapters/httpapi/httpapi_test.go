@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -111,7 +112,7 @@ func newFixture(t *testing.T, token string) *fixture {
 
 	mux := http.NewServeMux()
 	(&httpapi.Server{
-		Service: f.svc, Token: token, Gatherer: reg,
+		Service: f.svc, Token: token, Gatherer: reg, Backup: db.Backup,
 		Log: slog.New(slog.NewTextHandler(f.log, nil)),
 	}).Register(mux)
 	f.srv = httptest.NewServer(mux)
@@ -408,5 +409,41 @@ func TestErrorStatus(t *testing.T) {
 		if tc.status != 500 && logs.Len() != 0 {
 			t.Errorf("%v logged as a failure: %q", tc.err, logs.String())
 		}
+	}
+}
+
+// TestBackup downloads the database from the running server and reads the
+// incidents back from the copy; without the token it gets nothing.
+func TestBackup(t *testing.T) {
+	f := newFixture(t, "s3cret")
+	if resp, body := f.get(t, "/api/backup", ""); resp.StatusCode != http.StatusUnauthorized || bytes.Contains(body, []byte("Checkout")) {
+		t.Fatalf("backup without token = %d, %d bytes", resp.StatusCode, len(body))
+	}
+	resp, body := f.get(t, "/api/backup", "s3cret")
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/octet-stream" {
+		t.Fatalf("backup = %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	path := filepath.Join(t.TempDir(), "copy.db")
+	if err := os.WriteFile(path, body, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(path)
+	if err != nil {
+		t.Fatalf("open the copy: %v", err)
+	}
+	defer db.Close()
+	if err := db.Check(); err != nil {
+		t.Errorf("copy fails the consistency check: %v", err)
+	}
+	var titles []string
+	err = db.View(context.Background(), func(tx workflows.ReadTx) error {
+		incs, err := tx.Incidents()
+		for _, inc := range incs {
+			titles = append(titles, inc.Title)
+		}
+		return err
+	})
+	if err != nil || !slices.Equal(titles, []string{"Checkout is down", "near miss: disk at 90%"}) {
+		t.Errorf("incidents in the copy = %q, %v", titles, err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/debrief/debrief/bot"
 	"github.com/robfig/cron/v3"
 )
 
@@ -19,6 +20,13 @@ type Config struct {
 	APIToken   string         // DEBRIEF_API_TOKEN
 	Admins     []string       // DEBRIEF_ADMINS
 	DigestCron string         // DEBRIEF_DIGEST_CRON; validated, not yet used
+
+	// StatusEvery overrides the status-update reminder interval per
+	// severity (DEBRIEF_STATUS_EVERY="SEV1=15m,SEV4=0"); 0 turns it off.
+	StatusEvery map[bot.Severity]time.Duration
+	// CloseWithoutReview lists the severities that may close without a
+	// held post-mortem (DEBRIEF_CLOSE_WITHOUT_REVIEW="SEV4").
+	CloseWithoutReview []bot.Severity
 
 	// The platforms are read and validated now so that a misconfiguration
 	// shows at start; their adapters are not built yet.
@@ -110,6 +118,29 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	str(&c.DigestCron, "DEBRIEF_DIGEST_CRON")
 	if _, err := cron.ParseStandard(c.DigestCron); err != nil {
 		return Config{}, fmt.Errorf("DEBRIEF_DIGEST_CRON=%q: %w", c.DigestCron, err)
+	}
+
+	if v := strings.TrimSpace(getenv("DEBRIEF_STATUS_EVERY")); v != "" {
+		c.StatusEvery = map[bot.Severity]time.Duration{}
+		for pair := range strings.SplitSeq(v, ",") {
+			k, d, ok := strings.Cut(strings.TrimSpace(pair), "=")
+			sev, sevOK := bot.ParseSeverity(strings.TrimSpace(k))
+			dur, err := time.ParseDuration(strings.TrimSpace(d))
+			if !ok || !sevOK || err != nil || dur < 0 || (dur > 0 && dur < time.Minute) {
+				return Config{}, fmt.Errorf("DEBRIEF_STATUS_EVERY=%q: want SEVn=duration pairs, e.g. SEV1=15m,SEV4=0 (at least 1m, or 0 for none)", v)
+			}
+			c.StatusEvery[sev] = dur
+		}
+	}
+	for f := range strings.SplitSeq(getenv("DEBRIEF_CLOSE_WITHOUT_REVIEW"), ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		sev, ok := bot.ParseSeverity(f)
+		if !ok {
+			return Config{}, fmt.Errorf("DEBRIEF_CLOSE_WITHOUT_REVIEW=%q: %q is not a severity (SEV1..SEV4)", getenv("DEBRIEF_CLOSE_WITHOUT_REVIEW"), f)
+		}
+		c.CloseWithoutReview = append(c.CloseWithoutReview, sev)
 	}
 
 	str(&c.Slack.BotToken, "SLACK_BOT_TOKEN")

@@ -38,9 +38,11 @@ With no chat platform configured, serve runs the console: type
 "/incident help" on stdin. "/quit" stops debrief; end of input (Ctrl-D, or a
 container without a terminal) keeps the HTTP server running.
 
-export and backup open the database file, which bbolt locks to one process:
-stop the server first. While it runs, GET /api/incidents/{id}/postmortem.md
-serves the same Markdown as export.
+export opens the database file, which bbolt locks to one process: stop the
+server first, or fetch GET /api/incidents/{id}/postmortem.md from it, which
+serves the same Markdown. backup works either way: on a stopped server's file
+directly, and from a running server (DEBRIEF_ADDR, DEBRIEF_API_TOKEN) over
+GET /api/backup, checking the copy before keeping it.
 
 Environment:
   DEBRIEF_DB              bbolt file (./debrief.db)
@@ -49,6 +51,11 @@ Environment:
   DEBRIEF_API_TOKEN       bearer token required by the /api/ routes (none)
   DEBRIEF_ADMINS          comma-separated users who may close any incident
   DEBRIEF_DIGEST_CRON     weekly countermeasure digest (CRON_TZ=UTC 0 9 * * MON)
+  DEBRIEF_STATUS_EVERY    status-update reminders per severity
+                          (SEV1=15m,SEV2=30m,SEV3=2h,SEV4=0)
+  DEBRIEF_CLOSE_WITHOUT_REVIEW
+                          severities that may close without a held
+                          post-mortem, e.g. SEV4 (none)
   USER                    the console user's name (operator)
   SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN, SLACK_API_URL,
   SLACK_ANNOUNCE_CHANNEL
@@ -193,27 +200,6 @@ func export(ctx context.Context, cfg Config, id string, stdout io.Writer) (err e
 	return err
 }
 
-func backup(ctx context.Context, cfg Config, path string, stdout io.Writer) (err error) {
-	db, err := openExisting(cfg.DB)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if cerr := db.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("close %s: %w", cfg.DB, cerr)
-		}
-	}()
-	if err := db.BackupFile(ctx, path); err != nil {
-		return fmt.Errorf("backup %s to %s: %w", cfg.DB, path, err)
-	}
-	fi, err := os.Stat(path)
-	if err != nil {
-		return fmt.Errorf("backup %s: %w", path, err)
-	}
-	_, err = fmt.Fprintf(stdout, "backed up %s to %s (%d bytes)\n", cfg.DB, path, fi.Size())
-	return err
-}
-
 // userError keeps a domain error's message readable on the command line
 // ("No incident "INC-9"."), without the "bot: not_found:" prefix.
 func userError(err error) error {
@@ -228,6 +214,15 @@ func workflowsConfig(cfg Config) workflows.Config {
 	w := workflows.DefaultConfig()
 	w.Zone = cfg.Zone
 	w.Admins = cfg.Admins
+	for sev, d := range cfg.StatusEvery {
+		w.StatusEvery[sev] = d
+	}
+	if len(cfg.CloseWithoutReview) > 0 {
+		w.Policy.SkipReview = map[bot.Severity]bool{}
+		for _, sev := range cfg.CloseWithoutReview {
+			w.Policy.SkipReview[sev] = true
+		}
+	}
 	// Announcement channels are left out until their platform's adapter
 	// exists: an effect for a platform with no Chat would wait in the
 	// outbox forever.

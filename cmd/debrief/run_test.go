@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -61,6 +62,9 @@ func TestBadInput(t *testing.T) {
 		{"bad repo", with("GITHUB_REPO", "just-a-name"), nil, "GITHUB_REPO"},
 		{"bad url", with("SLACK_API_URL", "slack.com/api"), nil, "SLACK_API_URL"},
 		{"bad writers", with("DEBRIEF_CONSOLE_WRITERS", "0"), nil, "DEBRIEF_CONSOLE_WRITERS"},
+		{"bad status interval", with("DEBRIEF_STATUS_EVERY", "SEV1=soon"), nil, "DEBRIEF_STATUS_EVERY"},
+		{"status interval too short", with("DEBRIEF_STATUS_EVERY", "SEV1=5s"), nil, "DEBRIEF_STATUS_EVERY"},
+		{"bad close policy", with("DEBRIEF_CLOSE_WITHOUT_REVIEW", "SEV5"), nil, "DEBRIEF_CLOSE_WITHOUT_REVIEW"},
 		{"bad address", map[string]string{"DEBRIEF_DB": filepath.Join(dir, "addr.db"), "DEBRIEF_ADDR": "127.0.0.1:99999"}, nil, "DEBRIEF_ADDR"},
 		{"export of a missing database", good, []string{"export", "INC-1"}, "DEBRIEF_DB=" + good["DEBRIEF_DB"]},
 	} {
@@ -132,13 +136,30 @@ func TestLockedInProcess(t *testing.T) {
 func TestLockedBinary(t *testing.T) {
 	env := map[string]string{"DEBRIEF_DB": filepath.Join(t.TempDir(), "debrief.db"), "DEBRIEF_ADDR": "127.0.0.1:0"}
 	first := startProc(t, env)
-	first.stderr.match(t, listenRe)
+	addr := first.stderr.match(t, listenRe)
 
-	for _, args := range [][]string{{"serve"}, {"export", "INC-1"}, {"backup", filepath.Join(t.TempDir(), "b.db")}} {
+	for _, args := range [][]string{{"serve"}, {"export", "INC-1"}} {
 		code, _, stderr := runBinary(t, env, args...)
 		if code == 0 || !strings.Contains(stderr, "in use by another process (is debrief serve running?)") {
 			t.Errorf("second debrief %s = exit %d, stderr %q; want a non-zero exit naming the lock", args[0], code, stderr)
 		}
+	}
+	// backup needs no downtime: it asks the server that holds the lock.
+	copyPath := filepath.Join(t.TempDir(), "b.db")
+	online := map[string]string{"DEBRIEF_DB": env["DEBRIEF_DB"], "DEBRIEF_ADDR": addr}
+	if code, out, stderr := runBinary(t, online, "backup", copyPath); code != 0 || !strings.Contains(out, "backed up http://"+addr) {
+		t.Errorf("online backup = exit %d, %q, %q", code, out, stderr)
+	} else if db, err := store.Open(copyPath); err != nil {
+		t.Errorf("open the online backup: %v", err)
+	} else {
+		if err := db.Check(); err != nil {
+			t.Errorf("online backup fails the consistency check: %v", err)
+		}
+		db.Close()
+	}
+	// With the server's address unknown, the error says what was tried.
+	if code, _, stderr := runBinary(t, env, "backup", copyPath+"2"); code == 0 || !strings.Contains(stderr, "held by a running server") {
+		t.Errorf("backup with no server to ask = exit %d, %q", code, stderr)
 	}
 	if code, _, stderr := runBinary(t, env, "frobnicate"); code == 0 || !strings.Contains(stderr, "unknown command") {
 		t.Errorf("unknown subcommand = exit %d %q", code, stderr)
@@ -221,5 +242,33 @@ func TestStartupWarnings(t *testing.T) {
 	log = serveBriefly(t, map[string]string{"DEBRIEF_ADDR": "127.0.0.1:0"})
 	if strings.Contains(log, "level=WARN") {
 		t.Errorf("warning on loopback:\n%s", log)
+	}
+}
+
+func TestWorkflowsConfig(t *testing.T) {
+	cfg, err := LoadConfig(getenv(map[string]string{
+		"DEBRIEF_STATUS_EVERY":         "SEV1=5m, sev4=1h,P3=0",
+		"DEBRIEF_CLOSE_WITHOUT_REVIEW": "SEV4",
+		"DEBRIEF_ADMINS":               "slack:U1, @grace",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := workflowsConfig(cfg)
+	want := map[bot.Severity]time.Duration{bot.SEV1: 5 * time.Minute, bot.SEV2: 30 * time.Minute, bot.SEV4: time.Hour}
+	for sev := bot.SEV1; sev <= bot.SEV4; sev++ {
+		if w.StatusEvery[sev] != want[sev] {
+			t.Errorf("StatusEvery[%s] = %s, want %s", sev, w.StatusEvery[sev], want[sev])
+		}
+	}
+	if !w.Policy.SkipReview[bot.SEV4] || w.Policy.SkipReview[bot.SEV3] {
+		t.Errorf("SkipReview = %v, want SEV4 only", w.Policy.SkipReview)
+	}
+	if !slices.Equal(w.Admins, []string{"slack:U1", "grace"}) {
+		t.Errorf("Admins = %q", w.Admins)
+	}
+	// The defaults are not shared between configs.
+	if d := workflows.DefaultConfig().StatusEvery[bot.SEV1]; d != 15*time.Minute {
+		t.Errorf("DefaultConfig changed: SEV1 every %s", d)
 	}
 }

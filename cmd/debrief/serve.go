@@ -55,6 +55,10 @@ func serve(ctx context.Context, cfg Config, stdin io.Reader, stdout, stderr io.W
 		Metrics: workflows.NewMetrics(reg),
 	}
 
+	// Relaxing the close gate is allowed, never silent.
+	for _, sev := range cfg.CloseWithoutReview {
+		log.Warn("close gate relaxed: incidents of this severity may close without a held post-mortem", "severity", sev.String())
+	}
 	for _, p := range []struct {
 		name string
 		on   bool
@@ -79,7 +83,7 @@ func serve(ctx context.Context, cfg Config, stdin io.Reader, stdout, stderr io.W
 		log.Warn("listening beyond loopback without DEBRIEF_API_TOKEN: the /api/ routes are open to anyone who can reach them", "addr", ln.Addr().String())
 	}
 	mux := http.NewServeMux()
-	(&httpapi.Server{Service: svc, Token: cfg.APIToken, Gatherer: reg, Log: log}).Register(mux)
+	(&httpapi.Server{Service: svc, Token: cfg.APIToken, Gatherer: reg, Backup: db.Backup, Log: log}).Register(mux)
 	hs := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
