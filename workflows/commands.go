@@ -17,6 +17,9 @@ type call struct {
 	actor bot.User
 	cmd   bot.Command
 	now   time.Time
+	// loc is the actor's zone, looked up before the transaction because a
+	// platform may have to be asked.
+	loc *time.Location
 }
 
 type handler struct {
@@ -121,8 +124,30 @@ func Topic(inc *bot.Incident) string {
 	return strings.Join(parts, " | ")
 }
 
-func (s *Service) declare(ctx context.Context, actor bot.User, ch bot.Channel, cmd bot.Command) (Reply, error) {
+// Declare opens an incident like /incident declare. cmd.Users[0], when
+// given, is the commander (the Slack modal asks for one); otherwise the
+// declarer is. seed, when not nil, is the chat message the incident was
+// declared from (a Slack message shortcut): it becomes the first entry of
+// the timeline.
+func (s *Service) Declare(ctx context.Context, actor bot.User, ch bot.Channel, cmd bot.Command, seed *bot.TimelineEvent) (Reply, error) {
+	cmd.Verb = bot.VerbDeclare
+	for i := range cmd.Users {
+		if cmd.Users[i].Platform == "" {
+			cmd.Users[i].Platform = actor.Platform
+		}
+	}
+	if strings.TrimSpace(cmd.Text) == "" {
+		return Reply{}, bot.Errorf(bot.EINVALID, "An incident needs a title.\nUsage: %s", bot.Syntax(bot.VerbDeclare))
+	}
+	return s.declare(ctx, actor, ch, cmd, seed)
+}
+
+func (s *Service) declare(ctx context.Context, actor bot.User, ch bot.Channel, cmd bot.Command, seed *bot.TimelineEvent) (Reply, error) {
 	now := s.now()
+	commander := actor
+	if len(cmd.Users) > 0 {
+		commander = cmd.Users[0]
+	}
 	sev := cmd.Severity
 	if sev == 0 {
 		sev = s.Config.DefaultSeverity
@@ -143,7 +168,7 @@ func (s *Service) declare(ctx context.Context, actor bot.User, ch bot.Channel, c
 		inc = &bot.Incident{
 			ID: bot.IncidentID(n), Number: n, Title: cmd.Text, Kind: kind, Severity: sev,
 			Status: bot.StatusInvestigating, Tags: cmd.Tags, DeclaredBy: actor,
-			Roles:      map[bot.Role]bot.User{bot.Commander: actor},
+			Roles:      map[bot.Role]bot.User{bot.Commander: commander},
 			Responders: []bot.User{actor},
 			Origin:     ch,
 			StartedAt:  now, DetectedAt: now, DeclaredAt: now, AcknowledgedAt: now,
@@ -152,9 +177,17 @@ func (s *Service) declare(ctx context.Context, actor bot.User, ch bot.Channel, c
 		if err := tx.PutIncident(inc); err != nil {
 			return fmt.Errorf("workflows: declare %s: %w", inc.ID, err)
 		}
-		c := &call{s: s, tx: tx, inc: inc, actor: actor, cmd: cmd, now: now}
+		inc.AddResponder(commander)
+		if seed != nil {
+			ev := *seed
+			ev.IncidentID, ev.RecordedAt = inc.ID, now
+			if _, _, err := tx.AppendEvent(ev); err != nil {
+				return fmt.Errorf("workflows: declare %s: seed: %w", inc.ID, err)
+			}
+		}
+		c := &call{s: s, tx: tx, inc: inc, actor: actor, cmd: cmd, now: now, loc: s.zone()}
 		if err := c.event(bot.EventLifecycle, fmt.Sprintf("declared %s %q (%s, %s); commander %s",
-			inc.ID, inc.Title, inc.Severity, kindName(kind), actor.Display())); err != nil {
+			inc.ID, inc.Title, inc.Severity, kindName(kind), commander.Display())); err != nil {
 			return err
 		}
 		// Order matters: the outbox delivers an incident's effects on a
@@ -162,7 +195,7 @@ func (s *Service) declare(ctx context.Context, actor bot.User, ch bot.Channel, c
 		// for the channel to exist.
 		for _, e := range []Effect{
 			{Kind: EffectCreateChannel, Name: inc.ChannelName()},
-			{Kind: EffectInvite, Users: []bot.User{actor}},
+			{Kind: EffectInvite, Users: inc.Responders},
 			{Kind: EffectTopic, Text: Topic(inc)},
 			{Kind: EffectPost, Text: Summary(inc), Pin: true},
 		} {
@@ -180,9 +213,12 @@ func (s *Service) declare(ctx context.Context, actor bot.User, ch bot.Channel, c
 		return Reply{}, err
 	}
 	s.kick()
+	who := "you are the incident commander"
+	if commander.Key() != actor.Key() {
+		who = commander.Display() + " is the incident commander"
+	}
 	return Reply{
-		Text: fmt.Sprintf("Declared %s: %s (%s). Opening #%s; you are the incident commander.",
-			inc.ID, inc.Title, inc.Severity, inc.ChannelName()),
+		Text:       fmt.Sprintf("Declared %s: %s (%s). Opening #%s; %s.", inc.ID, inc.Title, inc.Severity, inc.ChannelName(), who),
 		IncidentID: inc.ID,
 	}, nil
 }
@@ -355,8 +391,7 @@ func (c *call) schedule() (Reply, error) {
 		}
 		loc = l
 	} else {
-		p, err := c.tx.UserPrefs(c.actor.Key())
-		loc = c.s.zoneFromPrefs(p, err)
+		loc = c.loc
 	}
 	at := c.cmd.Date.At(c.cmd.Time.Hour, c.cmd.Time.Minute, loc)
 	if !at.After(c.now) {
@@ -426,8 +461,7 @@ func (c *call) action() (Reply, error) {
 		return Reply{}, bot.Errorf(bot.EINVALID, "Name one owner.\nUsage: %s", bot.Syntax(bot.VerbAction))
 	}
 	owner := c.cmd.Users[0]
-	p, err := c.tx.UserPrefs(c.actor.Key())
-	today := bot.DateOf(c.now.In(c.s.zoneFromPrefs(p, err)))
+	today := bot.DateOf(c.now.In(c.loc))
 	if c.cmd.Due.Before(today) {
 		return Reply{}, bot.Errorf(bot.EINVALID, "The due date %s is in the past; today is %s.", c.cmd.Due, today)
 	}
@@ -510,8 +544,7 @@ func (c *call) timeline() (Reply, error) {
 	if err != nil {
 		return Reply{}, fmt.Errorf("workflows: timeline %s: %w", c.inc.ID, err)
 	}
-	p, err := c.tx.UserPrefs(c.actor.Key())
-	loc := c.s.zoneFromPrefs(p, err)
+	loc := c.loc
 	var b strings.Builder
 	fmt.Fprintf(&b, "Timeline of %s (%d entries, times in %s)", c.inc.ID, len(tl), loc)
 	if len(tl) > timelineShown {

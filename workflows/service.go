@@ -68,6 +68,9 @@ type Service struct {
 	// Chats delivers effects per platform. An effect for a platform with no
 	// Chat stays in the outbox until one is configured.
 	Chats map[bot.Platform]Chat
+	// Zones tells users' zones per platform, where the platform knows
+	// them; optional.
+	Zones map[bot.Platform]ZoneSource
 	// Now is the clock; time.Now when nil. Tests inject a fake.
 	Now func() time.Time
 	// Rand returns a number in [0,1) for backoff jitter; rand.Float64 when
@@ -168,7 +171,7 @@ func (s *Service) Handle(ctx context.Context, actor bot.User, ch bot.Channel, cm
 	case bot.VerbHelp:
 		return Reply{Text: bot.Help(), Ephemeral: true}, nil
 	case bot.VerbDeclare:
-		return s.declare(ctx, actor, ch, cmd)
+		return s.declare(ctx, actor, ch, cmd, nil)
 	case bot.VerbList:
 		return s.list(ctx)
 	case bot.VerbGithub, bot.VerbTZ:
@@ -178,6 +181,7 @@ func (s *Service) Handle(ctx context.Context, actor bot.User, ch bot.Channel, cm
 	if !ok {
 		return Reply{}, bot.Errorf(bot.EINVALID, "Unknown command %q.\n%s", cmd.Verb, bot.Help())
 	}
+	loc := s.ZoneOf(ctx, actor)
 	var reply Reply
 	err := s.Store.Update(ctx, func(tx Tx) error {
 		inc, err := s.incidentIn(tx, ch)
@@ -187,7 +191,7 @@ func (s *Service) Handle(ctx context.Context, actor bot.User, ch bot.Channel, cm
 		if inc.Status == bot.StatusClosed && !h.readOnly {
 			return bot.Errorf(bot.ECONFLICT, "%s is closed.", inc.ID)
 		}
-		c := &call{s: s, tx: tx, inc: inc, actor: actor, cmd: cmd, now: s.now()}
+		c := &call{s: s, tx: tx, inc: inc, actor: actor, cmd: cmd, now: s.now(), loc: loc}
 		reply, err = h.fn(c)
 		if err != nil {
 			return err
@@ -308,8 +312,9 @@ func (s *Service) Timeline(ctx context.Context, id string) (*bot.Incident, []bot
 	return inc, tl, err
 }
 
-// ZoneOf returns the zone to show user u times in: theirs if they set one,
-// the configured zone otherwise.
+// ZoneOf returns the zone to show user u times in: the one they set with
+// /incident tz, else the one their platform knows (Slack profiles have one),
+// else the configured zone.
 func (s *Service) ZoneOf(ctx context.Context, u bot.User) *time.Location {
 	var p UserPrefs
 	err := s.Store.View(ctx, func(tx ReadTx) error {
@@ -317,18 +322,31 @@ func (s *Service) ZoneOf(ctx context.Context, u bot.User) *time.Location {
 		p, err = tx.UserPrefs(u.Key())
 		return err
 	})
-	return s.zoneFromPrefs(p, err)
+	name := p.Zone
+	if err != nil {
+		s.log().WarnContext(ctx, "user prefs unreadable", "user", u.Key(), "err", err)
+	}
+	if name == "" {
+		if src := s.Zones[u.Platform]; src != nil {
+			name, err = src.Zone(ctx, u)
+			if err != nil {
+				s.log().WarnContext(ctx, "platform zone lookup failed", "platform", u.Platform, "user", u.ID, "err", err)
+			}
+		}
+	}
+	if name != "" {
+		if loc, err := time.LoadLocation(name); err == nil {
+			return loc
+		}
+	}
+	return s.zone()
 }
 
-func (s *Service) zoneFromPrefs(p UserPrefs, err error) *time.Location {
-	if err != nil || p.Zone == "" {
-		return s.zone()
-	}
-	loc, err := time.LoadLocation(p.Zone)
-	if err != nil {
-		return s.zone()
-	}
-	return loc
+// ZoneSource tells a user's time zone as their platform knows it.
+type ZoneSource interface {
+	// Zone returns the user's IANA zone name, or "" when the platform does
+	// not know it. Implementations cache: it is called for every command.
+	Zone(ctx context.Context, u bot.User) (string, error)
 }
 
 func (s *Service) isAdmin(u bot.User) bool {

@@ -313,3 +313,34 @@ func TestExportMarkdown(t *testing.T) {
 		}
 	}
 }
+
+// TestDeclareFromMessage is the Slack message shortcut and modal: another
+// person is commander, and the message declared from opens the timeline.
+func TestDeclareFromMessage(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	seed := &bot.TimelineEvent{Kind: bot.EventMessage, Author: bob, Text: "is checkout down for anyone else?",
+		MessageID: "1700000000.000100", PlatformAt: e.clock.Now().Add(-time.Minute), DedupeKey: "general/1700000000.000100"}
+	r, err := e.svc.Declare(ctx, alice, general, bot.Command{Text: "Checkout down", Severity: bot.SEV2, Users: []bot.User{{ID: "carol", Name: "carol"}}}, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(r.Text, "@carol is the incident commander") {
+		t.Errorf("reply = %q", r.Text)
+	}
+	e.deliver()
+	inc := e.incident(r.IncidentID)
+	if !inc.IsCommander(carol) {
+		t.Errorf("commander = %+v, want carol", inc.Roles)
+	}
+	tl := e.timeline(inc.ID)
+	if len(tl) < 2 || tl[0].Text != seed.Text || tl[0].Author.ID != "bob" || tl[1].Kind != bot.EventLifecycle {
+		t.Fatalf("timeline starts %+v, want the seed message then the declaration", tl[:min(2, len(tl))])
+	}
+	if !strings.Contains(strings.Join(e.chat.Calls(), "\n"), "invite C-inc-1-checkout-down alice,carol") {
+		t.Errorf("declarer and commander not both invited: %q", e.chat.Calls())
+	}
+	if _, err := e.svc.Declare(ctx, alice, general, bot.Command{Text: "  "}, nil); bot.ErrorCode(err) != bot.EINVALID {
+		t.Errorf("Declare with no title = %v, want invalid", err)
+	}
+}
