@@ -17,6 +17,13 @@ const (
 	VerbReopen             Verb = "reopen"
 	VerbPostmortemSchedule Verb = "postmortem schedule"
 	VerbPostmortemHeld     Verb = "postmortem held"
+	VerbPostmortem         Verb = "postmortem"
+	VerbPostmortemLint     Verb = "postmortem lint"
+	VerbPostmortemSummary  Verb = "postmortem summary"
+	VerbPostmortemImpact   Verb = "postmortem impact"
+	VerbPostmortemFactor   Verb = "postmortem factor"
+	VerbPostmortemStarted  Verb = "postmortem started"
+	VerbPostmortemDetected Verb = "postmortem detected"
 	VerbAction             Verb = "action"
 	VerbActionDone         Verb = "action done"
 	VerbActions            Verb = "actions"
@@ -58,8 +65,9 @@ type Command struct {
 	// empty: the caller knows which platform the command came from.
 	Users []User
 
-	// Date and Time are the meeting start of postmortem schedule, a wall
-	// clock in Zone (or, when Zone is empty, in the actor's zone).
+	// Date and Time are the meeting start of postmortem schedule, or the
+	// instant of postmortem started/detected: a wall clock in Zone (or,
+	// when Zone is empty, in the actor's zone).
 	Date Date
 	Time Clock
 	// Zone is an IANA zone name, already checked to exist: the meeting's
@@ -91,6 +99,13 @@ var Usage = []struct {
 	{VerbReopen, `reopen   it is back`},
 	{VerbPostmortemSchedule, `postmortem schedule <YYYY-MM-DD HH:MM> [IANA zone] [duration]   book the blameless review`},
 	{VerbPostmortemHeld, `postmortem held @attendee... [-- notes]   the review took place`},
+	{VerbPostmortem, `postmortem   post the write-up`},
+	{VerbPostmortemLint, `postmortem lint   check the write-up for blame and counterfactuals`},
+	{VerbPostmortemSummary, `postmortem summary <text>   what happened, for the write-up`},
+	{VerbPostmortemImpact, `postmortem impact <text>   who was affected and how`},
+	{VerbPostmortemFactor, `postmortem factor <text>   add a contributing factor`},
+	{VerbPostmortemStarted, `postmortem started <YYYY-MM-DD HH:MM> [IANA zone]   when the impact began`},
+	{VerbPostmortemDetected, `postmortem detected <YYYY-MM-DD HH:MM> [IANA zone]   when it was noticed`},
 	{VerbAction, `action <text> @owner due <YYYY-MM-DD>   record a countermeasure`},
 	{VerbActionDone, `action done <n>   mark countermeasure n done`},
 	{VerbActions, `actions   list the countermeasures`},

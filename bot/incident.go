@@ -136,6 +136,10 @@ type Incident struct {
 	Status   Status   `json:"status"`
 	Tags     []string `json:"tags,omitempty"`
 	Summary  string   `json:"summary,omitempty"`
+	// Impact says who was affected and how, for the write-up.
+	Impact string `json:"impact,omitempty"`
+	// Factors are the contributing factors found in the review.
+	Factors []string `json:"factors,omitempty"`
 
 	// LastStatus is the latest `status` text, shown in the channel topic.
 	LastStatus string `json:"last_status,omitempty"`
@@ -204,6 +208,35 @@ func (inc *Incident) AddResponder(u User) {
 		}
 	}
 	inc.Responders = append(inc.Responders, u)
+}
+
+// People returns the names (and IDs) of everyone involved: the declarer,
+// role holders, responders, attendees and owners. The blameless lint counts
+// them as people.
+func (inc *Incident) People() []string {
+	var out []string
+	add := func(u User) {
+		if u.Name != "" {
+			out = append(out, u.Name)
+		}
+		if u.ID != "" {
+			out = append(out, u.ID)
+		}
+	}
+	add(inc.DeclaredBy)
+	for _, u := range inc.Roles {
+		add(u)
+	}
+	for _, u := range inc.Responders {
+		add(u)
+	}
+	for _, u := range inc.Postmortem.Attendees {
+		add(u)
+	}
+	for _, cm := range inc.Countermeasures {
+		add(cm.Owner)
+	}
+	return out
 }
 
 // Open reports whether the incident is still being fought.

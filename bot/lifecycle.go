@@ -101,6 +101,12 @@ type Countermeasure struct {
 type ClosePolicy struct {
 	// SkipReview lists severities that may close straight from resolved.
 	SkipReview map[Severity]bool
+	// LintWarnOnly makes blameless-lint findings a warning instead of a
+	// reason to refuse the close.
+	LintWarnOnly bool
+	// RequireFiled demands that every countermeasure be filed in the
+	// tracker (set when one is configured).
+	RequireFiled bool
 }
 
 // Refusal explains why a step is refused: each string is one unmet condition.
@@ -158,6 +164,16 @@ func checkClose(inc *Incident, now time.Time, policy ClosePolicy) Refusal {
 		}
 		if cm.Due.IsZero() {
 			r = append(r, fmt.Sprintf("countermeasure #%d has no due date", cm.N))
+		}
+		if policy.RequireFiled && cm.State == CMOpen {
+			r = append(r, fmt.Sprintf("countermeasure #%d has not been filed in the tracker yet", cm.N))
+		}
+	}
+	if !policy.LintWarnOnly {
+		if n := len(LintIncident(inc)); n == 1 {
+			r = append(r, "the write-up has 1 blameless-lint finding (postmortem lint)")
+		} else if n > 1 {
+			r = append(r, fmt.Sprintf("the write-up has %d blameless-lint findings (postmortem lint)", n))
 		}
 	}
 	return r

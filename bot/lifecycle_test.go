@@ -273,27 +273,60 @@ func TestCloseGate(t *testing.T) {
 		{"several", []bot.Countermeasure{{N: 1, Due: due}, {N: 2, Owner: alice}, {N: 3, Owner: alice, Due: due, State: bot.CMDone}},
 			[]string{"countermeasure #1 has no owner", "countermeasure #2 has no due date"}},
 	}
+	type lintState struct {
+		name    string
+		summary string
+		want    []string
+	}
+	lintStates := []lintState{
+		{"clean", "The failover took 20 minutes because the replica was behind.", nil},
+		{"one finding", "We should have failed over sooner.", []string{"the write-up has 1 blameless-lint finding (postmortem lint)"}},
+		{"two findings", "If only we had a canary; it was human error.", []string{"the write-up has 2 blameless-lint findings (postmortem lint)"}},
+	}
 	for _, m := range meetings {
 		for _, c := range cmStates {
-			inc := incidentIn(bot.StatusReviewHeld)
-			inc.Postmortem = m.pm
-			inc.Countermeasures = c.cms
-			var want bot.Refusal
-			want = append(want, m.want...)
-			want = append(want, c.want...)
-			got := bot.Check(inc, bot.StepClose, later, bot.ClosePolicy{})
-			if !reflect.DeepEqual(got, want) {
-				t.Errorf("close with meeting %s, countermeasures %s = %q, want %q", m.name, c.name, got, want)
-			}
+			for _, l := range lintStates {
+				inc := incidentIn(bot.StatusReviewHeld)
+				inc.Postmortem = m.pm
+				inc.Countermeasures = c.cms
+				inc.Summary = l.summary
+				var want bot.Refusal
+				want = append(want, m.want...)
+				want = append(want, c.want...)
+				want = append(want, l.want...)
+				got := bot.Check(inc, bot.StepClose, later, bot.ClosePolicy{})
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("close with meeting %s, countermeasures %s, lint %s = %q, want %q", m.name, c.name, l.name, got, want)
+				}
 
-			// SkipReview waives the meeting, never the countermeasures.
-			skip := bot.ClosePolicy{SkipReview: map[bot.Severity]bool{inc.Severity: true}}
-			want = nil
-			want = append(want, c.want...)
-			if got := bot.Check(inc, bot.StepClose, later, skip); !reflect.DeepEqual(got, want) {
-				t.Errorf("close skipping review with meeting %s, countermeasures %s = %q, want %q", m.name, c.name, got, want)
+				// SkipReview waives the meeting, never the countermeasures
+				// or the lint; LintWarnOnly waives the lint.
+				skip := bot.ClosePolicy{SkipReview: map[bot.Severity]bool{inc.Severity: true}, LintWarnOnly: true}
+				want = nil
+				want = append(want, c.want...)
+				if got := bot.Check(inc, bot.StepClose, later, skip); !reflect.DeepEqual(got, want) {
+					t.Errorf("close skipping review and lint with meeting %s, countermeasures %s, lint %s = %q, want %q", m.name, c.name, l.name, got, want)
+				}
 			}
 		}
+	}
+}
+
+func TestCloseGateRequireFiled(t *testing.T) {
+	inc := incidentIn(bot.StatusReviewHeld)
+	inc.Postmortem = bot.Postmortem{ScheduledAt: meeting, HeldAt: later, Attendees: []bot.User{alice}}
+	due := date(2026, 4, 1)
+	inc.Countermeasures = []bot.Countermeasure{
+		{N: 1, Owner: alice, Due: due, State: bot.CMOpen},
+		{N: 2, Owner: alice, Due: due, State: bot.CMFiled},
+		{N: 3, Owner: alice, Due: due, State: bot.CMDone},
+	}
+	want := bot.Refusal{"countermeasure #1 has not been filed in the tracker yet"}
+	if got := bot.Check(inc, bot.StepClose, later, bot.ClosePolicy{RequireFiled: true}); !reflect.DeepEqual(got, want) {
+		t.Errorf("close with a tracker = %q, want %q", got, want)
+	}
+	if got := bot.Check(inc, bot.StepClose, later, bot.ClosePolicy{}); got != nil {
+		t.Errorf("close with no tracker = %q, want allowed", got)
 	}
 }
 

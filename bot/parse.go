@@ -232,7 +232,7 @@ func parseDeclare(rest string) (Command, error) {
 		}
 		// A bare digit is a severity for sev, not here: "declare disk full
 		// on node 4" names node 4, it does not ask for SEV4.
-		if s, ok := ParseSeverity(t.text); ok && !isDigits(t.text) {
+		if s, ok := ParseSeverity(t.text); ok && !allDigits(t.text) {
 			if cmd.Severity != 0 {
 				break // "disk full on node 4 sev2": the 4 is the title's
 			}
@@ -395,20 +395,72 @@ func parseMention(s string) (User, bool) {
 	return User{ID: name, Name: name}, true
 }
 
-// parsePostmortem dispatches on the second word: schedule or held.
+// parsePostmortem dispatches on the second word. Alone, postmortem shows
+// the write-up.
 func parsePostmortem(rest string) (Command, error) {
 	word, rest := cutWord(rest)
 	switch strings.ToLower(word) {
+	case "":
+		return Command{Verb: VerbPostmortem}, nil
 	case "schedule":
 		return parseSchedule(rest)
 	case "held":
 		return parseHeld(rest)
-	case "":
-		return Command{}, invalid("Missing the step: postmortem schedule or postmortem held.",
-			VerbPostmortemSchedule, VerbPostmortemHeld)
+	case "lint":
+		if extra, _ := cutWord(rest); extra != "" {
+			return Command{}, invalid(fmt.Sprintf("Unexpected %s: postmortem lint takes no arguments.", quote(extra)), VerbPostmortemLint)
+		}
+		return Command{Verb: VerbPostmortemLint}, nil
+	case "summary", "impact", "factor":
+		v := map[string]Verb{"summary": VerbPostmortemSummary, "impact": VerbPostmortemImpact, "factor": VerbPostmortemFactor}[strings.ToLower(word)]
+		t := strings.TrimSpace(rest)
+		if t == "" {
+			return Command{}, invalid(fmt.Sprintf("Missing the %s text.", strings.ToLower(word)), v)
+		}
+		return Command{Verb: v, Text: t}, nil
+	case "started", "detected":
+		v := VerbPostmortemStarted
+		if strings.EqualFold(word, "detected") {
+			v = VerbPostmortemDetected
+		}
+		return parseInstant(v, rest)
 	}
-	return Command{}, invalid(fmt.Sprintf("Unknown postmortem step %s: use schedule or held.", quote(word)),
-		VerbPostmortemSchedule, VerbPostmortemHeld)
+	return Command{}, invalid(fmt.Sprintf("Unknown postmortem step %s.", quote(word)), postmortemVerbs...)
+}
+
+var postmortemVerbs = []Verb{
+	VerbPostmortem, VerbPostmortemSchedule, VerbPostmortemHeld, VerbPostmortemLint,
+	VerbPostmortemSummary, VerbPostmortemImpact, VerbPostmortemFactor, VerbPostmortemStarted, VerbPostmortemDetected,
+}
+
+// parseInstant parses <YYYY-MM-DD> <HH:MM> [zone]: when the incident
+// started or was detected, which responders often learn only afterwards.
+func parseInstant(v Verb, rest string) (Command, error) {
+	toks, ok := tokenize(rest)
+	switch {
+	case !ok:
+		return Command{}, unterminated(v)
+	case len(toks) < 2:
+		return Command{}, invalid("Missing the date and time.", v)
+	case len(toks) > 3:
+		return Command{}, invalid(fmt.Sprintf("Unexpected %s.", quote(toks[3].text)), v)
+	}
+	d, err := ParseDate(toks[0].text)
+	if err != nil {
+		return Command{}, invalid(fmt.Sprintf("Invalid date %s: give an existing day as YYYY-MM-DD.", quote(toks[0].text)), v)
+	}
+	clock, ok := parseClock(toks[1].text)
+	if !ok {
+		return Command{}, invalid(fmt.Sprintf("Invalid time %s: give HH:MM from 00:00 to 23:59.", quote(toks[1].text)), v)
+	}
+	cmd := Command{Verb: v, Date: d, Time: clock}
+	if len(toks) == 3 {
+		if !validZone(toks[2].text) {
+			return Command{}, invalid(fmt.Sprintf("Unknown time zone %s: give an IANA name such as Europe/Berlin or UTC.", quote(toks[2].text)), v)
+		}
+		cmd.Zone = toks[2].text
+	}
+	return cmd, nil
 }
 
 // parseSchedule parses postmortem schedule <YYYY-MM-DD> <HH:MM> [zone]
@@ -700,13 +752,4 @@ func parseTZ(rest string) (Command, error) {
 		return Command{}, invalid(fmt.Sprintf("Unknown time zone %s: give an IANA name such as Europe/Berlin or UTC.", quote(toks[0].text)), v)
 	}
 	return Command{Verb: v, Zone: toks[0].text}, nil
-}
-
-func isDigits(s string) bool {
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return s != ""
 }

@@ -202,7 +202,14 @@ func TestParseInvalid(t *testing.T) {
 		{"timeline full", "timeline takes no arguments"},
 		{"list all", "list takes no arguments"},
 
-		{"postmortem", "Missing the step"},
+		{"postmortem frobnicate", "Unknown postmortem step"},
+		{"postmortem lint now", "takes no arguments"},
+		{"postmortem impact", "Missing the impact text"},
+		{"postmortem started 2026-03-01", "Missing the date and time"},
+		{"postmortem started 2026-03-01 25:00", "Invalid time"},
+		{"postmortem detected 2026-02-30 10:00", "Invalid date"},
+		{"postmortem detected 2026-03-01 10:00 Mars/Base", "Unknown time zone"},
+		{"postmortem detected 2026-03-01 10:00 UTC extra", "Unexpected"},
 		{"postmortem cancel", `Unknown postmortem step "cancel"`},
 		{"postmortem schedule", "Missing the date and time"},
 		{"postmortem schedule tomorrow 10:00", `Invalid date "tomorrow"`},
@@ -301,7 +308,7 @@ func TestParseUsage(t *testing.T) {
 		{"note", "\nUsage: /incident note <text>"},
 		{"mitigate x", "\nUsage: /incident mitigate"},
 		{"reopen x", "\nUsage: /incident reopen"},
-		{"postmortem", "\nUsage: /incident postmortem schedule <YYYY-MM-DD HH:MM> [IANA zone] [duration]\nUsage: /incident postmortem held @attendee... [-- notes]"},
+		{"postmortem impact", "\nUsage: /incident postmortem impact <text>"},
 		{"postmortem schedule", "\nUsage: /incident postmortem schedule <YYYY-MM-DD HH:MM> [IANA zone] [duration]"},
 		{"postmortem held", "\nUsage: /incident postmortem held @attendee... [-- notes]"},
 		{"action", "\nUsage: /incident action <text> @owner due <YYYY-MM-DD>"},
@@ -373,6 +380,11 @@ func TestParseVerbs(t *testing.T) {
 		bot.VerbActionDone:         "1",
 		bot.VerbGithub:             "a",
 		bot.VerbTZ:                 "UTC",
+		bot.VerbPostmortemSummary:  "x",
+		bot.VerbPostmortemImpact:   "x",
+		bot.VerbPostmortemFactor:   "x",
+		bot.VerbPostmortemStarted:  "2026-01-01 10:00",
+		bot.VerbPostmortemDetected: "2026-01-01 10:00 Europe/Berlin",
 	}
 	for _, u := range bot.Usage {
 		in := strings.TrimSpace(string(u.Verb) + " " + args[u.Verb])
