@@ -2,15 +2,15 @@ package workflows
 
 import (
 	"context"
-	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/debrief/debrief/bot"
 )
 
-// Export renders the incident's Markdown summary with its full timeline,
-// times in loc (DEBRIEF_TZ) with UTC alongside.
+// Export renders the incident's post-mortem write-up, times in loc (the
+// configured zone when nil) with UTC alongside.
 func (s *Service) Export(ctx context.Context, id string, loc *time.Location) (string, error) {
 	inc, tl, err := s.Timeline(ctx, id)
 	if err != nil {
@@ -19,29 +19,72 @@ func (s *Service) Export(ctx context.Context, id string, loc *time.Location) (st
 	if loc == nil {
 		loc = s.zone()
 	}
-	return Markdown(inc, tl, loc), nil
+	return Writeup(inc, tl, loc), nil
 }
 
-// Markdown renders an incident and its timeline as a Markdown document.
-func Markdown(inc *bot.Incident, tl []bot.TimelineEvent, loc *time.Location) string {
-	var b strings.Builder
-	stamp := func(t time.Time) string {
-		if t.IsZero() {
-			return "-"
-		}
-		return fmt.Sprintf("%s (%s)", t.In(loc).Format("2006-01-02 15:04:05 MST"), t.UTC().Format("15:04:05 UTC"))
+// Writeup renders the post-mortem as one Markdown document, in the spirit
+// of Etsy's Morgue: the facts and Morgue's time fields (each in UTC and in
+// loc), the summary and impact, the key events, the whole timeline as it
+// was recorded (grouped by hour, edits and deletions shown as such), the
+// meeting, the countermeasures, the contributing factors and what the
+// blameless lint found. It is a pure function of its inputs, so the same
+// incident always renders the same bytes.
+func Writeup(inc *bot.Incident, tl []bot.TimelineEvent, loc *time.Location) string {
+	w := &writer{loc: loc}
+	w.grow(len(tl))
+	w.header(inc)
+	w.times(inc)
+	w.section("Summary", inc.Summary, bot.VerbPostmortemSummary)
+	w.section("Impact", inc.Impact, bot.VerbPostmortemImpact)
+	w.keyEvents(tl)
+	w.timeline(tl)
+	w.meeting(inc)
+	w.countermeasures(inc)
+	w.factors(inc)
+	w.lint(inc)
+	return w.b.String()
+}
+
+type writer struct {
+	b   strings.Builder
+	loc *time.Location
+	buf []byte
+}
+
+func (w *writer) grow(events int) { w.b.Grow(4096 + events*96) }
+
+func (w *writer) s(parts ...string) {
+	for _, p := range parts {
+		w.b.WriteString(p)
 	}
-	fmt.Fprintf(&b, "# %s: %s\n\n", inc.ID, inc.Title)
-	fmt.Fprintf(&b, "| | |\n|---|---|\n")
-	fmt.Fprintf(&b, "| Severity | %s |\n| Kind | %s |\n| Status | %s |\n", inc.Severity, kindName(inc.Kind), inc.Status.Human())
+}
+
+func (w *writer) time(t time.Time, layout string) {
+	w.buf = t.AppendFormat(w.buf[:0], layout)
+	w.b.Write(w.buf)
+}
+
+func (w *writer) header(inc *bot.Incident) {
+	w.s("# ", inc.ID, ": ", mdLine(inc.Title), "\n\n| | |\n|---|---|\n")
+	w.s("| Severity | ", inc.Severity.String(), " |\n| Kind | ", kindName(inc.Kind), " |\n| Status | ", inc.Status.Human(), " |\n")
 	if len(inc.Tags) > 0 {
-		fmt.Fprintf(&b, "| Tags | %s |\n", strings.Join(inc.Tags, ", "))
+		w.s("| Tags | ", mdCell(strings.Join(inc.Tags, ", ")), " |\n")
 	}
 	for _, r := range bot.Roles {
 		if u, ok := inc.Role(r); ok {
-			fmt.Fprintf(&b, "| %s | %s |\n", titleCase(string(r)), u.Display())
+			w.s("| ", titleCase(string(r)), " | ", u.Display(), " |\n")
 		}
 	}
+	if len(inc.Responders) > 0 {
+		w.s("| Responders | ", users(inc.Responders), " |\n")
+	}
+}
+
+// times renders Morgue's time fields and the durations derived from them:
+// time undetected (MTTD: detected - started), time to resolve (MTTR:
+// resolved - detected) and total impact (resolved - started).
+func (w *writer) times(inc *bot.Incident) {
+	w.s("\n## Times\n\n| | UTC | ", w.loc.String(), " |\n|---|---|---|\n")
 	for _, f := range []struct {
 		name string
 		at   time.Time
@@ -49,42 +92,193 @@ func Markdown(inc *bot.Incident, tl []bot.TimelineEvent, loc *time.Location) str
 		{"Started", inc.StartedAt}, {"Detected", inc.DetectedAt}, {"Declared", inc.DeclaredAt},
 		{"Mitigated", inc.MitigatedAt}, {"Resolved", inc.ResolvedAt}, {"Closed", inc.ClosedAt},
 	} {
-		fmt.Fprintf(&b, "| %s | %s |\n", f.name, stamp(f.at))
-	}
-	if !inc.ResolvedAt.IsZero() {
-		fmt.Fprintf(&b, "| Time to resolve | %s |\n", inc.ResolvedAt.Sub(inc.DetectedAt).Round(time.Second))
-	}
-	if inc.Summary != "" {
-		fmt.Fprintf(&b, "\n## Summary\n\n%s\n", inc.Summary)
-	}
-	if pm := inc.Postmortem; pm.Scheduled() {
-		fmt.Fprintf(&b, "\n## Post-mortem meeting\n\nScheduled: %s\n", stamp(pm.ScheduledAt))
-		if pm.Held() {
-			names := make([]string, len(pm.Attendees))
-			for i, u := range pm.Attendees {
-				names[i] = u.Display()
-			}
-			fmt.Fprintf(&b, "\nHeld: %s with %s\n", stamp(pm.HeldAt), strings.Join(names, ", "))
+		w.s("| ", f.name, " | ")
+		if f.at.IsZero() {
+			w.s("- | - |\n")
+			continue
 		}
-		if pm.Notes != "" {
-			fmt.Fprintf(&b, "\n%s\n", pm.Notes)
-		}
+		w.time(f.at.UTC(), "2006-01-02 15:04")
+		w.s(" | ")
+		w.time(f.at.In(w.loc), "2006-01-02 15:04 MST")
+		w.s(" |\n")
 	}
-	if len(inc.Countermeasures) > 0 {
-		b.WriteString("\n## Countermeasures\n\n| # | Countermeasure | Owner | Due | State |\n|---|---|---|---|---|\n")
-		for _, cm := range inc.Countermeasures {
-			fmt.Fprintf(&b, "| %d | %s | %s | %s | %s |\n", cm.N, mdCell(cm.Text), cm.Owner.Display(), cm.Due, cm.State)
-		}
+	w.s("\n| | |\n|---|---|\n")
+	w.s("| Time undetected (MTTD) | ", span(inc.StartedAt, inc.DetectedAt), " |\n")
+	w.s("| Time to resolve (MTTR) | ", span(inc.DetectedAt, inc.ResolvedAt), " |\n")
+	w.s("| Total impact | ", span(inc.StartedAt, inc.ResolvedAt), " |\n")
+}
+
+func span(from, to time.Time) string {
+	if from.IsZero() || to.IsZero() {
+		return "-"
 	}
-	fmt.Fprintf(&b, "\n## Timeline (%s)\n\n", loc)
+	d := to.Sub(from).Round(time.Minute)
+	if d < time.Minute {
+		return to.Sub(from).Round(time.Second).String()
+	}
+	return strings.TrimSuffix(d.String(), "0s")
+}
+
+func (w *writer) section(title, text string, v bot.Verb) {
+	w.s("\n## ", title, "\n\n")
+	if strings.TrimSpace(text) == "" {
+		w.s("_Not written yet: `", bot.Syntax(v), "`._\n")
+		return
+	}
+	w.s(text, "\n")
+}
+
+// keyEvents lists what was marked key (pins, the key reaction) and every
+// step of the lifecycle, severity and roles: the skeleton of the story.
+func (w *writer) keyEvents(tl []bot.TimelineEvent) {
+	w.s("\n## Key events\n\n")
+	n := 0
 	for _, ev := range tl {
-		fmt.Fprintf(&b, "- %s **%s** _%s_ %s", ev.RecordedAt.In(loc).Format("2006-01-02 15:04:05"), ev.Author.Display(), ev.Kind, mdLine(ev.Text))
-		if ev.URL != "" {
-			fmt.Fprintf(&b, " (%s)", ev.URL)
+		switch ev.Kind {
+		case bot.EventKey, bot.EventLifecycle, bot.EventSeverity, bot.EventRole:
+		default:
+			continue
 		}
-		b.WriteString("\n")
+		n++
+		w.s("- ")
+		w.time(ev.RecordedAt.In(w.loc), "2006-01-02 15:04 MST")
+		w.s(" (")
+		w.time(ev.RecordedAt.UTC(), "15:04 UTC")
+		w.s(") ", ev.Author.Display(), ": ", mdLine(ev.Text), "\n")
 	}
-	return b.String()
+	if n == 0 {
+		w.s("_None._\n")
+	}
+}
+
+// timeline renders every entry, oldest first, under an hour heading. Chat
+// lines are quoted as they were said; they are never linted.
+func (w *writer) timeline(tl []bot.TimelineEvent) {
+	w.s("\n## Timeline (", w.loc.String(), ")\n\n", strconv.Itoa(len(tl)), " entries, times in ", w.loc.String(), ".\n")
+	said := make(map[string]time.Time, len(tl))
+	var hour time.Time
+	for _, ev := range tl {
+		at := ev.RecordedAt.In(w.loc)
+		if h := at.Truncate(time.Hour); !h.Equal(hour) {
+			hour = h
+			w.s("\n### ")
+			w.time(at, "2006-01-02 15:00 MST")
+			w.s(" (")
+			w.time(at.UTC(), "15:00 UTC")
+			w.s(")\n\n")
+		}
+		w.s("- ")
+		w.time(at, "15:04:05")
+		w.s(" **", ev.Author.Display(), "**")
+		switch ev.Kind {
+		case bot.EventMessage:
+			if ev.MessageID != "" {
+				said[ev.MessageID] = ev.RecordedAt
+			}
+			w.s(": ", mdLine(ev.Text))
+		case bot.EventEdit:
+			w.s(" edited ", w.ref(said, ev.MessageID), ": ", mdLine(ev.Text))
+		case bot.EventDelete:
+			w.s(" deleted ", w.ref(said, ev.MessageID))
+		case bot.EventFile:
+			w.s(" shared ")
+			if ev.URL != "" {
+				w.s("[", mdLine(ev.Text), "](", ev.URL, ")")
+			} else {
+				w.s(mdLine(ev.Text))
+			}
+		case bot.EventKey:
+			w.s(" marked a key event: ", mdLine(ev.Text))
+		default:
+			w.s(" [", string(ev.Kind), "] ", mdLine(ev.Text))
+		}
+		if ev.URL != "" && ev.Kind != bot.EventFile {
+			w.s(" (", ev.URL, ")")
+		}
+		w.s("\n")
+	}
+}
+
+// ref names the message an edit or deletion applies to by when it was said.
+func (w *writer) ref(said map[string]time.Time, id string) string {
+	if at, ok := said[id]; ok {
+		w.buf = at.In(w.loc).AppendFormat(w.buf[:0], "15:04:05")
+		return "the message of " + string(w.buf)
+	}
+	return "a message"
+}
+
+func (w *writer) meeting(inc *bot.Incident) {
+	pm := inc.Postmortem
+	w.s("\n## Post-mortem meeting\n\n")
+	if !pm.Scheduled() {
+		w.s("_Not scheduled yet: `", bot.Syntax(bot.VerbPostmortemSchedule), "`._\n")
+		return
+	}
+	w.s("Scheduled for ")
+	w.time(pm.ScheduledAt.In(w.loc), "2006-01-02 15:04 MST")
+	w.s(" (")
+	w.time(pm.ScheduledAt.UTC(), "2006-01-02 15:04 UTC")
+	w.s("), ", strings.TrimSuffix(pm.Duration.String(), "0s"), ".\n")
+	if !pm.Held() {
+		w.s("\n_Not held yet._\n")
+		return
+	}
+	w.s("\nHeld ")
+	w.time(pm.HeldAt.In(w.loc), "2006-01-02 15:04 MST")
+	w.s(" with ", users(pm.Attendees), ".\n")
+	if pm.Notes != "" {
+		w.s("\n### Notes\n\n", pm.Notes, "\n")
+	}
+}
+
+func (w *writer) countermeasures(inc *bot.Incident) {
+	w.s("\n## Countermeasures\n\n")
+	if len(inc.Countermeasures) == 0 {
+		w.s("_None recorded: `", bot.Syntax(bot.VerbAction), "`._\n")
+		return
+	}
+	w.s("| # | Countermeasure | Owner | Due | State | Tracker |\n|---|---|---|---|---|---|\n")
+	for _, cm := range inc.Countermeasures {
+		tracker := cm.Tracker
+		if tracker == "" {
+			tracker = "-"
+		}
+		w.s("| ", strconv.Itoa(cm.N), " | ", mdCell(cm.Text), " | ", cm.Owner.Display(), " | ", cm.Due.String(),
+			" | ", string(cm.State), " | ", tracker, " |\n")
+	}
+}
+
+func (w *writer) factors(inc *bot.Incident) {
+	w.s("\n## Contributing factors\n\n")
+	if len(inc.Factors) == 0 {
+		w.s("_To fill in: what made this possible, and why did it make sense at the time? `",
+			bot.Syntax(bot.VerbPostmortemFactor), "`._\n")
+		return
+	}
+	for _, f := range inc.Factors {
+		w.s("- ", mdLine(f), "\n")
+	}
+}
+
+func (w *writer) lint(inc *bot.Incident) {
+	w.s("\n## Blameless lint\n\n")
+	findings := bot.LintIncident(inc)
+	if len(findings) == 0 {
+		w.s("No findings in the summary, impact, notes or contributing factors.\n")
+		return
+	}
+	for _, f := range findings {
+		w.s("- ", mdLine(f.String()), "\n")
+	}
+}
+
+func users(us []bot.User) string {
+	names := make([]string, len(us))
+	for i, u := range us {
+		names[i] = u.Display()
+	}
+	return strings.Join(names, ", ")
 }
 
 func titleCase(s string) string {
@@ -95,7 +289,12 @@ func titleCase(s string) string {
 }
 
 // mdLine keeps a chat message on one list item.
-func mdLine(s string) string { return strings.ReplaceAll(s, "\n", " / ") }
+func mdLine(s string) string {
+	if !strings.ContainsAny(s, "\r\n") {
+		return s
+	}
+	return strings.NewReplacer("\r\n", " / ", "\n", " / ", "\r", " / ").Replace(s)
+}
 
 // mdCell keeps text inside one table cell.
 func mdCell(s string) string { return strings.ReplaceAll(mdLine(s), "|", `\|`) }

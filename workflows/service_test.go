@@ -304,9 +304,10 @@ func TestExportMarkdown(t *testing.T) {
 	for _, want := range []string{
 		"# INC-1: Checkout is down",
 		"| Severity | SEV2 |",
-		"| Declared | 2026-03-02 11:00:00 CET (10:00:00 UTC) |",
+		"| Declared | 2026-03-02 10:00 | 2026-03-02 11:00 CET |",
 		"## Timeline (Europe/Berlin)",
-		"- 2026-03-02 11:00:00 **@bob** _message_ 5xx | on /pay",
+		"### 2026-03-02 11:00 CET (10:00 UTC)",
+		"- 11:00:00 **@bob**: 5xx | on /pay",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("export lacks %q:\n%s", want, md)

@@ -219,11 +219,11 @@ func checkMarkdown(t *testing.T, md string) {
 	// The timeline is in order, in the zone asked for.
 	last := -1
 	for _, want := range []string{
-		"_lifecycle_ declared INC-1",
-		"**@alice** _message_ payments API returns 502 since 09:12",
-		"**@bob** _message_ I see it too, rolling back the deploy",
-		"_severity_ severity SEV2 -> SEV1",
-		"_lifecycle_ resolved: rolled back to v41",
+		"[lifecycle] declared INC-1",
+		"**@alice**: payments API returns 502 since 09:12",
+		"**@bob**: I see it too, rolling back the deploy",
+		"[severity] severity SEV2 -> SEV1",
+		"[lifecycle] resolved: rolled back to v41",
 	} {
 		i := strings.Index(md, want)
 		if i < 0 || i < last {
@@ -231,7 +231,7 @@ func checkMarkdown(t *testing.T, md string) {
 		}
 		last = i
 	}
-	if !strings.Contains(md, " CET (") && !strings.Contains(md, " CEST (") {
+	if !strings.Contains(md, " CET |") && !strings.Contains(md, " CEST |") {
 		t.Errorf("export times are not in Europe/Berlin:\n%s", md)
 	}
 }
