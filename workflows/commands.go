@@ -3,6 +3,7 @@ package workflows
 import (
 	"context"
 	"fmt"
+	"path"
 	"strings"
 	"time"
 
@@ -18,13 +19,15 @@ type call struct {
 	cmd   bot.Command
 	now   time.Time
 	// loc is the actor's zone, looked up before the transaction because a
-	// platform may have to be asked.
-	loc *time.Location
+	// platform may have to be asked; zones are the responders' (schedule).
+	loc   *time.Location
+	zones map[string]*time.Location
 }
 
 type handler struct {
 	fn func(*call) (Reply, error)
-	// readOnly handlers work on closed incidents and write nothing.
+	// readOnly handlers work on closed incidents and do not change the
+	// incident (they may still queue a post).
 	readOnly bool
 }
 
@@ -45,6 +48,13 @@ var incidentCommands = map[bot.Verb]handler{
 	bot.VerbActions:            {fn: (*call).actions, readOnly: true},
 	bot.VerbClose:              {fn: (*call).close},
 	bot.VerbTimeline:           {fn: (*call).timeline, readOnly: true},
+	bot.VerbPostmortem:         {fn: (*call).postmortem, readOnly: true},
+	bot.VerbPostmortemLint:     {fn: (*call).lint, readOnly: true},
+	bot.VerbPostmortemSummary:  {fn: (*call).text},
+	bot.VerbPostmortemImpact:   {fn: (*call).text},
+	bot.VerbPostmortemFactor:   {fn: (*call).text},
+	bot.VerbPostmortemStarted:  {fn: (*call).instant},
+	bot.VerbPostmortemDetected: {fn: (*call).instant},
 }
 
 // event appends a timeline entry authored by the actor.
@@ -69,6 +79,11 @@ func (c *call) effect(e Effect) error {
 		}
 	}
 	return nil
+}
+
+// post queues a message to the incident's channels.
+func (c *call) post(text string) error {
+	return c.effect(Effect{Kind: EffectPost, Text: text})
 }
 
 // announce queues a message to each platform's announcement channel.
@@ -373,8 +388,8 @@ func (c *call) reopen() (Reply, error) {
 	if err := c.step(bot.StepReopen, "reopened"); err != nil {
 		return Reply{}, err
 	}
-	if err := c.tx.DeleteReminder(reminderKey(c.inc.ID, RemindSchedule)); err != nil {
-		return Reply{}, fmt.Errorf("workflows: reopen %s: %w", c.inc.ID, err)
+	if err := c.deleteReminders(RemindSchedule, RemindMeetingDay, RemindMeetingSoon); err != nil {
+		return Reply{}, err
 	}
 	if err := c.s.scheduleStatusReminder(c.tx, c.inc, c.now); err != nil {
 		return Reply{}, err
@@ -420,15 +435,25 @@ func (c *call) schedule() (Reply, error) {
 	if loc != time.UTC {
 		when += at.UTC().Format(" (15:04 UTC)")
 	}
-	when += ", " + dur.String()
+	when += ", " + humanDuration(dur)
 	if err := c.event(bot.EventLifecycle, "post-mortem "+verb+" for "+when); err != nil {
 		return Reply{}, err
 	}
 	if err := c.topic(); err != nil {
 		return Reply{}, err
 	}
-	if err := c.tx.DeleteReminder(reminderKey(c.inc.ID, RemindSchedule)); err != nil {
-		return Reply{}, fmt.Errorf("workflows: schedule %s: %w", c.inc.ID, err)
+	if err := c.post(c.meetingMessage(verb)); err != nil {
+		return Reply{}, err
+	}
+	if err := c.effect(Effect{Kind: EffectFile, Name: c.inc.ID + "-postmortem.ics", Text: Invite(c.inc, c.now),
+		Comment: "Calendar invite for the post-mortem of " + c.inc.ID}); err != nil {
+		return Reply{}, err
+	}
+	if err := c.deleteReminders(RemindSchedule); err != nil {
+		return Reply{}, err
+	}
+	if err := c.scheduleMeetingReminders(); err != nil {
+		return Reply{}, err
 	}
 	return Reply{Text: fmt.Sprintf("Post-mortem of %s %s for %s.", c.inc.ID, verb, when)}, nil
 }
@@ -436,6 +461,11 @@ func (c *call) schedule() (Reply, error) {
 func (c *call) held() (Reply, error) {
 	if len(c.cmd.Users) == 0 {
 		return Reply{}, bot.Errorf(bot.EINVALID, "Name who attended.\nUsage: %s", bot.Syntax(bot.VerbPostmortemHeld))
+	}
+	findings := bot.Lint("notes", c.cmd.Text, append(c.inc.People(), userNames(c.cmd.Users)...))
+	if len(findings) > 0 && !c.s.Config.Policy.LintWarnOnly {
+		return Reply{}, bot.Errorf(bot.EINVALID, "These notes are not blameless yet; rewrite them and run the command again.\n%s",
+			strings.TrimPrefix(lintReport(c.inc.ID, findings), "Blameless lint of "+c.inc.ID+": "))
 	}
 	if err := bot.Apply(c.inc, bot.StepHold, c.now, c.s.Config.Policy); err != nil {
 		return Reply{}, err
@@ -452,8 +482,15 @@ func (c *call) held() (Reply, error) {
 	if err := c.topic(); err != nil {
 		return Reply{}, err
 	}
-	return Reply{Text: fmt.Sprintf("Post-mortem of %s held with %s. The commander can now close it once the countermeasures are in.",
-		c.inc.ID, strings.Join(names, ", "))}, nil
+	if err := c.deleteReminders(RemindMeetingDay, RemindMeetingSoon); err != nil {
+		return Reply{}, err
+	}
+	text := fmt.Sprintf("Post-mortem of %s held with %s. The commander can now close it once the countermeasures are in.",
+		c.inc.ID, strings.Join(names, ", "))
+	if len(findings) > 0 {
+		text += "\nWarning: " + lintReport(c.inc.ID, findings)
+	}
+	return Reply{Text: text}, nil
 }
 
 func (c *call) action() (Reply, error) {
@@ -519,13 +556,27 @@ func (c *call) close() (Reply, error) {
 	if err := c.step(bot.StepClose, text); err != nil {
 		return Reply{}, err
 	}
-	for _, k := range []ReminderKind{RemindStatus, RemindSchedule} {
-		if err := c.tx.DeleteReminder(reminderKey(c.inc.ID, k)); err != nil {
+	if err := c.deleteReminders(RemindStatus, RemindSchedule, RemindMeetingDay, RemindMeetingSoon); err != nil {
+		return Reply{}, err
+	}
+	if err := c.writeupFile("The post-mortem write-up of " + c.inc.ID + "."); err != nil {
+		return Reply{}, err
+	}
+	if err := c.announce(fmt.Sprintf("%s closed: %s. The write-up is in the incident channel.", c.inc.ID, c.inc.Title)); err != nil {
+		return Reply{}, err
+	}
+	if c.s.Publisher != nil {
+		tl, err := c.tx.Timeline(c.inc.ID)
+		if err != nil {
 			return Reply{}, fmt.Errorf("workflows: close %s: %w", c.inc.ID, err)
 		}
-	}
-	if err := c.announce(fmt.Sprintf("%s closed: %s", c.inc.ID, c.inc.Title)); err != nil {
-		return Reply{}, err
+		err = c.s.enqueue(c.tx, c.inc, Effect{
+			Kind: EffectPublish, Platform: publishPlatform, Name: path.Join(c.s.PublishPath, c.inc.ID+".md"),
+			Text: Writeup(c.inc, tl, c.s.zone()), Comment: fmt.Sprintf("Post-mortem of %s: %s", c.inc.ID, c.inc.Title),
+		}, c.now)
+		if err != nil {
+			return Reply{}, err
+		}
 	}
 	if c.s.Config.ArchiveOnClose {
 		if err := c.effect(Effect{Kind: EffectArchive}); err != nil {
@@ -608,4 +659,12 @@ func (s *Service) setPrefs(ctx context.Context, actor bot.User, cmd bot.Command)
 		return Reply{}, err
 	}
 	return Reply{Text: text, Ephemeral: true}, nil
+}
+
+func userNames(us []bot.User) []string {
+	var out []string
+	for _, u := range us {
+		out = append(out, u.Name, u.ID)
+	}
+	return out
 }

@@ -116,7 +116,20 @@ func span(from, to time.Time) string {
 	if d < time.Minute {
 		return to.Sub(from).Round(time.Second).String()
 	}
-	return strings.TrimSuffix(d.String(), "0s")
+	return humanDuration(d)
+}
+
+// humanDuration renders whole minutes without the zero units Go prints:
+// 1h, 45m, 1h30m.
+func humanDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 func (w *writer) section(title, text string, v bot.Verb) {
@@ -219,7 +232,7 @@ func (w *writer) meeting(inc *bot.Incident) {
 	w.time(pm.ScheduledAt.In(w.loc), "2006-01-02 15:04 MST")
 	w.s(" (")
 	w.time(pm.ScheduledAt.UTC(), "2006-01-02 15:04 UTC")
-	w.s("), ", strings.TrimSuffix(pm.Duration.String(), "0s"), ".\n")
+	w.s("), ", humanDuration(pm.Duration), ".\n")
 	if !pm.Held() {
 		w.s("\n_Not held yet._\n")
 		return

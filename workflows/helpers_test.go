@@ -43,6 +43,8 @@ type chat struct {
 	calls    []string
 	channels map[string]bool
 	msgs     int
+	files    map[string]string // name -> content of the last file posted
+	full     map[int]string    // index in calls -> the whole text of a post
 	// fail makes the next n calls fail with err.
 	fail    int
 	failErr error
@@ -50,7 +52,29 @@ type chat struct {
 
 var _ workflows.Chat = (*chat)(nil)
 
-func newChat() *chat { return &chat{channels: map[string]bool{}} }
+func newChat() *chat {
+	return &chat{channels: map[string]bool{}, files: map[string]string{}, full: map[int]string{}}
+}
+
+var _ workflows.FilePoster = (*chat)(nil)
+
+func (c *chat) PostFile(ctx context.Context, key, channelID, name, content, comment string) (string, error) {
+	if err := c.do("file " + channelID + " " + name); err != nil {
+		return "", err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.files[name] = content
+	c.msgs++
+	return fmt.Sprintf("m%d", c.msgs), nil
+}
+
+func (c *chat) file(name string) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f, ok := c.files[name]
+	return f, ok
+}
 
 func (c *chat) do(call string) error {
 	c.mu.Lock()
@@ -103,6 +127,7 @@ func (c *chat) Post(ctx context.Context, key, channelID, text string) (string, e
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.full[len(c.calls)-1] = "post " + channelID + " " + text
 	c.msgs++
 	return fmt.Sprintf("m%d", c.msgs), nil
 }

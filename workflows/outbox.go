@@ -32,6 +32,25 @@ type Chat interface {
 	Archive(ctx context.Context, channelID string) error
 }
 
+// FilePoster is a Chat that can attach files (the meeting's .ics, the
+// write-up). Platforms that cannot get the file's text as a message.
+type FilePoster interface {
+	// PostFile attaches a file named name with content to the channel,
+	// with comment as its message, and returns the message's ID.
+	PostFile(ctx context.Context, key, channelID, name, content, comment string) (messageID string, err error)
+}
+
+// Publisher commits a closed incident's write-up where engineers already
+// search (GitHub: the contents API in GITHUB_REPO).
+type Publisher interface {
+	// Publish creates or updates the file at path with content, keeping
+	// its history, and returns a link to it.
+	Publish(ctx context.Context, key, path, content, message string) (url string, err error)
+}
+
+// publishPlatform is the outbox lane of publishing: it is not a chat.
+const publishPlatform bot.Platform = "publish"
+
 // RetryAfterError says the platform asked us to wait (HTTP 429 with
 // Retry-After, Discord's retry_after). The outbox waits exactly that long.
 type RetryAfterError struct {
@@ -116,7 +135,11 @@ func (s *Service) DeliverDue(ctx context.Context) (int, error) {
 			ch = channels[e.IncidentID][e.Platform]
 		}
 		chat := s.Chats[e.Platform]
-		if e.NextAt.After(now) || chat == nil || (ch == "" && e.Kind != EffectCreateChannel) {
+		if e.Kind == EffectPublish {
+			ch = "-"
+		}
+		if e.NextAt.After(now) || (chat == nil && !(e.Kind == EffectPublish && s.Publisher != nil)) ||
+			(ch == "" && e.Kind != EffectCreateChannel) {
 			blocked[lane] = true
 			continue
 		}
@@ -165,6 +188,13 @@ func (s *Service) attempt(ctx context.Context, chat Chat, e Effect, ch string) (
 		return "", chat.SetTopic(ctx, ch, e.Text)
 	case EffectArchive:
 		return "", chat.Archive(ctx, ch)
+	case EffectFile:
+		if fp, ok := chat.(FilePoster); ok {
+			return fp.PostFile(ctx, e.Key, ch, e.Name, e.Text, e.Comment)
+		}
+		return chat.Post(ctx, e.Key, ch, e.Comment+"\n"+e.Name+":\n```\n"+e.Text+"\n```")
+	case EffectPublish:
+		return s.Publisher.Publish(ctx, e.Key, e.Name, e.Text, e.Comment)
 	}
 	return "", &PermanentError{Err: fmt.Errorf("unknown effect kind %q", e.Kind)}
 }
@@ -199,6 +229,12 @@ func (s *Service) delivered(ctx context.Context, e Effect, result string) error 
 				return err
 			}
 			return tx.PutIncident(inc)
+		case e.Kind == EffectPublish:
+			_, _, err := tx.AppendEvent(bot.TimelineEvent{
+				IncidentID: e.IncidentID, Kind: bot.EventBot, Author: botUser(e.Platform),
+				Text: "published the write-up: " + result, URL: result, RecordedAt: now, PlatformAt: now,
+			})
+			return err
 		case e.Kind == EffectPost && e.Pin && result != "":
 			_, err := tx.AddEffect(Effect{
 				Kind: EffectPin, Platform: e.Platform, IncidentID: e.IncidentID, ChannelID: e.ChannelID,

@@ -99,8 +99,32 @@ func (s *Service) fire(tx Tx, r Reminder, now time.Time) (bool, error) {
 		if inc.Status != bot.StatusResolved || every <= 0 {
 			return false, tx.DeleteReminder(r.Key)
 		}
-		text = fmt.Sprintf("Reminder: %s was resolved %s ago and its post-mortem is not scheduled. %s, please book it: %s",
-			inc.ID, now.Sub(inc.ResolvedAt).Round(time.Minute), commanderName(inc), bot.Syntax(bot.VerbPostmortemSchedule))
+		deadline := s.scheduleDeadline(inc)
+		text = fmt.Sprintf("Reminder: %s was resolved %s ago and its post-mortem is not scheduled. %s, please book it by %s: %s",
+			inc.ID, now.Sub(inc.ResolvedAt).Round(time.Minute), commanderName(inc),
+			deadline.Format("Mon 2006-01-02 15:04 MST"), bot.Syntax(bot.VerbPostmortemSchedule))
+		// Past the deadline the nudge goes public, once: a review that
+		// never happens is how the learning is lost.
+		if !now.Before(deadline) && !r.Escalated {
+			r.Escalated = true
+			if err := s.announce(tx, inc, fmt.Sprintf("%s (%s, resolved %s) has no post-mortem scheduled; it was due by %s. Commander: %s.",
+				inc.ID, inc.Severity, inc.ResolvedAt.In(s.zone()).Format("2006-01-02"),
+				deadline.Format("Mon 2006-01-02 15:04 MST"), commanderName(inc)), now); err != nil {
+				return false, err
+			}
+		}
+	case RemindMeetingDay, RemindMeetingSoon:
+		pm := inc.Postmortem
+		if inc.Status != bot.StatusReviewScheduled || !pm.ScheduledAt.After(now) {
+			return false, tx.DeleteReminder(r.Key)
+		}
+		in := pm.ScheduledAt.Sub(now).Round(time.Minute)
+		text = fmt.Sprintf("The post-mortem of %s starts in %s, at %s (%s). Blameless: we ask why it made sense at the time.",
+			inc.ID, humanDuration(in), pm.ScheduledAt.In(s.zone()).Format("15:04 MST"), pm.ScheduledAt.UTC().Format("15:04 UTC"))
+		if err := s.enqueuePost(tx, inc, text, now); err != nil {
+			return false, err
+		}
+		return true, tx.DeleteReminder(r.Key) // each meeting reminder fires once
 	default:
 		return false, tx.DeleteReminder(r.Key)
 	}
@@ -122,6 +146,16 @@ func (s *Service) enqueuePost(tx Tx, inc *bot.Incident, text string, now time.Ti
 		}
 	}
 	return nil
+}
+
+// scheduleDeadline is when the post-mortem should be scheduled by: some
+// working days after resolve, per severity, in the configured zone.
+func (s *Service) scheduleDeadline(inc *bot.Incident) time.Time {
+	days, ok := s.Config.ScheduleWithin[inc.Severity]
+	if !ok {
+		days = 5
+	}
+	return bot.AddWorkingDays(inc.ResolvedAt, days, s.zone())
 }
 
 func commanderName(inc *bot.Incident) string {

@@ -7,13 +7,15 @@ import (
 	"time"
 )
 
-// posts returns the messages posted since call index from whose text
-// contains sub.
+// posts returns the whole texts of the messages posted since call index
+// from that contain sub.
 func (e *env) posts(from int, sub string) []string {
+	e.chat.mu.Lock()
+	defer e.chat.mu.Unlock()
 	var out []string
-	for _, c := range e.chat.Calls()[from:] {
-		if strings.HasPrefix(c, "post ") && strings.Contains(c, sub) {
-			out = append(out, c)
+	for i := from; i < len(e.chat.calls); i++ {
+		if text, ok := e.chat.full[i]; ok && strings.Contains(text, sub) {
+			out = append(out, text)
 		}
 	}
 	return out

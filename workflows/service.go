@@ -27,6 +27,13 @@ type Config struct {
 	// ScheduleNudgeEvery is how often the commander of a resolved incident
 	// is reminded to schedule the post-mortem.
 	ScheduleNudgeEvery time.Duration
+	// ScheduleWithin is the deadline, in working days after resolve, for
+	// scheduling the post-mortem, per severity; past it, the nudge is also
+	// announced.
+	ScheduleWithin map[bot.Severity]int
+	// MeetingReminders are how long before the post-mortem meeting the
+	// channel is reminded of it.
+	MeetingReminders map[ReminderKind]time.Duration
 	// MeetingDuration is the post-mortem's length when none is given.
 	MeetingDuration time.Duration
 	// Policy relaxes the close gate per severity; the zero value relaxes
@@ -54,6 +61,8 @@ func DefaultConfig() Config {
 			bot.SEV3: 2 * time.Hour,
 		},
 		ScheduleNudgeEvery: 24 * time.Hour,
+		ScheduleWithin:     map[bot.Severity]int{bot.SEV1: 2, bot.SEV2: 2, bot.SEV3: 5, bot.SEV4: 10},
+		MeetingReminders:   map[ReminderKind]time.Duration{RemindMeetingDay: 24 * time.Hour, RemindMeetingSoon: 15 * time.Minute},
 		MeetingDuration:    time.Hour,
 		Zone:               time.UTC,
 		ArchiveOnClose:     true,
@@ -71,6 +80,10 @@ type Service struct {
 	// Zones tells users' zones per platform, where the platform knows
 	// them; optional.
 	Zones map[bot.Platform]ZoneSource
+	// Publisher commits closed incidents' write-ups; optional.
+	Publisher Publisher
+	// PublishPath is the folder Publisher writes into ("postmortems/").
+	PublishPath string
 	// Now is the clock; time.Now when nil. Tests inject a fake.
 	Now func() time.Time
 	// Rand returns a number in [0,1) for backoff jitter; rand.Float64 when
@@ -182,6 +195,10 @@ func (s *Service) Handle(ctx context.Context, actor bot.User, ch bot.Channel, cm
 		return Reply{}, bot.Errorf(bot.EINVALID, "Unknown command %q.\n%s", cmd.Verb, bot.Help())
 	}
 	loc := s.ZoneOf(ctx, actor)
+	var zones map[string]*time.Location
+	if cmd.Verb == bot.VerbPostmortemSchedule {
+		zones = s.responderZones(ctx, ch)
+	}
 	var reply Reply
 	err := s.Store.Update(ctx, func(tx Tx) error {
 		inc, err := s.incidentIn(tx, ch)
@@ -191,7 +208,7 @@ func (s *Service) Handle(ctx context.Context, actor bot.User, ch bot.Channel, cm
 		if inc.Status == bot.StatusClosed && !h.readOnly {
 			return bot.Errorf(bot.ECONFLICT, "%s is closed.", inc.ID)
 		}
-		c := &call{s: s, tx: tx, inc: inc, actor: actor, cmd: cmd, now: s.now(), loc: loc}
+		c := &call{s: s, tx: tx, inc: inc, actor: actor, cmd: cmd, now: s.now(), loc: loc, zones: zones}
 		reply, err = h.fn(c)
 		if err != nil {
 			return err

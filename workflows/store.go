@@ -101,6 +101,10 @@ const (
 	RemindStatus ReminderKind = "status_update"
 	// RemindSchedule asks the commander to schedule the post-mortem.
 	RemindSchedule ReminderKind = "schedule_postmortem"
+	// RemindMeetingDay and RemindMeetingSoon announce the meeting 24 h and
+	// 15 min before it starts.
+	RemindMeetingDay  ReminderKind = "meeting_24h"
+	RemindMeetingSoon ReminderKind = "meeting_15m"
 )
 
 // Reminder is a durable nudge due at a time. It lives in the store so that it
@@ -113,6 +117,9 @@ type Reminder struct {
 	Due        time.Time    `json:"due"`
 	// Count is how many times it has fired.
 	Count int `json:"count"`
+	// Escalated records that an overdue nudge was also announced, which
+	// happens once.
+	Escalated bool `json:"escalated,omitempty"`
 }
 
 // EffectKind names an effect on the outside world.
@@ -126,6 +133,8 @@ const (
 	EffectPin           EffectKind = "pin"            // MessageID
 	EffectTopic         EffectKind = "topic"          // Text
 	EffectArchive       EffectKind = "archive"
+	EffectFile          EffectKind = "file"    // Name is the file name, Text its content, Comment the message
+	EffectPublish       EffectKind = "publish" // Name is the path in the repository, Text the content
 )
 
 // Effect is one change to make on a platform, kept in the outbox until it is
@@ -147,6 +156,7 @@ type Effect struct {
 	Users     []bot.User `json:"users,omitempty"`
 	MessageID string     `json:"message_id,omitempty"`
 	Pin       bool       `json:"pin,omitempty"`
+	Comment   string     `json:"comment,omitempty"`
 
 	CreatedAt time.Time `json:"created_at"`
 	Attempts  int       `json:"attempts"`

@@ -39,7 +39,10 @@ import (
 	"github.com/debrief/debrief/workflows"
 )
 
-var _ workflows.Chat = (*Console)(nil)
+var (
+	_ workflows.Chat       = (*Console)(nil)
+	_ workflows.FilePoster = (*Console)(nil)
+)
 
 // ErrQuit is returned by Run when the user typed /quit: the caller shuts
 // down. End of input is not an error: whoever serves HTTP beside the console
@@ -350,6 +353,13 @@ func (c *Console) Post(ctx context.Context, key, channelID, text string) (string
 		c.say(channelID, "debrief", text)
 	}
 	return id, nil
+}
+
+// PostFile prints the file's message and names the file; a terminal is no
+// place for a whole .ics or write-up (GET /api/incidents/{id}/postmortem.md
+// and debrief export serve the write-up).
+func (c *Console) PostFile(ctx context.Context, key, channelID, name, content, comment string) (string, error) {
+	return c.Post(ctx, key, channelID, fmt.Sprintf("%s [file %s, %d bytes]", comment, name, len(content)))
 }
 
 // Invite prints who was added. When the person at the console is among them
