@@ -1,0 +1,316 @@
+package slack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/debrief/debrief/bot"
+	"github.com/debrief/debrief/workflows"
+	slackgo "github.com/slack-go/slack"
+)
+
+var (
+	_ workflows.Chat       = (*Slack)(nil)
+	_ workflows.FilePoster = (*Slack)(nil)
+)
+
+// Slack's limits. https://docs.slack.dev/reference/methods/conversations.create
+// and conversations.setTopic.
+const (
+	maxChannelName = 80
+	maxTopic       = 250
+	// maxNameTries bounds the name-2, name-3... search when a name is taken.
+	maxNameTries = 20
+)
+
+// CreateChannel creates the public channel name, or name-2, name-3... when
+// the name is taken. The channel's purpose carries the effect's key, so
+// that a retry after a lost answer or a crash (the channel exists, the
+// outbox does not know) finds and reuses the channel it created instead of
+// making a second one. A channel of that name created by the bot with no
+// purpose yet is reused too: creating and setting the purpose are two
+// calls, and the first may be all that happened.
+func (s *Slack) CreateChannel(ctx context.Context, key, name string) (string, error) {
+	self, err := s.identity(ctx)
+	if err != nil {
+		return "", classify("auth.test", err)
+	}
+	purpose := purposeOf(name, key)
+	for i := 1; i <= maxNameTries; i++ {
+		n := candidateName(name, i)
+		ch, err := s.api.CreateConversationContext(ctx, slackgo.CreateConversationParams{ChannelName: n})
+		if err == nil {
+			return ch.ID, s.setPurpose(ctx, ch.ID, purpose)
+		}
+		if slackError(err) != "name_taken" {
+			return "", classify("conversations.create "+n, err)
+		}
+		found, err := s.findChannel(ctx, n)
+		if err != nil {
+			return "", err
+		}
+		if found != nil && found.Creator == self.userID && !found.IsArchived {
+			switch p := found.Purpose.Value; {
+			case slices.Contains(strings.Fields(p), key):
+				return found.ID, nil
+			case p == "":
+				return found.ID, s.setPurpose(ctx, found.ID, purpose)
+			}
+		}
+		// Someone else's channel, or another incident's: try the next name.
+	}
+	return "", &workflows.PermanentError{Err: fmt.Errorf("slack: no free channel name like %s after %d tries", name, maxNameTries)}
+}
+
+// purposeOf is "debrief INC-4 <key>", from the name "inc-4-...".
+func purposeOf(name, key string) string {
+	inc := "incident"
+	if rest, ok := strings.CutPrefix(name, "inc-"); ok {
+		n, _, _ := strings.Cut(rest, "-")
+		if _, err := strconv.Atoi(n); err == nil {
+			inc = "INC-" + n
+		}
+	}
+	return fmt.Sprintf("debrief %s %s", inc, key)
+}
+
+// candidateName is name for try 1, then name-2, name-3..., cut so that the
+// suffix fits in Slack's 80 characters.
+func candidateName(name string, try int) string {
+	if len(name) > maxChannelName {
+		name = name[:maxChannelName]
+	}
+	if try <= 1 {
+		return name
+	}
+	suffix := "-" + strconv.Itoa(try)
+	if len(name)+len(suffix) > maxChannelName {
+		name = strings.TrimRight(name[:maxChannelName-len(suffix)], "-")
+	}
+	return name + suffix
+}
+
+func (s *Slack) setPurpose(ctx context.Context, channelID, purpose string) error {
+	if _, err := s.api.SetPurposeOfConversationContext(ctx, channelID, purpose); err != nil {
+		return classify("conversations.setPurpose "+channelID, err)
+	}
+	return nil
+}
+
+// findChannel looks for the public channel named name, archived ones
+// excluded; nil when there is none.
+func (s *Slack) findChannel(ctx context.Context, name string) (*slackgo.Channel, error) {
+	params := &slackgo.GetConversationsParameters{
+		Types: []string{"public_channel"}, ExcludeArchived: true, Limit: 1000,
+	}
+	for range 100 { // 100k channels: far more than any workspace the bot serves
+		chs, next, err := s.api.GetConversationsContext(ctx, params)
+		if err != nil {
+			return nil, classify("conversations.list", err)
+		}
+		for i := range chs {
+			if chs[i].Name == name {
+				return &chs[i], nil
+			}
+		}
+		if next == "" {
+			return nil, nil
+		}
+		params.Cursor = next
+	}
+	return nil, nil
+}
+
+// Post posts text in the channel and returns the message's ts. A channel
+// the bot is not in (the announcement channel) is joined first, once.
+func (s *Slack) Post(ctx context.Context, key, channelID, text string) (string, error) {
+	post := func() (string, error) {
+		_, ts, err := s.api.PostMessageContext(ctx, channelID, slackgo.MsgOptionText(text, true))
+		return ts, err
+	}
+	ts, err := post()
+	if slackError(err) == "not_in_channel" {
+		if _, _, _, jerr := s.api.JoinConversationContext(ctx, channelID); jerr != nil {
+			return "", classify("conversations.join "+channelID, jerr)
+		}
+		ts, err = post()
+	}
+	if err != nil {
+		return "", classify("chat.postMessage "+channelID, err)
+	}
+	return ts, nil
+}
+
+// PostFile uploads content as a file named name into the channel, with
+// comment as its message (the post-mortem's .ics and write-up), and
+// returns the file's ID. A file is not bound by a message's 40,000
+// characters, and Slack shows it as what it is.
+func (s *Slack) PostFile(ctx context.Context, key, channelID, name, content, comment string) (string, error) {
+	if content == "" {
+		return s.Post(ctx, key, channelID, comment+"\n"+name+" (empty)")
+	}
+	upload := func() (string, error) {
+		f, err := s.api.UploadFileContext(ctx, slackgo.UploadFileParameters{
+			Content: content, FileSize: len(content), Filename: name, Title: name,
+			InitialComment: escape(comment), Channel: channelID,
+		})
+		if err != nil {
+			return "", err
+		}
+		return f.ID, nil
+	}
+	id, err := upload()
+	if slackError(err) == "not_in_channel" {
+		if _, _, _, jerr := s.api.JoinConversationContext(ctx, channelID); jerr != nil {
+			return "", classify("conversations.join "+channelID, jerr)
+		}
+		id, err = upload()
+	}
+	if err != nil {
+		return "", classify("file upload "+name+" to "+channelID, err)
+	}
+	return id, nil
+}
+
+// Invite adds the Slack users among users to the channel, in one call.
+// People already there, and the bot itself, are fine. When the one call is
+// refused because of some of them, each is invited alone, so that one
+// deactivated account does not keep the others out; the ones that cannot be
+// invited at all are reported as a permanent failure after the rest are in.
+func (s *Slack) Invite(ctx context.Context, channelID string, users []bot.User) error {
+	self, err := s.identity(ctx)
+	if err != nil {
+		return classify("auth.test", err)
+	}
+	var ids []string
+	for _, u := range users {
+		if u.Platform == bot.Slack && u.ID != "" && u.ID != self.userID && !slices.Contains(ids, u.ID) {
+			ids = append(ids, u.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err = s.api.InviteUsersToConversationContext(ctx, channelID, ids...)
+	if err == nil || (len(ids) == 1 && inviteOK(err)) {
+		return nil
+	}
+	if len(ids) == 1 || !perUser(err) {
+		return classify("conversations.invite "+channelID, err)
+	}
+	var failed []string
+	for _, id := range ids {
+		_, err := s.api.InviteUsersToConversationContext(ctx, channelID, id)
+		if err == nil || inviteOK(err) {
+			continue
+		}
+		err = classify("conversations.invite "+channelID+" "+id, err)
+		var perm *workflows.PermanentError
+		if !errors.As(err, &perm) {
+			return err
+		}
+		failed = append(failed, id+" ("+slackError(perm.Err)+")")
+	}
+	if len(failed) > 0 {
+		return &workflows.PermanentError{Err: fmt.Errorf("slack: could not invite %s", strings.Join(failed, ", "))}
+	}
+	return nil
+}
+
+func inviteOK(err error) bool {
+	switch slackError(err) {
+	case "already_in_channel", "cant_invite_self":
+		return true
+	}
+	return false
+}
+
+// perUser reports whether an invite error is about some of the users,
+// rather than the channel or the bot.
+func perUser(err error) bool {
+	switch slackError(err) {
+	case "already_in_channel", "cant_invite_self", "user_not_found", "user_is_deactivated",
+		"cant_invite", "user_is_restricted", "user_is_ultra_restricted", "ura_max_channels":
+		return true
+	}
+	return false
+}
+
+// Pin pins the message; a message already pinned is fine.
+func (s *Slack) Pin(ctx context.Context, channelID, messageID string) error {
+	err := s.api.AddPinContext(ctx, channelID, slackgo.ItemRef{Channel: channelID, Timestamp: messageID})
+	if err != nil && slackError(err) != "already_pinned" {
+		return classify("pins.add "+channelID, err)
+	}
+	return nil
+}
+
+// SetTopic sets the channel topic, cut to Slack's 250 characters. Topics
+// are plain text: no escaping.
+func (s *Slack) SetTopic(ctx context.Context, channelID, topic string) error {
+	if _, err := s.api.SetTopicOfConversationContext(ctx, channelID, truncate(topic, maxTopic)); err != nil {
+		return classify("conversations.setTopic "+channelID, err)
+	}
+	return nil
+}
+
+// Archive archives the channel; one already archived is fine.
+func (s *Slack) Archive(ctx context.Context, channelID string) error {
+	err := s.api.ArchiveConversationContext(ctx, channelID)
+	if err != nil && slackError(err) != "already_archived" {
+		return classify("conversations.archive "+channelID, err)
+	}
+	return nil
+}
+
+// slackError is the error code of a Slack API answer ("name_taken"), or ""
+// when err is not one.
+func slackError(err error) string {
+	var se slackgo.SlackErrorResponse
+	if errors.As(err, &se) {
+		return se.Err
+	}
+	return ""
+}
+
+// permanent lists the Slack error codes that retrying cannot fix: the
+// channel or message is gone, the bot was removed or its token revoked, a
+// scope is missing (the app needs reinstalling), the input is refused.
+var permanent = map[string]bool{
+	"channel_not_found": true, "is_archived": true, "not_in_channel": true,
+	"method_not_supported_for_channel_type": true, "cant_archive_general": true,
+	"restricted_action": true, "no_permission": true, "not_allowed_token_type": true,
+	"invalid_auth": true, "not_authed": true, "account_inactive": true, "token_revoked": true,
+	"token_expired": true, "missing_scope": true, "ekm_access_denied": true,
+	"message_not_found": true, "no_item_specified": true, "too_many_pins": true,
+	"user_not_found": true, "user_is_deactivated": true, "cant_invite": true,
+	"user_is_restricted": true, "user_is_ultra_restricted": true, "ura_max_channels": true,
+	"invalid_name": true, "invalid_name_specials": true, "invalid_name_punctuation": true,
+	"invalid_name_maxlength": true, "invalid_name_required": true, "msg_too_long": true,
+	"no_text": true, "too_long": true,
+}
+
+// classify maps a Slack failure to what the outbox does with it: a 429
+// waits exactly Retry-After (*workflows.RetryAfterError), an error retrying
+// cannot fix is dropped and noted (*workflows.PermanentError), anything
+// else (5xx, network, ratelimited without a header) is retried with
+// backoff.
+func classify(op string, err error) error {
+	werr := fmt.Errorf("slack: %s: %w", op, err)
+	var rl *slackgo.RateLimitedError
+	if errors.As(err, &rl) {
+		return &workflows.RetryAfterError{After: rl.RetryAfter, Err: werr}
+	}
+	var pe *workflows.PermanentError
+	if errors.As(err, &pe) {
+		return err
+	}
+	if permanent[slackError(err)] {
+		return &workflows.PermanentError{Err: werr}
+	}
+	return werr
+}

@@ -1,0 +1,287 @@
+package slack
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/debrief/debrief/bot"
+	slackgo "github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
+)
+
+// envelope is an Events API request. It is decoded in one pass into just
+// the fields debrief records (with slackevents' types where they are
+// lean). slackevents.ParseEvent decodes the body several times, blocks and
+// all, at about eight times the cost, and this is the hot path: one request
+// per message said in an incident channel.
+type envelope struct {
+	Type      string `json:"type"`
+	Challenge string `json:"challenge"`
+	EventID   string `json:"event_id"`
+	Event     inner  `json:"event"`
+}
+
+// inner is the event of an event_callback: message (and its subtypes),
+// reaction_added or pin_added. https://docs.slack.dev/reference/events
+type inner struct {
+	Type      string `json:"type"`
+	Subtype   string `json:"subtype"`
+	Channel   string `json:"channel"`
+	ChannelID string `json:"channel_id"` // pin_added
+	EventTS   string `json:"event_ts"`
+
+	message
+
+	// message_changed carries the new message and the previous one;
+	// message_deleted the deleted one and its ts.
+	Message         *message `json:"message"`
+	PreviousMessage *message `json:"previous_message"`
+	DeletedTS       string   `json:"deleted_ts"`
+
+	// reaction_added
+	Reaction string           `json:"reaction"`
+	Item     slackevents.Item `json:"item"`
+}
+
+// message is a message as events carry it.
+type message struct {
+	User     string              `json:"user"`
+	BotID    string              `json:"bot_id"`
+	Username string              `json:"username"`
+	Text     string              `json:"text"`
+	TS       string              `json:"ts"`
+	ThreadTS string              `json:"thread_ts"`
+	Subtype  string              `json:"subtype"`
+	Edited   *slackevents.Edited `json:"edited"`
+	Files    []slackevents.File  `json:"files"`
+}
+
+// serveEvents handles POST /slack/events. Every event is committed before
+// the 200 is written: a crash before that leaves it unacknowledged, and
+// Slack sends it again (X-Slack-Retry-Num), which the dedupe key stores
+// once. An internal error answers 500 for the same reason.
+func (s *Slack) serveEvents(w http.ResponseWriter, r *http.Request) {
+	body, ok := s.verified(w, r)
+	if !ok {
+		return
+	}
+	var env envelope
+	if err := json.Unmarshal(body, &env); err != nil {
+		http.Error(w, "malformed event", http.StatusBadRequest)
+		return
+	}
+	switch env.Type {
+	case slackevents.URLVerification:
+		writeJSON(w, map[string]string{"challenge": env.Challenge})
+		return
+	case slackevents.CallbackEvent:
+		retry, _ := strconv.Atoi(r.Header.Get("X-Slack-Retry-Num"))
+		if err := s.event(r.Context(), &env, retry); err != nil {
+			http.Error(w, "internal error", http.StatusInternalServerError)
+			return
+		}
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// eventPayload handles the payload of a Socket Mode events_api envelope,
+// which is the body an HTTP delivery would have had.
+func (s *Slack) eventPayload(ctx context.Context, payload []byte, retry int) error {
+	var env envelope
+	if err := json.Unmarshal(payload, &env); err != nil {
+		// Redelivering a payload we cannot read helps nobody.
+		s.log.WarnContext(ctx, "malformed event payload", "err", err)
+		return nil
+	}
+	if env.Type != slackevents.CallbackEvent {
+		return nil
+	}
+	return s.event(ctx, &env, retry)
+}
+
+// event records one event_callback in the timeline of the incident whose
+// channel it happened in. It returns an error only when the event could not
+// be committed and must not be acknowledged. Events outside incident
+// channels, and kinds debrief does not record, are acknowledged and
+// dropped.
+func (s *Slack) event(ctx context.Context, env *envelope, retry int) error {
+	ch, evs := s.translate(ctx, &env.Event)
+	for _, ev := range evs {
+		_, err := s.svc.Record(ctx, bot.Channel{Platform: bot.Slack, ID: ch}, ev)
+		if bot.ErrorCode(err) == bot.ENOTFOUND {
+			return nil // not an incident channel: only chat
+		}
+		if err != nil {
+			if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+				return err // the request went away; Slack will retry
+			}
+			s.log.ErrorContext(ctx, "event not recorded", "event_id", env.EventID, "channel", ch,
+				"retry", retry, "err", err)
+			return err
+		}
+	}
+	switch {
+	case len(evs) == 0:
+	case retry > 0:
+		// Slack thought an earlier delivery failed: worth knowing when
+		// answers get slow. The dedupe key stored it once.
+		s.log.InfoContext(ctx, "event redelivered", "event_id", env.EventID, "channel", ch, "kind", evs[0].Kind, "retry", retry)
+	case s.log.Enabled(ctx, slog.LevelDebug):
+		s.log.DebugContext(ctx, "event recorded", "event_id", env.EventID, "channel", ch, "kind", evs[0].Kind)
+	}
+	return nil
+}
+
+// translate turns a Slack event into timeline entries (none for what is not
+// recorded) and the channel they belong to.
+//
+// Dedupe keys are the message's identity (channel and ts, which sort by
+// time) plus what happened to it, never Slack's random event_id: the same
+// thing redelivered gets the same key, and the store's dedupe index grows
+// at its right edge (see bot.TimelineEvent.DedupeKey).
+func (s *Slack) translate(ctx context.Context, e *inner) (string, []bot.TimelineEvent) {
+	switch slackevents.EventsAPIType(e.Type) {
+	case slackevents.Message:
+		return e.Channel, s.messageEvents(ctx, e)
+	case slackevents.ReactionAdded:
+		if e.Reaction != s.cfg.KeyEmoji || e.Item.Type != "message" || e.Item.Channel == "" || e.Item.Timestamp == "" {
+			return "", nil
+		}
+		ev := bot.TimelineEvent{
+			Kind: bot.EventKey, Author: s.author(ctx, message{User: e.User}),
+			Text:      fmt.Sprintf("marked a message as a key event (:%s:)", e.Reaction),
+			MessageID: e.Item.Timestamp, PlatformAt: parseTS(e.EventTS),
+			DedupeKey: fmt.Sprintf("slack/%s/%s/react/%s/%s", e.Item.Channel, e.Item.Timestamp, e.User, e.EventTS),
+		}
+		s.ownAction(&ev, message{User: e.User})
+		return e.Item.Channel, []bot.TimelineEvent{ev}
+	case slackevents.PinAdded:
+		ch := e.ChannelID
+		if ch == "" {
+			ch = e.Item.Channel
+		}
+		ts, text := e.Item.Timestamp, ""
+		if m := e.Item.Message; m != nil {
+			ts, text = m.Timestamp, m.Text
+		}
+		if ch == "" || ts == "" {
+			return "", nil
+		}
+		ev := bot.TimelineEvent{
+			Kind: bot.EventKey, Author: s.author(ctx, message{User: e.User}),
+			Text:      "pinned: " + plainText(text, s.name(ctx)),
+			MessageID: ts, PlatformAt: parseTS(e.EventTS),
+			DedupeKey: fmt.Sprintf("slack/%s/%s/pin/%s/%s", ch, ts, e.User, e.EventTS),
+		}
+		s.ownAction(&ev, message{User: e.User})
+		return ch, []bot.TimelineEvent{ev}
+	}
+	return "", nil
+}
+
+func messageKey(ch, ts string) string { return "slack/" + ch + "/" + ts }
+
+func (s *Slack) messageEvents(ctx context.Context, e *inner) []bot.TimelineEvent {
+	switch e.Subtype {
+	case "", slackgo.MsgSubTypeThreadBroadcast, slackgo.MsgSubTypeMeMessage, slackgo.MsgSubTypeBotMessage:
+		if e.TS == "" {
+			return nil
+		}
+		m := e.message
+		m.Subtype = e.Subtype
+		return []bot.TimelineEvent{s.said(ctx, e.Channel, m, bot.EventMessage)}
+	case slackgo.MsgSubTypeFileShare:
+		return s.files(ctx, e.Channel, e.message)
+	case slackgo.MsgSubTypeMessageChanged:
+		m := e.Message
+		if m == nil || m.TS == "" {
+			return nil
+		}
+		// Unfurling a link or adding a file also "changes" a message: only
+		// a new text is an edit.
+		if e.PreviousMessage != nil && e.PreviousMessage.Text == m.Text {
+			return nil
+		}
+		at := e.EventTS
+		if m.Edited != nil && m.Edited.TimeStamp != "" {
+			at = m.Edited.TimeStamp
+		}
+		ev := s.said(ctx, e.Channel, *m, bot.EventEdit)
+		ev.PlatformAt = parseTS(at)
+		ev.DedupeKey = messageKey(e.Channel, m.TS) + "/edit/" + at
+		return []bot.TimelineEvent{ev}
+	case slackgo.MsgSubTypeMessageDeleted:
+		if e.DeletedTS == "" {
+			return nil
+		}
+		var prev message
+		if e.PreviousMessage != nil {
+			prev = *e.PreviousMessage
+		}
+		prev.TS = e.DeletedTS
+		ev := s.said(ctx, e.Channel, prev, bot.EventDelete)
+		ev.PlatformAt = parseTS(e.EventTS)
+		ev.DedupeKey = messageKey(e.Channel, e.DeletedTS) + "/delete"
+		return []bot.TimelineEvent{ev}
+	}
+	// channel_join, channel_topic and the like: the bot's own doing or
+	// Slack's housekeeping, not something said.
+	return nil
+}
+
+// said is the timeline entry of message m in channel ch.
+func (s *Slack) said(ctx context.Context, ch string, m message, kind bot.EventKind) bot.TimelineEvent {
+	ev := bot.TimelineEvent{
+		Kind: kind, Author: s.author(ctx, m), Text: plainText(m.Text, s.name(ctx)),
+		MessageID: m.TS, PlatformAt: parseTS(m.TS), DedupeKey: messageKey(ch, m.TS),
+	}
+	if m.ThreadTS != "" && m.ThreadTS != m.TS {
+		ev.ThreadID = m.ThreadTS
+	}
+	s.ownAction(&ev, m)
+	return ev
+}
+
+// files records each shared file (name and permalink) and the message's
+// text, if any, as its own entry.
+func (s *Slack) files(ctx context.Context, ch string, m message) []bot.TimelineEvent {
+	var evs []bot.TimelineEvent
+	if m.Text != "" {
+		evs = append(evs, s.said(ctx, ch, m, bot.EventMessage))
+	}
+	for i, f := range m.Files {
+		name := f.Name
+		if name == "" {
+			name = f.Title
+		}
+		ev := s.said(ctx, ch, m, bot.EventFile)
+		ev.Text, ev.URL = name, f.Permalink
+		ev.DedupeKey = messageKey(ch, m.TS) + "/file/" + strconv.Itoa(i)
+		evs = append(evs, ev)
+	}
+	return evs
+}
+
+// author is who wrote m: a person by user ID, or a bot (by bot_id, for
+// integrations that post without a user).
+func (s *Slack) author(ctx context.Context, m message) bot.User {
+	if m.User == "" && m.BotID != "" {
+		return bot.User{Platform: bot.Slack, ID: m.BotID, Name: m.Username}
+	}
+	return s.user(ctx, m.User, m.Username)
+}
+
+// ownAction marks what bots said or did as bot actions: debrief's own posts
+// come back as events, and they are on the record but never answered, so
+// nothing loops.
+func (s *Slack) ownAction(ev *bot.TimelineEvent, m message) {
+	self := s.knownSelf()
+	if m.BotID != "" || m.Subtype == slackgo.MsgSubTypeBotMessage || (self.userID != "" && m.User == self.userID) {
+		ev.Kind = bot.EventBot
+	}
+}

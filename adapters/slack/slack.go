@@ -1,0 +1,173 @@
+// Package slack connects debrief to Slack: the /incident slash command, the
+// Events API (the incident channel's messages, edits, deletes, files, key
+// reactions and pins become its timeline), the Declare modal and message
+// shortcut, Socket Mode as an alternative to public HTTP endpoints, and the
+// outbox's effects (channels, invites, topics, posts, pins, archives) through
+// the Web API.
+//
+// It is a translator: every decision is workflows'. Requests are verified
+// with the signing secret before anything in them is read, and an event is
+// acknowledged to Slack only after its timeline entry is committed, so
+// Slack's retries cover every crash and the dedupe keys make them harmless.
+package slack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/debrief/debrief/bot"
+	"github.com/debrief/debrief/workflows"
+	slackgo "github.com/slack-go/slack"
+)
+
+// DefaultKeyEmoji is the reaction that marks a message as a key event.
+const DefaultKeyEmoji = "pushpin"
+
+// Config is what the adapter needs from the operator.
+type Config struct {
+	// BotToken (xoxb-) calls the Web API.
+	BotToken string
+	// SigningSecret verifies the HTTP requests Slack sends; without it the
+	// HTTP routes are not registered.
+	SigningSecret string
+	// AppToken (xapp-, with connections:write) opens Socket Mode.
+	AppToken string
+	// APIURL is the Web API base, ending in "/"; slack.com's when empty.
+	APIURL string
+	// KeyEmoji is the reaction name (no colons) that marks a key event.
+	KeyEmoji string
+	// HTTPClient calls the Web API; one with a 15 s timeout when nil.
+	HTTPClient *http.Client
+	Log        *slog.Logger
+	// Now is the clock of the user cache; time.Now when nil.
+	Now func() time.Time
+}
+
+// Slack is the adapter: HTTP handlers, Socket Mode, workflows.Chat and
+// workflows.ZoneSource. Create it with New.
+type Slack struct {
+	svc   *workflows.Service
+	api   *slackgo.Client
+	cfg   Config
+	log   *slog.Logger
+	users userCache
+
+	selfMu sync.Mutex
+	self   identity
+}
+
+// identity is who the bot is, from auth.test.
+type identity struct {
+	userID, botID, name string
+}
+
+// New returns the adapter for svc. It makes no call yet: Start does.
+func New(svc *workflows.Service, cfg Config) *Slack {
+	if cfg.KeyEmoji == "" {
+		cfg.KeyEmoji = DefaultKeyEmoji
+	}
+	cfg.KeyEmoji = strings.Trim(cfg.KeyEmoji, ":")
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	hc := cfg.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: 15 * time.Second}
+	}
+	opts := []slackgo.Option{slackgo.OptionHTTPClient(hc)}
+	if cfg.APIURL != "" {
+		u := cfg.APIURL
+		if !strings.HasSuffix(u, "/") {
+			u += "/"
+		}
+		opts = append(opts, slackgo.OptionAPIURL(u))
+	}
+	if cfg.AppToken != "" {
+		opts = append(opts, slackgo.OptionAppLevelToken(cfg.AppToken))
+	}
+	return &Slack{
+		svc:   svc,
+		api:   slackgo.New(cfg.BotToken, opts...),
+		cfg:   cfg,
+		log:   log.With("platform", bot.Slack),
+		users: userCache{m: map[string]*userEntry{}},
+	}
+}
+
+func (s *Slack) now() time.Time {
+	if s.cfg.Now != nil {
+		return s.cfg.Now()
+	}
+	return time.Now()
+}
+
+// Start checks the bot token with auth.test and learns the bot's own user
+// and bot IDs, which tell its own messages from people's. A rejected token
+// is an error: nothing would work. Any other failure (Slack unreachable) is
+// logged and the identity is asked for again when needed, so that debrief
+// starts and records what it can while Slack is down.
+func (s *Slack) Start(ctx context.Context) error {
+	_, err := s.identity(ctx)
+	if err == nil {
+		return nil
+	}
+	if isAuthError(err) {
+		return fmt.Errorf("slack: the bot token was refused: %w", err)
+	}
+	s.log.WarnContext(ctx, "auth.test failed; will retry when needed", "err", err)
+	return nil
+}
+
+// identity returns the bot's identity, asking auth.test until it answers.
+func (s *Slack) identity(ctx context.Context) (identity, error) {
+	s.selfMu.Lock()
+	defer s.selfMu.Unlock()
+	if s.self.userID != "" {
+		return s.self, nil
+	}
+	r, err := s.api.AuthTestContext(ctx)
+	if err != nil {
+		return identity{}, fmt.Errorf("slack: auth.test: %w", err)
+	}
+	s.self = identity{userID: r.UserID, botID: r.BotID, name: r.User}
+	s.log.InfoContext(ctx, "connected to Slack", "team", r.Team, "bot_user", r.UserID)
+	return s.self, nil
+}
+
+// knownSelf returns the identity if it is known, without asking Slack: the
+// event path must not wait on auth.test.
+func (s *Slack) knownSelf() identity {
+	s.selfMu.Lock()
+	defer s.selfMu.Unlock()
+	return s.self
+}
+
+// Register adds the HTTP routes to mux when a signing secret is set; without
+// one no request could be verified, so none is served.
+func (s *Slack) Register(mux *http.ServeMux) {
+	if s.cfg.SigningSecret == "" {
+		return
+	}
+	mux.HandleFunc("POST /slack/commands", s.serveCommand)
+	mux.HandleFunc("POST /slack/events", s.serveEvents)
+	mux.HandleFunc("POST /slack/interactivity", s.serveInteractivity)
+}
+
+func isAuthError(err error) bool {
+	var se slackgo.SlackErrorResponse
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Err {
+	case "invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired":
+		return true
+	}
+	return false
+}

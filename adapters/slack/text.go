@@ -1,0 +1,162 @@
+package slack
+
+import (
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/slack-go/slack/slackutilsx"
+)
+
+// Slack escapes exactly three characters in message and command text, and
+// uses the raw ones only for markup: <@U…> mentions, <#C…> channels, <!here>
+// and links. https://docs.slack.dev/messaging/formatting-message-text#escaping
+var entities = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&")
+
+// commandText turns slash command text as Slack sends it (should_escape on)
+// into what bot.Parse reads: the &amp; &lt; &gt; entities in typed text are
+// decoded, and markup (<@U024BE7LH|alice>, <#C…|name>) is left alone, since
+// Parse knows Slack's mentions. A raw '<' in Slack's text always opens
+// markup: a typed one arrives as &lt;.
+func commandText(s string) string {
+	if !strings.Contains(s, "&") {
+		return s
+	}
+	var b strings.Builder
+	for s != "" {
+		i := strings.IndexByte(s, '<')
+		if i < 0 {
+			b.WriteString(entities.Replace(s))
+			break
+		}
+		b.WriteString(entities.Replace(s[:i]))
+		j := strings.IndexByte(s[i:], '>')
+		if j < 0 {
+			b.WriteString(entities.Replace(s[i:]))
+			break
+		}
+		b.WriteString(s[i : i+j+1])
+		s = s[i+j+1:]
+	}
+	return b.String()
+}
+
+// plainText renders a message's text for the timeline, where people read
+// it in the API, the export and the post-mortem: markup becomes what Slack
+// shows (<@U1|alice> and <@U1> become @alice, <#C1|ops> #ops, <!here>
+// @here, <https://x|docs> "docs (https://x)"), then entities are decoded.
+// name resolves a user ID that the markup does not name.
+func plainText(s string, name func(id string) string) string {
+	if !strings.ContainsAny(s, "<&") {
+		return s
+	}
+	var b strings.Builder
+	for s != "" {
+		i := strings.IndexByte(s, '<')
+		if i < 0 {
+			b.WriteString(entities.Replace(s))
+			break
+		}
+		b.WriteString(entities.Replace(s[:i]))
+		j := strings.IndexByte(s[i:], '>')
+		if j < 0 {
+			b.WriteString(entities.Replace(s[i:]))
+			break
+		}
+		b.WriteString(entities.Replace(markup(s[i+1:i+j], name)))
+		s = s[i+j+1:]
+	}
+	return b.String()
+}
+
+// markup renders the inside of one <...>.
+func markup(m string, name func(id string) string) string {
+	target, label, hasLabel := strings.Cut(m, "|")
+	switch {
+	case strings.HasPrefix(target, "@"):
+		if hasLabel && label != "" {
+			return "@" + strings.TrimPrefix(label, "@")
+		}
+		id := target[1:]
+		if name != nil {
+			if n := name(id); n != "" {
+				return "@" + n
+			}
+		}
+		return "@" + id
+	case strings.HasPrefix(target, "#"):
+		if hasLabel && label != "" {
+			return "#" + label
+		}
+		return target
+	case strings.HasPrefix(target, "!"):
+		// <!here>, <!channel>, <!subteam^S1|@oncall>, <!date^…|fallback>.
+		if hasLabel && label != "" {
+			return label
+		}
+		kw, _, _ := strings.Cut(target[1:], "^")
+		return "@" + kw
+	}
+	// A link: <https://x>, <https://x|label>, <mailto:a@b|a@b>.
+	if !hasLabel || label == "" || label == target {
+		return target
+	}
+	if strings.HasPrefix(target, "mailto:") {
+		return label
+	}
+	return label + " (" + target + ")"
+}
+
+// escape prepares text the bot generated (which quotes titles and notes
+// people typed) for chat.postMessage, where a raw & < > would be read as
+// markup.
+func escape(s string) string { return slackutilsx.EscapeMessage(s) }
+
+// truncate cuts s to at most n characters, marking the cut.
+func truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}
+
+// parseTS reads a Slack timestamp ("1700000000.000100": seconds, then
+// microseconds) as a time; zero when it is not one.
+func parseTS(ts string) time.Time {
+	sec, frac, _ := strings.Cut(ts, ".")
+	s, ok := atoi(sec)
+	if !ok {
+		return time.Time{}
+	}
+	var us int64
+	if frac != "" {
+		if len(frac) > 6 {
+			frac = frac[:6]
+		}
+		f, ok := atoi(frac)
+		if !ok {
+			return time.Time{}
+		}
+		for i := len(frac); i < 6; i++ {
+			f *= 10
+		}
+		us = f
+	}
+	return time.Unix(s, us*1000).UTC()
+}
+
+func atoi(s string) (int64, bool) {
+	if s == "" || len(s) > 12 {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
+}

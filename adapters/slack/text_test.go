@@ -1,0 +1,104 @@
+package slack
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestCommandText(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"sev 1", "sev 1"},
+		{`declare "A &amp; B &lt;3 &gt;" sev2`, `declare "A & B <3 >" sev2`},
+		{"role comms <@U024BE7LH|alice>", "role comms <@U024BE7LH|alice>"},
+		// A typed "<@U1>" arrives escaped and is a mention once decoded,
+		// the same as one picked from the list.
+		{"role comms &lt;@U1&gt;", "role comms <@U1>"},
+		{"declare x <#C1|ops&amp;dev> &amp;", "declare x <#C1|ops&amp;dev> &"},
+		{"note &amp;amp;", "note &amp;"},
+		{"note <unclosed &amp;", "note <unclosed &"},
+	} {
+		if got := commandText(tc.in); got != tc.want {
+			t.Errorf("commandText(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestPlainText(t *testing.T) {
+	names := map[string]string{"U1": "alice"}
+	name := func(id string) string { return names[id] }
+	for _, tc := range []struct{ in, want string }{
+		{"plain", "plain"},
+		{"hi <@U1>", "hi @alice"},
+		{"hi <@U2>", "hi @U2"},
+		{"hi <@U2|bob>", "hi @bob"},
+		{"in <#C1|ops> and <#C2>", "in #ops and #C2"},
+		{"<!here> <!channel> <!subteam^S1|@oncall> <!date^1392734382^{date}|Feb 18, 2014>", "@here @channel @oncall Feb 18, 2014"},
+		{"see <https://x.example/a?b=1&amp;c=2|the dashboard>", "see the dashboard (https://x.example/a?b=1&c=2)"},
+		{"see <https://x.example>", "see https://x.example"},
+		{"mail <mailto:a@b.example|a@b.example>", "mail a@b.example"},
+		{"a &lt; b &amp;&amp; c &gt; d", "a < b && c > d"},
+		{"broken <@U1", "broken <@U1"},
+	} {
+		if got := plainText(tc.in, name); got != tc.want {
+			t.Errorf("plainText(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestParseTS(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want time.Time
+	}{
+		{"1700000000.000100", time.Unix(1700000000, 100_000).UTC()},
+		{"1700000000.1", time.Unix(1700000000, 100_000_000).UTC()},
+		{"1700000000", time.Unix(1700000000, 0).UTC()},
+		{"", time.Time{}},
+		{"x.1", time.Time{}},
+		{"1700000000.12a", time.Time{}},
+	} {
+		if got := parseTS(tc.in); !got.Equal(tc.want) {
+			t.Errorf("parseTS(%q) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestCandidateName(t *testing.T) {
+	long := "inc-12-" + strings.Repeat("a", 73) // 80
+	for _, tc := range []struct {
+		name string
+		try  int
+		want string
+	}{
+		{"inc-1-db", 1, "inc-1-db"},
+		{"inc-1-db", 2, "inc-1-db-2"},
+		{long, 1, long},
+		{long, 2, long[:78] + "-2"},
+		{long, 12, long[:77] + "-12"},
+		{"inc-1-" + strings.Repeat("a", 72) + "-b", 3, "inc-1-" + strings.Repeat("a", 72) + "-3"},
+	} {
+		got := candidateName(tc.name, tc.try)
+		if got != tc.want || len(got) > 80 {
+			t.Errorf("candidateName(%q, %d) = %q, want %q", tc.name, tc.try, got, tc.want)
+		}
+	}
+}
+
+func TestPurposeOf(t *testing.T) {
+	if got := purposeOf("inc-42-db-latency", "effect-7"); got != "debrief INC-42 effect-7" {
+		t.Errorf("purposeOf = %q", got)
+	}
+	if got := purposeOf("war-room", "effect-7"); got != "debrief incident effect-7" {
+		t.Errorf("purposeOf = %q", got)
+	}
+}
+
+func TestTruncate(t *testing.T) {
+	if got := truncate("héllo wörld", 6); got != "héllo…" {
+		t.Errorf("truncate = %q", got)
+	}
+	if got := truncate("short", 6); got != "short" {
+		t.Errorf("truncate = %q", got)
+	}
+}
