@@ -72,7 +72,13 @@ func (p Postmortem) Scheduled() bool { return !p.ScheduledAt.IsZero() }
 // Held reports whether the meeting was marked held.
 func (p Postmortem) Held() bool { return !p.HeldAt.IsZero() }
 
-// CountermeasureState tracks a countermeasure until it is done.
+// CountermeasureState tracks a countermeasure until it is done:
+//
+//	open -> filed (an issue exists) -> done (the issue was closed)
+//	          ^______ reopen _______|
+//
+// Without a tracker a countermeasure goes from open to done directly
+// (action done <n>).
 type CountermeasureState string
 
 // The countermeasure states.
@@ -90,9 +96,22 @@ type Countermeasure struct {
 	Due   Date                `json:"due"`
 	State CountermeasureState `json:"state"`
 	// Tracker is the issue's reference (URL) once filed.
-	Tracker string    `json:"tracker,omitempty"`
+	Tracker string `json:"tracker,omitempty"`
+	// Issue is the issue's number in the tracker once filed.
+	Issue int `json:"issue,omitempty"`
+	// Assignee is the tracker login the issue is assigned to; empty when
+	// the owner has no known login (the issue then names them).
+	Assignee string `json:"assignee,omitempty"`
+	// TrackerAt is the tracker's last-update time of the issue state
+	// applied here; older news about the issue (a late webhook, a stale
+	// reconcile page) is ignored.
+	TrackerAt time.Time `json:"tracker_at,omitzero"`
+	// Zone is the owner's IANA zone when it was recorded, for nudging them
+	// at the start of their day when their own setting is unknown.
+	Zone    string    `json:"zone,omitempty"`
 	AddedBy User      `json:"added_by"`
 	AddedAt time.Time `json:"added_at"`
+	DoneAt  time.Time `json:"done_at,omitzero"`
 }
 
 // ClosePolicy says, per severity, whether the post-mortem gate applies.

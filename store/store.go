@@ -14,6 +14,7 @@
 //	reminders   Reminder.Key                     -> Reminder JSON
 //	due         Due UnixNano (8) + Reminder.Key  -> empty
 //	meta        "schema"                         -> schema version
+//	            "kv/" + key                      -> value of PutMeta (e.g. the GitHub sync cursor)
 package store
 
 import (

@@ -888,3 +888,65 @@ func TestAppendCancelledWhileWaiting(t *testing.T) {
 		t.Errorf("timeline has %d entries after the redelivery, want 1", len(got))
 	}
 }
+
+// TestMeta stores bookkeeping values (the GitHub sync cursor) that survive a
+// reopen, roll back with their transaction, and cannot touch the schema.
+func TestMeta(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "debrief.db")
+	db := mustOpen(t, path)
+	mustView(t, db, func(tx workflows.ReadTx) error {
+		if v, ok, err := tx.Meta("github/cursor"); err != nil || ok || v != "" {
+			t.Errorf("Meta of a missing key = %q, %v, %v", v, ok, err)
+		}
+		return nil
+	})
+	mustUpdate(t, db, func(tx workflows.Tx) error { return tx.PutMeta("github/cursor", "2026-03-02T10:00:00Z") })
+	mustUpdate(t, db, func(tx workflows.Tx) error { return tx.PutMeta("schema", "not the schema") })
+	boom := errors.New("boom")
+	err := db.Update(context.Background(), func(tx workflows.Tx) error {
+		if err := tx.PutMeta("github/cursor", "rolled back"); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("Update = %v", err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = mustOpen(t, path) // the schema check passes: "schema" is the store's own key
+	mustView(t, db, func(tx workflows.ReadTx) error {
+		if v, ok, err := tx.Meta("github/cursor"); err != nil || !ok || v != "2026-03-02T10:00:00Z" {
+			t.Errorf("Meta after reopen = %q, %v, %v", v, ok, err)
+		}
+		if v, _, _ := tx.Meta("schema"); v != "not the schema" {
+			t.Errorf("Meta(schema) = %q", v)
+		}
+		return nil
+	})
+	mustUpdate(t, db, func(tx workflows.Tx) error {
+		if err := tx.PutMeta("", "x"); err == nil {
+			t.Error("PutMeta with an empty key succeeded")
+		}
+		return nil
+	})
+}
+
+// TestEffectIssueFields round-trips the fields of a file_issue effect.
+func TestEffectIssueFields(t *testing.T) {
+	db := MustOpenDB(t)
+	want := workflows.Effect{
+		Kind: workflows.EffectFileIssue, Platform: "github", Key: "INC-1#2", Name: "[INC-1] add a canary",
+		Text: "body", N: 2, Labels: []string{"countermeasure", "SEV2", "INC-1"}, Assignee: "octocat", Sent: true,
+		CreatedAt: t0, NextAt: t0,
+	}
+	mustUpdate(t, db, func(tx workflows.Tx) error {
+		e, err := tx.AddEffect(want)
+		want.ID = e.ID
+		return err
+	})
+	if got := effects(t, db); len(got) != 1 || !reflect.DeepEqual(got[0], want) {
+		t.Errorf("Effects = %+v, want %+v", got, want)
+	}
+}

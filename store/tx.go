@@ -378,3 +378,27 @@ func (t *tx) DeleteReminder(k string) error {
 	}
 	return nil
 }
+
+// metaKey keeps the callers' keys apart from the store's own (schema).
+func metaKey(key string) []byte { return []byte("kv/" + key) }
+
+// Meta returns the value stored under key with PutMeta, and whether there
+// is one.
+func (t *tx) Meta(key string) (string, bool, error) {
+	v := t.btx.Bucket(bucketMeta).Get(metaKey(key))
+	if v == nil {
+		return "", false, nil
+	}
+	return string(v), true, nil
+}
+
+// PutMeta stores value under key, replacing any previous value.
+func (t *tx) PutMeta(key, value string) error {
+	if key == "" {
+		return fmt.Errorf("store: put meta: key required")
+	}
+	if err := t.btx.Bucket(bucketMeta).Put(metaKey(key), []byte(value)); err != nil {
+		return fmt.Errorf("store: put meta %s: %w", key, err)
+	}
+	return nil
+}

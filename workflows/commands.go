@@ -502,15 +502,31 @@ func (c *call) action() (Reply, error) {
 	if c.cmd.Due.Before(today) {
 		return Reply{}, bot.Errorf(bot.EINVALID, "The due date %s is in the past; today is %s.", c.cmd.Due, today)
 	}
+	if err := bot.CheckCountermeasure(c.cmd.Text); err != nil {
+		return Reply{}, err
+	}
 	cm := bot.Countermeasure{
 		N: len(c.inc.Countermeasures) + 1, Text: c.cmd.Text, Owner: owner, Due: c.cmd.Due,
 		State: bot.CMOpen, AddedBy: c.actor, AddedAt: c.now,
+	}
+	if loc := c.zones[owner.Key()]; loc != nil {
+		cm.Zone = loc.String()
 	}
 	c.inc.Countermeasures = append(c.inc.Countermeasures, cm)
 	if err := c.event(bot.EventAction, fmt.Sprintf("countermeasure #%d: %s (owner %s, due %s)", cm.N, cm.Text, owner.Display(), cm.Due)); err != nil {
 		return Reply{}, err
 	}
-	return Reply{Text: fmt.Sprintf("Countermeasure #%d of %s: %s. Owner %s, due %s.", cm.N, c.inc.ID, cm.Text, owner.Display(), cm.Due)}, nil
+	if err := c.s.scheduleCountermeasureNudge(c.tx, c.inc, cm, c.now); err != nil {
+		return Reply{}, err
+	}
+	text := fmt.Sprintf("Countermeasure #%d of %s: %s. Owner %s, due %s.", cm.N, c.inc.ID, cm.Text, owner.Display(), cm.Due)
+	if c.s.Tracker != nil {
+		if err := c.s.fileIssue(c.tx, c.inc, cm, c.now, false); err != nil {
+			return Reply{}, err
+		}
+		text += " Filing it as an issue; the link follows here."
+	}
+	return Reply{Text: text}, nil
 }
 
 func (c *call) actionDone() (Reply, error) {
@@ -522,9 +538,20 @@ func (c *call) actionDone() (Reply, error) {
 	if cm.State == bot.CMDone {
 		return Reply{}, bot.Errorf(bot.ECONFLICT, "Countermeasure #%d is already done.", n)
 	}
-	cm.State = bot.CMDone
+	// With a tracker the issue is the record: done is when it closes, so
+	// the two never disagree.
+	if cm.Tracker != "" {
+		return Reply{}, bot.Errorf(bot.ECONFLICT, "Countermeasure #%d is tracked in %s: close the issue there and debrief marks it done.", n, cm.Tracker)
+	}
+	if c.s.Tracker != nil {
+		return Reply{}, bot.Errorf(bot.ECONFLICT, "Countermeasure #%d is being filed as an issue: close the issue once it is there, and debrief marks it done.", n)
+	}
+	cm.State, cm.DoneAt = bot.CMDone, c.now
 	if err := c.event(bot.EventAction, fmt.Sprintf("countermeasure #%d done", n)); err != nil {
 		return Reply{}, err
+	}
+	if err := c.tx.DeleteReminder(countermeasureReminderKey(c.inc.ID, n)); err != nil {
+		return Reply{}, fmt.Errorf("workflows: action done %s#%d: %w", c.inc.ID, n, err)
 	}
 	return Reply{Text: fmt.Sprintf("Countermeasure #%d of %s is done: %s.", n, c.inc.ID, cm.Text)}, nil
 }
@@ -536,7 +563,11 @@ func (c *call) actions() (Reply, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Countermeasures of %s:", c.inc.ID)
 	for _, cm := range c.inc.Countermeasures {
-		fmt.Fprintf(&b, "\n#%d [%s] %s (owner %s, due %s)", cm.N, cm.State, cm.Text, cm.Owner.Display(), cm.Due)
+		fmt.Fprintf(&b, "\n#%d [%s] %s (owner %s", cm.N, cm.State, cm.Text, cm.Owner.Display())
+		if cm.Assignee != "" {
+			b.WriteString(", GitHub @" + cm.Assignee)
+		}
+		fmt.Fprintf(&b, ", due %s)", cm.Due)
 		if cm.Tracker != "" {
 			b.WriteString(" " + cm.Tracker)
 		}
@@ -566,15 +597,7 @@ func (c *call) close() (Reply, error) {
 		return Reply{}, err
 	}
 	if c.s.Publisher != nil {
-		tl, err := c.tx.Timeline(c.inc.ID)
-		if err != nil {
-			return Reply{}, fmt.Errorf("workflows: close %s: %w", c.inc.ID, err)
-		}
-		err = c.s.enqueue(c.tx, c.inc, Effect{
-			Kind: EffectPublish, Platform: publishPlatform, Name: path.Join(c.s.PublishPath, c.inc.ID+".md"),
-			Text: Writeup(c.inc, tl, c.s.zone()), Comment: fmt.Sprintf("Post-mortem of %s: %s", c.inc.ID, c.inc.Title),
-		}, c.now)
-		if err != nil {
+		if err := c.s.queuePublish(c.tx, c.inc, c.now); err != nil {
 			return Reply{}, err
 		}
 	}
@@ -584,6 +607,20 @@ func (c *call) close() (Reply, error) {
 		}
 	}
 	return Reply{Text: fmt.Sprintf("%s is closed. Thank you all.", c.inc.ID)}, nil
+}
+
+// queuePublish queues the commit of inc's write-up (Publisher): at close,
+// and again when it changes after (a re-export, a countermeasure done), as
+// an update that keeps the file's history.
+func (s *Service) queuePublish(tx Tx, inc *bot.Incident, now time.Time) error {
+	tl, err := tx.Timeline(inc.ID)
+	if err != nil {
+		return fmt.Errorf("workflows: publish %s: %w", inc.ID, err)
+	}
+	return s.enqueue(tx, inc, Effect{
+		Kind: EffectPublish, Platform: publishPlatform, Name: path.Join(s.PublishPath, inc.ID+".md"),
+		Text: Writeup(inc, tl, s.zone()), Comment: fmt.Sprintf("Post-mortem of %s: %s", inc.ID, inc.Title),
+	}, now)
 }
 
 // timelineShown is how many recent entries /incident timeline shows in

@@ -135,15 +135,27 @@ func (s *Service) DeliverDue(ctx context.Context) (int, error) {
 			ch = channels[e.IncidentID][e.Platform]
 		}
 		chat := s.Chats[e.Platform]
-		if e.Kind == EffectPublish {
-			ch = "-"
+		ready := chat != nil
+		switch e.Kind {
+		case EffectPublish:
+			ch, ready = "-", s.Publisher != nil
+		case EffectFileIssue:
+			ch, ready = "-", s.Tracker != nil
 		}
-		if e.NextAt.After(now) || (chat == nil && !(e.Kind == EffectPublish && s.Publisher != nil)) ||
-			(ch == "" && e.Kind != EffectCreateChannel) {
+		if e.NextAt.After(now) || !ready || (ch == "" && e.Kind != EffectCreateChannel) {
 			blocked[lane] = true
 			continue
 		}
-		result, err := s.attempt(ctx, chat, e, ch)
+		retry := e.Sent
+		if e.Kind == EffectFileIssue && !e.Sent {
+			// Durably, before the call: if the process dies while the
+			// tracker creates the issue, the next attempt looks for it.
+			e.Sent = true
+			if err := s.Store.Update(ctx, func(tx Tx) error { return tx.UpdateEffect(e) }); err != nil {
+				return delivered, fmt.Errorf("workflows: outbox %s %s: %w", e.Kind, e.Key, err)
+			}
+		}
+		result, err := s.attempt(ctx, chat, e, ch, retry)
 		if err != nil {
 			blocked[lane] = true
 			if err := s.failed(ctx, e, err, now); err != nil {
@@ -158,7 +170,7 @@ func (s *Service) DeliverDue(ctx context.Context) (int, error) {
 			if channels[e.IncidentID] == nil {
 				channels[e.IncidentID] = map[bot.Platform]string{}
 			}
-			channels[e.IncidentID][e.Platform] = result
+			channels[e.IncidentID][e.Platform] = result.id
 		}
 		delivered++
 	}
@@ -174,7 +186,23 @@ func laneOf(e Effect) string {
 	return string(e.Platform) + "/" + e.IncidentID
 }
 
-func (s *Service) attempt(ctx context.Context, chat Chat, e Effect, ch string) (string, error) {
+// outcome is what a delivered effect returns: the ID of what it created
+// (channel, message, published file's URL) or the filed issue.
+type outcome struct {
+	id    string
+	issue IssueState
+}
+
+func (s *Service) attempt(ctx context.Context, chat Chat, e Effect, ch string, retry bool) (outcome, error) {
+	if e.Kind == EffectFileIssue {
+		is, err := s.Tracker.FileIssue(ctx, e.Key, Issue{Title: e.Name, Body: e.Text, Labels: e.Labels, Assignee: e.Assignee}, retry)
+		return outcome{id: is.URL, issue: is}, err
+	}
+	id, err := s.attemptChat(ctx, chat, e, ch)
+	return outcome{id: id}, err
+}
+
+func (s *Service) attemptChat(ctx context.Context, chat Chat, e Effect, ch string) (string, error) {
 	switch e.Kind {
 	case EffectCreateChannel:
 		return chat.CreateChannel(ctx, e.Key, e.Name)
@@ -193,6 +221,15 @@ func (s *Service) attempt(ctx context.Context, chat Chat, e Effect, ch string) (
 			return fp.PostFile(ctx, e.Key, ch, e.Name, e.Text, e.Comment)
 		}
 		return chat.Post(ctx, e.Key, ch, e.Comment+"\n"+e.Name+":\n```\n"+e.Text+"\n```")
+	case EffectDirect:
+		if dp, ok := chat.(DirectPoster); ok && len(e.Users) > 0 {
+			return dp.PostDirect(ctx, e.Key, e.Users[0], e.Text)
+		}
+		text := e.Text
+		if len(e.Users) > 0 {
+			text = e.Users[0].Display() + " " + text
+		}
+		return chat.Post(ctx, e.Key, ch, text)
 	case EffectPublish:
 		return s.Publisher.Publish(ctx, e.Key, e.Name, e.Text, e.Comment)
 	}
@@ -201,9 +238,11 @@ func (s *Service) attempt(ctx context.Context, chat Chat, e Effect, ch string) (
 
 // delivered removes e from the outbox and applies what its success
 // unlocks, in one transaction: a created channel is recorded and indexed, a
-// posted summary gets its pin queued.
-func (s *Service) delivered(ctx context.Context, e Effect, result string) error {
+// posted summary gets its pin queued, a filed issue files its
+// countermeasure.
+func (s *Service) delivered(ctx context.Context, e Effect, out outcome) error {
 	now := s.now()
+	result := out.id
 	err := s.Store.Update(ctx, func(tx Tx) error {
 		if err := tx.DeleteEffect(e.ID); err != nil {
 			return err
@@ -229,6 +268,20 @@ func (s *Service) delivered(ctx context.Context, e Effect, result string) error 
 				return err
 			}
 			return tx.PutIncident(inc)
+		case e.Kind == EffectFileIssue:
+			// The countermeasure is filed, the link posted and recorded,
+			// in the transaction that removes the effect: either all of
+			// it happens or the effect stays and is tried again (and
+			// finds the issue by its marker).
+			inc, err := tx.Incident(e.IncidentID)
+			if err != nil {
+				return err
+			}
+			if e.N < 1 || e.N > len(inc.Countermeasures) {
+				return nil
+			}
+			_, err = s.applyIssue(tx, inc, e.N, out.issue, now)
+			return err
 		case e.Kind == EffectPublish:
 			_, _, err := tx.AppendEvent(bot.TimelineEvent{
 				IncidentID: e.IncidentID, Kind: bot.EventBot, Author: botUser(e.Platform),
@@ -250,6 +303,9 @@ func (s *Service) delivered(ctx context.Context, e Effect, result string) error 
 	s.metrics().OutboxDelivered.WithLabelValues(string(e.Kind)).Inc()
 	if e.Kind == EffectCreateChannel {
 		s.log().InfoContext(ctx, "channel created", "incident", e.IncidentID, "platform", e.Platform, "channel", result)
+	}
+	if e.Kind == EffectFileIssue {
+		s.log().InfoContext(ctx, "countermeasure filed", "incident", e.IncidentID, "platform", e.Platform, "key", e.Key, "url", result)
 	}
 	return nil
 }

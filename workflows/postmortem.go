@@ -101,6 +101,14 @@ func (c *call) postmortem() (Reply, error) {
 	if err := c.writeupFile("Post-mortem write-up of " + c.inc.ID + " as of now."); err != nil {
 		return Reply{}, err
 	}
+	// A closed incident's write-up is published; exporting it again
+	// updates the published file.
+	if c.inc.Status == bot.StatusClosed && c.s.Publisher != nil {
+		if err := c.s.queuePublish(c.tx, c.inc, c.now); err != nil {
+			return Reply{}, err
+		}
+		return Reply{Text: fmt.Sprintf("Posting the write-up of %s and publishing it again.", c.inc.ID), Ephemeral: true}, nil
+	}
 	return Reply{Text: fmt.Sprintf("Posting the write-up of %s.", c.inc.ID), Ephemeral: true}, nil
 }
 

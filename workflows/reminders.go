@@ -113,6 +113,8 @@ func (s *Service) fire(tx Tx, r Reminder, now time.Time) (bool, error) {
 				return false, err
 			}
 		}
+	case RemindCountermeasure:
+		return s.fireCountermeasure(tx, inc, r, now)
 	case RemindMeetingDay, RemindMeetingSoon:
 		pm := inc.Postmortem
 		if inc.Status != bot.StatusReviewScheduled || !pm.ScheduledAt.After(now) {

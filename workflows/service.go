@@ -49,6 +49,12 @@ type Config struct {
 	Announce map[bot.Platform]string
 	// ArchiveOnClose archives the incident channel when it closes.
 	ArchiveOnClose bool
+	// Logins maps user keys ("slack:U123") to tracker logins, from the
+	// operator's mapping file; what users set with /incident github wins.
+	Logins map[string]string
+	// EscalateAfter is how many days overdue a countermeasure may be before
+	// its incident's commander is told too (once); zero never tells them.
+	EscalateAfter int
 }
 
 // DefaultConfig returns the defaults of DESIGN.md and the core issue.
@@ -66,6 +72,7 @@ func DefaultConfig() Config {
 		MeetingDuration:    time.Hour,
 		Zone:               time.UTC,
 		ArchiveOnClose:     true,
+		EscalateAfter:      7,
 	}
 }
 
@@ -82,6 +89,10 @@ type Service struct {
 	Zones map[bot.Platform]ZoneSource
 	// Publisher commits closed incidents' write-ups; optional.
 	Publisher Publisher
+	// Tracker files countermeasures as issues; optional. Set it together
+	// with Config.Policy.RequireFiled, so that an incident does not close
+	// before its countermeasures are tracked.
+	Tracker Tracker
 	// PublishPath is the folder Publisher writes into ("postmortems/").
 	PublishPath string
 	// Now is the clock; time.Now when nil. Tests inject a fake.
@@ -196,8 +207,12 @@ func (s *Service) Handle(ctx context.Context, actor bot.User, ch bot.Channel, cm
 	}
 	loc := s.ZoneOf(ctx, actor)
 	var zones map[string]*time.Location
-	if cmd.Verb == bot.VerbPostmortemSchedule {
+	switch {
+	case cmd.Verb == bot.VerbPostmortemSchedule:
 		zones = s.responderZones(ctx, ch)
+	case cmd.Verb == bot.VerbAction && len(cmd.Users) == 1:
+		// The owner is nudged at the start of their own day.
+		zones = map[string]*time.Location{cmd.Users[0].Key(): s.ZoneOf(ctx, cmd.Users[0])}
 	}
 	var reply Reply
 	err := s.Store.Update(ctx, func(tx Tx) error {

@@ -51,6 +51,9 @@ type ReadTx interface {
 	DueReminders(now time.Time) ([]Reminder, error)
 	// Reminder returns the reminder with key k, and whether it exists.
 	Reminder(k string) (Reminder, bool, error)
+	// Meta returns the value stored under key with PutMeta, and whether
+	// there is one: small bookkeeping such as the tracker's sync cursor.
+	Meta(key string) (string, bool, error)
 }
 
 // Tx reads and writes within one read-write transaction.
@@ -83,6 +86,8 @@ type Tx interface {
 	PutReminder(r Reminder) error
 	// DeleteReminder removes the reminder with key k, if any.
 	DeleteReminder(k string) error
+	// PutMeta stores value under key, replacing any previous value.
+	PutMeta(key, value string) error
 }
 
 // UserPrefs is what a user told the bot about themselves.
@@ -105,6 +110,9 @@ const (
 	// 15 min before it starts.
 	RemindMeetingDay  ReminderKind = "meeting_24h"
 	RemindMeetingSoon ReminderKind = "meeting_15m"
+	// RemindCountermeasure nudges a countermeasure's owner before and
+	// after its due date until it is done; Reminder.N says which one.
+	RemindCountermeasure ReminderKind = "countermeasure"
 )
 
 // Reminder is a durable nudge due at a time. It lives in the store so that it
@@ -117,9 +125,11 @@ type Reminder struct {
 	Due        time.Time    `json:"due"`
 	// Count is how many times it has fired.
 	Count int `json:"count"`
-	// Escalated records that an overdue nudge was also announced, which
-	// happens once.
+	// Escalated records that an overdue nudge was also announced (or, for
+	// a countermeasure, told to the commander), which happens once.
 	Escalated bool `json:"escalated,omitempty"`
+	// N is the countermeasure a RemindCountermeasure reminder is about.
+	N int `json:"n,omitempty"`
 }
 
 // EffectKind names an effect on the outside world.
@@ -135,6 +145,15 @@ const (
 	EffectArchive       EffectKind = "archive"
 	EffectFile          EffectKind = "file"    // Name is the file name, Text its content, Comment the message
 	EffectPublish       EffectKind = "publish" // Name is the path in the repository, Text the content
+	// EffectFileIssue files countermeasure N as an issue in the tracker:
+	// Name is the title, Text the body (with its marker), Labels and
+	// Assignee; Key is the countermeasure's key. On success the
+	// countermeasure is filed and the link posted.
+	EffectFileIssue EffectKind = "file_issue"
+	// EffectDirect sends Text to Users[0] alone where the Chat can
+	// (DirectPoster); elsewhere it is posted with a mention in the channel
+	// the effect names (or the incident's).
+	EffectDirect EffectKind = "direct"
 )
 
 // Effect is one change to make on a platform, kept in the outbox until it is
@@ -157,6 +176,16 @@ type Effect struct {
 	MessageID string     `json:"message_id,omitempty"`
 	Pin       bool       `json:"pin,omitempty"`
 	Comment   string     `json:"comment,omitempty"`
+	// N, Labels and Assignee describe the issue of a file_issue effect.
+	N        int      `json:"n,omitempty"`
+	Labels   []string `json:"labels,omitempty"`
+	Assignee string   `json:"assignee,omitempty"`
+	// Sent is set, durably, before the first attempt of an effect whose far
+	// side cannot tell a retry from a new request by its key (a GitHub
+	// issue): once set, the outcome of an earlier attempt is unknown (it
+	// may have failed after the far side acted, or the process died
+	// mid-call), and the next attempt must look for what it may have done.
+	Sent bool `json:"sent,omitempty"`
 
 	CreatedAt time.Time `json:"created_at"`
 	Attempts  int       `json:"attempts"`

@@ -19,7 +19,7 @@ type Config struct {
 	Zone       *time.Location // DEBRIEF_TZ
 	APIToken   string         // DEBRIEF_API_TOKEN
 	Admins     []string       // DEBRIEF_ADMINS
-	DigestCron string         // DEBRIEF_DIGEST_CRON; validated, not yet used
+	DigestCron string         // DEBRIEF_DIGEST_CRON: the weekly countermeasure digest
 
 	// StatusEvery overrides the status-update reminder interval per
 	// severity (DEBRIEF_STATUS_EVERY="SEV1=15m,SEV4=0"); 0 turns it off.
@@ -45,6 +45,8 @@ type SlackConfig struct {
 	BotToken, SigningSecret, AppToken string
 	APIURL                            string
 	AnnounceChannel                   string
+	KeyEmoji                          string // SLACK_KEY_EMOJI: the reaction that marks a key event
+	ArchiveOnClose                    bool   // SLACK_ARCHIVE_ON_CLOSE
 }
 
 // Enabled reports whether Slack credentials are set.
@@ -65,6 +67,9 @@ type GitHubConfig struct {
 	Token, Repo, WebhookSecret string
 	APIURL                     string
 	PostmortemPath             string
+	UsersFile                  string            // GITHUB_USERS_FILE: "platform:userID login" lines
+	Logins                     map[string]string // read from UsersFile: user key -> login
+	ReconcileEvery             time.Duration     // GITHUB_RECONCILE_EVERY
 }
 
 // Enabled reports whether GitHub credentials are set.
@@ -84,7 +89,7 @@ func DefaultConfig() Config {
 		Addr:       "127.0.0.1:8080",
 		Zone:       time.UTC,
 		DigestCron: "CRON_TZ=UTC 0 9 * * MON",
-		Slack:      SlackConfig{APIURL: "https://slack.com/api/"},
+		Slack:      SlackConfig{APIURL: "https://slack.com/api/", KeyEmoji: "pushpin", ArchiveOnClose: true},
 		Discord:    DiscordConfig{APIURL: "https://discord.com/api/v10/"},
 		GitHub:     GitHubConfig{APIURL: "https://api.github.com/"},
 		Console:    ConsoleConfig{User: "operator", Writers: 1},
@@ -148,6 +153,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	str(&c.Slack.AppToken, "SLACK_APP_TOKEN")
 	str(&c.Slack.APIURL, "SLACK_API_URL")
 	str(&c.Slack.AnnounceChannel, "SLACK_ANNOUNCE_CHANNEL")
+	if err := c.Slack.load(getenv); err != nil {
+		return Config{}, err
+	}
 	str(&c.Discord.BotToken, "DISCORD_BOT_TOKEN")
 	str(&c.Discord.AppID, "DISCORD_APP_ID")
 	str(&c.Discord.PublicKey, "DISCORD_PUBLIC_KEY")
@@ -173,6 +181,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		if owner, name, ok := strings.Cut(r, "/"); !ok || owner == "" || name == "" || strings.Contains(name, "/") {
 			return Config{}, fmt.Errorf("GITHUB_REPO=%q: want owner/name", r)
 		}
+	}
+	if err := c.GitHub.load(getenv); err != nil {
+		return Config{}, err
 	}
 
 	str(&c.Console.User, "USER")

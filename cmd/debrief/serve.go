@@ -62,7 +62,7 @@ func serve(ctx context.Context, cfg Config, stdin io.Reader, stdout, stderr io.W
 	for _, p := range []struct {
 		name string
 		on   bool
-	}{{"slack", cfg.Slack.Enabled()}, {"discord", cfg.Discord.Enabled()}, {"github", cfg.GitHub.Enabled()}} {
+	}{{"discord", cfg.Discord.Enabled()}} {
 		if p.on {
 			log.Warn("platform configured but its adapter is not built yet; using the console", "platform", p.name)
 		}
@@ -74,6 +74,14 @@ func serve(ctx context.Context, cfg Config, stdin io.Reader, stdout, stderr io.W
 	con.Prompt = isTerminal(stdin)
 	con.Log = log
 	svc.Chats = map[bot.Platform]workflows.Chat{bot.Console: con}
+	sl, err := setupSlack(ctx, cfg, svc, log)
+	if err != nil {
+		return err
+	}
+	gh, err := setupGitHub(cfg, svc, log)
+	if err != nil {
+		return err
+	}
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -84,6 +92,10 @@ func serve(ctx context.Context, cfg Config, stdin io.Reader, stdout, stderr io.W
 	}
 	mux := http.NewServeMux()
 	(&httpapi.Server{Service: svc, Token: cfg.APIToken, Gatherer: reg, Backup: db.Backup, Log: log}).Register(mux)
+	if sl != nil {
+		sl.Register(mux)
+	}
+	gh.Register(mux)
 	hs := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -106,9 +118,16 @@ func serve(ctx context.Context, cfg Config, stdin io.Reader, stdout, stderr io.W
 			log.Error("reminders stopped", "err", err)
 		}
 	})
+	workers.Go(func() {
+		if err := svc.RunDigest(workCtx, cfg.DigestCron); err != nil {
+			log.Error("countermeasure digest stopped", "err", err)
+		}
+	})
+	workers.Go(func() { gh.Run(workCtx, svc) })
 
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- hs.Serve(ln) }()
+	stopSocket, socketErr := runSlackSocket(ctx, sl, cfg, log)
 
 	conCtx, stopConsole := context.WithCancel(ctx)
 	defer stopConsole()
@@ -135,6 +154,8 @@ func serve(ctx context.Context, cfg Config, stdin io.Reader, stdout, stderr io.W
 		log.Info("shutting down", "cause", "/quit")
 	case err := <-httpErr:
 		runErr = fmt.Errorf("http server: %w", err)
+	case err := <-socketErr:
+		runErr = fmt.Errorf("slack socket mode: %w", err)
 	}
 
 	// Stop intake: no new requests or lines; in-flight ones finish.
@@ -143,6 +164,7 @@ func serve(ctx context.Context, cfg Config, stdin io.Reader, stdout, stderr io.W
 	if err := hs.Shutdown(shCtx); err != nil {
 		log.Warn("http shutdown", "err", err)
 	}
+	stopSocket()
 	stopConsole()
 	<-conDone
 	// Then the workers, and one last bounded drain of the outbox so that

@@ -1,0 +1,419 @@
+// Package github is debrief's GitHub adapter: it files countermeasures as
+// issues (workflows.Tracker) and commits post-mortems (workflows.Publisher)
+// through go-github, and serves the issues webhook that closes the loop.
+//
+// It is a thin translator. What must survive a crash lives in debrief's
+// store, not here: retries are the outbox's, and an issue is found again by
+// the marker in its body (workflows.IssueMarker), never by anything this
+// process remembers.
+package github
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"path"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	gh "github.com/google/go-github/v60/github"
+
+	"github.com/debrief/debrief/bot"
+	"github.com/debrief/debrief/workflows"
+)
+
+var (
+	_ workflows.Tracker   = (*Client)(nil)
+	_ workflows.Publisher = (*Client)(nil)
+	_ workflows.Linker    = (*Client)(nil)
+)
+
+// Config configures a Client.
+type Config struct {
+	Token string // GITHUB_TOKEN; sent only to APIURL, never logged
+	Repo  string // GITHUB_REPO, owner/name
+	// APIURL is the REST base (GITHUB_API_URL); https://api.github.com/
+	// when empty. GitHub Enterprise: https://HOST/api/v3/.
+	APIURL string
+	// HTTPClient makes the requests; one with Timeout when nil.
+	HTTPClient *http.Client
+	// Timeout bounds each request when HTTPClient is nil (default 30 s):
+	// a request that hangs is a failure whose outcome is unknown, and the
+	// outbox retries it.
+	Timeout time.Duration
+	// Now is the clock rate-limit waits are measured on; time.Now when
+	// nil.
+	Now func() time.Time
+	Log *slog.Logger
+}
+
+// Client talks to one repository. It is safe for concurrent use; writes
+// are serialised, as GitHub asks of integrations to stay clear of its
+// secondary rate limits.
+type Client struct {
+	owner, repo string
+	token       string
+	base        *url.URL
+	web         string // https://github.com, for links to files
+	http        *http.Client
+	now         func() time.Time
+	log         *slog.Logger
+
+	// mu serialises writes, and guards the caches below. The caches only
+	// save requests; losing them changes nothing.
+	mu     sync.Mutex
+	login  string          // the token's user
+	labels map[string]bool // labels known to exist
+}
+
+// New returns a Client for cfg.Repo. It makes no request.
+func New(cfg Config) (*Client, error) {
+	owner, repo, ok := strings.Cut(cfg.Repo, "/")
+	if !ok || owner == "" || repo == "" || strings.Contains(repo, "/") {
+		return nil, fmt.Errorf("github: repository %q: want owner/name", cfg.Repo)
+	}
+	if cfg.Token == "" {
+		return nil, errors.New("github: a token is required")
+	}
+	api := cfg.APIURL
+	if api == "" {
+		api = "https://api.github.com/"
+	}
+	base, err := url.Parse(api)
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return nil, fmt.Errorf("github: API URL %q: not an http(s) URL", api)
+	}
+	if !strings.HasSuffix(base.Path, "/") {
+		base.Path += "/"
+	}
+	hc := cfg.HTTPClient
+	if hc == nil {
+		timeout := cfg.Timeout
+		if timeout <= 0 {
+			timeout = 30 * time.Second
+		}
+		hc = &http.Client{Timeout: timeout}
+	}
+	c := &Client{
+		owner: owner, repo: repo, token: cfg.Token, base: base, http: hc, now: cfg.Now, log: cfg.Log,
+		labels: map[string]bool{},
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	// The web host serving the pages: github.com for api.github.com, the
+	// same host for GitHub Enterprise (HOST/api/v3/) and the fake.
+	c.web = base.Scheme + "://" + strings.TrimPrefix(base.Host, "api.")
+	return c, nil
+}
+
+// Repo returns owner/name.
+func (c *Client) Repo() string { return c.owner + "/" + c.repo }
+
+// api returns a fresh go-github client for one operation. Fresh on purpose:
+// go-github remembers rate limits in memory and refuses requests by the
+// wall clock until they reset, but debrief's waits live in the outbox,
+// durable and on the injected clock. One place decides when to try again.
+func (c *Client) api() *gh.Client {
+	g := gh.NewClient(c.http).WithAuthToken(c.token)
+	g.BaseURL = c.base
+	g.UserAgent = "debrief"
+	return g
+}
+
+// classify maps a go-github error to the outbox's vocabulary: rate limits
+// become *workflows.RetryAfterError with GitHub's wait, refusals that a
+// retry cannot fix a *workflows.PermanentError, and everything else (a 5xx,
+// a timeout, a cut connection: outcomes unknown) a plain error, retried
+// with backoff. what names the operation.
+func (c *Client) classify(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	err = fmt.Errorf("github: %s: %w", what, err)
+	var rl *gh.RateLimitError
+	if errors.As(err, &rl) {
+		return &workflows.RetryAfterError{After: c.until(rl.Rate.Reset.Time), Err: err}
+	}
+	var abuse *gh.AbuseRateLimitError
+	if errors.As(err, &abuse) {
+		wait := time.Minute // GitHub: wait at least a minute when it does not say
+		if abuse.RetryAfter != nil && *abuse.RetryAfter > 0 {
+			wait = *abuse.RetryAfter
+		}
+		return &workflows.RetryAfterError{After: wait, Err: err}
+	}
+	var er *gh.ErrorResponse
+	if errors.As(err, &er) && er.Response != nil {
+		h := er.Response.Header
+		switch code := er.Response.StatusCode; {
+		case code == http.StatusTooManyRequests || (code == http.StatusForbidden && h.Get("Retry-After") != ""):
+			if s, perr := strconv.Atoi(h.Get("Retry-After")); perr == nil && s >= 0 {
+				return &workflows.RetryAfterError{After: max(time.Duration(s)*time.Second, time.Second), Err: err}
+			}
+			if reset, perr := strconv.ParseInt(h.Get("X-RateLimit-Reset"), 10, 64); perr == nil {
+				return &workflows.RetryAfterError{After: c.until(time.Unix(reset, 0)), Err: err}
+			}
+			return &workflows.RetryAfterError{After: time.Minute, Err: err}
+		case code == http.StatusUnauthorized:
+			return &workflows.PermanentError{Err: fmt.Errorf("%w (is GITHUB_TOKEN valid?)", err)}
+		case code == http.StatusNotFound:
+			return &workflows.PermanentError{Err: fmt.Errorf("%w (does GITHUB_REPO=%s exist, and may the token write to it?)", err, c.Repo())}
+		case code == http.StatusForbidden, code == http.StatusUnprocessableEntity, code == http.StatusGone:
+			return &workflows.PermanentError{Err: err}
+		}
+	}
+	return err
+}
+
+// until is how long from now until t, at least a second: the reset of a
+// primary rate limit is a Unix time, and a clock a little ahead of GitHub's
+// must not retry in a tight loop.
+func (c *Client) until(t time.Time) time.Duration {
+	if t.IsZero() {
+		return time.Minute
+	}
+	return max(t.Sub(c.now()), time.Second)
+}
+
+// FileIssue creates the countermeasure issue is, creating its labels when
+// missing, and returns it. With retry set it first looks for the issue
+// with key's marker, which an earlier attempt may have created before
+// failing, and returns that one instead. Errors are classified as described
+// at workflows.Tracker.
+func (c *Client) FileIssue(ctx context.Context, key string, is workflows.Issue, retry bool) (workflows.IssueState, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !strings.Contains(is.Body, workflows.IssueMarker(key)) {
+		return workflows.IssueState{}, &workflows.PermanentError{Err: fmt.Errorf("github: issue %s: the body lacks its marker", key)}
+	}
+	if retry {
+		found, ok, err := c.findMarker(ctx, key)
+		if err != nil {
+			return workflows.IssueState{}, err
+		}
+		if ok {
+			c.log.InfoContext(ctx, "found the issue an earlier attempt created", "platform", "github", "key", key, "issue", found.Number)
+			return found, nil
+		}
+	}
+	if err := c.ensureLabels(ctx, is.Labels); err != nil {
+		return workflows.IssueState{}, err
+	}
+	req := &gh.IssueRequest{Title: &is.Title, Body: &is.Body, Labels: &is.Labels}
+	if is.Assignee != "" {
+		req.Assignees = &[]string{is.Assignee}
+	}
+	issue, _, err := c.api().Issues.Create(ctx, c.owner, c.repo, req)
+	if is.Assignee != "" && invalidAssignee(err) {
+		// A mapped login that cannot be assigned here (not a
+		// collaborator, a typo) must not keep the countermeasure from
+		// being tracked: GitHub created nothing, so file it unassigned;
+		// the body still names the owner.
+		c.log.WarnContext(ctx, "assignee refused; filing unassigned", "platform", "github", "key", key, "login", is.Assignee)
+		req.Assignees = nil
+		issue, _, err = c.api().Issues.Create(ctx, c.owner, c.repo, req)
+	}
+	if err != nil {
+		return workflows.IssueState{}, c.classify("create issue "+key, err)
+	}
+	return stateOf(issue), nil
+}
+
+// invalidAssignee reports whether err is GitHub's 422 about an assignee.
+func invalidAssignee(err error) bool {
+	var er *gh.ErrorResponse
+	if !errors.As(err, &er) || er.Response == nil || er.Response.StatusCode != http.StatusUnprocessableEntity {
+		return false
+	}
+	for _, e := range er.Errors {
+		if e.Field == "assignees" || e.Field == "assignee" {
+			return true
+		}
+	}
+	return strings.Contains(strings.ToLower(er.Message), "assignee")
+}
+
+// findMarker looks for the issue carrying key's marker among the
+// countermeasure issues the token's user created, newest first, page by
+// page (the Link header). The list API is used rather than search, which
+// indexes new issues with a delay: the issue looked for may be seconds old.
+func (c *Client) findMarker(ctx context.Context, key string) (workflows.IssueState, bool, error) {
+	me, err := c.me(ctx)
+	if err != nil {
+		return workflows.IssueState{}, false, err
+	}
+	marker := workflows.IssueMarker(key)
+	opts := &gh.IssueListByRepoOptions{
+		State: "all", Creator: me, Labels: []string{bot.IssueLabel}, Sort: "created", Direction: "desc",
+		ListOptions: gh.ListOptions{PerPage: 100},
+	}
+	for {
+		issues, resp, err := c.api().Issues.ListByRepo(ctx, c.owner, c.repo, opts)
+		if err != nil {
+			return workflows.IssueState{}, false, c.classify("look for issue "+key, err)
+		}
+		for _, is := range issues {
+			if is.IsPullRequest() {
+				continue
+			}
+			if strings.Contains(is.GetBody(), marker) {
+				return stateOf(is), true, nil
+			}
+		}
+		if resp.NextPage == 0 {
+			return workflows.IssueState{}, false, nil
+		}
+		opts.Page = resp.NextPage
+	}
+}
+
+// me returns the token's login, asking once.
+func (c *Client) me(ctx context.Context) (string, error) {
+	if c.login != "" {
+		return c.login, nil
+	}
+	u, _, err := c.api().Users.Get(ctx, "")
+	if err != nil {
+		return "", c.classify("who am I", err)
+	}
+	c.login = u.GetLogin()
+	return c.login, nil
+}
+
+// labelColors are the colours of the labels debrief creates.
+func labelColor(name string) (color, description string) {
+	switch {
+	case name == bot.IssueLabel:
+		return "0e8a16", "An action agreed in a blameless post-mortem (debrief)"
+	case strings.HasPrefix(name, "SEV"):
+		return "b60205", "Severity of the incident (debrief)"
+	default:
+		return "c5def5", "The incident this came from (debrief)"
+	}
+}
+
+// ensureLabels creates the labels that do not exist yet. GitHub would create
+// missing labels on the fly too, but without a colour or a description, and
+// only for tokens with push access.
+func (c *Client) ensureLabels(ctx context.Context, names []string) error {
+	for _, name := range names {
+		if c.labels[name] {
+			continue
+		}
+		_, _, err := c.api().Issues.GetLabel(ctx, c.owner, c.repo, name)
+		if isStatus(err, http.StatusNotFound) {
+			color, desc := labelColor(name)
+			_, _, err = c.api().Issues.CreateLabel(ctx, c.owner, c.repo, &gh.Label{Name: &name, Color: &color, Description: &desc})
+			if isStatus(err, http.StatusUnprocessableEntity) {
+				err = nil // created meanwhile: it exists, which is all we need
+			}
+		}
+		if err != nil {
+			return c.classify("label "+name, err)
+		}
+		c.labels[name] = true
+	}
+	return nil
+}
+
+func isStatus(err error, code int) bool {
+	var er *gh.ErrorResponse
+	return errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == code
+}
+
+// UpdatedIssues lists the repository's countermeasure issues, open and
+// closed, updated at or after since, least recently updated first, following
+// the Link header page by page.
+func (c *Client) UpdatedIssues(ctx context.Context, since time.Time) ([]workflows.IssueState, error) {
+	opts := &gh.IssueListByRepoOptions{
+		State: "all", Labels: []string{bot.IssueLabel}, Sort: "updated", Direction: "asc", Since: since,
+		ListOptions: gh.ListOptions{PerPage: 100},
+	}
+	var out []workflows.IssueState
+	for {
+		issues, resp, err := c.api().Issues.ListByRepo(ctx, c.owner, c.repo, opts)
+		if err != nil {
+			return nil, c.classify("list countermeasure issues", err)
+		}
+		for _, is := range issues {
+			if !is.IsPullRequest() {
+				out = append(out, stateOf(is))
+			}
+		}
+		if resp.NextPage == 0 {
+			return out, nil
+		}
+		opts.Page = resp.NextPage
+	}
+}
+
+// stateOf translates an issue.
+func stateOf(is *gh.Issue) workflows.IssueState {
+	st := workflows.IssueState{
+		Number: is.GetNumber(), URL: is.GetHTMLURL(), Body: is.GetBody(),
+		Closed: is.GetState() == "closed", UpdatedAt: is.GetUpdatedAt().Time,
+	}
+	for _, a := range is.Assignees {
+		st.Assignees = append(st.Assignees, a.GetLogin())
+	}
+	if len(st.Assignees) == 0 && is.Assignee != nil {
+		st.Assignees = []string{is.Assignee.GetLogin()}
+	}
+	return st
+}
+
+// Publish commits content to path in the repository's default branch: it
+// reads the file's current blob SHA and updates it, or creates the file
+// when there is none, so every export is a commit and the history is kept.
+// It returns the file's page.
+func (c *Client) Publish(ctx context.Context, key, p, content, message string) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p = strings.TrimPrefix(path.Clean("/"+p), "/")
+	opts := &gh.RepositoryContentFileOptions{Message: &message, Content: []byte(content)}
+	file, _, _, err := c.api().Repositories.GetContents(ctx, c.owner, c.repo, p, nil)
+	switch {
+	case isStatus(err, http.StatusNotFound):
+		// A new file (or no repository: the write below says which).
+	case err != nil:
+		return "", c.classify("read "+p, err)
+	case file == nil:
+		return "", &workflows.PermanentError{Err: fmt.Errorf("github: %s is a directory", p)}
+	default:
+		if same(file, content) {
+			return file.GetHTMLURL(), nil // nothing new to commit
+		}
+		opts.SHA = file.SHA
+	}
+	res, _, err := c.api().Repositories.UpdateFile(ctx, c.owner, c.repo, p, opts)
+	if isStatus(err, http.StatusConflict) || (opts.SHA == nil && isStatus(err, http.StatusUnprocessableEntity)) {
+		// Someone committed the file between the read and the write:
+		// read it again on the next attempt.
+		return "", fmt.Errorf("github: write %s: changed meanwhile: %w", p, err)
+	}
+	if err != nil {
+		return "", c.classify("write "+p, err)
+	}
+	return res.Content.GetHTMLURL(), nil
+}
+
+// same reports whether the file already holds content, so that a retried
+// publish whose first attempt committed makes no empty commit.
+func same(file *gh.RepositoryContent, content string) bool {
+	got, err := file.GetContent() // decodes GitHub's base64
+	return err == nil && got == content
+}
+
+// FileURL returns the page of the file at path in the default branch.
+func (c *Client) FileURL(p string) string {
+	return fmt.Sprintf("%s/%s/%s/blob/HEAD/%s", c.web, c.owner, c.repo, strings.TrimPrefix(path.Clean("/"+p), "/"))
+}

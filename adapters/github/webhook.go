@@ -1,0 +1,127 @@
+package github
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	gh "github.com/google/go-github/v60/github"
+
+	"github.com/debrief/debrief/workflows"
+)
+
+// MaxWebhookBody bounds a webhook delivery. GitHub caps payloads at 25 MB,
+// but an issues event is a few kilobytes; anything near a mebibyte is not
+// one we want.
+const MaxWebhookBody = 1 << 20
+
+// IssueApplier is what the webhook needs from the workflows: Service does
+// it (ApplyIssue).
+type IssueApplier interface {
+	// ApplyIssue applies what GitHub says about a countermeasure's issue,
+	// idempotently, and returns once it is committed.
+	ApplyIssue(ctx context.Context, st workflows.IssueState) (bool, error)
+}
+
+var _ IssueApplier = (*workflows.Service)(nil)
+
+// Webhook serves POST /github/webhook: GitHub's issues events for the
+// countermeasure issues. Register it on the repository (or organisation)
+// with content type application/json, the secret GITHUB_WEBHOOK_SECRET and
+// the "Issues" event.
+//
+// A delivery is answered 200 only after what it changed is committed, so a
+// failure (500) shows in GitHub's delivery log; GitHub does not retry it,
+// which is why the reconcile job exists.
+type Webhook struct {
+	// Secret is GITHUB_WEBHOOK_SECRET. Without one every delivery is
+	// refused: an unsigned webhook would let anyone close countermeasures.
+	Secret  []byte
+	Repo    string // owner/name: events from other repositories are ignored
+	Service IssueApplier
+	Log     *slog.Logger
+}
+
+// handledActions are the issue events that can change a countermeasure:
+// each delivers the whole issue, which is applied as a snapshot.
+var handledActions = map[string]bool{
+	"closed": true, "reopened": true, "edited": true, "assigned": true, "unassigned": true,
+}
+
+func (h *Webhook) log() *slog.Logger {
+	if h.Log != nil {
+		return h.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// ServeHTTP verifies and handles one delivery: 413 when the body is over
+// MaxWebhookBody, 401 when the secret is unset or the X-Hub-Signature-256 is
+// missing or wrong (nothing is read into the state), 400 for a payload that
+// does not parse, 500 when the change could not be committed, and 200
+// otherwise, including for pings, other events and issues that are not
+// countermeasures.
+func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	delivery := gh.DeliveryID(r)
+	log := h.log().With("platform", "github", "event_id", delivery)
+	r.Body = http.MaxBytesReader(w, r.Body, MaxWebhookBody)
+	if len(h.Secret) == 0 {
+		log.WarnContext(r.Context(), "webhook refused: GITHUB_WEBHOOK_SECRET is not set")
+		http.Error(w, "webhook secret not configured", http.StatusUnauthorized)
+		return
+	}
+	if r.Header.Get(gh.SHA256SignatureHeader) == "" {
+		// ValidatePayload would fall back to the SHA-1 header; debrief
+		// accepts only SHA-256 signatures.
+		http.Error(w, "missing X-Hub-Signature-256", http.StatusUnauthorized)
+		return
+	}
+	r.Header.Del(gh.SHA1SignatureHeader)
+	payload, err := gh.ValidatePayload(r, h.Secret)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			http.Error(w, "payload too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		log.WarnContext(r.Context(), "webhook refused", "err", err)
+		http.Error(w, "invalid signature", http.StatusUnauthorized)
+		return
+	}
+	event := gh.WebHookType(r)
+	if event != "issues" {
+		// ping, and anything else the hook was set up to send.
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write([]byte("ignored\n"))
+		return
+	}
+	parsed, err := gh.ParseWebHook(event, payload)
+	ev, ok := parsed.(*gh.IssuesEvent)
+	if err != nil || !ok || ev.Issue == nil {
+		http.Error(w, "malformed issues event", http.StatusBadRequest)
+		return
+	}
+	if !handledActions[ev.GetAction()] || ev.Issue.IsPullRequest() ||
+		(h.Repo != "" && ev.Repo != nil && !strings.EqualFold(ev.Repo.GetFullName(), h.Repo)) {
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write([]byte("ignored\n"))
+		return
+	}
+	st := stateOf(ev.Issue)
+	st.Actor = ev.GetSender().GetLogin()
+	st.Delivery = "github:" + delivery
+	if delivery == "" {
+		st.Delivery = ""
+	}
+	changed, err := h.Service.ApplyIssue(r.Context(), st)
+	if err != nil {
+		log.ErrorContext(r.Context(), "webhook not applied", "issue", st.Number, "action", ev.GetAction(), "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	log.InfoContext(r.Context(), "webhook applied", "issue", st.Number, "action", ev.GetAction(), "changed", changed)
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write([]byte("ok\n"))
+}

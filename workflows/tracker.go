@@ -1,0 +1,501 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/debrief/debrief/bot"
+)
+
+// Tracker files countermeasures as issues and reports what happens to them
+// (GitHub: adapters/github). Writes go through the outbox, so each method
+// may be called again after any failure.
+//
+// Methods return *RetryAfterError when the tracker asks to slow down (rate
+// limits) and a PermanentError when retrying cannot help (the token is
+// refused, the repository does not exist); any other error (a timeout, a
+// 5xx, a connection cut) is retried with exponential backoff.
+type Tracker interface {
+	// FileIssue creates the issue is, whose body carries key's marker
+	// (IssueMarker), and returns its state. When retry is set, an earlier
+	// attempt may have created it although it failed or never reported
+	// back: FileIssue first looks for an issue with key's marker and
+	// returns that one instead of creating a second.
+	FileIssue(ctx context.Context, key string, is Issue, retry bool) (IssueState, error)
+	// UpdatedIssues returns the countermeasure issues (bot.IssueLabel)
+	// updated at or after since, all of them for the zero time, least
+	// recently updated first.
+	UpdatedIssues(ctx context.Context, since time.Time) ([]IssueState, error)
+}
+
+// Issue is a countermeasure issue to create.
+type Issue struct {
+	Title  string
+	Body   string // Markdown, ending with the marker
+	Labels []string
+	// Assignee is the owner's tracker login; empty when unknown (the body
+	// names the owner instead).
+	Assignee string
+}
+
+// IssueState is what the tracker says about a countermeasure's issue: what
+// FileIssue returns, what a webhook delivers and what UpdatedIssues lists.
+type IssueState struct {
+	Number    int
+	URL       string // for people: the issue's page
+	Body      string // carries the marker and the Due: line
+	Closed    bool
+	Assignees []string
+	// UpdatedAt is the tracker's last-update time of the issue: news
+	// older than what was already applied is ignored.
+	UpdatedAt time.Time
+	// Actor is who made the change (a webhook's sender); empty when
+	// unknown.
+	Actor string
+	// Delivery is the webhook delivery's ID; it becomes the dedupe key of
+	// the timeline entry the change produces, so a redelivery is stored
+	// once. Empty for reconcile.
+	Delivery string
+}
+
+// Linker is a Publisher that can tell where a published file will be read,
+// so that an issue can link the post-mortem before it is committed.
+type Linker interface {
+	FileURL(path string) string
+}
+
+// DirectPoster is a Chat that can message one person directly. Nudges about
+// a countermeasure go to its owner this way; on a Chat without it they are
+// posted, with a mention, in the incident channel (the announcement channel
+// once the incident is closed and archived).
+type DirectPoster interface {
+	// PostDirect sends text to u alone and returns the message's ID.
+	PostDirect(ctx context.Context, key string, u bot.User, text string) (messageID string, err error)
+}
+
+// trackerPlatform is the outbox lane of the tracker: filings are delivered
+// in order, and a failing tracker holds up no chat.
+const trackerPlatform bot.Platform = "github"
+
+// CountermeasureKey is the idempotency key of countermeasure n of an
+// incident, "INC-42#3": the tracker's issue carries it in its marker, which
+// is how a retry finds an issue an earlier attempt created, and how a
+// webhook finds the countermeasure of an issue (not by its title, which
+// people edit).
+func CountermeasureKey(incidentID string, n int) string {
+	return incidentID + "#" + strconv.Itoa(n)
+}
+
+// ParseCountermeasureKey splits "INC-42#3" into "INC-42" and 3.
+func ParseCountermeasureKey(key string) (incidentID string, n int, ok bool) {
+	id, num, found := strings.Cut(key, "#")
+	inc, okID := bot.ParseIncidentID(id)
+	n, err := strconv.Atoi(num)
+	if !found || !okID || err != nil || n <= 0 {
+		return "", 0, false
+	}
+	return bot.IncidentID(inc), n, true
+}
+
+// IssueMarker is the hidden line that ties an issue to its countermeasure.
+// HTML comments do not show in rendered Markdown.
+func IssueMarker(key string) string {
+	return "<!-- debrief:countermeasure " + key + " -->"
+}
+
+var (
+	markerRe = regexp.MustCompile(`<!-- debrief:countermeasure (\S+) -->`)
+	// dueRe finds the Due: line people edit to move the due date.
+	dueRe = regexp.MustCompile(`(?mi)^[ \t>*_]*due[*_]*:[*_]*[ \t]*(\d{4}-\d{2}-\d{2})\b`)
+)
+
+// IssueKey returns the countermeasure key in an issue body's marker.
+func IssueKey(body string) (string, bool) {
+	m := markerRe.FindStringSubmatch(body)
+	if m == nil {
+		return "", false
+	}
+	return m[1], true
+}
+
+// IssueDue returns the date of the body's first Due: line, if it has a
+// valid one.
+func IssueDue(body string) (bot.Date, bool) {
+	m := dueRe.FindStringSubmatch(body)
+	if m == nil {
+		return bot.Date{}, false
+	}
+	d, err := bot.ParseDate(m[1])
+	return d, err == nil
+}
+
+// maxIssueTitle bounds the title; the full text is in the body.
+const maxIssueTitle = 200
+
+// issueFor renders countermeasure cm of inc as an issue assigned to login.
+func (s *Service) issueFor(inc *bot.Incident, cm bot.Countermeasure, login string) Issue {
+	title := fmt.Sprintf("[%s] %s", inc.ID, cm.Text)
+	if utf8.RuneCountInString(title) > maxIssueTitle {
+		title = string([]rune(title)[:maxIssueTitle-1]) + "…"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Countermeasure #%d of **%s: %s** (%s), from its blameless post-mortem.\n\n", cm.N, inc.ID, inc.Title, inc.Severity)
+	for _, line := range strings.Split(cm.Text, "\n") {
+		b.WriteString("> " + line + "\n")
+	}
+	b.WriteString("\n")
+	owner := fmt.Sprintf("%s on %s", cm.Owner.Display(), cm.Owner.Platform)
+	if login != "" {
+		fmt.Fprintf(&b, "Owner: %s (GitHub @%s)\n", owner, login)
+	} else {
+		fmt.Fprintf(&b, "Owner: %s (no GitHub login known: they can set one with `/incident github <login>`)\n", owner)
+	}
+	fmt.Fprintf(&b, "Due: %s\n\n", cm.Due)
+	fmt.Fprintf(&b, "Incident channel: #%s\n", inc.ChannelName())
+	if s.Publisher != nil {
+		p := path.Join(s.PublishPath, inc.ID+".md")
+		if l, ok := s.Publisher.(Linker); ok {
+			fmt.Fprintf(&b, "Post-mortem: [%s](%s) (committed when the incident closes)\n", p, l.FileURL(p))
+		} else {
+			fmt.Fprintf(&b, "Post-mortem: `%s` (committed when the incident closes)\n", p)
+		}
+	}
+	b.WriteString("\nClose this issue when the countermeasure is in place: debrief then marks it done and stops reminding the owner. " +
+		"To move the due date, edit the `Due:` line above.\n\n")
+	b.WriteString(IssueMarker(CountermeasureKey(inc.ID, cm.N)) + "\n")
+	return Issue{
+		Title:    title,
+		Body:     b.String(),
+		Labels:   []string{bot.IssueLabel, inc.Severity.String(), inc.ID},
+		Assignee: login,
+	}
+}
+
+// loginOf returns u's tracker login: the one they set with /incident github,
+// else the one in the operator's mapping (GITHUB_USERS_FILE), else "".
+func (s *Service) loginOf(tx ReadTx, u bot.User) (string, error) {
+	p, err := tx.UserPrefs(u.Key())
+	if err != nil {
+		return "", fmt.Errorf("workflows: login of %s: %w", u.Key(), err)
+	}
+	if p.GitHub != "" {
+		return p.GitHub, nil
+	}
+	return s.Config.Logins[u.Key()], nil
+}
+
+// fileIssue queues the filing of cm. sent marks it as possibly done before
+// (see Effect.Sent), so that the tracker looks for it first.
+func (s *Service) fileIssue(tx Tx, inc *bot.Incident, cm bot.Countermeasure, now time.Time, sent bool) error {
+	login, err := s.loginOf(tx, cm.Owner)
+	if err != nil {
+		return err
+	}
+	is := s.issueFor(inc, cm, login)
+	return s.enqueue(tx, inc, Effect{
+		Kind: EffectFileIssue, Platform: trackerPlatform, Key: CountermeasureKey(inc.ID, cm.N), N: cm.N,
+		Name: is.Title, Text: is.Body, Labels: is.Labels, Assignee: is.Assignee, Sent: sent,
+	}, now)
+}
+
+// errDuplicate rolls back a transaction that met a delivery already applied.
+var errDuplicate = errors.New("workflows: duplicate delivery")
+
+// ApplyIssue applies what the tracker says about a countermeasure's issue:
+// closed marks the countermeasure done (recorded, the owner thanked in the
+// channel, the nudges stopped), reopened makes it filed again, a changed
+// Due: line moves the due date, a changed assignee is recorded. It is
+// shared by the webhook and the reconcile, and idempotent: it compares with
+// the state already applied, ignores news older than it (UpdatedAt), and a
+// redelivered webhook (same Delivery) changes nothing. It reports whether
+// anything changed; an issue without a marker, or whose countermeasure is
+// unknown here, is ignored.
+func (s *Service) ApplyIssue(ctx context.Context, st IssueState) (bool, error) {
+	key, ok := IssueKey(st.Body)
+	if !ok {
+		return false, nil
+	}
+	incID, n, ok := ParseCountermeasureKey(key)
+	if !ok {
+		return false, nil
+	}
+	changed := false
+	err := s.Store.Update(ctx, func(tx Tx) error {
+		changed = false
+		inc, err := tx.Incident(incID)
+		if bot.ErrorCode(err) == bot.ENOTFOUND {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if n > len(inc.Countermeasures) {
+			return nil
+		}
+		changed, err = s.applyIssue(tx, inc, n, st, s.now())
+		return err
+	})
+	if errors.Is(err, errDuplicate) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("workflows: apply issue #%d (%s): %w", st.Number, key, err)
+	}
+	if changed {
+		s.kick()
+	}
+	return changed, nil
+}
+
+// applyIssue applies st to countermeasure n of inc within tx and saves inc
+// if anything changed.
+func (s *Service) applyIssue(tx Tx, inc *bot.Incident, n int, st IssueState, now time.Time) (bool, error) {
+	cm := &inc.Countermeasures[n-1]
+	if !st.UpdatedAt.IsZero() && st.UpdatedAt.Before(cm.TrackerAt) {
+		return false, nil // older news than what we have
+	}
+	author := botUser(trackerPlatform)
+	by := ""
+	if st.Actor != "" {
+		author = bot.User{Platform: trackerPlatform, ID: st.Actor, Name: st.Actor}
+		by = " by @" + st.Actor
+	}
+	var events []bot.TimelineEvent
+	event := func(text string) {
+		events = append(events, bot.TimelineEvent{
+			IncidentID: inc.ID, Kind: bot.EventAction, Author: author, Text: text, URL: cm.Tracker,
+			PlatformAt: st.UpdatedAt, RecordedAt: now,
+		})
+	}
+	var posts []string
+	nudges := false // reschedule the nudges
+	stop := false   // stop them
+
+	first := cm.Issue == 0
+	if first {
+		cm.Issue, cm.Tracker = st.Number, st.URL
+		if cm.State == bot.CMOpen {
+			cm.State = bot.CMFiled
+		}
+		event(fmt.Sprintf("countermeasure #%d filed as issue #%d", cm.N, st.Number))
+		posts = append(posts, fmt.Sprintf("Countermeasure #%d of %s is filed: %s (owner %s, due %s)",
+			cm.N, inc.ID, cm.Tracker, cm.Owner.Display(), cm.Due))
+	}
+	switch {
+	case st.Closed && cm.State != bot.CMDone:
+		cm.State, cm.DoneAt = bot.CMDone, now
+		event(fmt.Sprintf("countermeasure #%d done: issue #%d closed%s", cm.N, cm.Issue, by))
+		posts = append(posts, fmt.Sprintf("Thank you %s: countermeasure #%d of %s is done (%s). %s",
+			cm.Owner.Display(), cm.N, inc.ID, cm.Text, cm.Tracker))
+		stop = true
+	case !st.Closed && cm.State == bot.CMDone:
+		cm.State, cm.DoneAt = bot.CMFiled, time.Time{}
+		event(fmt.Sprintf("countermeasure #%d reopened: issue #%d reopened%s", cm.N, cm.Issue, by))
+		nudges = true
+	}
+	if due, ok := IssueDue(st.Body); ok && due != cm.Due {
+		event(fmt.Sprintf("countermeasure #%d due date moved from %s to %s%s", cm.N, cm.Due, due, by))
+		cm.Due = due
+		nudges = cm.State != bot.CMDone
+	}
+	assignee := ""
+	if len(st.Assignees) > 0 {
+		assignee = st.Assignees[0]
+	}
+	if assignee != cm.Assignee {
+		if !first {
+			if assignee == "" {
+				event(fmt.Sprintf("countermeasure #%d unassigned on GitHub%s", cm.N, by))
+			} else {
+				event(fmt.Sprintf("countermeasure #%d assigned to @%s on GitHub%s", cm.N, assignee, by))
+			}
+		}
+		cm.Assignee = assignee
+	}
+	if st.UpdatedAt.After(cm.TrackerAt) {
+		cm.TrackerAt = st.UpdatedAt
+	}
+	if len(events) == 0 {
+		return false, nil
+	}
+	for i := range events {
+		if st.Delivery != "" {
+			events[i].DedupeKey = st.Delivery
+			if i > 0 {
+				events[i].DedupeKey += "/" + strconv.Itoa(i+1)
+			}
+		}
+		_, dup, err := tx.AppendEvent(events[i])
+		if err != nil {
+			return false, fmt.Errorf("workflows: timeline %s: %w", inc.ID, err)
+		}
+		if dup {
+			return false, errDuplicate
+		}
+	}
+	for _, text := range posts {
+		if err := s.postOrAnnounce(tx, inc, text, now); err != nil {
+			return false, err
+		}
+	}
+	key := countermeasureReminderKey(inc.ID, cm.N)
+	switch {
+	case stop:
+		if err := tx.DeleteReminder(key); err != nil {
+			return false, fmt.Errorf("workflows: stop nudges of %s#%d: %w", inc.ID, cm.N, err)
+		}
+	case nudges:
+		if err := s.scheduleCountermeasureNudge(tx, inc, *cm, now); err != nil {
+			return false, err
+		}
+	}
+	if err := tx.PutIncident(inc); err != nil {
+		return false, fmt.Errorf("workflows: put %s: %w", inc.ID, err)
+	}
+	// A closed incident's published write-up shows its countermeasures'
+	// states: keep it current.
+	if inc.Status == bot.StatusClosed && s.Publisher != nil && !first {
+		if err := s.queuePublish(tx, inc, now); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// postOrAnnounce posts text in the incident's channels; once the incident
+// is closed and its channels archived, in the announcement channels instead
+// (or, where there is none, still the incident's, where it may be refused).
+func (s *Service) postOrAnnounce(tx Tx, inc *bot.Incident, text string, now time.Time) error {
+	for _, p := range incidentPlatforms(inc) {
+		e := Effect{Kind: EffectPost, Platform: p, ChannelID: s.fallbackChannel(inc, p), Text: text}
+		if err := s.enqueue(tx, inc, e, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fallbackChannel is where a message about inc goes on p: "" (the incident
+// channel) unless the incident is closed and archived.
+func (s *Service) fallbackChannel(inc *bot.Incident, p bot.Platform) string {
+	if inc.Status == bot.StatusClosed && s.Config.ArchiveOnClose {
+		return s.Config.Announce[p]
+	}
+	return ""
+}
+
+// metaReconcileCursor is the store key of the tracker's last update seen by
+// Reconcile.
+const metaReconcileCursor = "tracker/reconcile_since"
+
+// Reconcile asks the tracker for the countermeasure issues updated since the
+// last sync and applies each like a webhook delivery (ApplyIssue): GitHub
+// does not redeliver a webhook that failed, so without it a missed close
+// would never be seen. The cursor is the newest update applied, kept in the
+// store; it moves only after every issue up to it was applied. It returns
+// how many issues changed something.
+func (s *Service) Reconcile(ctx context.Context) (int, error) {
+	if s.Tracker == nil {
+		return 0, nil
+	}
+	var since time.Time
+	err := s.Store.View(ctx, func(tx ReadTx) error {
+		v, ok, err := tx.Meta(metaReconcileCursor)
+		if err != nil || !ok {
+			return err
+		}
+		since, err = time.Parse(time.RFC3339Nano, v)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("workflows: reconcile cursor: %w", err)
+	}
+	issues, err := s.Tracker.UpdatedIssues(ctx, since)
+	if err != nil {
+		return 0, fmt.Errorf("workflows: reconcile since %s: %w", since.Format(time.RFC3339), err)
+	}
+	changed := 0
+	newest := since
+	for _, st := range issues {
+		ok, err := s.ApplyIssue(ctx, st)
+		if err != nil {
+			return changed, err
+		}
+		if ok {
+			changed++
+		}
+		if st.UpdatedAt.After(newest) {
+			newest = st.UpdatedAt
+		}
+	}
+	if newest.After(since) {
+		err := s.Store.Update(ctx, func(tx Tx) error {
+			return tx.PutMeta(metaReconcileCursor, newest.UTC().Format(time.RFC3339Nano))
+		})
+		if err != nil {
+			return changed, fmt.Errorf("workflows: reconcile cursor: %w", err)
+		}
+	}
+	if changed > 0 {
+		s.log().InfoContext(ctx, "reconciled countermeasure issues", "platform", trackerPlatform, "changed", changed, "listed", len(issues))
+	}
+	return changed, nil
+}
+
+// FileUnfiled queues the filing of every countermeasure that is still open
+// and has no filing pending: those recorded before a tracker was
+// configured, and those whose filing was dropped (a refused token, a
+// mistyped repository) before the operator fixed it. It runs once at start.
+// The filings look for an existing issue first, so running it again files
+// nothing twice. It returns how many it queued.
+func (s *Service) FileUnfiled(ctx context.Context) (int, error) {
+	if s.Tracker == nil {
+		return 0, nil
+	}
+	queued := 0
+	err := s.Store.Update(ctx, func(tx Tx) error {
+		queued = 0
+		effects, err := tx.Effects()
+		if err != nil {
+			return err
+		}
+		pending := map[string]bool{}
+		for _, e := range effects {
+			if e.Kind == EffectFileIssue {
+				pending[e.Key] = true
+			}
+		}
+		incs, err := tx.Incidents()
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		for _, inc := range incs {
+			for _, cm := range inc.Countermeasures {
+				if cm.State != bot.CMOpen || pending[CountermeasureKey(inc.ID, cm.N)] {
+					continue
+				}
+				if err := s.fileIssue(tx, inc, cm, now, true); err != nil {
+					return err
+				}
+				queued++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("workflows: file unfiled countermeasures: %w", err)
+	}
+	if queued > 0 {
+		s.log().InfoContext(ctx, "filing countermeasures that were never filed", "platform", trackerPlatform, "count", queued)
+		s.kick()
+	}
+	return queued, nil
+}
