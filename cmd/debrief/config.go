@@ -27,6 +27,12 @@ type Config struct {
 	// CloseWithoutReview lists the severities that may close without a
 	// held post-mortem (DEBRIEF_CLOSE_WITHOUT_REVIEW="SEV4").
 	CloseWithoutReview []bot.Severity
+	// LintWarnOnly makes blameless-lint findings warnings instead of
+	// refusals (DEBRIEF_LINT=warn; the default is block).
+	LintWarnOnly bool
+	// ScheduleWithin overrides the working days after resolve by which the
+	// post-mortem should be scheduled (DEBRIEF_SCHEDULE_WITHIN="SEV3=3").
+	ScheduleWithin map[bot.Severity]int
 
 	// The platforms are read and validated now so that a misconfiguration
 	// shows at start; their adapters are not built yet.
@@ -135,6 +141,25 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 				return Config{}, fmt.Errorf("DEBRIEF_STATUS_EVERY=%q: want SEVn=duration pairs, e.g. SEV1=15m,SEV4=0 (at least 1m, or 0 for none)", v)
 			}
 			c.StatusEvery[sev] = dur
+		}
+	}
+	switch v := strings.ToLower(strings.TrimSpace(getenv("DEBRIEF_LINT"))); v {
+	case "", "block":
+	case "warn":
+		c.LintWarnOnly = true
+	default:
+		return Config{}, fmt.Errorf("DEBRIEF_LINT=%q: want block or warn", v)
+	}
+	if v := strings.TrimSpace(getenv("DEBRIEF_SCHEDULE_WITHIN")); v != "" {
+		c.ScheduleWithin = map[bot.Severity]int{}
+		for pair := range strings.SplitSeq(v, ",") {
+			k, d, ok := strings.Cut(strings.TrimSpace(pair), "=")
+			sev, sevOK := bot.ParseSeverity(strings.TrimSpace(k))
+			days, err := strconv.Atoi(strings.TrimSpace(d))
+			if !ok || !sevOK || err != nil || days < 0 || days > 60 {
+				return Config{}, fmt.Errorf("DEBRIEF_SCHEDULE_WITHIN=%q: want SEVn=working-days pairs, e.g. SEV1=2,SEV4=10 (0 to 60)", v)
+			}
+			c.ScheduleWithin[sev] = days
 		}
 	}
 	for f := range strings.SplitSeq(getenv("DEBRIEF_CLOSE_WITHOUT_REVIEW"), ",") {

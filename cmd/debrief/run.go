@@ -56,19 +56,29 @@ Environment:
   DEBRIEF_CLOSE_WITHOUT_REVIEW
                           severities that may close without a held
                           post-mortem, e.g. SEV4 (none)
+  DEBRIEF_LINT            block or warn: whether blameless-lint findings
+                          refuse postmortem held and close (block)
+  DEBRIEF_SCHEDULE_WITHIN working days after resolve to schedule the
+                          post-mortem (SEV1=2,SEV2=2,SEV3=5,SEV4=10)
   USER                    the console user's name (operator)
   SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN, SLACK_API_URL,
-  SLACK_ANNOUNCE_CHANNEL
+  SLACK_ANNOUNCE_CHANNEL, SLACK_KEY_EMOJI, SLACK_ARCHIVE_ON_CLOSE
+                          Slack over HTTP (token + signing secret) or
+                          Socket Mode (token + app token)
   DISCORD_BOT_TOKEN, DISCORD_APP_ID, DISCORD_PUBLIC_KEY, DISCORD_GUILD_ID,
   DISCORD_API_URL, DISCORD_CATEGORY_ID, DISCORD_ANNOUNCE_CHANNEL
+                          read and validated; the Discord adapter is not
+                          built yet
   GITHUB_TOKEN, GITHUB_REPO, GITHUB_WEBHOOK_SECRET, GITHUB_API_URL,
-  GITHUB_POSTMORTEM_PATH
-                          read and validated; the Slack, Discord and GitHub
-                          adapters are not built yet, so the console is used
+  GITHUB_POSTMORTEM_PATH, GITHUB_USERS_FILE, GITHUB_RECONCILE_EVERY
+                          countermeasures as GitHub issues; closed
+                          post-mortems committed to GITHUB_POSTMORTEM_PATH
 
 HTTP routes: GET /healthz, GET /metrics, GET /api/incidents,
 GET /api/incidents/{id}, GET /api/incidents/{id}/timeline,
-GET /api/incidents/{id}/postmortem.md
+GET /api/incidents/{id}/postmortem.md, GET /api/backup,
+POST /slack/commands, POST /slack/events, POST /slack/interactivity,
+POST /github/webhook
 `
 
 // errUsage marks errors about the command line itself.
@@ -216,6 +226,10 @@ func workflowsConfig(cfg Config) workflows.Config {
 	w.Admins = cfg.Admins
 	for sev, d := range cfg.StatusEvery {
 		w.StatusEvery[sev] = d
+	}
+	w.Policy.LintWarnOnly = cfg.LintWarnOnly
+	for sev, days := range cfg.ScheduleWithin {
+		w.ScheduleWithin[sev] = days
 	}
 	if len(cfg.CloseWithoutReview) > 0 {
 		w.Policy.SkipReview = map[bot.Severity]bool{}

@@ -65,6 +65,8 @@ func TestBadInput(t *testing.T) {
 		{"bad status interval", with("DEBRIEF_STATUS_EVERY", "SEV1=soon"), nil, "DEBRIEF_STATUS_EVERY"},
 		{"status interval too short", with("DEBRIEF_STATUS_EVERY", "SEV1=5s"), nil, "DEBRIEF_STATUS_EVERY"},
 		{"bad close policy", with("DEBRIEF_CLOSE_WITHOUT_REVIEW", "SEV5"), nil, "DEBRIEF_CLOSE_WITHOUT_REVIEW"},
+		{"bad lint mode", with("DEBRIEF_LINT", "sometimes"), nil, "DEBRIEF_LINT"},
+		{"bad schedule deadline", with("DEBRIEF_SCHEDULE_WITHIN", "SEV1=tomorrow"), nil, "DEBRIEF_SCHEDULE_WITHIN"},
 		{"bad address", map[string]string{"DEBRIEF_DB": filepath.Join(dir, "addr.db"), "DEBRIEF_ADDR": "127.0.0.1:99999"}, nil, "DEBRIEF_ADDR"},
 		{"export of a missing database", good, []string{"export", "INC-1"}, "DEBRIEF_DB=" + good["DEBRIEF_DB"]},
 	} {
@@ -250,6 +252,8 @@ func TestWorkflowsConfig(t *testing.T) {
 		"DEBRIEF_STATUS_EVERY":         "SEV1=5m, sev4=1h,P3=0",
 		"DEBRIEF_CLOSE_WITHOUT_REVIEW": "SEV4",
 		"DEBRIEF_ADMINS":               "slack:U1, @grace",
+		"DEBRIEF_LINT":                 "warn",
+		"DEBRIEF_SCHEDULE_WITHIN":      "SEV3=3",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -263,6 +267,12 @@ func TestWorkflowsConfig(t *testing.T) {
 	}
 	if !w.Policy.SkipReview[bot.SEV4] || w.Policy.SkipReview[bot.SEV3] {
 		t.Errorf("SkipReview = %v, want SEV4 only", w.Policy.SkipReview)
+	}
+	if !w.Policy.LintWarnOnly {
+		t.Error("DEBRIEF_LINT=warn did not make the lint a warning")
+	}
+	if w.ScheduleWithin[bot.SEV3] != 3 || w.ScheduleWithin[bot.SEV1] != 2 {
+		t.Errorf("ScheduleWithin = %v, want SEV3=3 and the SEV1 default 2", w.ScheduleWithin)
 	}
 	if !slices.Equal(w.Admins, []string{"slack:U1", "grace"}) {
 		t.Errorf("Admins = %q", w.Admins)
