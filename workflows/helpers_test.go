@@ -10,31 +10,10 @@ import (
 	"time"
 
 	"github.com/debrief/debrief/bot"
+	"github.com/debrief/debrief/internal/clocktest"
 	"github.com/debrief/debrief/store"
 	"github.com/debrief/debrief/workflows"
 )
-
-// clock is a settable clock in the spirit of tailscale's tstest.Clock: tests
-// move it forward, nothing sleeps.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-	return c.t
-}
 
 // chat is an effect sink that records every call, like a platform would
 // see them, and fails on demand.
@@ -165,14 +144,14 @@ type env struct {
 	path  string
 	db    *store.DB
 	svc   *workflows.Service
-	clock *clock
+	clock *clocktest.Clock
 	chat  *chat
 	cfg   workflows.Config
 }
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	e := &env{t: t, path: filepath.Join(t.TempDir(), "debrief.db"), clock: newClock(), chat: newChat(),
+	e := &env{t: t, path: filepath.Join(t.TempDir(), "debrief.db"), clock: clocktest.New(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)), chat: newChat(),
 		cfg: workflows.DefaultConfig()}
 	e.open()
 	t.Cleanup(e.close)

@@ -13,34 +13,10 @@ import (
 	"github.com/debrief/debrief/adapters/github"
 	"github.com/debrief/debrief/adapters/github/githubtest"
 	"github.com/debrief/debrief/bot"
+	"github.com/debrief/debrief/internal/clocktest"
 	"github.com/debrief/debrief/store"
 	"github.com/debrief/debrief/workflows"
 )
-
-// clock is a settable clock: tests move it, nothing sleeps.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
-func (c *clock) Advance(d time.Duration) time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-	return c.t
-}
 
 // chat records what the bot says, in channels and directly to people.
 type chat struct {
@@ -103,7 +79,7 @@ func (c *chat) len() int {
 type env struct {
 	t      *testing.T
 	path   string
-	clock  *clock
+	clock  *clocktest.Clock
 	chat   *chat
 	fake   *githubtest.Server
 	cfg    workflows.Config
@@ -130,7 +106,7 @@ var start = time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
 func newEnv(t *testing.T, fc githubtest.Config) *env {
 	t.Helper()
 	e := &env{
-		t: t, path: filepath.Join(t.TempDir(), "debrief.db"), clock: &clock{t: start}, chat: &chat{},
+		t: t, path: filepath.Join(t.TempDir(), "debrief.db"), clock: clocktest.New(start), chat: &chat{},
 		cfg: workflows.DefaultConfig(), secret: []byte("It's a Secret to Everybody"), timeout: 5 * time.Second,
 	}
 	e.cfg.Policy.RequireFiled = true

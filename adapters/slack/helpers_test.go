@@ -18,6 +18,7 @@ import (
 	"github.com/debrief/debrief/adapters/slack"
 	"github.com/debrief/debrief/adapters/slack/slacktest"
 	"github.com/debrief/debrief/bot"
+	"github.com/debrief/debrief/internal/clocktest"
 	"github.com/debrief/debrief/store"
 	"github.com/debrief/debrief/workflows"
 )
@@ -25,24 +26,6 @@ import (
 // waitFor bounds every wait on the other side of a connection. Nothing
 // sleeps: deliveries are synchronous, and the outbox is driven directly.
 const waitFor = 15 * time.Second
-
-// clock is the service's settable clock; tests move it, nothing sleeps.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // syncBuffer collects log output from concurrent handlers.
 type syncBuffer struct {
@@ -82,7 +65,7 @@ type harness struct {
 	svc      *workflows.Service
 	sl       *slack.Slack
 	web      *httptest.Server
-	clock    *clock
+	clock    *clocktest.Clock
 	logs     *syncBuffer
 	announce string // #incidents
 }
@@ -120,7 +103,7 @@ func newHarness(t *testing.T, m mode) *harness {
 	fake.AddUser(slacktest.User{ID: carol, Name: "carol", DisplayName: "", RealName: "Carol Shaw", TZ: "UTC"})
 	fake.AddUser(slacktest.User{ID: gone, Name: "gone", Deleted: true})
 	h := &harness{t: t, ctx: ctx, fake: fake, logs: &syncBuffer{},
-		clock:    &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)},
+		clock:    clocktest.New(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)),
 		announce: fake.AddChannel("incidents", alice, alice, bob, carol)}
 
 	db, err := store.Open(filepath.Join(t.TempDir(), "debrief.db"))

@@ -22,6 +22,13 @@ func commandText(s string) string {
 	if !strings.Contains(s, "&") {
 		return s
 	}
+	return walkMarkup(s, func(m string) string { return "<" + m + ">" })
+}
+
+// walkMarkup decodes the entities of s's plain text and replaces each
+// <markup> with what f returns for its inside. A '<' with no closing '>'
+// is plain text.
+func walkMarkup(s string, f func(markup string) string) string {
 	var b strings.Builder
 	for s != "" {
 		i := strings.IndexByte(s, '<')
@@ -35,7 +42,7 @@ func commandText(s string) string {
 			b.WriteString(entities.Replace(s[i:]))
 			break
 		}
-		b.WriteString(s[i : i+j+1])
+		b.WriteString(f(s[i+1 : i+j]))
 		s = s[i+j+1:]
 	}
 	return b.String()
@@ -50,23 +57,7 @@ func plainText(s string, name func(id string) string) string {
 	if !strings.ContainsAny(s, "<&") {
 		return s
 	}
-	var b strings.Builder
-	for s != "" {
-		i := strings.IndexByte(s, '<')
-		if i < 0 {
-			b.WriteString(entities.Replace(s))
-			break
-		}
-		b.WriteString(entities.Replace(s[:i]))
-		j := strings.IndexByte(s[i:], '>')
-		if j < 0 {
-			b.WriteString(entities.Replace(s[i:]))
-			break
-		}
-		b.WriteString(entities.Replace(markup(s[i+1:i+j], name)))
-		s = s[i+j+1:]
-	}
-	return b.String()
+	return walkMarkup(s, func(m string) string { return entities.Replace(markup(m, name)) })
 }
 
 // markup renders the inside of one <...>.
