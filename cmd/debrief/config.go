@@ -63,6 +63,7 @@ type DiscordConfig struct {
 	BotToken, AppID, PublicKey, GuildID string
 	APIURL                              string
 	CategoryID, AnnounceChannel         string
+	KeyEmoji                            string // DISCORD_KEY_EMOJI: the reaction that marks a key event
 }
 
 // Enabled reports whether Discord credentials are set.
@@ -188,6 +189,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	str(&c.Discord.APIURL, "DISCORD_API_URL")
 	str(&c.Discord.CategoryID, "DISCORD_CATEGORY_ID")
 	str(&c.Discord.AnnounceChannel, "DISCORD_ANNOUNCE_CHANNEL")
+	if err := c.Discord.load(getenv); err != nil {
+		return Config{}, err
+	}
 	str(&c.GitHub.Token, "GITHUB_TOKEN")
 	str(&c.GitHub.Repo, "GITHUB_REPO")
 	str(&c.GitHub.WebhookSecret, "GITHUB_WEBHOOK_SECRET")

@@ -65,10 +65,12 @@ Environment:
   SLACK_ANNOUNCE_CHANNEL, SLACK_KEY_EMOJI, SLACK_ARCHIVE_ON_CLOSE
                           Slack over HTTP (token + signing secret) or
                           Socket Mode (token + app token)
-  DISCORD_BOT_TOKEN, DISCORD_APP_ID, DISCORD_PUBLIC_KEY, DISCORD_GUILD_ID,
-  DISCORD_API_URL, DISCORD_CATEGORY_ID, DISCORD_ANNOUNCE_CHANNEL
-                          read and validated; the Discord adapter is not
-                          built yet
+  DISCORD_BOT_TOKEN, DISCORD_APP_ID, DISCORD_GUILD_ID, DISCORD_PUBLIC_KEY,
+  DISCORD_API_URL, DISCORD_CATEGORY_ID, DISCORD_ANNOUNCE_CHANNEL,
+  DISCORD_KEY_EMOJI
+                          Discord over the gateway (token + application
+                          + server IDs); the public key adds the HTTP
+                          interactions endpoint
   GITHUB_TOKEN, GITHUB_REPO, GITHUB_WEBHOOK_SECRET, GITHUB_API_URL,
   GITHUB_POSTMORTEM_PATH, GITHUB_USERS_FILE, GITHUB_RECONCILE_EVERY
                           countermeasures as GitHub issues; closed
@@ -78,7 +80,7 @@ HTTP routes: GET /healthz, GET /metrics, GET /api/incidents,
 GET /api/incidents/{id}, GET /api/incidents/{id}/timeline,
 GET /api/incidents/{id}/postmortem.md, GET /api/backup,
 POST /slack/commands, POST /slack/events, POST /slack/interactivity,
-POST /github/webhook
+POST /discord/interactions, POST /github/webhook
 `
 
 // errUsage marks errors about the command line itself.

@@ -59,14 +59,6 @@ func serve(ctx context.Context, cfg Config, stdin io.Reader, stdout, stderr io.W
 	for _, sev := range cfg.CloseWithoutReview {
 		log.Warn("close gate relaxed: incidents of this severity may close without a held post-mortem", "severity", sev.String())
 	}
-	for _, p := range []struct {
-		name string
-		on   bool
-	}{{"discord", cfg.Discord.Enabled()}} {
-		if p.on {
-			log.Warn("platform configured but its adapter is not built yet; using the console", "platform", p.name)
-		}
-	}
 	user := bot.User{Platform: bot.Console, ID: cfg.Console.User, Name: cfg.Console.User}
 	con := console.New(svc, stdin, stdout, user)
 	con.Ack = cfg.Console.Ack
@@ -75,6 +67,10 @@ func serve(ctx context.Context, cfg Config, stdin io.Reader, stdout, stderr io.W
 	con.Log = log
 	svc.Chats = map[bot.Platform]workflows.Chat{bot.Console: con}
 	sl, err := setupSlack(ctx, cfg, svc, log)
+	if err != nil {
+		return err
+	}
+	dc, err := setupDiscord(ctx, cfg, svc, log)
 	if err != nil {
 		return err
 	}
@@ -94,6 +90,9 @@ func serve(ctx context.Context, cfg Config, stdin io.Reader, stdout, stderr io.W
 	(&httpapi.Server{Service: svc, Token: cfg.APIToken, Gatherer: reg, Backup: db.Backup, Log: log}).Register(mux)
 	if sl != nil {
 		sl.Register(mux)
+	}
+	if dc != nil {
+		dc.Register(mux)
 	}
 	gh.Register(mux)
 	hs := &http.Server{
@@ -128,6 +127,7 @@ func serve(ctx context.Context, cfg Config, stdin io.Reader, stdout, stderr io.W
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- hs.Serve(ln) }()
 	stopSocket, socketErr := runSlackSocket(ctx, sl, cfg, log)
+	stopDiscord, discordErr := runDiscord(ctx, dc, log)
 
 	conCtx, stopConsole := context.WithCancel(ctx)
 	defer stopConsole()
@@ -156,6 +156,8 @@ func serve(ctx context.Context, cfg Config, stdin io.Reader, stdout, stderr io.W
 		runErr = fmt.Errorf("http server: %w", err)
 	case err := <-socketErr:
 		runErr = fmt.Errorf("slack socket mode: %w", err)
+	case err := <-discordErr:
+		runErr = fmt.Errorf("discord gateway: %w", err)
 	}
 
 	// Stop intake: no new requests or lines; in-flight ones finish.
@@ -165,6 +167,7 @@ func serve(ctx context.Context, cfg Config, stdin io.Reader, stdout, stderr io.W
 		log.Warn("http shutdown", "err", err)
 	}
 	stopSocket()
+	stopDiscord()
 	stopConsole()
 	<-conDone
 	// Then the workers, and one last bounded drain of the outbox so that

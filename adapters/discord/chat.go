@@ -1,0 +1,322 @@
+package discord
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/bwmarrin/discordgo"
+	"github.com/debrief/debrief/bot"
+	"github.com/debrief/debrief/workflows"
+)
+
+var (
+	_ workflows.Chat       = (*Discord)(nil)
+	_ workflows.FilePoster = (*Discord)(nil)
+)
+
+// Discord's limits. https://discord.com/developers/docs/resources/channel
+// and .../resources/message#create-message.
+const (
+	maxChannelName = 100
+	maxTopic       = 1024
+	maxContent     = 2000
+	// maxNonce is the longest nonce Discord accepts.
+	maxNonce = 25
+)
+
+// noMentions keeps what the bot posts from pinging anyone: titles and
+// status texts are people's words, and "@everyone" in a title must not
+// wake the whole server.
+var noMentions = &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{}}
+
+// CreateChannel creates the text channel name under the configured
+// category and returns its ID. Discord does not refuse duplicate names, so
+// a retry cannot tell it made the channel by the name alone: the topic
+// carries the effect's key until the topic effect (which waits for this
+// one) replaces it, and a channel of that name whose topic holds the key
+// is the one an earlier attempt made, answer lost or process killed. The
+// channel is created without overwrites so that it takes the category's
+// (a private category stays private).
+func (d *Discord) CreateChannel(ctx context.Context, key, name string) (string, error) {
+	if len(name) > maxChannelName {
+		name = strings.TrimRight(name[:maxChannelName], "-")
+	}
+	chs, err := d.api.GuildChannels(d.cfg.GuildID, discordgo.WithContext(ctx))
+	if err != nil {
+		return "", classify("list channels", err)
+	}
+	for _, c := range chs {
+		if c.Type == discordgo.ChannelTypeGuildText && c.Name == name && slices.Contains(strings.Fields(c.Topic), key) {
+			return c.ID, nil
+		}
+	}
+	c, err := d.api.GuildChannelCreateComplex(d.cfg.GuildID, discordgo.GuildChannelCreateData{
+		Name: name, Type: discordgo.ChannelTypeGuildText, Topic: markerTopic(name, key), ParentID: d.cfg.CategoryID,
+	}, discordgo.WithContext(ctx))
+	if err != nil {
+		return "", classify("create channel "+name, err)
+	}
+	d.channels.put(c.ID, c.Type, c.ParentID, c.Name)
+	return c.ID, nil
+}
+
+// markerTopic is "debrief INC-4 <key>", from the name "inc-4-...".
+func markerTopic(name, key string) string {
+	inc := "incident"
+	if rest, ok := strings.CutPrefix(name, "inc-"); ok {
+		n, _, _ := strings.Cut(rest, "-")
+		if _, err := strconv.Atoi(n); err == nil {
+			inc = "INC-" + n
+		}
+	}
+	return fmt.Sprintf("debrief %s %s", inc, key)
+}
+
+// createMessage is the body of POST /channels/{id}/messages. discordgo's
+// MessageSend has no nonce; with enforce_nonce, Discord returns the
+// message an earlier request with the same nonce created (within a few
+// minutes) instead of posting it twice.
+// https://discord.com/developers/docs/resources/message#create-message
+type createMessage struct {
+	Content         string                            `json:"content,omitempty"`
+	Nonce           string                            `json:"nonce,omitempty"`
+	EnforceNonce    bool                              `json:"enforce_nonce,omitempty"`
+	AllowedMentions *discordgo.MessageAllowedMentions `json:"allowed_mentions"`
+	Attachments     []attachmentRef                   `json:"attachments,omitempty"`
+}
+
+type attachmentRef struct {
+	ID       int    `json:"id"`
+	Filename string `json:"filename"`
+}
+
+// nonceOf is the effect key as a nonce: the key itself when it fits in
+// Discord's 25 characters, a hash of it otherwise.
+func nonceOf(key string) string {
+	if key == "" || len(key) <= maxNonce {
+		return key
+	}
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:])[:maxNonce]
+}
+
+// Post posts text in the channel and returns the message's ID. The effect
+// key is the nonce, so a retry after a lost answer returns the message
+// already posted. A text longer than a message may be is cut, and the
+// whole of it attached as message.txt, in the same request.
+func (d *Discord) Post(ctx context.Context, key, channelID, text string) (string, error) {
+	if runeLen(text) <= maxContent {
+		return d.send(ctx, channelID, createMessage{Content: text, Nonce: nonceOf(key), EnforceNonce: key != "", AllowedMentions: noMentions}, nil)
+	}
+	head := cutLines(text, maxContent-100) + "\n… (the full text is attached)"
+	return d.send(ctx, channelID, createMessage{Content: head, Nonce: nonceOf(key), EnforceNonce: key != "", AllowedMentions: noMentions},
+		[]*discordgo.File{{Name: "message.txt", ContentType: "text/plain; charset=utf-8", Reader: strings.NewReader(text)}})
+}
+
+// PostFile attaches content as a file named name, with comment as the
+// message (the post-mortem's .ics and write-up), and returns the message's
+// ID.
+func (d *Discord) PostFile(ctx context.Context, key, channelID, name, content, comment string) (string, error) {
+	if content == "" {
+		return d.Post(ctx, key, channelID, comment+"\n"+name+" (empty)")
+	}
+	if runeLen(comment) > maxContent {
+		comment = cutLines(comment, maxContent-1) + "…"
+	}
+	return d.send(ctx, channelID, createMessage{Content: comment, Nonce: nonceOf(key), EnforceNonce: key != "", AllowedMentions: noMentions},
+		[]*discordgo.File{{Name: name, ContentType: contentType(name), Reader: strings.NewReader(content)}})
+}
+
+func contentType(name string) string {
+	switch {
+	case strings.HasSuffix(name, ".ics"):
+		return "text/calendar; charset=utf-8"
+	case strings.HasSuffix(name, ".md"):
+		return "text/markdown; charset=utf-8"
+	}
+	return "text/plain; charset=utf-8"
+}
+
+func (d *Discord) send(ctx context.Context, channelID string, m createMessage, files []*discordgo.File) (string, error) {
+	endpoint := discordgo.EndpointChannelMessages(channelID)
+	var body []byte
+	var err error
+	if len(files) == 0 {
+		body, err = d.api.RequestWithBucketID("POST", endpoint, m, endpoint, discordgo.WithContext(ctx))
+	} else {
+		for i, f := range files {
+			m.Attachments = append(m.Attachments, attachmentRef{ID: i, Filename: f.Name})
+		}
+		ctype, payload, merr := discordgo.MultipartBodyWithJSON(m, files)
+		if merr != nil {
+			return "", &workflows.PermanentError{Err: fmt.Errorf("discord: encode message: %w", merr)}
+		}
+		body, err = d.api.RequestRaw("POST", endpoint, ctype, payload, endpoint, 0, discordgo.WithContext(ctx))
+	}
+	if err != nil {
+		return "", classify("post to "+channelID, err)
+	}
+	var msg discordgo.Message
+	if err := json.Unmarshal(body, &msg); err != nil || msg.ID == "" {
+		return "", fmt.Errorf("discord: post to %s: unreadable answer: %v", channelID, err)
+	}
+	return msg.ID, nil
+}
+
+// Invite gives each Discord user among users access to the channel: a
+// permission overwrite allowing them to view it, post and read its
+// history. Discord channels have no members to add; this makes the
+// channel theirs even under a private category, and changes nothing for a
+// public one. People who already have it are left alone. An unknown user
+// does not keep the others out: they are reported as a permanent failure
+// after the rest have access.
+func (d *Discord) Invite(ctx context.Context, channelID string, users []bot.User) error {
+	self := d.knownSelf()
+	var ids []string
+	for _, u := range users {
+		if u.Platform == bot.Discord && isSnowflake(u.ID) && u.ID != self && !slices.Contains(ids, u.ID) {
+			ids = append(ids, u.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	ows, err := d.overwrites(ctx, channelID)
+	if err != nil {
+		return err
+	}
+	var failed []string
+	for _, id := range ids {
+		err := d.grant(ctx, channelID, ows, id, discordgo.PermissionOverwriteTypeMember, accessBits, 0)
+		if err == nil {
+			continue
+		}
+		var perm *workflows.PermanentError
+		if !errors.As(err, &perm) || !perUser(err) {
+			return err
+		}
+		failed = append(failed, id)
+	}
+	if len(failed) > 0 {
+		return &workflows.PermanentError{Err: fmt.Errorf("discord: could not give %s access to %s: unknown user", strings.Join(failed, ", "), channelID)}
+	}
+	return nil
+}
+
+// perUser reports whether an overwrite failed because of the user it was
+// for, rather than the channel or the bot.
+func perUser(err error) bool {
+	switch restCode(err) {
+	case codeUnknownUser, 10007: // Unknown Member
+		return true
+	}
+	return false
+}
+
+// overwrites returns the channel's permission overwrites.
+func (d *Discord) overwrites(ctx context.Context, channelID string) ([]*discordgo.PermissionOverwrite, error) {
+	c, err := d.api.Channel(channelID, discordgo.WithContext(ctx))
+	if err != nil {
+		return nil, classify("get channel "+channelID, err)
+	}
+	return c.PermissionOverwrites, nil
+}
+
+// grant merges allow and deny into the overwrite for target and writes it
+// when that changes it. A PUT replaces the whole overwrite, so what others
+// set on it (a category's deny of VIEW_CHANNEL to @everyone) is kept by
+// merging, not overwritten.
+func (d *Discord) grant(ctx context.Context, channelID string, ows []*discordgo.PermissionOverwrite, target string,
+	typ discordgo.PermissionOverwriteType, allow, deny int64) error {
+	var cur discordgo.PermissionOverwrite
+	for _, o := range ows {
+		if o.ID == target {
+			cur = *o
+		}
+	}
+	newAllow := (cur.Allow &^ deny) | allow
+	newDeny := (cur.Deny &^ allow) | deny
+	if cur.ID != "" && newAllow == cur.Allow && newDeny == cur.Deny {
+		return nil
+	}
+	if err := d.api.ChannelPermissionSet(channelID, target, typ, newAllow, newDeny, discordgo.WithContext(ctx)); err != nil {
+		return classify("set permissions of "+target+" in "+channelID, err)
+	}
+	return nil
+}
+
+// Pin pins the message; one already pinned is fine.
+func (d *Discord) Pin(ctx context.Context, channelID, messageID string) error {
+	if err := d.api.ChannelMessagePin(channelID, messageID, discordgo.WithContext(ctx)); err != nil {
+		return classify("pin "+messageID+" in "+channelID, err)
+	}
+	return nil
+}
+
+// SetTopic sets the channel topic, cut to Discord's 1024 characters.
+func (d *Discord) SetTopic(ctx context.Context, channelID, topic string) error {
+	if _, err := d.api.ChannelEdit(channelID, &discordgo.ChannelEdit{Topic: truncate(topic, maxTopic)}, discordgo.WithContext(ctx)); err != nil {
+		return classify("set topic of "+channelID, err)
+	}
+	return nil
+}
+
+// Archive locks the channel: Discord has no archived text channels, so
+// everyone is denied posting and starting threads in it, and the bot is
+// allowed to go on posting (reminders, the write-up). The channel stays
+// where it is, readable, with its history. Overwrites that allowed posting
+// (the responders') lose it too; anything else in them is kept. Locking a
+// locked channel changes nothing.
+func (d *Discord) Archive(ctx context.Context, channelID string) error {
+	self := d.knownSelf()
+	if self == "" {
+		u, err := d.api.User("@me", discordgo.WithContext(ctx))
+		if err != nil {
+			return classify("users/@me", err)
+		}
+		d.setSelf(u.ID)
+		self = u.ID
+	}
+	ows, err := d.overwrites(ctx, channelID)
+	if err != nil {
+		return err
+	}
+	// The bot's own allowance first: once @everyone is denied, it must
+	// already hold.
+	if err := d.grant(ctx, channelID, ows, self, discordgo.PermissionOverwriteTypeMember, botBits, 0); err != nil {
+		return err
+	}
+	targets := []*discordgo.PermissionOverwrite{{ID: d.cfg.GuildID, Type: discordgo.PermissionOverwriteTypeRole}}
+	for _, o := range ows {
+		if o.ID != self && o.ID != d.cfg.GuildID {
+			targets = append(targets, o)
+		}
+	}
+	for _, o := range targets {
+		if err := d.grant(ctx, channelID, ows, o.ID, o.Type, 0, lockBits); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// isSnowflake reports whether s looks like a Discord ID: a decimal number.
+// Users of other platforms (a console name) are never sent to Discord.
+func isSnowflake(s string) bool {
+	if s == "" || len(s) > 20 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,133 @@
+package discord
+
+import (
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/bwmarrin/discordgo"
+	"github.com/debrief/debrief/bot"
+)
+
+// TestEveryVerbHasASubcommand: each command of bot.Usage can be run on
+// Discord, and each subcommand is one of them; a verb added to the
+// grammar without its subcommand fails here.
+func TestEveryVerbHasASubcommand(t *testing.T) {
+	for _, u := range bot.Usage {
+		p, ok := verbPaths[u.Verb]
+		if !ok {
+			t.Errorf("verb %q has no subcommand", u.Verb)
+			continue
+		}
+		if definition(p) == nil {
+			t.Errorf("verb %q maps to %q, which is not registered", u.Verb, p)
+		}
+	}
+	for _, o := range commandDef.Options {
+		subs := []*discordgo.ApplicationCommandOption{o}
+		group := ""
+		if o.Type == discordgo.ApplicationCommandOptionSubCommandGroup {
+			subs, group = o.Options, o.Name
+		}
+		for _, s := range subs {
+			v, ok := verbOf(path{group, s.Name})
+			if !ok || !slices.ContainsFunc(bot.Usage, func(u struct {
+				Verb  bot.Verb
+				Usage string
+			}) bool {
+				return u.Verb == v
+			}) {
+				t.Errorf("subcommand %q is no verb of bot.Usage", path{group, s.Name})
+			}
+		}
+	}
+}
+
+func opt(name string, typ discordgo.ApplicationCommandOptionType, v any) *discordgo.ApplicationCommandInteractionDataOption {
+	return &discordgo.ApplicationCommandInteractionDataOption{Name: name, Type: typ, Value: v}
+}
+
+func invocation(group, sub string, opts ...*discordgo.ApplicationCommandInteractionDataOption) discordgo.ApplicationCommandInteractionData {
+	s := &discordgo.ApplicationCommandInteractionDataOption{Name: sub, Type: discordgo.ApplicationCommandOptionSubCommand, Options: opts}
+	top := s
+	if group != "" {
+		top = &discordgo.ApplicationCommandInteractionDataOption{Name: group, Type: discordgo.ApplicationCommandOptionSubCommandGroup,
+			Options: []*discordgo.ApplicationCommandInteractionDataOption{s}}
+	}
+	return discordgo.ApplicationCommandInteractionData{Name: "incident", Options: []*discordgo.ApplicationCommandInteractionDataOption{top},
+		Resolved: &discordgo.ApplicationCommandInteractionDataResolved{
+			Users: map[string]*discordgo.User{
+				"111": {ID: "111", Username: "bob", GlobalName: "Bob Dylan"},
+				"222": {ID: "222", Username: "carol"},
+			},
+			Members: map[string]*discordgo.Member{"222": {Nick: "Carol S"}},
+		}}
+}
+
+// TestCommandText: options become the grammar's text, and the grammar
+// reads them as meant: a title is literal (its words are never a severity
+// or a tag), the typed options become the trailing words, people become
+// mentions with a one-word name.
+func TestCommandText(t *testing.T) {
+	s, i, u := optString, optInteger, optUser
+	for _, tc := range []struct {
+		data discordgo.ApplicationCommandInteractionData
+		text string
+		want bot.Command
+	}{
+		{invocation("", "declare", opt("title", s, "Disk full on node sev2 #x"), opt("severity", i, 4.0), opt("kind", s, "drill"), opt("tags", s, "#db eu")),
+			`declare "Disk full on node sev2 #x" sev4 drill #db #eu`,
+			bot.Command{Verb: bot.VerbDeclare, Text: "Disk full on node sev2 #x", Severity: bot.SEV4, Kind: bot.KindDrill, Tags: []string{"db", "eu"}}},
+		{invocation("", "declare", opt("title", s, `Checkout "v2" down`)),
+			`declare Checkout "v2" down`,
+			bot.Command{Verb: bot.VerbDeclare, Text: "Checkout v2 down", Kind: bot.KindReal}},
+		{invocation("", "sev", opt("severity", i, 1.0)), "sev 1", bot.Command{Verb: bot.VerbSev, Severity: bot.SEV1}},
+		{invocation("", "role", opt("role", s, "comms"), opt("user", u, "111")), "role comms <@111|bob>",
+			bot.Command{Verb: bot.VerbRole, Role: bot.Comms, Users: []bot.User{{ID: "111", Name: "bob"}}}},
+		{invocation("", "status", opt("text", s, `  "quoted" & <b>  `)), `status   "quoted" & <b>  `,
+			bot.Command{Verb: bot.VerbStatus, Text: `"quoted" & <b>`}},
+		{invocation("", "resolve"), "resolve", bot.Command{Verb: bot.VerbResolve}},
+		{invocation("postmortem", "show"), "postmortem", bot.Command{Verb: bot.VerbPostmortem}},
+		{invocation("postmortem", "schedule", opt("date", s, "2026-03-04"), opt("time", s, "14:00"), opt("duration", s, "45m")),
+			"postmortem schedule 2026-03-04 14:00 45m",
+			bot.Command{Verb: bot.VerbPostmortemSchedule, Date: bot.Date{Year: 2026, Month: 3, Day: 4}, Time: bot.Clock{Hour: 14}, Duration: 45 * 60e9}},
+		{invocation("postmortem", "held", opt("attendee", u, "111"), opt("attendee3", u, "222"), opt("notes", s, "the canary was skipped")),
+			"postmortem held <@111|bob> <@222|carol> -- the canary was skipped",
+			bot.Command{Verb: bot.VerbPostmortemHeld, Users: []bot.User{{ID: "111", Name: "bob"}, {ID: "222", Name: "carol"}}, Text: "the canary was skipped"}},
+		{invocation("action", "add", opt("text", s, "done right: make the canary mandatory"), opt("owner", u, "111"), opt("due", s, "2026-03-16")),
+			`action "done right: make the canary mandatory" <@111|bob> due 2026-03-16`,
+			bot.Command{Verb: bot.VerbAction, Text: "done right: make the canary mandatory", Users: []bot.User{{ID: "111", Name: "bob"}}, Due: bot.Date{Year: 2026, Month: 3, Day: 16}}},
+		{invocation("action", "done", opt("number", i, 3.0)), "action done 3", bot.Command{Verb: bot.VerbActionDone, N: 3}},
+		{invocation("", "tz", opt("zone", s, "Europe/Berlin")), "tz Europe/Berlin", bot.Command{Verb: bot.VerbTZ, Zone: "Europe/Berlin"}},
+		{invocation("", "github", opt("login", s, "octocat")), "github octocat", bot.Command{Verb: bot.VerbGithub, Login: "octocat"}},
+		{invocation("", "close"), "close", bot.Command{Verb: bot.VerbClose}},
+	} {
+		got, err := commandText(tc.data)
+		if err != nil || got != tc.text {
+			t.Errorf("commandText(%s) = %q, %v, want %q", describe(tc.data), got, err, tc.text)
+			continue
+		}
+		c, err := bot.Parse(got)
+		if err != nil || !reflect.DeepEqual(c, tc.want) {
+			t.Errorf("Parse(%q) = %+v, %v, want %+v", got, c, err, tc.want)
+		}
+	}
+}
+
+func describe(d discordgo.ApplicationCommandInteractionData) string {
+	var b strings.Builder
+	var walk func(os []*discordgo.ApplicationCommandInteractionDataOption)
+	walk = func(os []*discordgo.ApplicationCommandInteractionDataOption) {
+		for _, o := range os {
+			b.WriteString(" " + o.Name)
+			if o.Value != nil {
+				fmt.Fprintf(&b, "=%v", o.Value)
+			}
+			walk(o.Options)
+		}
+	}
+	walk(d.Options)
+	return "/" + d.Name + b.String()
+}

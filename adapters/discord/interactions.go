@@ -1,0 +1,308 @@
+package discord
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+	"github.com/debrief/debrief/bot"
+	"github.com/debrief/debrief/workflows"
+)
+
+// signatureWindow is how far an interaction's X-Signature-Timestamp may be
+// from now: a signed request replayed later is refused, as on Slack.
+const signatureWindow = 5 * time.Minute
+
+// workTimeout bounds a command's work once its answer was deferred: an
+// interaction's token, which the follow-up needs, lives 15 minutes.
+const workTimeout = 10 * time.Minute
+
+// serveInteraction handles POST /discord/interactions: the signature is
+// checked before anything in the body is read, PING is answered PONG, and
+// an /incident command gets its answer in the response (or a deferral,
+// when it takes longer than DeferAfter).
+// https://discord.com/developers/docs/interactions/overview#setting-up-an-endpoint
+func (d *Discord) serveInteraction(w http.ResponseWriter, r *http.Request) {
+	body, ok := d.verified(w, r)
+	if !ok {
+		return
+	}
+	var i discordgo.Interaction
+	if err := json.Unmarshal(body, &i); err != nil {
+		http.Error(w, "malformed interaction", http.StatusBadRequest)
+		return
+	}
+	hr := &httpResponder{w: w}
+	switch i.Type {
+	case discordgo.InteractionPing:
+		_ = hr.answer(r.Context(), &discordgo.InteractionResponse{Type: discordgo.InteractionResponsePong})
+	case discordgo.InteractionApplicationCommand:
+		then := d.command(r.Context(), &i, hr)
+		if !hr.sent {
+			http.Error(w, "internal error", http.StatusInternalServerError)
+			return
+		}
+		// The answer is in Discord's hands (written and flushed) before a
+		// follow-up can refer to it.
+		if then != nil {
+			d.bg.Go(then)
+		}
+	case discordgo.InteractionApplicationCommandAutocomplete:
+		_ = hr.answer(r.Context(), &discordgo.InteractionResponse{Type: discordgo.InteractionApplicationCommandAutocompleteResult,
+			Data: &discordgo.InteractionResponseData{Choices: []*discordgo.ApplicationCommandOptionChoice{}}})
+	default:
+		_ = hr.answer(r.Context(), ephemeral("debrief only answers /incident."))
+	}
+}
+
+// verified reads the request body and checks Discord's signature over
+// it: Ed25519 of X-Signature-Timestamp followed by the body, with the
+// application's public key, and a timestamp within 5 minutes. It answers
+// 401 when the signature or its headers are missing, malformed, wrong or
+// stale (Discord itself probes the endpoint with bad signatures, and
+// expects 401), and 413 when the body is over MaxBody; ok is false then.
+// discordgo.VerifyInteraction does the same check, but reads the body
+// without a limit and has no timestamp window.
+func (d *Discord) verified(w http.ResponseWriter, r *http.Request) (body []byte, ok bool) {
+	sig, err := hex.DecodeString(r.Header.Get("X-Signature-Ed25519"))
+	if err != nil || len(sig) != ed25519.SignatureSize {
+		d.refuse(w, r, "missing or malformed X-Signature-Ed25519")
+		return nil, false
+	}
+	ts := r.Header.Get("X-Signature-Timestamp")
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		d.refuse(w, r, "missing or malformed X-Signature-Timestamp")
+		return nil, false
+	}
+	if age := d.now().Sub(time.Unix(sec, 0)); age > signatureWindow || age < -signatureWindow {
+		d.refuse(w, r, fmt.Sprintf("timestamp %s off", age.Round(time.Second)))
+		return nil, false
+	}
+	if r.ContentLength > MaxBody {
+		http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+		return nil, false
+	}
+	body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+			return nil, false
+		}
+		http.Error(w, "cannot read the request body", http.StatusBadRequest)
+		return nil, false
+	}
+	msg := make([]byte, 0, len(ts)+len(body))
+	msg = append(append(msg, ts...), body...)
+	if !ed25519.Verify(d.pub, msg, sig) {
+		d.refuse(w, r, "signature does not match")
+		return nil, false
+	}
+	return body, true
+}
+
+// refuse answers 401. The reason is logged and not told to the caller,
+// who may be probing.
+func (d *Discord) refuse(w http.ResponseWriter, r *http.Request, reason string) {
+	d.log.WarnContext(r.Context(), "refused an unverified request", "path", r.URL.Path, "remote", r.RemoteAddr, "reason", reason)
+	http.Error(w, "invalid request signature", http.StatusUnauthorized)
+}
+
+// responder sends an interaction's first answer: over the gateway with
+// the callback endpoint, over HTTP in the response.
+type responder interface {
+	answer(ctx context.Context, resp *discordgo.InteractionResponse) error
+}
+
+type httpResponder struct {
+	w    http.ResponseWriter
+	sent bool
+}
+
+func (h *httpResponder) answer(_ context.Context, resp *discordgo.InteractionResponse) error {
+	if h.sent {
+		return errors.New("discord: interaction answered twice")
+	}
+	b, err := json.Marshal(resp)
+	if err != nil {
+		return err
+	}
+	h.sent = true
+	h.w.Header().Set("Content-Type", "application/json")
+	h.w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	_, err = h.w.Write(b)
+	if f, ok := h.w.(http.Flusher); ok {
+		f.Flush()
+	}
+	return err
+}
+
+type callbackResponder struct {
+	d *Discord
+	i *discordgo.Interaction
+}
+
+func (c callbackResponder) answer(ctx context.Context, resp *discordgo.InteractionResponse) error {
+	if err := c.d.api.InteractionRespond(c.i, resp, discordgo.WithContext(ctx)); err != nil {
+		return classify("answer interaction", err)
+	}
+	return nil
+}
+
+// ephemeral is a message answer shown to the caller only.
+func ephemeral(text string) *discordgo.InteractionResponse {
+	return &discordgo.InteractionResponse{Type: discordgo.InteractionResponseChannelMessageWithSource,
+		Data: &discordgo.InteractionResponseData{Content: truncate(text, maxContent), Flags: discordgo.MessageFlagsEphemeral, AllowedMentions: noMentions}}
+}
+
+// gatewayInteraction answers an interaction that came over the gateway. It
+// runs apart from the event loop, which goes on recording messages.
+func (d *Discord) gatewayInteraction(ctx context.Context, i *discordgo.Interaction) {
+	if i.Type == discordgo.InteractionPing {
+		return
+	}
+	if i.Type != discordgo.InteractionApplicationCommand {
+		if err := (callbackResponder{d, i}).answer(ctx, ephemeral("debrief only answers /incident.")); err != nil {
+			d.log.WarnContext(ctx, "could not answer an interaction", "err", err)
+		}
+		return
+	}
+	if then := d.command(ctx, i, callbackResponder{d, i}); then != nil {
+		then()
+	}
+}
+
+// command runs an /incident interaction and sends its first answer with
+// respond. When the command takes longer than DeferAfter, the first
+// answer is a deferral ("debrief is thinking"), and the real one follows
+// through the interaction's webhook once the command is done. It returns
+// what must happen after the first answer reached Discord (the deferred
+// answer, the rest of a long answer), or nil.
+func (d *Discord) command(ctx context.Context, i *discordgo.Interaction, respond responder) (then func()) {
+	fail := func(msg string) func() {
+		if err := respond.answer(ctx, ephemeral(msg)); err != nil {
+			d.log.WarnContext(ctx, "could not answer an interaction", "err", err)
+		}
+		return nil
+	}
+	data, ok := i.Data.(discordgo.ApplicationCommandInteractionData)
+	if !ok {
+		return fail("The command came without its data.")
+	}
+	if i.GuildID != d.cfg.GuildID {
+		return fail("debrief serves another server: run /incident there.")
+	}
+	u, m := i.User, i.Member
+	if m != nil && m.User != nil {
+		u = m.User
+	}
+	if u == nil || i.ChannelID == "" {
+		return fail("The command came without a user or channel.")
+	}
+	text, err := commandText(data)
+	if err != nil {
+		return fail(bot.ErrorMessage(err))
+	}
+	actor := userOf(u, m)
+	chID, err := d.incidentChannel(ctx, i.ChannelID)
+	if err != nil {
+		d.log.WarnContext(ctx, "could not tell the command's channel", "channel", i.ChannelID, "err", err)
+		chID = i.ChannelID
+	}
+	ch := bot.Channel{Platform: bot.Discord, ID: chID}
+
+	// The work goes on when the request or the gateway connection that
+	// brought it ends: a deferred answer still has to be sent.
+	work, cancel := context.WithTimeout(context.WithoutCancel(ctx), workTimeout)
+	done := make(chan workflows.Reply, 1)
+	go func() { done <- d.svc.Execute(work, actor, ch, text) }()
+	t := time.NewTimer(d.cfg.DeferAfter)
+	defer t.Stop()
+	select {
+	case r := <-done:
+		chunks := split(r.Text, maxContent)
+		if err := respond.answer(ctx, answerMessage(chunks[0], r.Ephemeral)); err != nil {
+			cancel()
+			d.log.WarnContext(ctx, "could not answer an interaction", "incident", r.IncidentID, "err", err)
+			return nil
+		}
+		if len(chunks) == 1 {
+			cancel()
+			return nil
+		}
+		return func() {
+			defer cancel()
+			d.followUps(work, i, chunks[1:], r.Ephemeral, r.IncidentID)
+		}
+	case <-t.C:
+	}
+	if err := respond.answer(ctx, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource}); err != nil {
+		d.log.WarnContext(ctx, "could not defer an interaction", "err", err)
+	}
+	d.log.InfoContext(ctx, "command answer deferred", "after", d.cfg.DeferAfter, "user", actor.ID, "channel", ch.ID)
+	return func() {
+		defer cancel()
+		var r workflows.Reply
+		select {
+		case r = <-done:
+		case <-work.Done():
+			r = workflows.Reply{Text: "The command took too long; check the timeline before running it again.", Ephemeral: true}
+		}
+		d.finishDeferred(work, i, r)
+	}
+}
+
+// answerMessage is a message answer; ephemeral ones are shown to the caller
+// only (flag 64).
+func answerMessage(text string, eph bool) *discordgo.InteractionResponse {
+	data := &discordgo.InteractionResponseData{Content: text, AllowedMentions: noMentions}
+	if eph {
+		data.Flags = discordgo.MessageFlagsEphemeral
+	}
+	return &discordgo.InteractionResponse{Type: discordgo.InteractionResponseChannelMessageWithSource, Data: data}
+}
+
+// finishDeferred replaces a deferral with the answer: the deferred message
+// is edited to a public answer; for one meant for the caller only, the
+// deferral (public, since whether the answer would be private was not
+// known yet) is deleted and the answer sent as an ephemeral follow-up.
+func (d *Discord) finishDeferred(ctx context.Context, i *discordgo.Interaction, r workflows.Reply) {
+	chunks := split(r.Text, maxContent)
+	if r.Ephemeral {
+		if err := d.api.InteractionResponseDelete(i, discordgo.WithContext(ctx)); err != nil {
+			d.log.WarnContext(ctx, "could not remove a deferral", "incident", r.IncidentID, "err", classify("delete deferral", err))
+		}
+		d.followUps(ctx, i, chunks, true, r.IncidentID)
+		return
+	}
+	first := chunks[0]
+	if _, err := d.api.InteractionResponseEdit(i, &discordgo.WebhookEdit{Content: &first, AllowedMentions: noMentions}, discordgo.WithContext(ctx)); err != nil {
+		d.log.WarnContext(ctx, "could not send a deferred answer", "incident", r.IncidentID, "err", classify("edit deferral", err))
+		return
+	}
+	d.followUps(ctx, i, chunks[1:], false, r.IncidentID)
+}
+
+// followUps sends the rest of an answer as follow-up messages, in order.
+func (d *Discord) followUps(ctx context.Context, i *discordgo.Interaction, chunks []string, eph bool, incident string) {
+	var flags discordgo.MessageFlags
+	if eph {
+		flags = discordgo.MessageFlagsEphemeral
+	}
+	for _, c := range chunks {
+		_, err := d.api.FollowupMessageCreate(i, true, &discordgo.WebhookParams{Content: c, Flags: flags, AllowedMentions: noMentions}, discordgo.WithContext(ctx))
+		if err != nil {
+			d.log.WarnContext(ctx, "could not send a follow-up", "incident", incident, "err", classify("follow-up", err))
+			return
+		}
+	}
+}

@@ -1,0 +1,155 @@
+package discord
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+	"github.com/debrief/debrief/workflows"
+)
+
+func TestPlainText(t *testing.T) {
+	n := names{
+		users:   map[string]string{"111": "alice", "222": "Carol Shaw"},
+		channel: func(id string) string { return map[string]string{"333": "general"}[id] },
+		role:    func(id string) string { return map[string]string{"444": "oncall"}[id] },
+	}
+	for _, tc := range []struct{ in, want string }{
+		{"plain text", "plain text"},
+		{"hi <@111> and <@!222>", "hi @alice and @Carol Shaw"},
+		{"<@999>", "@999"},
+		{"see <#333> or <#555>", "see #general or #555"},
+		{"ping <@&444> <@&666>", "ping @oncall @role"},
+		{"<:pushpin:123456> <a:party:789>", ":pushpin: :party:"},
+		{"at <t:1772442000:R>", "at 2026-03-02 09:00 UTC"},
+		{"a <- b, x < y > z", "a <- b, x < y > z"},
+		{"<https://example.com>", "<https://example.com>"},
+		{"unclosed <@111", "unclosed <@111"},
+		{"**bold** and `code`", "**bold** and `code`"},
+	} {
+		if got := plainText(tc.in, n); got != tc.want {
+			t.Errorf("plainText(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestSplit(t *testing.T) {
+	line := strings.Repeat("x", 30)
+	text := strings.Repeat(line+"\n", 10) + line
+	parts := split(text, 100)
+	if strings.Join(parts, "\n") != text {
+		t.Errorf("split then join lost text: %q", parts)
+	}
+	for _, p := range parts {
+		if runeLen(p) > 100 || strings.HasPrefix(p, "\n") {
+			t.Errorf("part %q: %d characters", p, runeLen(p))
+		}
+	}
+	// A line longer than the limit is cut where it must be.
+	long := strings.Repeat("é", 250)
+	parts = split(long, 100)
+	if len(parts) != 3 || strings.Join(parts, "") != long {
+		t.Errorf("split(250 runes, 100) = %d parts", len(parts))
+	}
+	if got := split("short", 100); len(got) != 1 || got[0] != "short" {
+		t.Errorf("split(short) = %q", got)
+	}
+}
+
+func TestLabel(t *testing.T) {
+	for _, tc := range []struct {
+		u    *discordgo.User
+		m    *discordgo.Member
+		name string
+		lbl  string
+	}{
+		{&discordgo.User{Username: "alice"}, nil, "alice", "alice"},
+		{&discordgo.User{Username: "bob", GlobalName: "Bob"}, nil, "Bob", "Bob"},
+		{&discordgo.User{Username: "bob", GlobalName: "Bob Dylan"}, nil, "Bob Dylan", "bob"},
+		{&discordgo.User{Username: "bob", GlobalName: "Bob Dylan"}, &discordgo.Member{Nick: "bobby"}, "bobby", "bobby"},
+		{&discordgo.User{Username: "eve", GlobalName: "<@1>"}, nil, "<@1>", "eve"},
+	} {
+		p := personOf(tc.u, tc.m)
+		if p.name != tc.name || p.label() != tc.lbl {
+			t.Errorf("person(%+v, %+v) = %q label %q, want %q and %q", tc.u, tc.m, p.name, p.label(), tc.name, tc.lbl)
+		}
+	}
+}
+
+// TestRateLimited: a 429's wait comes from the JSON retry_after
+// (fractional seconds), else Retry-After, else X-RateLimit-Reset-After,
+// and is never shorter than asked.
+func TestRateLimited(t *testing.T) {
+	for _, tc := range []struct {
+		header http.Header
+		body   string
+		want   time.Duration
+		global bool
+	}{
+		{nil, `{"message":"You are being rate limited.","retry_after":1.337,"global":false}`, 1337 * time.Millisecond, false},
+		{nil, `{"retry_after":0.0004,"global":true}`, time.Millisecond, true},
+		{http.Header{"Retry-After": {"3"}}, `<html>`, 3 * time.Second, false},
+		{http.Header{"X-Ratelimit-Reset-After": {"0.5"}, "X-Ratelimit-Global": {"true"}}, ``, 500 * time.Millisecond, true},
+		{nil, ``, 0, false},
+	} {
+		e := rateLimited(tc.header, []byte(tc.body))
+		if e.After != tc.want || e.Global != tc.global {
+			t.Errorf("rateLimited(%v, %s) = %s global %t, want %s global %t", tc.header, tc.body, e.After, e.Global, tc.want, tc.global)
+		}
+	}
+}
+
+// TestBoundBucketWait: discordgo sleeps before a request whose bucket is
+// empty; that sleep is capped, and the unbounded absolute reset dropped.
+func TestBoundBucketWait(t *testing.T) {
+	h := http.Header{"X-Ratelimit-Reset-After": {"60"}, "X-Ratelimit-Reset": {"1999999999"}, "X-Ratelimit-Remaining": {"0"}}
+	boundBucketWait(h)
+	if h.Get("X-RateLimit-Reset-After") != "2.000" || h.Get("X-RateLimit-Reset") != "" || h.Get("X-RateLimit-Remaining") != "0" {
+		t.Errorf("headers after bounding: %v", h)
+	}
+	h = http.Header{"X-Ratelimit-Reset-After": {"0.25"}}
+	if boundBucketWait(h); h.Get("X-RateLimit-Reset-After") != "0.25" {
+		t.Errorf("a short reset was changed: %v", h)
+	}
+}
+
+// TestClassify: what the outbox does with each kind of failure.
+func TestClassify(t *testing.T) {
+	rest := func(status, code int) error {
+		return &discordgo.RESTError{Response: &http.Response{StatusCode: status, Status: http.StatusText(status)},
+			Message: &discordgo.APIErrorMessage{Code: code}}
+	}
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{&rateLimitError{After: time.Second}, "retry"},
+		{&rateLimitError{}, "backoff"},
+		{rest(500, 0), "backoff"},
+		{rest(502, 0), "backoff"},
+		{rest(404, codeUnknownChannel), "permanent"},
+		{rest(403, codeMissingAccess), "permanent"},
+		{rest(403, codeMissingPermissions), "permanent"},
+		{rest(401, 0), "permanent"},
+		{rest(400, codeInvalidFormBody), "permanent"},
+		{rest(409, 0), "backoff"},
+		{errors.New("connection reset"), "backoff"},
+	} {
+		err := classify("op", tc.err)
+		var ra *workflows.RetryAfterError
+		var pe *workflows.PermanentError
+		got := "backoff"
+		switch {
+		case errors.As(err, &ra):
+			got = "retry"
+		case errors.As(err, &pe):
+			got = "permanent"
+		}
+		if got != tc.want {
+			t.Errorf("classify(%v) = %s (%v), want %s", tc.err, got, err, tc.want)
+		}
+	}
+}
