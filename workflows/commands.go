@@ -601,8 +601,11 @@ func (c *call) close() (Reply, error) {
 			return Reply{}, err
 		}
 	}
-	if c.s.Config.ArchiveOnClose {
-		if err := c.effect(Effect{Kind: EffectArchive}); err != nil {
+	for _, p := range incidentPlatforms(c.inc) {
+		if c.s.Config.KeepChannelOnClose[p] {
+			continue
+		}
+		if err := c.s.enqueue(c.tx, c.inc, Effect{Kind: EffectArchive, Platform: p}, c.now); err != nil {
 			return Reply{}, err
 		}
 	}

@@ -47,8 +47,10 @@ type Config struct {
 	// Announce maps a platform to the channel where declares, severity
 	// changes, resolves and closes are announced; none when absent.
 	Announce map[bot.Platform]string
-	// ArchiveOnClose archives the incident channel when it closes.
-	ArchiveOnClose bool
+	// KeepChannelOnClose lists the platforms whose incident channels stay
+	// open when the incident closes; elsewhere they are archived (Slack) or
+	// locked (Discord). The zero value archives everywhere.
+	KeepChannelOnClose map[bot.Platform]bool
 	// Logins maps user keys ("slack:U123") to tracker logins, from the
 	// operator's mapping file; what users set with /incident github wins.
 	Logins map[string]string
@@ -71,7 +73,6 @@ func DefaultConfig() Config {
 		MeetingReminders:   map[ReminderKind]time.Duration{RemindMeetingDay: 24 * time.Hour, RemindMeetingSoon: 15 * time.Minute},
 		MeetingDuration:    time.Hour,
 		Zone:               time.UTC,
-		ArchiveOnClose:     true,
 		EscalateAfter:      7,
 	}
 }

@@ -345,3 +345,24 @@ func TestDeclareFromMessage(t *testing.T) {
 		t.Errorf("Declare with no title = %v, want invalid", err)
 	}
 }
+
+// TestKeepChannelOnClose: a platform configured to keep its channels gets
+// no archive on close; the others still do.
+func TestKeepChannelOnClose(t *testing.T) {
+	for _, keep := range []bool{false, true} {
+		e := newEnv(t)
+		e.cfg.Policy.SkipReview = map[bot.Severity]bool{bot.SEV4: true}
+		if keep {
+			e.cfg.KeepChannelOnClose = map[bot.Platform]bool{bot.Console: true}
+		}
+		e.restart()
+		_, ch := e.declare("Stale cache sev4")
+		e.run(alice, ch, "resolve")
+		e.run(alice, ch, "close")
+		e.deliver()
+		archived := strings.Contains(strings.Join(e.chat.Calls(), "\n"), "archive "+ch.ID)
+		if archived == keep {
+			t.Errorf("keep=%v: archived=%v; calls %q", keep, archived, e.chat.Calls())
+		}
+	}
+}

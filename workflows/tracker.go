@@ -385,7 +385,7 @@ func (s *Service) postOrAnnounce(tx Tx, inc *bot.Incident, text string, now time
 // fallbackChannel is where a message about inc goes on p: "" (the incident
 // channel) unless the incident is closed and archived.
 func (s *Service) fallbackChannel(inc *bot.Incident, p bot.Platform) string {
-	if inc.Status == bot.StatusClosed && s.Config.ArchiveOnClose {
+	if inc.Status == bot.StatusClosed && !s.Config.KeepChannelOnClose[p] {
 		return s.Config.Announce[p]
 	}
 	return ""

@@ -79,7 +79,12 @@ func setupSlack(ctx context.Context, cfg Config, svc *workflows.Service, log *sl
 		}
 		svc.Config.Announce[bot.Slack] = c.AnnounceChannel
 	}
-	svc.Config.ArchiveOnClose = c.ArchiveOnClose
+	if !c.ArchiveOnClose {
+		if svc.Config.KeepChannelOnClose == nil {
+			svc.Config.KeepChannelOnClose = map[bot.Platform]bool{}
+		}
+		svc.Config.KeepChannelOnClose[bot.Slack] = true
+	}
 	mode := "http"
 	if c.AppToken != "" {
 		mode = "socket"
