@@ -7,13 +7,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
+
 	"github.com/debrief/debrief/bot"
+	"github.com/debrief/debrief/internal/httpbody"
 	"github.com/debrief/debrief/workflows"
 )
 
@@ -87,18 +88,7 @@ func (d *Discord) verified(w http.ResponseWriter, r *http.Request) (body []byte,
 		d.refuse(w, r, fmt.Sprintf("timestamp %s off", age.Round(time.Second)))
 		return nil, false
 	}
-	if r.ContentLength > MaxBody {
-		http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
-		return nil, false
-	}
-	body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
-			return nil, false
-		}
-		http.Error(w, "cannot read the request body", http.StatusBadRequest)
+	if body, ok = httpbody.Read(w, r, MaxBody); !ok {
 		return nil, false
 	}
 	msg := make([]byte, 0, len(ts)+len(body))

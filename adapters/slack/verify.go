@@ -2,11 +2,11 @@ package slack
 
 import (
 	"encoding/json"
-	"errors"
-	"io"
 	"net/http"
 
 	slackgo "github.com/slack-go/slack"
+
+	"github.com/debrief/debrief/internal/httpbody"
 )
 
 // MaxBody bounds a request body. Slack's largest payloads (a view
@@ -26,18 +26,7 @@ func (s *Slack) verified(w http.ResponseWriter, r *http.Request) (body []byte, o
 		s.refuse(w, r, err)
 		return nil, false
 	}
-	if r.ContentLength > MaxBody {
-		http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
-		return nil, false
-	}
-	body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
-			return nil, false
-		}
-		http.Error(w, "cannot read the request body", http.StatusBadRequest)
+	if body, ok = httpbody.Read(w, r, MaxBody); !ok {
 		return nil, false
 	}
 	if _, err := sv.Write(body); err != nil {
