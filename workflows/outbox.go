@@ -131,18 +131,11 @@ func (s *Service) DeliverDue(ctx context.Context) (int, error) {
 			continue
 		}
 		ch := e.ChannelID
-		if ch == "" && e.Kind != EffectCreateChannel {
+		if ch == "" {
 			ch = channels[e.IncidentID][e.Platform]
 		}
 		chat := s.Chats[e.Platform]
-		ready := chat != nil
-		switch e.Kind {
-		case EffectPublish:
-			ch, ready = "-", s.Publisher != nil
-		case EffectFileIssue:
-			ch, ready = "-", s.Tracker != nil
-		}
-		if e.NextAt.After(now) || !ready || (ch == "" && e.Kind != EffectCreateChannel) {
+		if e.NextAt.After(now) || !s.sinkReady(e) || (needsChannel(e.Kind) && ch == "") {
 			blocked[lane] = true
 			continue
 		}
@@ -193,10 +186,36 @@ type outcome struct {
 	issue IssueState
 }
 
+// sinkReady reports whether whoever delivers e is configured: the
+// tracker, the publisher, or the Chat of e's platform.
+func (s *Service) sinkReady(e Effect) bool {
+	switch e.Kind {
+	case EffectFileIssue:
+		return s.Tracker != nil
+	case EffectPublish:
+		return s.Publisher != nil
+	}
+	return s.Chats[e.Platform] != nil
+}
+
+// needsChannel reports whether e goes into a chat channel that must exist
+// before it can be delivered.
+func needsChannel(k EffectKind) bool {
+	switch k {
+	case EffectCreateChannel, EffectFileIssue, EffectPublish:
+		return false
+	}
+	return true
+}
+
 func (s *Service) attempt(ctx context.Context, chat Chat, e Effect, ch string, retry bool) (outcome, error) {
-	if e.Kind == EffectFileIssue {
+	switch e.Kind {
+	case EffectFileIssue:
 		is, err := s.Tracker.FileIssue(ctx, e.Key, Issue{Title: e.Name, Body: e.Text, Labels: e.Labels, Assignee: e.Assignee}, retry)
 		return outcome{id: is.URL, issue: is}, err
+	case EffectPublish:
+		url, err := s.Publisher.Publish(ctx, e.Key, e.Name, e.Text, e.Comment)
+		return outcome{id: url}, err
 	}
 	id, err := s.attemptChat(ctx, chat, e, ch)
 	return outcome{id: id}, err
@@ -230,8 +249,6 @@ func (s *Service) attemptChat(ctx context.Context, chat Chat, e Effect, ch strin
 			text = e.Users[0].Display() + " " + text
 		}
 		return chat.Post(ctx, e.Key, ch, text)
-	case EffectPublish:
-		return s.Publisher.Publish(ctx, e.Key, e.Name, e.Text, e.Comment)
 	}
 	return "", &PermanentError{Err: fmt.Errorf("unknown effect kind %q", e.Kind)}
 }

@@ -132,17 +132,14 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		return Config{}, fmt.Errorf("DEBRIEF_DIGEST_CRON=%q: %w", c.DigestCron, err)
 	}
 
-	if v := strings.TrimSpace(getenv("DEBRIEF_STATUS_EVERY")); v != "" {
-		c.StatusEvery = map[bot.Severity]time.Duration{}
-		for pair := range strings.SplitSeq(v, ",") {
-			k, d, ok := strings.Cut(strings.TrimSpace(pair), "=")
-			sev, sevOK := bot.ParseSeverity(strings.TrimSpace(k))
-			dur, err := time.ParseDuration(strings.TrimSpace(d))
-			if !ok || !sevOK || err != nil || dur < 0 || (dur > 0 && dur < time.Minute) {
-				return Config{}, fmt.Errorf("DEBRIEF_STATUS_EVERY=%q: want SEVn=duration pairs, e.g. SEV1=15m,SEV4=0 (at least 1m, or 0 for none)", v)
-			}
-			c.StatusEvery[sev] = dur
-		}
+	var err error
+	c.StatusEvery, err = perSeverity(getenv, "DEBRIEF_STATUS_EVERY", "duration pairs, e.g. SEV1=15m,SEV4=0 (at least 1m, or 0 for none)",
+		func(s string) (time.Duration, bool) {
+			d, err := time.ParseDuration(s)
+			return d, err == nil && (d == 0 || d >= time.Minute)
+		})
+	if err != nil {
+		return Config{}, err
 	}
 	switch v := strings.ToLower(strings.TrimSpace(getenv("DEBRIEF_LINT"))); v {
 	case "", "block":
@@ -151,17 +148,13 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	default:
 		return Config{}, fmt.Errorf("DEBRIEF_LINT=%q: want block or warn", v)
 	}
-	if v := strings.TrimSpace(getenv("DEBRIEF_SCHEDULE_WITHIN")); v != "" {
-		c.ScheduleWithin = map[bot.Severity]int{}
-		for pair := range strings.SplitSeq(v, ",") {
-			k, d, ok := strings.Cut(strings.TrimSpace(pair), "=")
-			sev, sevOK := bot.ParseSeverity(strings.TrimSpace(k))
-			days, err := strconv.Atoi(strings.TrimSpace(d))
-			if !ok || !sevOK || err != nil || days < 0 || days > 60 {
-				return Config{}, fmt.Errorf("DEBRIEF_SCHEDULE_WITHIN=%q: want SEVn=working-days pairs, e.g. SEV1=2,SEV4=10 (0 to 60)", v)
-			}
-			c.ScheduleWithin[sev] = days
-		}
+	c.ScheduleWithin, err = perSeverity(getenv, "DEBRIEF_SCHEDULE_WITHIN", "working-days pairs, e.g. SEV1=2,SEV4=10 (0 to 60)",
+		func(s string) (int, bool) {
+			n, err := strconv.Atoi(s)
+			return n, err == nil && n >= 0 && n <= 60
+		})
+	if err != nil {
+		return Config{}, err
 	}
 	for f := range strings.SplitSeq(getenv("DEBRIEF_CLOSE_WITHOUT_REVIEW"), ",") {
 		if f = strings.TrimSpace(f); f == "" {
@@ -225,4 +218,25 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		c.Console.Writers = n
 	}
 	return c, nil
+}
+
+// perSeverity parses a variable of SEVn=value pairs ("SEV1=15m,SEV4=0"),
+// nil when unset. Severities not named keep their defaults; want says what
+// a value looks like, for the error.
+func perSeverity[T any](getenv func(string) string, name, want string, parse func(string) (T, bool)) (map[bot.Severity]T, error) {
+	v := strings.TrimSpace(getenv(name))
+	if v == "" {
+		return nil, nil
+	}
+	out := map[bot.Severity]T{}
+	for pair := range strings.SplitSeq(v, ",") {
+		k, val, ok := strings.Cut(strings.TrimSpace(pair), "=")
+		sev, sevOK := bot.ParseSeverity(strings.TrimSpace(k))
+		x, valOK := parse(strings.TrimSpace(val))
+		if !ok || !sevOK || !valOK {
+			return nil, fmt.Errorf("%s=%q: want SEVn=%s", name, v, want)
+		}
+		out[sev] = x
+	}
+	return out, nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -114,17 +113,7 @@ func TestDiscordEnd2End(t *testing.T) {
 	must(err)
 	must(fake.React(ctx, bob, ch.ID, first, "📌"))
 	must(fake.Pin(ctx, alice, ch.ID, typo))
-	status, body := get(t, "http://"+addr+"/api/incidents/INC-1/timeline", "")
-	var tl struct {
-		Entries []struct {
-			Kind   string
-			Text   string
-			Author struct{ Platform, ID, Name string }
-		}
-	}
-	if status != 200 || json.Unmarshal([]byte(body), &tl) != nil {
-		t.Fatalf("timeline = %d %s", status, body)
-	}
+	tl, _ := apiTimeline(t, "http://"+addr, "INC-1", "")
 	var said []string
 	for _, e := range tl.Entries {
 		switch e.Kind {

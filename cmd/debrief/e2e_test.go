@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -49,24 +48,7 @@ func lifecycle(t *testing.T, send func(string), out *lineLog) {
 // the token.
 func checkTimeline(t *testing.T, base string) {
 	t.Helper()
-	status, body := get(t, base+"/api/incidents/INC-1/timeline", token)
-	if status != 200 {
-		t.Fatalf("GET timeline = %d %s", status, body)
-	}
-	var tl struct {
-		IncidentID string `json:"incident_id"`
-		Entries    []struct {
-			Kind   string `json:"kind"`
-			Author struct {
-				ID string `json:"id"`
-			} `json:"author"`
-			Text string    `json:"text"`
-			At   time.Time `json:"at"`
-		} `json:"entries"`
-	}
-	if err := json.Unmarshal([]byte(body), &tl); err != nil {
-		t.Fatalf("timeline: %v in %s", err, body)
-	}
+	tl, _ := apiTimeline(t, base, "INC-1", token)
 	var got []string
 	for i, e := range tl.Entries {
 		if e.At.IsZero() || (i > 0 && e.At.Before(tl.Entries[i-1].At)) {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -123,6 +124,37 @@ var listenRe = regexp.MustCompile(`msg=listening addr=(\S+)`)
 // getenv turns a map into run's getenv.
 func getenv(env map[string]string) func(string) string {
 	return func(k string) string { return env[k] }
+}
+
+// timelineJSON is what GET /api/incidents/{id}/timeline answers.
+type timelineJSON struct {
+	IncidentID string `json:"incident_id"`
+	Entries    []struct {
+		Kind   string `json:"kind"`
+		Author struct {
+			Platform string `json:"platform"`
+			ID       string `json:"id"`
+			Name     string `json:"name"`
+		} `json:"author"`
+		Text string    `json:"text"`
+		At   time.Time `json:"at"`
+	} `json:"entries"`
+}
+
+// apiTimeline fetches an incident's timeline through the JSON API, failing
+// the test unless it answers 200 with a timeline; it returns the body too,
+// for messages.
+func apiTimeline(t *testing.T, base, id, token string) (timelineJSON, string) {
+	t.Helper()
+	status, body := get(t, base+"/api/incidents/"+id+"/timeline", token)
+	var tl timelineJSON
+	if status != 200 {
+		t.Fatalf("GET timeline = %d %s", status, body)
+	}
+	if err := json.Unmarshal([]byte(body), &tl); err != nil {
+		t.Fatalf("timeline: %v in %s", err, body)
+	}
+	return tl, body
 }
 
 // get fetches url with the bearer token, if any, and returns the status and

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -82,17 +81,7 @@ func TestSlackEnd2End(t *testing.T) {
 				t.Fatalf("say: %v %d", err, d.Status)
 			}
 			// Acknowledged means committed: the API has it right away.
-			status, body := get(t, "http://"+addr+"/api/incidents/INC-1/timeline", "")
-			var tl struct {
-				Entries []struct {
-					Kind   string
-					Text   string
-					Author struct{ Platform, ID, Name string }
-				}
-			}
-			if status != 200 || json.Unmarshal([]byte(body), &tl) != nil {
-				t.Fatalf("timeline = %d %s", status, body)
-			}
+			tl, body := apiTimeline(t, "http://"+addr, "INC-1", "")
 			found := false
 			for _, e := range tl.Entries {
 				if e.Kind == "message" && e.Text == "payments API returns 502" && e.Author.Platform == "slack" && e.Author.Name == "alice" {
