@@ -5,7 +5,7 @@ import "time"
 // Verb is the first word (or two) of an /incident command.
 type Verb string
 
-// The command verbs of DESIGN.md. The same words work on every platform.
+// The command verbs, documented in the README. The same words work on every platform.
 const (
 	VerbDeclare            Verb = "declare"
 	VerbSev                Verb = "sev"

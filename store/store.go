@@ -1,350 +1,206 @@
-// Package store keeps debrief's state in one bbolt file: incidents, their
-// timelines, the indexes that find them, the outbox and the reminders. It
-// implements workflows.Store and holds no business rules.
+// Package store is debrief's storage contract: the Store and Tx interfaces
+// and the records they keep (user preferences, reminders, outbox effects).
+// Implementations live in subpackages (bolt/, one bbolt file) and hold no
+// business rules: the application in workflows decides, a Store remembers.
 //
-// Layout (all keys big-endian where numeric, so cursor order is the order the
-// callers want):
-//
-//	incidents   number (8 bytes)                 -> bot.Incident JSON; its NextSequence numbers incidents
-//	timelines/  one nested bucket per incident ID: RecordedAt UnixNano (8) + seq (8) -> bot.TimelineEvent JSON plus dedupe_key
-//	channels    "platform/channelID"             -> incident ID
-//	dedupe      TimelineEvent.DedupeKey          -> timeline key (16) + incident ID
-//	users       UserPrefs.Key                    -> UserPrefs JSON
-//	outbox      Effect.ID (8)                    -> Effect JSON
-//	reminders   Reminder.Key                     -> Reminder JSON
-//	due         Due UnixNano (8) + Reminder.Key  -> empty
-//	meta        "schema"                         -> schema version
-//	            "kv/" + key                      -> value of PutMeta (e.g. the GitHub sync cursor)
+// Why the contract is here and not in workflows, which is its only caller
+// (the Go habit is to define an interface where it is used): the
+// implementations must name its record types, and if those lived in
+// workflows, every store would import the application and, through it,
+// metrics, cron and iCalendar. Here, as in benbjohnson/wtf's root package,
+// both sides import one small package that imports only bot, and
+// dependencies point inward: workflows -> store <- store/bolt, all -> bot.
 package store
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"io"
-	"os"
-	"path/filepath"
-	"sync"
 	"time"
 
-	"github.com/debrief/debrief/workflows"
-	bolt "go.etcd.io/bbolt"
-	berrors "go.etcd.io/bbolt/errors"
+	"github.com/debrief/debrief/bot"
 )
 
-var _ workflows.Store = (*DB)(nil)
+// Store persists incidents, their timelines, the outbox and reminders. It
+// holds no business rules: the Service decides, the Store remembers.
+//
+// store/bolt implements it on bbolt.
+type Store interface {
+	// Update runs fn in one read-write transaction: all of fn's writes
+	// commit together, durably, or none do. An error from fn is returned
+	// unwrapped so that *bot.Error codes survive.
+	Update(ctx context.Context, fn func(Tx) error) error
 
-// ErrClosed is returned by Append after Close.
-var ErrClosed = errors.New("store: database is closed")
+	// View runs fn in a read-only transaction with a consistent snapshot.
+	View(ctx context.Context, fn func(ReadTx) error) error
 
-// schemaVersion is written to the meta bucket on creation; Open refuses a file
-// with another version rather than misreading it.
-const schemaVersion = "1"
+	// Append commits ev to the timeline of ev.IncidentID and returns the
+	// stored entry (with Seq set) once it is durable on disk. Concurrent
+	// appends are group-committed in one fsynced transaction. If
+	// ev.DedupeKey is set and was seen before, Append writes nothing and
+	// returns the stored entry with dup true.
+	Append(ctx context.Context, ev bot.TimelineEvent) (stored bot.TimelineEvent, dup bool, err error)
+}
 
-var (
-	bucketIncidents = []byte("incidents")
-	bucketTimelines = []byte("timelines")
-	bucketChannels  = []byte("channels")
-	bucketDedupe    = []byte("dedupe")
-	bucketUsers     = []byte("users")
-	bucketOutbox    = []byte("outbox")
-	bucketReminders = []byte("reminders")
-	bucketDue       = []byte("due")
-	bucketMeta      = []byte("meta")
+// ReadTx reads within one transaction.
+type ReadTx interface {
+	// Incident returns the incident with the given ID, or a *bot.Error with
+	// code ENOTFOUND.
+	Incident(id string) (*bot.Incident, error)
+	// Incidents returns every incident, oldest first.
+	Incidents() ([]*bot.Incident, error)
+	// IncidentByChannel returns the ID of the incident that lives in c, or a
+	// *bot.Error with code ENOTFOUND.
+	IncidentByChannel(c bot.Channel) (string, error)
+	// Timeline returns the incident's entries oldest first (RecordedAt, then
+	// Seq). An incident with no entries has an empty timeline, not an error.
+	Timeline(incidentID string) ([]bot.TimelineEvent, error)
+	// UserPrefs returns what the user set about themselves; the zero value
+	// (with Key set) when nothing was.
+	UserPrefs(key string) (UserPrefs, error)
+	// Effects returns the pending outbox effects in ID order.
+	Effects() ([]Effect, error)
+	// DueReminders returns the reminders due at or before now, earliest
+	// first.
+	DueReminders(now time.Time) ([]Reminder, error)
+	// Reminder returns the reminder with key k, and whether it exists.
+	Reminder(k string) (Reminder, bool, error)
+	// Meta returns the value stored under key with PutMeta, and whether
+	// there is one: small bookkeeping such as the tracker's sync cursor.
+	Meta(key string) (string, bool, error)
+}
 
-	allBuckets = [][]byte{
-		bucketIncidents, bucketTimelines, bucketChannels, bucketDedupe,
-		bucketUsers, bucketOutbox, bucketReminders, bucketDue, bucketMeta,
-	}
+// Tx reads and writes within one read-write transaction.
+type Tx interface {
+	ReadTx
+	// NextIncidentNumber returns the next incident number: 1, 2, 3...
+	// No two committed incidents share a number; a number taken by a
+	// transaction that rolls back is handed out again.
+	NextIncidentNumber() (int, error)
+	// PutIncident inserts or replaces inc.
+	PutIncident(inc *bot.Incident) error
+	// PutChannel records that incidentID lives in channel c.
+	PutChannel(c bot.Channel, incidentID string) error
+	// AppendEvent is Append within this transaction. Like Append, it
+	// refuses (ENOTFOUND) an entry for an incident that was never put, and
+	// its dedupe check spans every incident.
+	AppendEvent(ev bot.TimelineEvent) (stored bot.TimelineEvent, dup bool, err error)
+	// PutUserPrefs inserts or replaces p.
+	PutUserPrefs(p UserPrefs) error
+	// AddEffect adds e to the outbox, assigning e.ID (and e.Key when empty,
+	// as "effect-<ID>"), and returns it.
+	AddEffect(e Effect) (Effect, error)
+	// UpdateEffect replaces the pending effect with e.ID (after a failed
+	// attempt).
+	UpdateEffect(e Effect) error
+	// DeleteEffect removes a delivered effect from the outbox; deleting a
+	// missing one is not an error, so acknowledgements may repeat.
+	DeleteEffect(id uint64) error
+	// PutReminder inserts or replaces the reminder with r.Key.
+	PutReminder(r Reminder) error
+	// DeleteReminder removes the reminder with key k, if any.
+	DeleteReminder(k string) error
+	// PutMeta stores value under key, replacing any previous value.
+	PutMeta(key, value string) error
+}
 
-	keySchema = []byte("schema")
+// UserPrefs is what a user told the bot about themselves.
+type UserPrefs struct {
+	Key    string `json:"key"`    // bot.User.Key()
+	Zone   string `json:"zone"`   // IANA zone set with /incident tz
+	GitHub string `json:"github"` // GitHub login set with /incident github
+}
+
+// ReminderKind says what a reminder nudges about.
+type ReminderKind string
+
+// The reminder kinds.
+const (
+	// RemindStatus asks for a status update while an incident is open.
+	RemindStatus ReminderKind = "status_update"
+	// RemindSchedule asks the commander to schedule the post-mortem.
+	RemindSchedule ReminderKind = "schedule_postmortem"
+	// RemindMeetingDay and RemindMeetingSoon announce the meeting 24 h and
+	// 15 min before it starts.
+	RemindMeetingDay  ReminderKind = "meeting_24h"
+	RemindMeetingSoon ReminderKind = "meeting_15m"
+	// RemindCountermeasure nudges a countermeasure's owner before and
+	// after its due date until it is done; Reminder.N says which one.
+	RemindCountermeasure ReminderKind = "countermeasure"
 )
 
-// DB is the bbolt-backed Store. It is safe for concurrent use.
-type DB struct {
-	bolt *bolt.DB
-	path string
-
-	// reqs feeds the committer goroutine. mu guards closed and orders every
-	// sender's inflight.Add before Close's inflight.Wait, so reqs is closed
-	// only when nobody can still send on it.
-	reqs     chan *entry
-	mu       sync.RWMutex
-	closed   bool
-	inflight sync.WaitGroup
-	done     chan struct{} // closed when the committer has exited
+// Reminder is a durable nudge due at a time. It lives in the store so that it
+// survives restarts, and it is deleted or moved in the same transaction that
+// enqueues its message, so it fires once.
+type Reminder struct {
+	Key        string       `json:"key"` // unique: "INC-3/status_update"
+	IncidentID string       `json:"incident_id"`
+	Kind       ReminderKind `json:"kind"`
+	Due        time.Time    `json:"due"`
+	// Count is how many times it has fired.
+	Count int `json:"count"`
+	// Escalated records that an overdue nudge was also announced (or, for
+	// a countermeasure, told to the commander), which happens once.
+	Escalated bool `json:"escalated,omitempty"`
+	// N is the countermeasure a RemindCountermeasure reminder is about.
+	N int `json:"n,omitempty"`
 }
 
-// Option configures Open.
-type Option func(*options)
+// EffectKind names an effect on the outside world.
+type EffectKind string
 
-type options struct {
-	timeout time.Duration
-}
+// The effect kinds.
+const (
+	EffectCreateChannel EffectKind = "create_channel" // Name; on success the channel is recorded
+	EffectPost          EffectKind = "post"           // Text; Pin pins it after posting
+	EffectInvite        EffectKind = "invite"         // Users
+	EffectPin           EffectKind = "pin"            // MessageID
+	EffectTopic         EffectKind = "topic"          // Text
+	EffectArchive       EffectKind = "archive"
+	EffectFile          EffectKind = "file"    // Name is the file name, Text its content, Comment the message
+	EffectPublish       EffectKind = "publish" // Name is the path in the repository, Text the content
+	// EffectFileIssue files countermeasure N as an issue in the tracker:
+	// Name is the title, Text the body (with its marker), Labels and
+	// Assignee; Key is the countermeasure's key. On success the
+	// countermeasure is filed and the link posted.
+	EffectFileIssue EffectKind = "file_issue"
+	// EffectDirect sends Text to Users[0] alone where the Chat can
+	// (DirectPoster); elsewhere it is posted with a mention in the channel
+	// the effect names (or the incident's).
+	EffectDirect EffectKind = "direct"
+)
 
-// WithTimeout sets how long Open waits for the file lock held by another
-// process before giving up. The default is one second: a second debrief on
-// the same file should fail fast with a clear message, not hang.
-func WithTimeout(d time.Duration) Option {
-	return func(o *options) { o.timeout = d }
-}
+// Effect is one change to make on a platform, kept in the outbox until it is
+// delivered. It is written in the same transaction as the state change that
+// causes it, and delivered at least once; Key lets the far side tell a retry
+// from a new request.
+type Effect struct {
+	ID         uint64       `json:"id"`
+	Key        string       `json:"key"`
+	Kind       EffectKind   `json:"kind"`
+	Platform   bot.Platform `json:"platform"`
+	IncidentID string       `json:"incident_id,omitempty"`
+	// ChannelID is the target channel. When empty, the target is the
+	// incident's own channel on Platform, known once its create_channel
+	// effect is delivered; effects wait for it.
+	ChannelID string     `json:"channel_id,omitempty"`
+	Name      string     `json:"name,omitempty"`
+	Text      string     `json:"text,omitempty"`
+	Users     []bot.User `json:"users,omitempty"`
+	MessageID string     `json:"message_id,omitempty"`
+	Pin       bool       `json:"pin,omitempty"`
+	Comment   string     `json:"comment,omitempty"`
+	// N, Labels and Assignee describe the issue of a file_issue effect.
+	N        int      `json:"n,omitempty"`
+	Labels   []string `json:"labels,omitempty"`
+	Assignee string   `json:"assignee,omitempty"`
+	// Sent is set, durably, before the first attempt of an effect whose far
+	// side cannot tell a retry from a new request by its key (a GitHub
+	// issue): once set, the outcome of an earlier attempt is unknown (it
+	// may have failed after the far side acted, or the process died
+	// mid-call), and the next attempt must look for what it may have done.
+	Sent bool `json:"sent,omitempty"`
 
-// boltOptions are the bbolt settings of every DB; the raw baseline benchmark
-// uses them too, so the comparison is like for like.
-func boltOptions(timeout time.Duration) *bolt.Options {
-	return &bolt.Options{Timeout: timeout, FreelistType: bolt.FreelistArrayType}
-}
-
-// Open opens or creates the database file at path and starts the committer
-// that group-commits Append calls. A file locked by another process makes
-// Open fail after the timeout with an error wrapping bbolt's ErrTimeout.
-func Open(path string, opts ...Option) (*DB, error) {
-	o := options{timeout: time.Second}
-	for _, opt := range opts {
-		opt(&o)
-	}
-	bdb, err := bolt.Open(path, 0o600, boltOptions(o.timeout))
-	if errors.Is(err, berrors.ErrTimeout) {
-		return nil, fmt.Errorf("store: open %s: database is locked by another process: %w", path, err)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("store: open %s: %w", path, err)
-	}
-	if err := bdb.Update(initSchema); err != nil {
-		_ = bdb.Close()
-		return nil, fmt.Errorf("store: open %s: %w", path, err)
-	}
-	db := &DB{
-		bolt: bdb,
-		path: path,
-		reqs: make(chan *entry, reqBuffer),
-		done: make(chan struct{}),
-	}
-	go db.commitLoop()
-	return db, nil
-}
-
-// initSchema creates the buckets up front so that readers never meet a
-// missing one, and refuses files written by another schema.
-func initSchema(tx *bolt.Tx) error {
-	for _, name := range allBuckets {
-		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-			return fmt.Errorf("create bucket %s: %w", name, err)
-		}
-	}
-	meta := tx.Bucket(bucketMeta)
-	switch v := meta.Get(keySchema); {
-	case v == nil:
-		return meta.Put(keySchema, []byte(schemaVersion))
-	case string(v) != schemaVersion:
-		return fmt.Errorf("schema version %q, this debrief reads %q", v, schemaVersion)
-	}
-	return nil
-}
-
-// Path returns the file the database lives in.
-func (db *DB) Path() string { return db.path }
-
-// Close stops accepting appends, waits for the ones already submitted to
-// commit, stops the committer and closes the file. Calling it again is a
-// no-op.
-func (db *DB) Close() error {
-	db.mu.Lock()
-	if db.closed {
-		db.mu.Unlock()
-		return nil
-	}
-	db.closed = true
-	db.mu.Unlock()
-
-	db.inflight.Wait()
-	close(db.reqs)
-	<-db.done
-	if err := db.bolt.Close(); err != nil {
-		return fmt.Errorf("store: close %s: %w", db.path, err)
-	}
-	return nil
-}
-
-func (db *DB) isClosed() bool {
-	db.mu.RLock()
-	defer db.mu.RUnlock()
-	return db.closed
-}
-
-// Update runs fn in one read-write transaction that commits, fsynced, if fn
-// returns nil and rolls back otherwise. fn's error is returned as is, so
-// *bot.Error codes survive; a failed commit is wrapped.
-func (db *DB) Update(ctx context.Context, fn func(workflows.Tx) error) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	var fnErr error
-	err := db.bolt.Update(func(btx *bolt.Tx) error {
-		fnErr = fn(&tx{btx: btx})
-		return fnErr
-	})
-	if fnErr != nil {
-		return fnErr
-	}
-	if err != nil {
-		return fmt.Errorf("store: update: %w", err)
-	}
-	return nil
-}
-
-// View runs fn in a read-only transaction over a consistent snapshot. fn's
-// error is returned as is.
-func (db *DB) View(ctx context.Context, fn func(workflows.ReadTx) error) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	var fnErr error
-	err := db.bolt.View(func(btx *bolt.Tx) error {
-		fnErr = fn(&tx{btx: btx})
-		return fnErr
-	})
-	if fnErr != nil {
-		return fnErr
-	}
-	if err != nil {
-		return fmt.Errorf("store: view: %w", err)
-	}
-	return nil
-}
-
-// OutboxDepth returns how many effects wait in the outbox, for metrics.
-func (db *DB) OutboxDepth(ctx context.Context) (int, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
-	var n int
-	err := db.bolt.View(func(btx *bolt.Tx) error {
-		n = btx.Bucket(bucketOutbox).Stats().KeyN
-		return nil
-	})
-	if err != nil {
-		return 0, fmt.Errorf("store: outbox depth: %w", err)
-	}
-	return n, nil
-}
-
-// Check verifies the file's page structure (bbolt's tx.Check) and returns
-// every inconsistency found, joined, or nil.
-func (db *DB) Check() error {
-	// A writable transaction, rolled back: bbolt's Check reads the shared
-	// freelist, which is only safe while holding the writer lock, and an
-	// Update would commit (and fsync) an empty transaction.
-	btx, err := db.bolt.Begin(true)
-	if err != nil {
-		return fmt.Errorf("store: check: %w", err)
-	}
-	defer func() { _ = btx.Rollback() }()
-	var errs []error
-	for err := range btx.Check() {
-		errs = append(errs, err)
-	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("store: check %s: %w", db.path, err)
-	}
-	return nil
-}
-
-// Backup writes a consistent copy of the whole database to w while the
-// database stays online, and returns the bytes written. Writers are not
-// blocked, but while the copy runs bbolt cannot remap a growing file, so a
-// commit that needs more room waits for it.
-func (db *DB) Backup(ctx context.Context, w io.Writer) (int64, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
-	var n int64
-	err := db.bolt.View(func(btx *bolt.Tx) error {
-		var err error
-		n, err = btx.WriteTo(ctxWriter{ctx: ctx, w: w})
-		return err
-	})
-	if err != nil {
-		if ctx.Err() != nil {
-			return n, ctx.Err()
-		}
-		return n, fmt.Errorf("store: backup: %w", err)
-	}
-	return n, nil
-}
-
-// BackupFile writes a consistent copy of the database to path. The copy goes
-// to a temporary file in the same directory that is fsynced and then renamed,
-// so path holds either the previous file or a complete new copy, never a
-// torn one.
-func (db *DB) BackupFile(ctx context.Context, path string) (err error) {
-	if same, _ := sameFile(db.path, path); same {
-		return fmt.Errorf("store: backup to %s: that is the live database", path)
-	}
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("store: backup to %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			_ = f.Close()
-			_ = os.Remove(f.Name())
-		}
-	}()
-	if _, err := db.Backup(ctx, f); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("store: backup to %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("store: backup to %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("store: backup to %s: %w", path, err)
-	}
-	// The rename is durable only once the directory entry is.
-	if err := syncDir(dir); err != nil {
-		return fmt.Errorf("store: backup to %s: %w", path, err)
-	}
-	return nil
-}
-
-func sameFile(a, b string) (bool, error) {
-	fa, err := os.Stat(a)
-	if err != nil {
-		return false, err
-	}
-	fb, err := os.Stat(b)
-	if err != nil {
-		return false, err
-	}
-	return os.SameFile(fa, fb), nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	if err := d.Sync(); err != nil {
-		_ = d.Close()
-		return err
-	}
-	return d.Close()
-}
-
-// ctxWriter makes a long copy stop when its context is cancelled: bbolt's
-// WriteTo has no context of its own.
-type ctxWriter struct {
-	ctx context.Context
-	w   io.Writer
-}
-
-func (c ctxWriter) Write(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.w.Write(p)
+	CreatedAt time.Time `json:"created_at"`
+	Attempts  int       `json:"attempts"`
+	NextAt    time.Time `json:"next_at"`
+	LastError string    `json:"last_error,omitempty"`
 }

@@ -8,12 +8,13 @@ import (
 	"time"
 
 	"github.com/debrief/debrief/bot"
+	"github.com/debrief/debrief/store"
 )
 
 // call is one command being handled inside a read-write transaction.
 type call struct {
 	s     *Service
-	tx    Tx
+	tx    store.Tx
 	inc   *bot.Incident
 	actor bot.User
 	cmd   bot.Command
@@ -71,7 +72,7 @@ func (c *call) event(kind bot.EventKind, text string) error {
 
 // effect queues e for every platform the incident has a channel on (or
 // will have: the origin platform).
-func (c *call) effect(e Effect) error {
+func (c *call) effect(e store.Effect) error {
 	for _, p := range incidentPlatforms(c.inc) {
 		e.Platform = p
 		if err := c.s.enqueue(c.tx, c.inc, e, c.now); err != nil {
@@ -83,7 +84,7 @@ func (c *call) effect(e Effect) error {
 
 // post queues a message to the incident's channels.
 func (c *call) post(text string) error {
-	return c.effect(Effect{Kind: EffectPost, Text: text})
+	return c.effect(store.Effect{Kind: store.EffectPost, Text: text})
 }
 
 // announce queues a message to each platform's announcement channel.
@@ -92,7 +93,7 @@ func (c *call) announce(text string) error {
 }
 
 func (c *call) topic() error {
-	return c.effect(Effect{Kind: EffectTopic, Text: Topic(c.inc)})
+	return c.effect(store.Effect{Kind: store.EffectTopic, Text: Topic(c.inc)})
 }
 
 func incidentPlatforms(inc *bot.Incident) []bot.Platform {
@@ -105,20 +106,20 @@ func incidentPlatforms(inc *bot.Incident) []bot.Platform {
 	return ps
 }
 
-func (s *Service) announce(tx Tx, inc *bot.Incident, text string, now time.Time) error {
+func (s *Service) announce(tx store.Tx, inc *bot.Incident, text string, now time.Time) error {
 	for _, p := range incidentPlatforms(inc) {
 		ch := s.Config.Announce[p]
 		if ch == "" {
 			continue
 		}
-		if err := s.enqueue(tx, inc, Effect{Kind: EffectPost, Platform: p, ChannelID: ch, Text: text}, now); err != nil {
+		if err := s.enqueue(tx, inc, store.Effect{Kind: store.EffectPost, Platform: p, ChannelID: ch, Text: text}, now); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (s *Service) enqueue(tx Tx, inc *bot.Incident, e Effect, now time.Time) error {
+func (s *Service) enqueue(tx store.Tx, inc *bot.Incident, e store.Effect, now time.Time) error {
 	e.IncidentID = inc.ID
 	e.CreatedAt, e.NextAt = now, now
 	if _, err := tx.AddEffect(e); err != nil {
@@ -175,7 +176,7 @@ func (s *Service) declare(ctx context.Context, actor bot.User, ch bot.Channel, c
 		kind = bot.KindReal
 	}
 	var inc *bot.Incident
-	err := s.Store.Update(ctx, func(tx Tx) error {
+	err := s.Store.Update(ctx, func(tx store.Tx) error {
 		n, err := tx.NextIncidentNumber()
 		if err != nil {
 			return fmt.Errorf("workflows: declare: %w", err)
@@ -208,11 +209,11 @@ func (s *Service) declare(ctx context.Context, actor bot.User, ch bot.Channel, c
 		// Order matters: the outbox delivers an incident's effects on a
 		// platform in ID order, and everything after create_channel waits
 		// for the channel to exist.
-		for _, e := range []Effect{
-			{Kind: EffectCreateChannel, Name: inc.ChannelName()},
-			{Kind: EffectInvite, Users: inc.Responders},
-			{Kind: EffectTopic, Text: Topic(inc)},
-			{Kind: EffectPost, Text: Summary(inc), Pin: true},
+		for _, e := range []store.Effect{
+			{Kind: store.EffectCreateChannel, Name: inc.ChannelName()},
+			{Kind: store.EffectInvite, Users: inc.Responders},
+			{Kind: store.EffectTopic, Text: Topic(inc)},
+			{Kind: store.EffectPost, Text: Summary(inc), Pin: true},
 		} {
 			if err := c.effect(e); err != nil {
 				return err
@@ -307,7 +308,7 @@ func (c *call) role() (Reply, error) {
 	if err := c.event(bot.EventRole, fmt.Sprintf("%s is now %s", u.Display(), c.cmd.Role)); err != nil {
 		return Reply{}, err
 	}
-	if err := c.effect(Effect{Kind: EffectInvite, Users: []bot.User{u}}); err != nil {
+	if err := c.effect(store.Effect{Kind: store.EffectInvite, Users: []bot.User{u}}); err != nil {
 		return Reply{}, err
 	}
 	if c.cmd.Role == bot.Commander {
@@ -374,7 +375,7 @@ func (c *call) resolve() (Reply, error) {
 	if err := c.announce(fmt.Sprintf("%s resolved: %s", c.inc.ID, c.inc.Title)); err != nil {
 		return Reply{}, err
 	}
-	if err := c.tx.DeleteReminder(reminderKey(c.inc.ID, RemindStatus)); err != nil {
+	if err := c.tx.DeleteReminder(reminderKey(c.inc.ID, store.RemindStatus)); err != nil {
 		return Reply{}, fmt.Errorf("workflows: resolve %s: %w", c.inc.ID, err)
 	}
 	if err := c.s.scheduleNudge(c.tx, c.inc, c.now); err != nil {
@@ -388,7 +389,7 @@ func (c *call) reopen() (Reply, error) {
 	if err := c.step(bot.StepReopen, "reopened"); err != nil {
 		return Reply{}, err
 	}
-	if err := c.deleteReminders(RemindSchedule, RemindMeetingDay, RemindMeetingSoon); err != nil {
+	if err := c.deleteReminders(store.RemindSchedule, store.RemindMeetingDay, store.RemindMeetingSoon); err != nil {
 		return Reply{}, err
 	}
 	if err := c.s.scheduleStatusReminder(c.tx, c.inc, c.now); err != nil {
@@ -445,11 +446,11 @@ func (c *call) schedule() (Reply, error) {
 	if err := c.post(c.meetingMessage(verb)); err != nil {
 		return Reply{}, err
 	}
-	if err := c.effect(Effect{Kind: EffectFile, Name: c.inc.ID + "-postmortem.ics", Text: Invite(c.inc, c.now),
+	if err := c.effect(store.Effect{Kind: store.EffectFile, Name: c.inc.ID + "-postmortem.ics", Text: Invite(c.inc, c.now),
 		Comment: "Calendar invite for the post-mortem of " + c.inc.ID}); err != nil {
 		return Reply{}, err
 	}
-	if err := c.deleteReminders(RemindSchedule); err != nil {
+	if err := c.deleteReminders(store.RemindSchedule); err != nil {
 		return Reply{}, err
 	}
 	if err := c.scheduleMeetingReminders(); err != nil {
@@ -482,7 +483,7 @@ func (c *call) held() (Reply, error) {
 	if err := c.topic(); err != nil {
 		return Reply{}, err
 	}
-	if err := c.deleteReminders(RemindMeetingDay, RemindMeetingSoon); err != nil {
+	if err := c.deleteReminders(store.RemindMeetingDay, store.RemindMeetingSoon); err != nil {
 		return Reply{}, err
 	}
 	text := fmt.Sprintf("Post-mortem of %s held with %s. The commander can now close it once the countermeasures are in.",
@@ -587,7 +588,7 @@ func (c *call) close() (Reply, error) {
 	if err := c.step(bot.StepClose, text); err != nil {
 		return Reply{}, err
 	}
-	if err := c.deleteReminders(RemindStatus, RemindSchedule, RemindMeetingDay, RemindMeetingSoon); err != nil {
+	if err := c.deleteReminders(store.RemindStatus, store.RemindSchedule, store.RemindMeetingDay, store.RemindMeetingSoon); err != nil {
 		return Reply{}, err
 	}
 	if err := c.writeupFile("The post-mortem write-up of " + c.inc.ID + "."); err != nil {
@@ -605,7 +606,7 @@ func (c *call) close() (Reply, error) {
 		if c.s.Config.KeepChannelOnClose[p] {
 			continue
 		}
-		if err := c.s.enqueue(c.tx, c.inc, Effect{Kind: EffectArchive, Platform: p}, c.now); err != nil {
+		if err := c.s.enqueue(c.tx, c.inc, store.Effect{Kind: store.EffectArchive, Platform: p}, c.now); err != nil {
 			return Reply{}, err
 		}
 	}
@@ -615,13 +616,13 @@ func (c *call) close() (Reply, error) {
 // queuePublish queues the commit of inc's write-up (Publisher): at close,
 // and again when it changes after (a re-export, a countermeasure done), as
 // an update that keeps the file's history.
-func (s *Service) queuePublish(tx Tx, inc *bot.Incident, now time.Time) error {
+func (s *Service) queuePublish(tx store.Tx, inc *bot.Incident, now time.Time) error {
 	tl, err := tx.Timeline(inc.ID)
 	if err != nil {
 		return fmt.Errorf("workflows: publish %s: %w", inc.ID, err)
 	}
-	return s.enqueue(tx, inc, Effect{
-		Kind: EffectPublish, Platform: publishPlatform, Name: path.Join(s.PublishPath, inc.ID+".md"),
+	return s.enqueue(tx, inc, store.Effect{
+		Kind: store.EffectPublish, Platform: publishPlatform, Name: path.Join(s.PublishPath, inc.ID+".md"),
 		Text: Writeup(inc, tl, s.zone()), Comment: fmt.Sprintf("Post-mortem of %s: %s", inc.ID, inc.Title),
 	}, now)
 }
@@ -680,7 +681,7 @@ func (s *Service) list(ctx context.Context) (Reply, error) {
 
 func (s *Service) setPrefs(ctx context.Context, actor bot.User, cmd bot.Command) (Reply, error) {
 	var text string
-	err := s.Store.Update(ctx, func(tx Tx) error {
+	err := s.Store.Update(ctx, func(tx store.Tx) error {
 		p, err := tx.UserPrefs(actor.Key())
 		if err != nil {
 			return fmt.Errorf("workflows: prefs %s: %w", actor.Key(), err)

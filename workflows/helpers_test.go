@@ -12,6 +12,7 @@ import (
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/internal/clocktest"
 	"github.com/debrief/debrief/store"
+	"github.com/debrief/debrief/store/bolt"
 	"github.com/debrief/debrief/workflows"
 )
 
@@ -142,7 +143,7 @@ func firstLine(s string) string {
 type env struct {
 	t     testing.TB
 	path  string
-	db    *store.DB
+	db    *bolt.DB
 	svc   *workflows.Service
 	clock *clocktest.Clock
 	chat  *chat
@@ -160,7 +161,7 @@ func newEnv(t testing.TB) *env {
 
 func (e *env) open() {
 	e.t.Helper()
-	db, err := store.Open(e.path)
+	db, err := bolt.Open(e.path)
 	if err != nil {
 		e.t.Fatalf("open store: %v", err)
 	}
@@ -280,10 +281,10 @@ func (e *env) incident(id string) *bot.Incident {
 	return inc
 }
 
-func (e *env) effects() []workflows.Effect {
+func (e *env) effects() []store.Effect {
 	e.t.Helper()
-	var out []workflows.Effect
-	err := e.db.View(context.Background(), func(tx workflows.ReadTx) error {
+	var out []store.Effect
+	err := e.db.View(context.Background(), func(tx store.ReadTx) error {
 		var err error
 		out, err = tx.Effects()
 		return err

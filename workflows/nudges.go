@@ -10,18 +10,19 @@ import (
 	"time"
 
 	"github.com/debrief/debrief/bot"
+	"github.com/debrief/debrief/store"
 	"github.com/robfig/cron/v3"
 )
 
 func countermeasureReminderKey(incidentID string, n int) string {
-	return reminderKey(incidentID, RemindCountermeasure) + "/" + strconv.Itoa(n)
+	return reminderKey(incidentID, store.RemindCountermeasure) + "/" + strconv.Itoa(n)
 }
 
 // ownerZone is the zone a countermeasure's owner is nudged in: the one they
 // set with /incident tz (read now, so a change applies to the next nudge),
 // else the one known when the countermeasure was recorded (their
 // platform's), else the configured zone.
-func (s *Service) ownerZone(tx ReadTx, cm bot.Countermeasure) (*time.Location, error) {
+func (s *Service) ownerZone(tx store.ReadTx, cm bot.Countermeasure) (*time.Location, error) {
 	p, err := tx.UserPrefs(cm.Owner.Key())
 	if err != nil {
 		return nil, fmt.Errorf("workflows: zone of %s: %w", cm.Owner.Key(), err)
@@ -39,7 +40,7 @@ func (s *Service) ownerZone(tx ReadTx, cm bot.Countermeasure) (*time.Location, e
 
 // scheduleCountermeasureNudge (re)sets the nudge of cm to its next time
 // (bot.NextNudge), or removes it once cm is done.
-func (s *Service) scheduleCountermeasureNudge(tx Tx, inc *bot.Incident, cm bot.Countermeasure, now time.Time) error {
+func (s *Service) scheduleCountermeasureNudge(tx store.Tx, inc *bot.Incident, cm bot.Countermeasure, now time.Time) error {
 	key := countermeasureReminderKey(inc.ID, cm.N)
 	if cm.State == bot.CMDone || cm.Due.IsZero() {
 		return tx.DeleteReminder(key)
@@ -48,7 +49,7 @@ func (s *Service) scheduleCountermeasureNudge(tx Tx, inc *bot.Incident, cm bot.C
 	if err != nil {
 		return err
 	}
-	r := Reminder{Key: key, IncidentID: inc.ID, Kind: RemindCountermeasure, N: cm.N, Due: bot.NextNudge(cm.Due, now, loc)}
+	r := store.Reminder{Key: key, IncidentID: inc.ID, Kind: store.RemindCountermeasure, N: cm.N, Due: bot.NextNudge(cm.Due, now, loc)}
 	if err := tx.PutReminder(r); err != nil {
 		return fmt.Errorf("workflows: nudge %s#%d: %w", inc.ID, cm.N, err)
 	}
@@ -59,7 +60,7 @@ func (s *Service) scheduleCountermeasureNudge(tx Tx, inc *bot.Incident, cm bot.C
 // moves r to the next nudge, or deletes it when the countermeasure is done.
 // From EscalateAfter days overdue on, the incident commander is told too,
 // once: the weekly digest keeps it visible after that.
-func (s *Service) fireCountermeasure(tx Tx, inc *bot.Incident, r Reminder, now time.Time) (bool, error) {
+func (s *Service) fireCountermeasure(tx store.Tx, inc *bot.Incident, r store.Reminder, now time.Time) (bool, error) {
 	if r.N < 1 || r.N > len(inc.Countermeasures) {
 		return false, tx.DeleteReminder(r.Key)
 	}
@@ -117,9 +118,9 @@ func days(n int) string {
 }
 
 // direct queues text for u alone (EffectDirect), on u's platform.
-func (s *Service) direct(tx Tx, inc *bot.Incident, u bot.User, text string, now time.Time) error {
-	return s.enqueue(tx, inc, Effect{
-		Kind: EffectDirect, Platform: u.Platform, ChannelID: s.fallbackChannel(inc, u.Platform),
+func (s *Service) direct(tx store.Tx, inc *bot.Incident, u bot.User, text string, now time.Time) error {
+	return s.enqueue(tx, inc, store.Effect{
+		Kind: store.EffectDirect, Platform: u.Platform, ChannelID: s.fallbackChannel(inc, u.Platform),
 		Users: []bot.User{u}, Text: text,
 	}, now)
 }
@@ -133,7 +134,7 @@ func (s *Service) direct(tx Tx, inc *bot.Incident, u bot.User, text string, now 
 func (s *Service) Digest(ctx context.Context, now time.Time) (int, error) {
 	today := bot.DateOf(now.In(s.zone()))
 	queued := 0
-	err := s.Store.Update(ctx, func(tx Tx) error {
+	err := s.Store.Update(ctx, func(tx store.Tx) error {
 		queued = 0
 		incs, err := tx.Incidents()
 		if err != nil {
@@ -185,8 +186,8 @@ func (s *Service) Digest(ctx context.Context, now time.Time) (int, error) {
 			if open.Len() > 0 {
 				b.WriteString("\nOpen:" + open.String())
 			}
-			e := Effect{
-				Kind: EffectPost, Platform: p, ChannelID: ch, Text: b.String(),
+			e := store.Effect{
+				Kind: store.EffectPost, Platform: p, ChannelID: ch, Text: b.String(),
 				Key: path.Join("digest", today.String(), string(p)), CreatedAt: now, NextAt: now,
 			}
 			if _, err := tx.AddEffect(e); err != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/debrief/debrief/bot"
+	"github.com/debrief/debrief/store"
 )
 
 // Chat is what a chat adapter does for the outbox. Each method is retried
@@ -96,9 +97,9 @@ func Backoff(attempts int, j float64) time.Duration {
 // channel is pending, so messages keep their order and nothing is posted
 // before the channel exists. It returns how many effects were delivered.
 func (s *Service) DeliverDue(ctx context.Context) (int, error) {
-	var pending []Effect
+	var pending []store.Effect
 	channels := map[string]map[bot.Platform]string{}
-	err := s.Store.View(ctx, func(tx ReadTx) error {
+	err := s.Store.View(ctx, func(tx store.ReadTx) error {
 		var err error
 		if pending, err = tx.Effects(); err != nil {
 			return err
@@ -140,11 +141,11 @@ func (s *Service) DeliverDue(ctx context.Context) (int, error) {
 			continue
 		}
 		retry := e.Sent
-		if e.Kind == EffectFileIssue && !e.Sent {
+		if e.Kind == store.EffectFileIssue && !e.Sent {
 			// Durably, before the call: if the process dies while the
 			// tracker creates the issue, the next attempt looks for it.
 			e.Sent = true
-			if err := s.Store.Update(ctx, func(tx Tx) error { return tx.UpdateEffect(e) }); err != nil {
+			if err := s.Store.Update(ctx, func(tx store.Tx) error { return tx.UpdateEffect(e) }); err != nil {
 				return delivered, fmt.Errorf("workflows: outbox %s %s: %w", e.Kind, e.Key, err)
 			}
 		}
@@ -159,7 +160,7 @@ func (s *Service) DeliverDue(ctx context.Context) (int, error) {
 		if err := s.delivered(ctx, e, result); err != nil {
 			return delivered, err
 		}
-		if e.Kind == EffectCreateChannel {
+		if e.Kind == store.EffectCreateChannel {
 			if channels[e.IncidentID] == nil {
 				channels[e.IncidentID] = map[bot.Platform]string{}
 			}
@@ -172,7 +173,7 @@ func (s *Service) DeliverDue(ctx context.Context) (int, error) {
 
 // laneOf is the ordering domain of an effect: effects in one lane are
 // delivered in ID order, one lane's failure does not hold up another.
-func laneOf(e Effect) string {
+func laneOf(e store.Effect) string {
 	if e.ChannelID != "" {
 		return string(e.Platform) + "/" + e.ChannelID
 	}
@@ -188,11 +189,11 @@ type outcome struct {
 
 // sinkReady reports whether whoever delivers e is configured: the
 // tracker, the publisher, or the Chat of e's platform.
-func (s *Service) sinkReady(e Effect) bool {
+func (s *Service) sinkReady(e store.Effect) bool {
 	switch e.Kind {
-	case EffectFileIssue:
+	case store.EffectFileIssue:
 		return s.Tracker != nil
-	case EffectPublish:
+	case store.EffectPublish:
 		return s.Publisher != nil
 	}
 	return s.Chats[e.Platform] != nil
@@ -200,20 +201,20 @@ func (s *Service) sinkReady(e Effect) bool {
 
 // needsChannel reports whether e goes into a chat channel that must exist
 // before it can be delivered.
-func needsChannel(k EffectKind) bool {
+func needsChannel(k store.EffectKind) bool {
 	switch k {
-	case EffectCreateChannel, EffectFileIssue, EffectPublish:
+	case store.EffectCreateChannel, store.EffectFileIssue, store.EffectPublish:
 		return false
 	}
 	return true
 }
 
-func (s *Service) attempt(ctx context.Context, chat Chat, e Effect, ch string, retry bool) (outcome, error) {
+func (s *Service) attempt(ctx context.Context, chat Chat, e store.Effect, ch string, retry bool) (outcome, error) {
 	switch e.Kind {
-	case EffectFileIssue:
+	case store.EffectFileIssue:
 		is, err := s.Tracker.FileIssue(ctx, e.Key, Issue{Title: e.Name, Body: e.Text, Labels: e.Labels, Assignee: e.Assignee}, retry)
 		return outcome{id: is.URL, issue: is}, err
-	case EffectPublish:
+	case store.EffectPublish:
 		url, err := s.Publisher.Publish(ctx, e.Key, e.Name, e.Text, e.Comment)
 		return outcome{id: url}, err
 	}
@@ -221,26 +222,26 @@ func (s *Service) attempt(ctx context.Context, chat Chat, e Effect, ch string, r
 	return outcome{id: id}, err
 }
 
-func (s *Service) attemptChat(ctx context.Context, chat Chat, e Effect, ch string) (string, error) {
+func (s *Service) attemptChat(ctx context.Context, chat Chat, e store.Effect, ch string) (string, error) {
 	switch e.Kind {
-	case EffectCreateChannel:
+	case store.EffectCreateChannel:
 		return chat.CreateChannel(ctx, e.Key, e.Name)
-	case EffectPost:
+	case store.EffectPost:
 		return chat.Post(ctx, e.Key, ch, e.Text)
-	case EffectInvite:
+	case store.EffectInvite:
 		return "", chat.Invite(ctx, ch, e.Users)
-	case EffectPin:
+	case store.EffectPin:
 		return "", chat.Pin(ctx, ch, e.MessageID)
-	case EffectTopic:
+	case store.EffectTopic:
 		return "", chat.SetTopic(ctx, ch, e.Text)
-	case EffectArchive:
+	case store.EffectArchive:
 		return "", chat.Archive(ctx, ch)
-	case EffectFile:
+	case store.EffectFile:
 		if fp, ok := chat.(FilePoster); ok {
 			return fp.PostFile(ctx, e.Key, ch, e.Name, e.Text, e.Comment)
 		}
 		return chat.Post(ctx, e.Key, ch, e.Comment+"\n"+e.Name+":\n```\n"+e.Text+"\n```")
-	case EffectDirect:
+	case store.EffectDirect:
 		if dp, ok := chat.(DirectPoster); ok && len(e.Users) > 0 {
 			return dp.PostDirect(ctx, e.Key, e.Users[0], e.Text)
 		}
@@ -257,15 +258,15 @@ func (s *Service) attemptChat(ctx context.Context, chat Chat, e Effect, ch strin
 // unlocks, in one transaction: a created channel is recorded and indexed, a
 // posted summary gets its pin queued, a filed issue files its
 // countermeasure.
-func (s *Service) delivered(ctx context.Context, e Effect, out outcome) error {
+func (s *Service) delivered(ctx context.Context, e store.Effect, out outcome) error {
 	now := s.now()
 	result := out.id
-	err := s.Store.Update(ctx, func(tx Tx) error {
+	err := s.Store.Update(ctx, func(tx store.Tx) error {
 		if err := tx.DeleteEffect(e.ID); err != nil {
 			return err
 		}
 		switch {
-		case e.Kind == EffectCreateChannel:
+		case e.Kind == store.EffectCreateChannel:
 			inc, err := tx.Incident(e.IncidentID)
 			if err != nil {
 				return err
@@ -285,7 +286,7 @@ func (s *Service) delivered(ctx context.Context, e Effect, out outcome) error {
 				return err
 			}
 			return tx.PutIncident(inc)
-		case e.Kind == EffectFileIssue:
+		case e.Kind == store.EffectFileIssue:
 			// The countermeasure is filed, the link posted and recorded,
 			// in the transaction that removes the effect: either all of
 			// it happens or the effect stays and is tried again (and
@@ -299,15 +300,15 @@ func (s *Service) delivered(ctx context.Context, e Effect, out outcome) error {
 			}
 			_, err = s.applyIssue(tx, inc, e.N, out.issue, now)
 			return err
-		case e.Kind == EffectPublish:
+		case e.Kind == store.EffectPublish:
 			_, _, err := tx.AppendEvent(bot.TimelineEvent{
 				IncidentID: e.IncidentID, Kind: bot.EventBot, Author: botUser(e.Platform),
 				Text: "published the write-up: " + result, URL: result, RecordedAt: now, PlatformAt: now,
 			})
 			return err
-		case e.Kind == EffectPost && e.Pin && result != "":
-			_, err := tx.AddEffect(Effect{
-				Kind: EffectPin, Platform: e.Platform, IncidentID: e.IncidentID, ChannelID: e.ChannelID,
+		case e.Kind == store.EffectPost && e.Pin && result != "":
+			_, err := tx.AddEffect(store.Effect{
+				Kind: store.EffectPin, Platform: e.Platform, IncidentID: e.IncidentID, ChannelID: e.ChannelID,
 				MessageID: result, Key: e.Key + "/pin", CreatedAt: now, NextAt: now,
 			})
 			return err
@@ -318,10 +319,10 @@ func (s *Service) delivered(ctx context.Context, e Effect, out outcome) error {
 		return fmt.Errorf("workflows: outbox delivered %s %s: %w", e.Kind, e.Key, err)
 	}
 	s.metrics().OutboxDelivered.WithLabelValues(string(e.Kind)).Inc()
-	if e.Kind == EffectCreateChannel {
+	if e.Kind == store.EffectCreateChannel {
 		s.log().InfoContext(ctx, "channel created", "incident", e.IncidentID, "platform", e.Platform, "channel", result)
 	}
-	if e.Kind == EffectFileIssue {
+	if e.Kind == store.EffectFileIssue {
 		s.log().InfoContext(ctx, "countermeasure filed", "incident", e.IncidentID, "platform", e.Platform, "key", e.Key, "url", result)
 	}
 	return nil
@@ -329,13 +330,13 @@ func (s *Service) delivered(ctx context.Context, e Effect, out outcome) error {
 
 // failed records a failed attempt: the effect is retried later, or dropped
 // with a timeline note when the failure is permanent.
-func (s *Service) failed(ctx context.Context, e Effect, cause error, now time.Time) error {
+func (s *Service) failed(ctx context.Context, e store.Effect, cause error, now time.Time) error {
 	var perm *PermanentError
 	if errors.As(cause, &perm) {
 		s.log().ErrorContext(ctx, "effect dropped", "incident", e.IncidentID, "platform", e.Platform,
 			"kind", e.Kind, "key", e.Key, "err", cause)
 		s.metrics().OutboxDropped.WithLabelValues(string(e.Kind)).Inc()
-		return s.Store.Update(ctx, func(tx Tx) error {
+		return s.Store.Update(ctx, func(tx store.Tx) error {
 			if err := tx.DeleteEffect(e.ID); err != nil {
 				return err
 			}
@@ -361,7 +362,7 @@ func (s *Service) failed(ctx context.Context, e Effect, cause error, now time.Ti
 	s.metrics().OutboxRetries.WithLabelValues(string(e.Kind)).Inc()
 	s.log().WarnContext(ctx, "effect failed, will retry", "incident", e.IncidentID, "platform", e.Platform,
 		"kind", e.Kind, "key", e.Key, "attempts", e.Attempts, "next_at", e.NextAt, "err", cause)
-	return s.Store.Update(ctx, func(tx Tx) error { return tx.UpdateEffect(e) })
+	return s.Store.Update(ctx, func(tx store.Tx) error { return tx.UpdateEffect(e) })
 }
 
 func botUser(p bot.Platform) bot.User {
@@ -373,7 +374,7 @@ func botUser(p bot.Platform) bot.User {
 func (s *Service) NextDue(ctx context.Context) (time.Time, bool, error) {
 	var next time.Time
 	found := false
-	err := s.Store.View(ctx, func(tx ReadTx) error {
+	err := s.Store.View(ctx, func(tx store.ReadTx) error {
 		effects, err := tx.Effects()
 		if err != nil {
 			return err

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/debrief/debrief/bot"
+	"github.com/debrief/debrief/store"
 	"github.com/debrief/debrief/workflows"
 )
 
@@ -50,7 +51,7 @@ func TestOutboxRetriesWithBackoff(t *testing.T) {
 			t.Fatalf("outbox has %d effects, want 4: %+v", len(eff), eff)
 		}
 		create := eff[0]
-		if create.Kind != workflows.EffectCreateChannel || create.Attempts != attempt || create.LastError != "HTTP 500" {
+		if create.Kind != store.EffectCreateChannel || create.Attempts != attempt || create.LastError != "HTTP 500" {
 			t.Fatalf("after attempt %d: %+v", attempt, create)
 		}
 		wait := create.NextAt.Sub(e.clock.Now())

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/debrief/debrief/bot"
+	"github.com/debrief/debrief/store"
 )
 
 // responderZones looks up, before a command's transaction, the zone of
@@ -15,7 +16,7 @@ import (
 // person's local time, and platforms may have to be asked.
 func (s *Service) responderZones(ctx context.Context, ch bot.Channel) map[string]*time.Location {
 	var responders []bot.User
-	_ = s.Store.View(ctx, func(tx ReadTx) error {
+	_ = s.Store.View(ctx, func(tx store.ReadTx) error {
 		inc, err := s.incidentIn(tx, ch)
 		if err == nil {
 			responders = inc.Responders
@@ -67,7 +68,7 @@ func (c *call) scheduleMeetingReminders() error {
 		due := c.inc.Postmortem.ScheduledAt.Add(-before)
 		var err error
 		if due.After(c.now) {
-			err = c.tx.PutReminder(Reminder{Key: key, IncidentID: c.inc.ID, Kind: kind, Due: due})
+			err = c.tx.PutReminder(store.Reminder{Key: key, IncidentID: c.inc.ID, Kind: kind, Due: due})
 		} else {
 			err = c.tx.DeleteReminder(key)
 		}
@@ -78,7 +79,7 @@ func (c *call) scheduleMeetingReminders() error {
 	return nil
 }
 
-func (c *call) deleteReminders(kinds ...ReminderKind) error {
+func (c *call) deleteReminders(kinds ...store.ReminderKind) error {
 	for _, k := range kinds {
 		if err := c.tx.DeleteReminder(reminderKey(c.inc.ID, k)); err != nil {
 			return fmt.Errorf("workflows: %s reminders: %w", c.inc.ID, err)
@@ -94,7 +95,7 @@ func (c *call) writeupFile(comment string) error {
 		return fmt.Errorf("workflows: write-up %s: %w", c.inc.ID, err)
 	}
 	md := Writeup(c.inc, tl, c.s.zone())
-	return c.effect(Effect{Kind: EffectFile, Name: c.inc.ID + "-postmortem.md", Text: md, Comment: comment})
+	return c.effect(store.Effect{Kind: store.EffectFile, Name: c.inc.ID + "-postmortem.md", Text: md, Comment: comment})
 }
 
 func (c *call) postmortem() (Reply, error) {

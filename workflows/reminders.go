@@ -6,23 +6,24 @@ import (
 	"time"
 
 	"github.com/debrief/debrief/bot"
+	"github.com/debrief/debrief/store"
 	"github.com/robfig/cron/v3"
 )
 
-func reminderKey(incidentID string, k ReminderKind) string {
+func reminderKey(incidentID string, k store.ReminderKind) string {
 	return incidentID + "/" + string(k)
 }
 
 // scheduleStatusReminder (re)sets the status-update reminder of an open
 // incident one interval from now, or removes it when its severity has none.
-func (s *Service) scheduleStatusReminder(tx Tx, inc *bot.Incident, now time.Time) error {
-	key := reminderKey(inc.ID, RemindStatus)
+func (s *Service) scheduleStatusReminder(tx store.Tx, inc *bot.Incident, now time.Time) error {
+	key := reminderKey(inc.ID, store.RemindStatus)
 	every := s.Config.StatusEvery[inc.Severity]
 	var err error
 	if every <= 0 {
 		err = tx.DeleteReminder(key)
 	} else {
-		err = tx.PutReminder(Reminder{Key: key, IncidentID: inc.ID, Kind: RemindStatus, Due: now.Add(every)})
+		err = tx.PutReminder(store.Reminder{Key: key, IncidentID: inc.ID, Kind: store.RemindStatus, Due: now.Add(every)})
 	}
 	if err != nil {
 		return fmt.Errorf("workflows: status reminder %s: %w", inc.ID, err)
@@ -31,12 +32,12 @@ func (s *Service) scheduleStatusReminder(tx Tx, inc *bot.Incident, now time.Time
 }
 
 // scheduleNudge sets the reminder to schedule the post-mortem.
-func (s *Service) scheduleNudge(tx Tx, inc *bot.Incident, now time.Time) error {
+func (s *Service) scheduleNudge(tx store.Tx, inc *bot.Incident, now time.Time) error {
 	every := s.Config.ScheduleNudgeEvery
 	if every <= 0 {
 		return nil
 	}
-	r := Reminder{Key: reminderKey(inc.ID, RemindSchedule), IncidentID: inc.ID, Kind: RemindSchedule, Due: now.Add(every)}
+	r := store.Reminder{Key: reminderKey(inc.ID, store.RemindSchedule), IncidentID: inc.ID, Kind: store.RemindSchedule, Due: now.Add(every)}
 	if err := tx.PutReminder(r); err != nil {
 		return fmt.Errorf("workflows: schedule nudge %s: %w", inc.ID, err)
 	}
@@ -49,7 +50,7 @@ func (s *Service) scheduleNudge(tx Tx, inc *bot.Incident, now time.Time) error {
 // a crash. A reminder that fell far behind (the bot was down) fires once and
 // resumes from now rather than once per missed interval.
 func (s *Service) Tick(ctx context.Context, now time.Time) (fired int, err error) {
-	err = s.Store.Update(ctx, func(tx Tx) error {
+	err = s.Store.Update(ctx, func(tx store.Tx) error {
 		fired = 0
 		due, err := tx.DueReminders(now)
 		if err != nil {
@@ -76,7 +77,7 @@ func (s *Service) Tick(ctx context.Context, now time.Time) (fired int, err error
 	return fired, nil
 }
 
-func (s *Service) fire(tx Tx, r Reminder, now time.Time) (bool, error) {
+func (s *Service) fire(tx store.Tx, r store.Reminder, now time.Time) (bool, error) {
 	inc, err := tx.Incident(r.IncidentID)
 	if bot.ErrorCode(err) == bot.ENOTFOUND {
 		return false, tx.DeleteReminder(r.Key)
@@ -87,14 +88,14 @@ func (s *Service) fire(tx Tx, r Reminder, now time.Time) (bool, error) {
 	var text string
 	var every time.Duration
 	switch r.Kind {
-	case RemindStatus:
+	case store.RemindStatus:
 		every = s.Config.StatusEvery[inc.Severity]
 		if !inc.Open() || every <= 0 {
 			return false, tx.DeleteReminder(r.Key)
 		}
 		text = fmt.Sprintf("Reminder: %s is %s with no status update for %s. %s, please post one: /incident status <what we know, what we are doing>",
 			inc.ID, inc.Severity, every, commanderName(inc))
-	case RemindSchedule:
+	case store.RemindSchedule:
 		every = s.Config.ScheduleNudgeEvery
 		if inc.Status != bot.StatusResolved || every <= 0 {
 			return false, tx.DeleteReminder(r.Key)
@@ -113,9 +114,9 @@ func (s *Service) fire(tx Tx, r Reminder, now time.Time) (bool, error) {
 				return false, err
 			}
 		}
-	case RemindCountermeasure:
+	case store.RemindCountermeasure:
 		return s.fireCountermeasure(tx, inc, r, now)
-	case RemindMeetingDay, RemindMeetingSoon:
+	case store.RemindMeetingDay, store.RemindMeetingSoon:
 		pm := inc.Postmortem
 		if inc.Status != bot.StatusReviewScheduled || !pm.ScheduledAt.After(now) {
 			return false, tx.DeleteReminder(r.Key)
@@ -141,9 +142,9 @@ func (s *Service) fire(tx Tx, r Reminder, now time.Time) (bool, error) {
 	return true, tx.PutReminder(r)
 }
 
-func (s *Service) enqueuePost(tx Tx, inc *bot.Incident, text string, now time.Time) error {
+func (s *Service) enqueuePost(tx store.Tx, inc *bot.Incident, text string, now time.Time) error {
 	for _, p := range incidentPlatforms(inc) {
-		if err := s.enqueue(tx, inc, Effect{Kind: EffectPost, Platform: p, Text: text}, now); err != nil {
+		if err := s.enqueue(tx, inc, store.Effect{Kind: store.EffectPost, Platform: p, Text: text}, now); err != nil {
 			return err
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/debrief/debrief/bot"
+	"github.com/debrief/debrief/store"
 )
 
 // Config is the part of the operator's configuration the workflows use.
@@ -33,7 +34,7 @@ type Config struct {
 	ScheduleWithin map[bot.Severity]int
 	// MeetingReminders are how long before the post-mortem meeting the
 	// channel is reminded of it.
-	MeetingReminders map[ReminderKind]time.Duration
+	MeetingReminders map[store.ReminderKind]time.Duration
 	// MeetingDuration is the post-mortem's length when none is given.
 	MeetingDuration time.Duration
 	// Policy relaxes the close gate per severity; the zero value relaxes
@@ -59,7 +60,7 @@ type Config struct {
 	EscalateAfter int
 }
 
-// DefaultConfig returns the defaults of DESIGN.md and the core issue.
+// DefaultConfig returns the defaults documented in the README.
 func DefaultConfig() Config {
 	return Config{
 		DefaultSeverity: bot.SEV3,
@@ -70,7 +71,7 @@ func DefaultConfig() Config {
 		},
 		ScheduleNudgeEvery: 24 * time.Hour,
 		ScheduleWithin:     map[bot.Severity]int{bot.SEV1: 2, bot.SEV2: 2, bot.SEV3: 5, bot.SEV4: 10},
-		MeetingReminders:   map[ReminderKind]time.Duration{RemindMeetingDay: 24 * time.Hour, RemindMeetingSoon: 15 * time.Minute},
+		MeetingReminders:   map[store.ReminderKind]time.Duration{store.RemindMeetingDay: 24 * time.Hour, store.RemindMeetingSoon: 15 * time.Minute},
 		MeetingDuration:    time.Hour,
 		Zone:               time.UTC,
 		EscalateAfter:      7,
@@ -80,7 +81,7 @@ func DefaultConfig() Config {
 // Service runs incidents. Its fields are set before first use and not
 // changed after.
 type Service struct {
-	Store  Store
+	Store  store.Store
 	Config Config
 	// Chats delivers effects per platform. An effect for a platform with no
 	// Chat stays in the outbox until one is configured.
@@ -173,7 +174,7 @@ func (s *Service) Execute(ctx context.Context, actor bot.User, ch bot.Channel, t
 			s.log().ErrorContext(ctx, "command failed", "verb", cmd.Verb, "platform", ch.Platform,
 				"channel", ch.ID, "user", actor.Key(), "err", err)
 		}
-		// A refused close is news for everyone in the channel (DESIGN.md);
+		// A refused close is news for everyone in the channel (README, "The close gate");
 		// every other error is for the caller only.
 		public := code == bot.ECONFLICT && cmd.Verb == bot.VerbClose
 		return Reply{Text: bot.ErrorMessage(err), Ephemeral: !public, IncidentID: r.IncidentID}
@@ -216,7 +217,7 @@ func (s *Service) Handle(ctx context.Context, actor bot.User, ch bot.Channel, cm
 		zones = map[string]*time.Location{cmd.Users[0].Key(): s.ZoneOf(ctx, cmd.Users[0])}
 	}
 	var reply Reply
-	err := s.Store.Update(ctx, func(tx Tx) error {
+	err := s.Store.Update(ctx, func(tx store.Tx) error {
 		inc, err := s.incidentIn(tx, ch)
 		if err != nil {
 			return err
@@ -245,7 +246,7 @@ func (s *Service) Handle(ctx context.Context, actor bot.User, ch bot.Channel, cm
 	return reply, nil
 }
 
-func (s *Service) incidentIn(tx ReadTx, ch bot.Channel) (*bot.Incident, error) {
+func (s *Service) incidentIn(tx store.ReadTx, ch bot.Channel) (*bot.Incident, error) {
 	id, err := tx.IncidentByChannel(ch)
 	if bot.ErrorCode(err) == bot.ENOTFOUND {
 		return nil, bot.Errorf(bot.ENOTFOUND,
@@ -264,7 +265,7 @@ func (s *Service) IncidentFor(ctx context.Context, ch bot.Channel) (string, erro
 		return id.(string), nil
 	}
 	var id string
-	err := s.Store.View(ctx, func(tx ReadTx) error {
+	err := s.Store.View(ctx, func(tx store.ReadTx) error {
 		var err error
 		id, err = tx.IncidentByChannel(ch)
 		return err
@@ -307,7 +308,7 @@ func (s *Service) Incident(ctx context.Context, id string) (*bot.Incident, error
 		return nil, bot.Errorf(bot.ENOTFOUND, "No incident %q.", id)
 	}
 	var inc *bot.Incident
-	err := s.Store.View(ctx, func(tx ReadTx) error {
+	err := s.Store.View(ctx, func(tx store.ReadTx) error {
 		var err error
 		inc, err = tx.Incident(bot.IncidentID(n))
 		return err
@@ -318,7 +319,7 @@ func (s *Service) Incident(ctx context.Context, id string) (*bot.Incident, error
 // Incidents returns every incident, oldest first.
 func (s *Service) Incidents(ctx context.Context) ([]*bot.Incident, error) {
 	var incs []*bot.Incident
-	err := s.Store.View(ctx, func(tx ReadTx) error {
+	err := s.Store.View(ctx, func(tx store.ReadTx) error {
 		var err error
 		incs, err = tx.Incidents()
 		return err
@@ -334,7 +335,7 @@ func (s *Service) Timeline(ctx context.Context, id string) (*bot.Incident, []bot
 	}
 	var inc *bot.Incident
 	var tl []bot.TimelineEvent
-	err := s.Store.View(ctx, func(tx ReadTx) error {
+	err := s.Store.View(ctx, func(tx store.ReadTx) error {
 		var err error
 		if inc, err = tx.Incident(bot.IncidentID(n)); err != nil {
 			return err
@@ -349,8 +350,8 @@ func (s *Service) Timeline(ctx context.Context, id string) (*bot.Incident, []bot
 // /incident tz, else the one their platform knows (Slack profiles have one),
 // else the configured zone.
 func (s *Service) ZoneOf(ctx context.Context, u bot.User) *time.Location {
-	var p UserPrefs
-	err := s.Store.View(ctx, func(tx ReadTx) error {
+	var p store.UserPrefs
+	err := s.Store.View(ctx, func(tx store.ReadTx) error {
 		var err error
 		p, err = tx.UserPrefs(u.Key())
 		return err

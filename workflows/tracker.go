@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/debrief/debrief/bot"
+	"github.com/debrief/debrief/store"
 )
 
 // Tracker files countermeasures as issues and reports what happens to them
@@ -180,7 +181,7 @@ func (s *Service) issueFor(inc *bot.Incident, cm bot.Countermeasure, login strin
 
 // loginOf returns u's tracker login: the one they set with /incident github,
 // else the one in the operator's mapping (GITHUB_USERS_FILE), else "".
-func (s *Service) loginOf(tx ReadTx, u bot.User) (string, error) {
+func (s *Service) loginOf(tx store.ReadTx, u bot.User) (string, error) {
 	p, err := tx.UserPrefs(u.Key())
 	if err != nil {
 		return "", fmt.Errorf("workflows: login of %s: %w", u.Key(), err)
@@ -193,14 +194,14 @@ func (s *Service) loginOf(tx ReadTx, u bot.User) (string, error) {
 
 // fileIssue queues the filing of cm. sent marks it as possibly done before
 // (see Effect.Sent), so that the tracker looks for it first.
-func (s *Service) fileIssue(tx Tx, inc *bot.Incident, cm bot.Countermeasure, now time.Time, sent bool) error {
+func (s *Service) fileIssue(tx store.Tx, inc *bot.Incident, cm bot.Countermeasure, now time.Time, sent bool) error {
 	login, err := s.loginOf(tx, cm.Owner)
 	if err != nil {
 		return err
 	}
 	is := s.issueFor(inc, cm, login)
-	return s.enqueue(tx, inc, Effect{
-		Kind: EffectFileIssue, Platform: trackerPlatform, Key: CountermeasureKey(inc.ID, cm.N), N: cm.N,
+	return s.enqueue(tx, inc, store.Effect{
+		Kind: store.EffectFileIssue, Platform: trackerPlatform, Key: CountermeasureKey(inc.ID, cm.N), N: cm.N,
 		Name: is.Title, Text: is.Body, Labels: is.Labels, Assignee: is.Assignee, Sent: sent,
 	}, now)
 }
@@ -227,7 +228,7 @@ func (s *Service) ApplyIssue(ctx context.Context, st IssueState) (bool, error) {
 		return false, nil
 	}
 	changed := false
-	err := s.Store.Update(ctx, func(tx Tx) error {
+	err := s.Store.Update(ctx, func(tx store.Tx) error {
 		changed = false
 		inc, err := tx.Incident(incID)
 		if bot.ErrorCode(err) == bot.ENOTFOUND {
@@ -256,7 +257,7 @@ func (s *Service) ApplyIssue(ctx context.Context, st IssueState) (bool, error) {
 
 // applyIssue applies st to countermeasure n of inc within tx and saves inc
 // if anything changed.
-func (s *Service) applyIssue(tx Tx, inc *bot.Incident, n int, st IssueState, now time.Time) (bool, error) {
+func (s *Service) applyIssue(tx store.Tx, inc *bot.Incident, n int, st IssueState, now time.Time) (bool, error) {
 	cm := &inc.Countermeasures[n-1]
 	if !st.UpdatedAt.IsZero() && st.UpdatedAt.Before(cm.TrackerAt) {
 		return false, nil // older news than what we have
@@ -372,9 +373,9 @@ func (s *Service) applyIssue(tx Tx, inc *bot.Incident, n int, st IssueState, now
 // postOrAnnounce posts text in the incident's channels; once the incident
 // is closed and its channels archived, in the announcement channels instead
 // (or, where there is none, still the incident's, where it may be refused).
-func (s *Service) postOrAnnounce(tx Tx, inc *bot.Incident, text string, now time.Time) error {
+func (s *Service) postOrAnnounce(tx store.Tx, inc *bot.Incident, text string, now time.Time) error {
 	for _, p := range incidentPlatforms(inc) {
-		e := Effect{Kind: EffectPost, Platform: p, ChannelID: s.fallbackChannel(inc, p), Text: text}
+		e := store.Effect{Kind: store.EffectPost, Platform: p, ChannelID: s.fallbackChannel(inc, p), Text: text}
 		if err := s.enqueue(tx, inc, e, now); err != nil {
 			return err
 		}
@@ -406,7 +407,7 @@ func (s *Service) Reconcile(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	var since time.Time
-	err := s.Store.View(ctx, func(tx ReadTx) error {
+	err := s.Store.View(ctx, func(tx store.ReadTx) error {
 		v, ok, err := tx.Meta(metaReconcileCursor)
 		if err != nil || !ok {
 			return err
@@ -436,7 +437,7 @@ func (s *Service) Reconcile(ctx context.Context) (int, error) {
 		}
 	}
 	if newest.After(since) {
-		err := s.Store.Update(ctx, func(tx Tx) error {
+		err := s.Store.Update(ctx, func(tx store.Tx) error {
 			return tx.PutMeta(metaReconcileCursor, newest.UTC().Format(time.RFC3339Nano))
 		})
 		if err != nil {
@@ -460,7 +461,7 @@ func (s *Service) FileUnfiled(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	queued := 0
-	err := s.Store.Update(ctx, func(tx Tx) error {
+	err := s.Store.Update(ctx, func(tx store.Tx) error {
 		queued = 0
 		effects, err := tx.Effects()
 		if err != nil {
@@ -468,7 +469,7 @@ func (s *Service) FileUnfiled(ctx context.Context) (int, error) {
 		}
 		pending := map[string]bool{}
 		for _, e := range effects {
-			if e.Kind == EffectFileIssue {
+			if e.Kind == store.EffectFileIssue {
 				pending[e.Key] = true
 			}
 		}

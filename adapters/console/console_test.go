@@ -15,7 +15,7 @@ import (
 
 	"github.com/debrief/debrief/adapters/console"
 	"github.com/debrief/debrief/bot"
-	"github.com/debrief/debrief/store"
+	"github.com/debrief/debrief/store/bolt"
 	"github.com/debrief/debrief/workflows"
 )
 
@@ -26,9 +26,9 @@ var (
 
 // newService opens a real store in t.TempDir and checks its consistency at
 // cleanup. Nothing runs the outbox: tests call DeliverDue.
-func newService(t *testing.T) (*workflows.Service, *store.DB) {
+func newService(t *testing.T) (*workflows.Service, *bolt.DB) {
 	t.Helper()
-	db, err := store.Open(filepath.Join(t.TempDir(), "debrief.db"))
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "debrief.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

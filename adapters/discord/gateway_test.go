@@ -11,7 +11,7 @@ import (
 	"github.com/debrief/debrief/adapters/discord"
 	"github.com/debrief/debrief/adapters/discord/discordtest"
 	"github.com/debrief/debrief/bot"
-	"github.com/debrief/debrief/store"
+	"github.com/debrief/debrief/store/bolt"
 	"github.com/debrief/debrief/workflows"
 )
 
@@ -163,7 +163,7 @@ func TestGatewayRefusal(t *testing.T) {
 		fake := discordtest.New()
 		defer fake.Close()
 		fake.EnableMessageContent(false)
-		db, err := store.Open(filepath.Join(t.TempDir(), "debrief.db"))
+		db, err := bolt.Open(filepath.Join(t.TempDir(), "debrief.db"))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -20,6 +20,7 @@ import (
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/internal/clocktest"
 	"github.com/debrief/debrief/store"
+	"github.com/debrief/debrief/store/bolt"
 	"github.com/debrief/debrief/workflows"
 )
 
@@ -53,7 +54,7 @@ func (b *syncBuffer) String() string {
 // failingStore fails timeline appends on demand (the disk is full), and
 // holds transactions at a gate on demand (the disk is slow).
 type failingStore struct {
-	workflows.Store
+	store.Store
 	fail atomic.Bool
 	gate atomic.Pointer[chan struct{}]
 }
@@ -65,7 +66,7 @@ func (f *failingStore) Append(ctx context.Context, ev bot.TimelineEvent) (bot.Ti
 	return f.Store.Append(ctx, ev)
 }
 
-func (f *failingStore) Update(ctx context.Context, fn func(workflows.Tx) error) error {
+func (f *failingStore) Update(ctx context.Context, fn func(store.Tx) error) error {
 	if g := f.gate.Load(); g != nil {
 		select {
 		case <-*g:
@@ -100,7 +101,7 @@ type harness struct {
 	t        *testing.T
 	ctx      context.Context
 	fake     *discordtest.Server
-	db       *store.DB
+	db       *bolt.DB
 	store    *failingStore
 	svc      *workflows.Service
 	dc       *discord.Discord
@@ -138,7 +139,7 @@ func newHarness(t *testing.T, m mode, opts ...option) *harness {
 	}
 	h.announce = fake.AddChannel("incidents", "")
 
-	db, err := store.Open(filepath.Join(t.TempDir(), "debrief.db"))
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "debrief.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,10 +312,10 @@ func (h *harness) timeline(id string) []bot.TimelineEvent {
 	return tl
 }
 
-func (h *harness) effects() []workflows.Effect {
+func (h *harness) effects() []store.Effect {
 	h.t.Helper()
-	var out []workflows.Effect
-	err := h.db.View(h.ctx, func(tx workflows.ReadTx) error {
+	var out []store.Effect
+	err := h.db.View(h.ctx, func(tx store.ReadTx) error {
 		var err error
 		out, err = tx.Effects()
 		return err

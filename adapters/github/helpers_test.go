@@ -15,6 +15,7 @@ import (
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/internal/clocktest"
 	"github.com/debrief/debrief/store"
+	"github.com/debrief/debrief/store/bolt"
 	"github.com/debrief/debrief/workflows"
 )
 
@@ -86,7 +87,7 @@ type env struct {
 	secret []byte
 
 	timeout time.Duration // per GitHub request
-	db      *store.DB
+	db      *bolt.DB
 	svc     *workflows.Service
 	client  *github.Client
 	hook    *httptest.Server
@@ -119,7 +120,7 @@ func newEnv(t *testing.T, fc githubtest.Config) *env {
 
 func (e *env) open() {
 	e.t.Helper()
-	db, err := store.Open(e.path)
+	db, err := bolt.Open(e.path)
 	if err != nil {
 		e.t.Fatalf("open store: %v", err)
 	}
@@ -224,10 +225,10 @@ func (e *env) timeline(id string) []bot.TimelineEvent {
 	return tl
 }
 
-func (e *env) effects() []workflows.Effect {
+func (e *env) effects() []store.Effect {
 	e.t.Helper()
-	var out []workflows.Effect
-	err := e.db.View(context.Background(), func(tx workflows.ReadTx) error {
+	var out []store.Effect
+	err := e.db.View(context.Background(), func(tx store.ReadTx) error {
 		var err error
 		out, err = tx.Effects()
 		return err

@@ -13,7 +13,7 @@ import (
 	"github.com/debrief/debrief/adapters/github"
 	"github.com/debrief/debrief/adapters/github/githubtest"
 	"github.com/debrief/debrief/bot"
-	"github.com/debrief/debrief/workflows"
+	"github.com/debrief/debrief/store"
 )
 
 // filed declares an incident with one countermeasure owned by bob, due
@@ -29,10 +29,10 @@ func filed(e *env) (string, bot.Channel) {
 	return id, ch
 }
 
-func reminders(e *env) []workflows.Reminder {
+func reminders(e *env) []store.Reminder {
 	e.t.Helper()
-	var out []workflows.Reminder
-	err := e.db.View(context.Background(), func(tx workflows.ReadTx) error {
+	var out []store.Reminder
+	err := e.db.View(context.Background(), func(tx store.ReadTx) error {
 		var err error
 		out, err = tx.DueReminders(time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC))
 		return err
@@ -45,7 +45,7 @@ func reminders(e *env) []workflows.Reminder {
 
 func hasNudge(e *env) bool {
 	for _, r := range reminders(e) {
-		if r.Kind == workflows.RemindCountermeasure {
+		if r.Kind == store.RemindCountermeasure {
 			return true
 		}
 	}
@@ -208,7 +208,7 @@ func TestWebhookEditsReopenAssign(t *testing.T) {
 		t.Errorf("due change not recorded")
 	}
 	for _, r := range reminders(e) {
-		if r.Kind == workflows.RemindCountermeasure && !r.Due.Equal(time.Date(2026, 3, 23, 9, 0, 0, 0, time.UTC)) {
+		if r.Kind == store.RemindCountermeasure && !r.Due.Equal(time.Date(2026, 3, 23, 9, 0, 0, 0, time.UTC)) {
 			t.Errorf("nudge at %s, want Monday 23 March 09:00 (two days before the new date)", r.Due)
 		}
 	}

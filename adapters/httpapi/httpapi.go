@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/debrief/debrief/bot"
+	"github.com/debrief/debrief/store"
 	"github.com/debrief/debrief/workflows"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -89,7 +90,7 @@ func (s *Server) log() *slog.Logger {
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
-	err := s.Service.Store.View(ctx, func(workflows.ReadTx) error { return nil })
+	err := s.Service.Store.View(ctx, func(store.ReadTx) error { return nil })
 	if err != nil {
 		s.log().ErrorContext(ctx, "health check failed", "err", err)
 		http.Error(w, "store unavailable", http.StatusServiceUnavailable)

@@ -21,6 +21,7 @@ import (
 	"github.com/debrief/debrief/adapters/httpapi"
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/store"
+	"github.com/debrief/debrief/store/bolt"
 	"github.com/debrief/debrief/workflows"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -43,7 +44,7 @@ func (chat) Archive(context.Context, string) error                           { r
 
 type fixture struct {
 	svc *workflows.Service
-	db  *store.DB
+	db  *bolt.DB
 	srv *httptest.Server
 	log *bytes.Buffer
 	now time.Time
@@ -55,7 +56,7 @@ type fixture struct {
 // two messages, a severity change) and INC-2 (declared, nothing else).
 func newFixture(t *testing.T, token string) *fixture {
 	t.Helper()
-	db, err := store.Open(filepath.Join(t.TempDir(), "debrief.db"))
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "debrief.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -369,8 +370,8 @@ func TestMethodNotAllowed(t *testing.T) {
 // answered.
 type errStore struct{ err error }
 
-func (s errStore) Update(context.Context, func(workflows.Tx) error) error   { return s.err }
-func (s errStore) View(context.Context, func(workflows.ReadTx) error) error { return s.err }
+func (s errStore) Update(context.Context, func(store.Tx) error) error   { return s.err }
+func (s errStore) View(context.Context, func(store.ReadTx) error) error { return s.err }
 func (s errStore) Append(context.Context, bot.TimelineEvent) (bot.TimelineEvent, bool, error) {
 	return bot.TimelineEvent{}, false, s.err
 }
@@ -427,7 +428,7 @@ func TestBackup(t *testing.T) {
 	if err := os.WriteFile(path, body, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	db, err := store.Open(path)
+	db, err := bolt.Open(path)
 	if err != nil {
 		t.Fatalf("open the copy: %v", err)
 	}
@@ -436,7 +437,7 @@ func TestBackup(t *testing.T) {
 		t.Errorf("copy fails the consistency check: %v", err)
 	}
 	var titles []string
-	err = db.View(context.Background(), func(tx workflows.ReadTx) error {
+	err = db.View(context.Background(), func(tx store.ReadTx) error {
 		incs, err := tx.Incidents()
 		for _, inc := range incs {
 			titles = append(titles, inc.Title)

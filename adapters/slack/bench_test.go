@@ -20,9 +20,10 @@ import (
 	"github.com/debrief/debrief/adapters/slack/slacktest"
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/store"
+	"github.com/debrief/debrief/store/bolt"
 	"github.com/debrief/debrief/workflows"
 	slackgo "github.com/slack-go/slack"
-	bolt "go.etcd.io/bbolt"
+	bbolt "go.etcd.io/bbolt"
 )
 
 // benchChannel is the incident channel the benchmark talks in.
@@ -56,14 +57,14 @@ func benchBodies(n int) [][]byte {
 // debriefEvents serves the adapter's /slack/events over a real store with
 // an incident living in benchChannel.
 func debriefEvents(b *testing.B, fake *slacktest.Server) *httptest.Server {
-	db, err := store.Open(filepath.Join(b.TempDir(), "debrief.db"))
+	db, err := bolt.Open(filepath.Join(b.TempDir(), "debrief.db"))
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { db.Close() })
 	svc := &workflows.Service{Store: db, Config: workflows.DefaultConfig()}
 	ctx := context.Background()
-	err = db.Update(ctx, func(tx workflows.Tx) error {
+	err = db.Update(ctx, func(tx store.Tx) error {
 		n, err := tx.NextIncidentNumber()
 		if err != nil {
 			return err
@@ -92,7 +93,7 @@ func debriefEvents(b *testing.B, fake *slacktest.Server) *httptest.Server {
 // refCommitter is the reference's storage: a drain-loop group commit of
 // the bare message text into one bbolt bucket, fsynced, nothing else.
 type refCommitter struct {
-	db   *bolt.DB
+	db   *bbolt.DB
 	reqs chan *refReq
 }
 
@@ -102,11 +103,11 @@ type refReq struct {
 }
 
 func newRefCommitter(b *testing.B) *refCommitter {
-	db, err := bolt.Open(filepath.Join(b.TempDir(), "ref.db"), 0o600, nil)
+	db, err := bbolt.Open(filepath.Join(b.TempDir(), "ref.db"), 0o600, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := db.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucket([]byte("t")); return err }); err != nil {
+	if err := db.Update(func(tx *bbolt.Tx) error { _, err := tx.CreateBucket([]byte("t")); return err }); err != nil {
 		b.Fatal(err)
 	}
 	c := &refCommitter{db: db, reqs: make(chan *refReq, 1024)}
@@ -129,7 +130,7 @@ func newRefCommitter(b *testing.B) *refCommitter {
 					break drain
 				}
 			}
-			err := db.Update(func(tx *bolt.Tx) error {
+			err := db.Update(func(tx *bbolt.Tx) error {
 				bk := tx.Bucket([]byte("t"))
 				for _, r := range batch {
 					seq, _ := bk.NextSequence()

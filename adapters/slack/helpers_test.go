@@ -20,6 +20,7 @@ import (
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/internal/clocktest"
 	"github.com/debrief/debrief/store"
+	"github.com/debrief/debrief/store/bolt"
 	"github.com/debrief/debrief/workflows"
 )
 
@@ -60,7 +61,7 @@ type harness struct {
 	t        *testing.T
 	ctx      context.Context
 	fake     *slacktest.Server
-	db       *store.DB
+	db       *bolt.DB
 	store    *failingStore
 	svc      *workflows.Service
 	sl       *slack.Slack
@@ -73,7 +74,7 @@ type harness struct {
 // failingStore fails timeline appends on demand: the disk is full, the
 // file is gone.
 type failingStore struct {
-	workflows.Store
+	store.Store
 	fail atomic.Bool
 }
 
@@ -106,7 +107,7 @@ func newHarness(t *testing.T, m mode) *harness {
 		clock:    clocktest.New(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)),
 		announce: fake.AddChannel("incidents", alice, alice, bob, carol)}
 
-	db, err := store.Open(filepath.Join(t.TempDir(), "debrief.db"))
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "debrief.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,10 +254,10 @@ func (h *harness) timeline(id string) []bot.TimelineEvent {
 	return tl
 }
 
-func (h *harness) effects() []workflows.Effect {
+func (h *harness) effects() []store.Effect {
 	h.t.Helper()
-	var out []workflows.Effect
-	err := h.db.View(h.ctx, func(tx workflows.ReadTx) error {
+	var out []store.Effect
+	err := h.db.View(h.ctx, func(tx store.ReadTx) error {
 		var err error
 		out, err = tx.Effects()
 		return err

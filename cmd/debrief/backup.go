@@ -10,7 +10,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/debrief/debrief/store"
+	"github.com/debrief/debrief/store/bolt"
 	berrors "go.etcd.io/bbolt/errors"
 )
 
@@ -97,7 +97,7 @@ func backupOnline(ctx context.Context, cfg Config, path string, stdout io.Writer
 }
 
 func checkCopy(path string) error {
-	db, err := store.Open(path)
+	db, err := bolt.Open(path)
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,7 @@ import (
 	"github.com/robfig/cron/v3"
 )
 
-// Config is the operator's configuration: DESIGN.md's environment table,
+// Config is the operator's configuration: the README's environment table,
 // read once at start and validated with errors that name the variable.
 type Config struct {
 	DB         string         // DEBRIEF_DB
@@ -89,7 +89,7 @@ type ConsoleConfig struct {
 	Writers int    // DEBRIEF_CONSOLE_WRITERS: messages recorded at once (default 1: in order)
 }
 
-// DefaultConfig returns the defaults of DESIGN.md's table.
+// DefaultConfig returns the defaults of the README's table.
 func DefaultConfig() Config {
 	return Config{
 		DB:         "./debrief.db",

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/debrief/debrief/bot"
-	"github.com/debrief/debrief/store"
+	"github.com/debrief/debrief/store/bolt"
 )
 
 const token = "t0ken"
@@ -118,7 +118,7 @@ func TestServeInProcess(t *testing.T) {
 		t.Fatalf("run did not return within %s of cancel", waitFor)
 	}
 	// Shut down cleanly means the file is closed and consistent.
-	db, err := store.Open(dbPath)
+	db, err := bolt.Open(dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,7 +265,7 @@ func TestCrash(t *testing.T) {
 	t.Logf("killed after %d acknowledged messages", len(acked))
 
 	// The lock died with the process: the file opens at once.
-	db, err := store.Open(dbPath)
+	db, err := bolt.Open(dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}

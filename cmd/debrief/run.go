@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/debrief/debrief/bot"
-	"github.com/debrief/debrief/store"
+	"github.com/debrief/debrief/store/bolt"
 	"github.com/debrief/debrief/workflows"
 	berrors "go.etcd.io/bbolt/errors"
 
@@ -173,8 +173,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 
 // openStore opens the database, explaining the one error operators hit
 // most: bbolt lets a single process hold the file.
-func openStore(path string) (*store.DB, error) {
-	db, err := store.Open(path)
+func openStore(path string) (*bolt.DB, error) {
+	db, err := bolt.Open(path)
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("DEBRIEF_DB=%s is in use by another process (is debrief serve running?); stop it first: %w", path, err)
 	}
@@ -186,7 +186,7 @@ func openStore(path string) (*store.DB, error) {
 
 // openExisting opens a database that must already exist: export and backup
 // of a mistyped path should fail, not create an empty file.
-func openExisting(path string) (*store.DB, error) {
+func openExisting(path string) (*bolt.DB, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("DEBRIEF_DB=%s: %w", path, err)
 	}

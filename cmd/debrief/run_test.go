@@ -13,11 +13,12 @@ import (
 	"github.com/debrief/debrief/adapters/console"
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/store"
+	"github.com/debrief/debrief/store/bolt"
 	"github.com/debrief/debrief/workflows"
 )
 
 // workflowsReadTx shortens the View callbacks in tests.
-type workflowsReadTx = workflows.ReadTx
+type workflowsReadTx = store.ReadTx
 
 // runQuick runs a subcommand that must finish on its own.
 func runQuick(t *testing.T, env map[string]string, args ...string) (string, error) {
@@ -100,7 +101,7 @@ func TestHelpAndVersion(t *testing.T) {
 
 func TestUnknownIncidentExport(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "debrief.db")
-	db, err := store.Open(path)
+	db, err := bolt.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +119,7 @@ func TestUnknownIncidentExport(t *testing.T) {
 // says what to do.
 func TestLockedInProcess(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "debrief.db")
-	db, err := store.Open(path)
+	db, err := bolt.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +152,7 @@ func TestLockedBinary(t *testing.T) {
 	online := map[string]string{"DEBRIEF_DB": env["DEBRIEF_DB"], "DEBRIEF_ADDR": addr}
 	if code, out, stderr := runBinary(t, online, "backup", copyPath); code != 0 || !strings.Contains(out, "backed up http://"+addr) {
 		t.Errorf("online backup = exit %d, %q, %q", code, out, stderr)
-	} else if db, err := store.Open(copyPath); err != nil {
+	} else if db, err := bolt.Open(copyPath); err != nil {
 		t.Errorf("open the online backup: %v", err)
 	} else {
 		if err := db.Check(); err != nil {
@@ -177,7 +178,7 @@ func TestLockedBinary(t *testing.T) {
 // TestDrainOutbox: the last pass at shutdown delivers everything due,
 // including what a delivery queues (the pin of the posted summary).
 func TestDrainOutbox(t *testing.T) {
-	db, err := store.Open(filepath.Join(t.TempDir(), "debrief.db"))
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "debrief.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ import (
 	"github.com/debrief/debrief/adapters/slack/slacktest"
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/internal/clocktest"
-	"github.com/debrief/debrief/store"
+	"github.com/debrief/debrief/store/bolt"
 	"github.com/debrief/debrief/workflows"
 )
 
@@ -66,7 +66,7 @@ type driver interface {
 
 func newService(t *testing.T, c *clocktest.Clock, p bot.Platform, announce string) *workflows.Service {
 	t.Helper()
-	db, err := store.Open(filepath.Join(t.TempDir(), "debrief.db"))
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "debrief.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package store
+package bolt
 
 import (
 	"bytes"
@@ -9,16 +9,16 @@ import (
 	"time"
 
 	"github.com/debrief/debrief/bot"
-	"github.com/debrief/debrief/workflows"
-	bolt "go.etcd.io/bbolt"
+	"github.com/debrief/debrief/store"
+	bbolt "go.etcd.io/bbolt"
 )
 
-var _ workflows.Tx = (*tx)(nil)
+var _ store.Tx = (*tx)(nil)
 
-// tx implements workflows.Tx (and so ReadTx) over one bbolt transaction.
+// tx implements store.Tx (and so ReadTx) over one bbolt transaction.
 // Write methods fail with bbolt's ErrTxNotWritable in a View.
 type tx struct {
-	btx *bolt.Tx
+	btx *bbolt.Tx
 }
 
 func u64(n uint64) []byte {
@@ -119,23 +119,23 @@ func (t *tx) Timeline(incidentID string) ([]bot.TimelineEvent, error) {
 
 // UserPrefs returns what the user set about themselves; the zero value with
 // Key set when nothing was.
-func (t *tx) UserPrefs(key string) (workflows.UserPrefs, error) {
-	p := workflows.UserPrefs{Key: key}
+func (t *tx) UserPrefs(key string) (store.UserPrefs, error) {
+	p := store.UserPrefs{Key: key}
 	v := t.btx.Bucket(bucketUsers).Get([]byte(key))
 	if v == nil {
 		return p, nil
 	}
 	if err := json.Unmarshal(v, &p); err != nil {
-		return workflows.UserPrefs{}, fmt.Errorf("store: user %s: %w", key, err)
+		return store.UserPrefs{}, fmt.Errorf("store: user %s: %w", key, err)
 	}
 	return p, nil
 }
 
 // Effects returns the pending outbox effects in ID order.
-func (t *tx) Effects() ([]workflows.Effect, error) {
-	var effs []workflows.Effect
+func (t *tx) Effects() ([]store.Effect, error) {
+	var effs []store.Effect
 	err := t.btx.Bucket(bucketOutbox).ForEach(func(k, v []byte) error {
-		var e workflows.Effect
+		var e store.Effect
 		if err := json.Unmarshal(v, &e); err != nil {
 			return fmt.Errorf("store: effects: %x: %w", k, err)
 		}
@@ -150,7 +150,7 @@ func (t *tx) Effects() ([]workflows.Effect, error) {
 
 // DueReminders returns the reminders due at or before now, earliest first,
 // by a cursor over the due index that stops at the first later one.
-func (t *tx) DueReminders(now time.Time) ([]workflows.Reminder, error) {
+func (t *tx) DueReminders(now time.Time) ([]store.Reminder, error) {
 	if now.Before(time.Unix(0, 0)) {
 		return nil, nil
 	}
@@ -159,14 +159,14 @@ func (t *tx) DueReminders(now time.Time) ([]workflows.Reminder, error) {
 	}
 	limit := u64(uint64(now.UnixNano()))
 	rems := t.btx.Bucket(bucketReminders)
-	var due []workflows.Reminder
+	var due []store.Reminder
 	c := t.btx.Bucket(bucketDue).Cursor()
 	for k, _ := c.First(); k != nil && bytes.Compare(k[:8], limit) <= 0; k, _ = c.Next() {
 		v := rems.Get(k[8:])
 		if v == nil {
 			return nil, fmt.Errorf("store: due reminders: index names missing reminder %q", k[8:])
 		}
-		var r workflows.Reminder
+		var r store.Reminder
 		if err := json.Unmarshal(v, &r); err != nil {
 			return nil, fmt.Errorf("store: reminder %s: %w", k[8:], err)
 		}
@@ -176,14 +176,14 @@ func (t *tx) DueReminders(now time.Time) ([]workflows.Reminder, error) {
 }
 
 // Reminder returns the reminder with key k, and whether it exists.
-func (t *tx) Reminder(k string) (workflows.Reminder, bool, error) {
+func (t *tx) Reminder(k string) (store.Reminder, bool, error) {
 	v := t.btx.Bucket(bucketReminders).Get([]byte(k))
 	if v == nil {
-		return workflows.Reminder{}, false, nil
+		return store.Reminder{}, false, nil
 	}
-	var r workflows.Reminder
+	var r store.Reminder
 	if err := json.Unmarshal(v, &r); err != nil {
-		return workflows.Reminder{}, false, fmt.Errorf("store: reminder %s: %w", k, err)
+		return store.Reminder{}, false, fmt.Errorf("store: reminder %s: %w", k, err)
 	}
 	return r, true, nil
 }
@@ -265,7 +265,7 @@ func (t *tx) AppendEvent(ev bot.TimelineEvent) (bot.TimelineEvent, bool, error) 
 }
 
 // PutUserPrefs inserts or replaces p.
-func (t *tx) PutUserPrefs(p workflows.UserPrefs) error {
+func (t *tx) PutUserPrefs(p store.UserPrefs) error {
 	if p.Key == "" {
 		return fmt.Errorf("store: put user prefs: key required")
 	}
@@ -281,25 +281,25 @@ func (t *tx) PutUserPrefs(p workflows.UserPrefs) error {
 
 // AddEffect adds e to the outbox with the next ID from the outbox bucket's
 // sequence (and Key "effect-<ID>" when empty), and returns it.
-func (t *tx) AddEffect(e workflows.Effect) (workflows.Effect, error) {
+func (t *tx) AddEffect(e store.Effect) (store.Effect, error) {
 	b := t.btx.Bucket(bucketOutbox)
 	id, err := b.NextSequence()
 	if err != nil {
-		return workflows.Effect{}, fmt.Errorf("store: add effect: %w", err)
+		return store.Effect{}, fmt.Errorf("store: add effect: %w", err)
 	}
 	e.ID = id
 	if e.Key == "" {
 		e.Key = "effect-" + strconv.FormatUint(id, 10)
 	}
 	if err := t.putEffect(b, e); err != nil {
-		return workflows.Effect{}, err
+		return store.Effect{}, err
 	}
 	return e, nil
 }
 
 // UpdateEffect replaces the pending effect with e.ID, or returns ENOTFOUND
 // if it is no longer pending.
-func (t *tx) UpdateEffect(e workflows.Effect) error {
+func (t *tx) UpdateEffect(e store.Effect) error {
 	b := t.btx.Bucket(bucketOutbox)
 	if b.Get(u64(e.ID)) == nil {
 		return bot.Errorf(bot.ENOTFOUND, "No pending effect %d.", e.ID)
@@ -307,7 +307,7 @@ func (t *tx) UpdateEffect(e workflows.Effect) error {
 	return t.putEffect(b, e)
 }
 
-func (t *tx) putEffect(b *bolt.Bucket, e workflows.Effect) error {
+func (t *tx) putEffect(b *bbolt.Bucket, e store.Effect) error {
 	v, err := json.Marshal(e)
 	if err != nil {
 		return fmt.Errorf("store: put effect %d: %w", e.ID, err)
@@ -335,7 +335,7 @@ func dueKey(due time.Time, key string) []byte {
 
 // PutReminder inserts or replaces the reminder with r.Key, moving its entry
 // in the due index.
-func (t *tx) PutReminder(r workflows.Reminder) error {
+func (t *tx) PutReminder(r store.Reminder) error {
 	if r.Key == "" {
 		return fmt.Errorf("store: put reminder: key required")
 	}
@@ -366,7 +366,7 @@ func (t *tx) DeleteReminder(k string) error {
 	if v == nil {
 		return nil
 	}
-	var old workflows.Reminder
+	var old store.Reminder
 	if err := json.Unmarshal(v, &old); err != nil {
 		return fmt.Errorf("store: delete reminder %s: %w", k, err)
 	}

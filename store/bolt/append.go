@@ -1,4 +1,4 @@
-package store
+package bolt
 
 import (
 	"bytes"
@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/debrief/debrief/bot"
-	bolt "go.etcd.io/bbolt"
+	bbolt "go.etcd.io/bbolt"
 )
 
 const (
@@ -92,7 +92,7 @@ func (e *entry) prepare(ev bot.TimelineEvent) error {
 	if !validTime(ev.RecordedAt) {
 		return fmt.Errorf("store: append %s: RecordedAt %v outside 1970..2262", ev.IncidentID, ev.RecordedAt)
 	}
-	if len(ev.DedupeKey) > bolt.MaxKeySize {
+	if len(ev.DedupeKey) > bbolt.MaxKeySize {
 		return fmt.Errorf("store: append %s: dedupe key of %d bytes", ev.IncidentID, len(ev.DedupeKey))
 	}
 	ev.Seq = 0
@@ -139,7 +139,7 @@ func isIncidentID(id string, n int) bool {
 // record) goes to e.err and writes nothing, so it cannot spoil the other
 // entries of a batch. The returned error means the transaction itself failed
 // and must be rolled back.
-func (e *entry) write(btx *bolt.Tx) error {
+func (e *entry) write(btx *bbolt.Tx) error {
 	e.stored, e.dup, e.err = bot.TimelineEvent{}, false, nil
 	tl := btx.Bucket(bucketTimelines).Bucket(e.id)
 	if tl == nil {
@@ -193,7 +193,7 @@ func (e *entry) write(btx *bolt.Tx) error {
 }
 
 // lookupRef reads the timeline entry a dedupe record points at.
-func lookupRef(btx *bolt.Tx, ref []byte) (bot.TimelineEvent, error) {
+func lookupRef(btx *bbolt.Tx, ref []byte) (bot.TimelineEvent, error) {
 	if len(ref) < 16 {
 		return bot.TimelineEvent{}, fmt.Errorf("store: dedupe record of %d bytes", len(ref))
 	}
@@ -283,7 +283,7 @@ func (db *DB) commitLoop() {
 	defer close(db.done)
 	batch := make([]*entry, 0, 256)
 	var writeErr error
-	commit := func(btx *bolt.Tx) error {
+	commit := func(btx *bbolt.Tx) error {
 		writeErr = nil
 		for _, e := range batch {
 			if err := e.write(btx); err != nil {

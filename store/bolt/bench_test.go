@@ -1,4 +1,4 @@
-package store
+package bolt
 
 import (
 	"context"
@@ -13,15 +13,16 @@ import (
 	"time"
 
 	"github.com/debrief/debrief/bot"
+	"github.com/debrief/debrief/store"
 	"github.com/debrief/debrief/workflows"
-	bolt "go.etcd.io/bbolt"
+	bbolt "go.etcd.io/bbolt"
 )
 
 // rawCommitter is the floor Append is measured against: the same drain-loop
 // group commit, fsynced, of bare Puts of a ready payload, with no
 // deduplication, no encoding and no incident lookup.
 type rawCommitter struct {
-	db   *bolt.DB
+	db   *bbolt.DB
 	reqs chan *rawReq
 	done chan struct{}
 }
@@ -35,11 +36,11 @@ type rawReq struct {
 var bucketRaw = []byte("raw")
 
 func newRawCommitter(tb testing.TB) *rawCommitter {
-	db, err := bolt.Open(filepath.Join(tb.TempDir(), "raw.db"), 0o600, boltOptions(time.Second))
+	db, err := bbolt.Open(filepath.Join(tb.TempDir(), "raw.db"), 0o600, boltOptions(time.Second))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	err = db.Update(func(tx *bolt.Tx) error {
+	err = db.Update(func(tx *bbolt.Tx) error {
 		_, err := tx.CreateBucket(bucketRaw)
 		return err
 	})
@@ -60,7 +61,7 @@ func (c *rawCommitter) loop() {
 	defer close(c.done)
 	var batch []*rawReq
 	var key [8]byte
-	commit := func(tx *bolt.Tx) error {
+	commit := func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bucketRaw)
 		for _, r := range batch {
 			seq, _ := b.NextSequence()
@@ -188,7 +189,7 @@ func viaAppend(b *testing.B, db *DB) appender {
 
 func viaService(b *testing.B, db *DB) appender {
 	ch := bot.Channel{Platform: bot.Slack, ID: "C024BE91L"}
-	err := db.Update(context.Background(), func(tx workflows.Tx) error { return tx.PutChannel(ch, "INC-1") })
+	err := db.Update(context.Background(), func(tx store.Tx) error { return tx.PutChannel(ch, "INC-1") })
 	if err != nil {
 		b.Fatal(err)
 	}

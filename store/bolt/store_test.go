@@ -1,4 +1,4 @@
-package store
+package bolt
 
 import (
 	"context"
@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/debrief/debrief/bot"
-	"github.com/debrief/debrief/workflows"
-	bolt "go.etcd.io/bbolt"
+	"github.com/debrief/debrief/store"
+	bbolt "go.etcd.io/bbolt"
 )
 
 // MustOpenDB opens a fresh database in a temporary directory. At cleanup it
@@ -41,14 +41,14 @@ func mustOpen(tb testing.TB, path string) *DB {
 	return db
 }
 
-func mustUpdate(tb testing.TB, db *DB, fn func(workflows.Tx) error) {
+func mustUpdate(tb testing.TB, db *DB, fn func(store.Tx) error) {
 	tb.Helper()
 	if err := db.Update(context.Background(), fn); err != nil {
 		tb.Fatal(err)
 	}
 }
 
-func mustView(tb testing.TB, db *DB, fn func(workflows.ReadTx) error) {
+func mustView(tb testing.TB, db *DB, fn func(store.ReadTx) error) {
 	tb.Helper()
 	if err := db.View(context.Background(), fn); err != nil {
 		tb.Fatal(err)
@@ -61,7 +61,7 @@ var t0 = time.Date(2025, 3, 14, 9, 26, 53, 589793238, time.UTC)
 func declare(tb testing.TB, db *DB, title string) *bot.Incident {
 	tb.Helper()
 	var inc *bot.Incident
-	mustUpdate(tb, db, func(tx workflows.Tx) error {
+	mustUpdate(tb, db, func(tx store.Tx) error {
 		n, err := tx.NextIncidentNumber()
 		if err != nil {
 			return err
@@ -86,7 +86,7 @@ func event(id, text string, at time.Time) bot.TimelineEvent {
 func timeline(tb testing.TB, db *DB, id string) []bot.TimelineEvent {
 	tb.Helper()
 	var evs []bot.TimelineEvent
-	mustView(tb, db, func(tx workflows.ReadTx) error {
+	mustView(tb, db, func(tx store.ReadTx) error {
 		var err error
 		evs, err = tx.Timeline(id)
 		return err
@@ -119,7 +119,7 @@ func TestIncidents(t *testing.T) {
 		t.Fatalf("IDs = %v, want INC-1..INC-3", want)
 	}
 	// Replacing the oldest must not move it to the end.
-	mustUpdate(t, db, func(tx workflows.Tx) error {
+	mustUpdate(t, db, func(tx store.Tx) error {
 		inc, err := tx.Incident("INC-1")
 		if err != nil {
 			return err
@@ -128,7 +128,7 @@ func TestIncidents(t *testing.T) {
 		return tx.PutIncident(inc)
 	})
 
-	mustView(t, db, func(tx workflows.ReadTx) error {
+	mustView(t, db, func(tx store.ReadTx) error {
 		incs, err := tx.Incidents()
 		if err != nil {
 			return err
@@ -161,7 +161,7 @@ func TestIncidents(t *testing.T) {
 
 func TestPutIncidentRejectsMismatchedID(t *testing.T) {
 	db := MustOpenDB(t)
-	err := db.Update(context.Background(), func(tx workflows.Tx) error {
+	err := db.Update(context.Background(), func(tx store.Tx) error {
 		return tx.PutIncident(&bot.Incident{ID: "INC-2", Number: 3})
 	})
 	wantCode(t, "PutIncident(INC-2 #3)", err, bot.EINTERNAL)
@@ -169,7 +169,7 @@ func TestPutIncidentRejectsMismatchedID(t *testing.T) {
 
 func TestPutIncidentBumpsNumbers(t *testing.T) {
 	db := MustOpenDB(t)
-	mustUpdate(t, db, func(tx workflows.Tx) error {
+	mustUpdate(t, db, func(tx store.Tx) error {
 		return tx.PutIncident(&bot.Incident{ID: "INC-41", Number: 41})
 	})
 	if got := declare(t, db, "next").Number; got != 42 {
@@ -181,9 +181,9 @@ func TestChannels(t *testing.T) {
 	db := MustOpenDB(t)
 	inc := declare(t, db, "db latency")
 	slack := bot.Channel{Platform: bot.Slack, ID: "C1"}
-	mustUpdate(t, db, func(tx workflows.Tx) error { return tx.PutChannel(slack, inc.ID) })
+	mustUpdate(t, db, func(tx store.Tx) error { return tx.PutChannel(slack, inc.ID) })
 
-	mustView(t, db, func(tx workflows.ReadTx) error {
+	mustView(t, db, func(tx store.ReadTx) error {
 		id, err := tx.IncidentByChannel(slack)
 		if err != nil || id != inc.ID {
 			t.Errorf("IncidentByChannel(%v) = %q, %v, want %q", slack, id, err, inc.ID)
@@ -197,7 +197,7 @@ func TestChannels(t *testing.T) {
 		}
 		return nil
 	})
-	err := db.Update(context.Background(), func(tx workflows.Tx) error {
+	err := db.Update(context.Background(), func(tx store.Tx) error {
 		return tx.PutChannel(bot.Channel{Platform: bot.Slack, ID: "C2"}, "INC-9")
 	})
 	wantCode(t, "PutChannel(INC-9)", err, bot.ENOTFOUND)
@@ -222,7 +222,7 @@ func TestTimelineOrder(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	mustUpdate(t, db, func(tx workflows.Tx) error {
+	mustUpdate(t, db, func(tx store.Tx) error {
 		_, _, err := tx.AppendEvent(event(inc.ID, "b3", t0.Add(2*time.Second)))
 		return err
 	})
@@ -234,7 +234,7 @@ func TestTimelineOrder(t *testing.T) {
 		t.Errorf("Seq of b1, b2, b3 = %d, %d, %d, want increasing", got[2].Seq, got[3].Seq, got[4].Seq)
 	}
 
-	err := db.View(ctx, func(tx workflows.ReadTx) error {
+	err := db.View(ctx, func(tx store.ReadTx) error {
 		_, err := tx.Timeline("INC-9")
 		return err
 	})
@@ -272,7 +272,7 @@ func TestAppendRefuses(t *testing.T) {
 	wantCode(t, "Append(garbage)", err, bot.ENOTFOUND)
 	_, _, err = db.Append(ctx, event(inc.ID, "x", time.Time{}))
 	wantCode(t, "Append(zero RecordedAt)", err, bot.EINTERNAL)
-	err = db.Update(ctx, func(tx workflows.Tx) error {
+	err = db.Update(ctx, func(tx store.Tx) error {
 		_, _, err := tx.AppendEvent(event("INC-9", "x", t0))
 		return err
 	})
@@ -331,7 +331,7 @@ func TestAppendDedupe(t *testing.T) {
 
 	// The same index serves AppendEvent, and a key first seen earlier in
 	// the same transaction.
-	mustUpdate(t, db, func(tx workflows.Tx) error {
+	mustUpdate(t, db, func(tx store.Tx) error {
 		got, dup, err := tx.AppendEvent(ev)
 		if err != nil || !dup || got.Seq != first.Seq {
 			t.Errorf("AppendEvent(Ev123) = seq %d, dup %v, %v; want seq %d, dup", got.Seq, dup, err, first.Seq)
@@ -441,14 +441,14 @@ func TestReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustUpdate(t, db, func(tx workflows.Tx) error {
+	mustUpdate(t, db, func(tx store.Tx) error {
 		if err := tx.PutChannel(bot.Channel{Platform: bot.Slack, ID: "C1"}, inc.ID); err != nil {
 			return err
 		}
-		if _, err := tx.AddEffect(workflows.Effect{Kind: workflows.EffectPost, Text: "hi"}); err != nil {
+		if _, err := tx.AddEffect(store.Effect{Kind: store.EffectPost, Text: "hi"}); err != nil {
 			return err
 		}
-		return tx.PutReminder(workflows.Reminder{Key: "INC-1/status_update", IncidentID: inc.ID, Due: t0})
+		return tx.PutReminder(store.Reminder{Key: "INC-1/status_update", IncidentID: inc.ID, Due: t0})
 	})
 	if err := db.Check(); err != nil {
 		t.Fatal(err)
@@ -464,7 +464,7 @@ func TestReopen(t *testing.T) {
 	if _, dup, err := db.Append(context.Background(), ev); err != nil || !dup {
 		t.Errorf("Append(Ev1) after reopen: dup %v, %v; want dup", dup, err)
 	}
-	mustView(t, db, func(tx workflows.ReadTx) error {
+	mustView(t, db, func(tx store.ReadTx) error {
 		if id, err := tx.IncidentByChannel(bot.Channel{Platform: bot.Slack, ID: "C1"}); err != nil || id != inc.ID {
 			t.Errorf("IncidentByChannel after reopen = %q, %v", id, err)
 		}
@@ -479,8 +479,8 @@ func TestReopen(t *testing.T) {
 	if got := declare(t, db, "next").Number; got != 2 {
 		t.Errorf("number after reopen = %d, want 2", got)
 	}
-	mustUpdate(t, db, func(tx workflows.Tx) error {
-		e, err := tx.AddEffect(workflows.Effect{Kind: workflows.EffectPost})
+	mustUpdate(t, db, func(tx store.Tx) error {
+		e, err := tx.AddEffect(store.Effect{Kind: store.EffectPost})
 		if err == nil && e.ID != 2 {
 			t.Errorf("effect ID after reopen = %d, want 2", e.ID)
 		}
@@ -535,10 +535,10 @@ func TestCancelledContext(t *testing.T) {
 		t.Errorf("Append: %v, want context.Canceled", err)
 	}
 	called := false
-	if err := db.Update(ctx, func(workflows.Tx) error { called = true; return nil }); !errors.Is(err, context.Canceled) {
+	if err := db.Update(ctx, func(store.Tx) error { called = true; return nil }); !errors.Is(err, context.Canceled) {
 		t.Errorf("Update: %v, want context.Canceled", err)
 	}
-	if err := db.View(ctx, func(workflows.ReadTx) error { called = true; return nil }); !errors.Is(err, context.Canceled) {
+	if err := db.View(ctx, func(store.ReadTx) error { called = true; return nil }); !errors.Is(err, context.Canceled) {
 		t.Errorf("View: %v, want context.Canceled", err)
 	}
 	if _, err := db.Backup(ctx, new(discard)); !errors.Is(err, context.Canceled) {
@@ -558,16 +558,16 @@ func (d *discard) Write(p []byte) (int, error) { d.n += len(p); return len(p), n
 
 func TestUserPrefs(t *testing.T) {
 	db := MustOpenDB(t)
-	mustView(t, db, func(tx workflows.ReadTx) error {
+	mustView(t, db, func(tx store.ReadTx) error {
 		p, err := tx.UserPrefs("slack:U1")
-		if err != nil || p != (workflows.UserPrefs{Key: "slack:U1"}) {
+		if err != nil || p != (store.UserPrefs{Key: "slack:U1"}) {
 			t.Errorf("UserPrefs of a stranger = %+v, %v", p, err)
 		}
 		return nil
 	})
-	want := workflows.UserPrefs{Key: "slack:U1", Zone: "Europe/Berlin", GitHub: "ada"}
-	mustUpdate(t, db, func(tx workflows.Tx) error { return tx.PutUserPrefs(want) })
-	mustView(t, db, func(tx workflows.ReadTx) error {
+	want := store.UserPrefs{Key: "slack:U1", Zone: "Europe/Berlin", GitHub: "ada"}
+	mustUpdate(t, db, func(tx store.Tx) error { return tx.PutUserPrefs(want) })
+	mustView(t, db, func(tx store.ReadTx) error {
 		if p, err := tx.UserPrefs("slack:U1"); err != nil || p != want {
 			t.Errorf("UserPrefs = %+v, %v, want %+v", p, err, want)
 		}
@@ -575,10 +575,10 @@ func TestUserPrefs(t *testing.T) {
 	})
 }
 
-func effects(tb testing.TB, db *DB) []workflows.Effect {
+func effects(tb testing.TB, db *DB) []store.Effect {
 	tb.Helper()
-	var effs []workflows.Effect
-	mustView(tb, db, func(tx workflows.ReadTx) error {
+	var effs []store.Effect
+	mustView(tb, db, func(tx store.ReadTx) error {
 		var err error
 		effs, err = tx.Effects()
 		return err
@@ -589,12 +589,12 @@ func effects(tb testing.TB, db *DB) []workflows.Effect {
 func TestOutbox(t *testing.T) {
 	db := MustOpenDB(t)
 	ctx := context.Background()
-	var added []workflows.Effect
-	mustUpdate(t, db, func(tx workflows.Tx) error {
-		for _, e := range []workflows.Effect{
-			{Kind: workflows.EffectCreateChannel, Platform: bot.Slack, Name: "inc-1-db", CreatedAt: t0},
-			{Kind: workflows.EffectPost, Platform: bot.Slack, Text: "hello", Key: "custom"},
-			{Kind: workflows.EffectPin, Platform: bot.Slack, MessageID: "m1"},
+	var added []store.Effect
+	mustUpdate(t, db, func(tx store.Tx) error {
+		for _, e := range []store.Effect{
+			{Kind: store.EffectCreateChannel, Platform: bot.Slack, Name: "inc-1-db", CreatedAt: t0},
+			{Kind: store.EffectPost, Platform: bot.Slack, Text: "hello", Key: "custom"},
+			{Kind: store.EffectPin, Platform: bot.Slack, MessageID: "m1"},
 		} {
 			e, err := tx.AddEffect(e)
 			if err != nil {
@@ -618,7 +618,7 @@ func TestOutbox(t *testing.T) {
 
 	retry := added[1]
 	retry.Attempts, retry.LastError, retry.NextAt = 1, "rate limited", t0.Add(time.Minute)
-	mustUpdate(t, db, func(tx workflows.Tx) error {
+	mustUpdate(t, db, func(tx store.Tx) error {
 		if err := tx.UpdateEffect(retry); err != nil {
 			return err
 		}
@@ -627,21 +627,21 @@ func TestOutbox(t *testing.T) {
 		}
 		return tx.DeleteEffect(added[0].ID) // a repeated acknowledgement
 	})
-	if got, want := effects(t, db), []workflows.Effect{retry, added[2]}; !reflect.DeepEqual(got, want) {
+	if got, want := effects(t, db), []store.Effect{retry, added[2]}; !reflect.DeepEqual(got, want) {
 		t.Errorf("Effects = %+v, want %+v", got, want)
 	}
 	if n, err := db.OutboxDepth(ctx); err != nil || n != 2 {
 		t.Errorf("OutboxDepth = %d, %v, want 2", n, err)
 	}
-	err := db.Update(ctx, func(tx workflows.Tx) error { return tx.UpdateEffect(added[0]) })
+	err := db.Update(ctx, func(tx store.Tx) error { return tx.UpdateEffect(added[0]) })
 	wantCode(t, "UpdateEffect(delivered)", err, bot.ENOTFOUND)
 
 	// IDs are never reused, even after the newest is delivered.
-	mustUpdate(t, db, func(tx workflows.Tx) error {
+	mustUpdate(t, db, func(tx store.Tx) error {
 		if err := tx.DeleteEffect(added[2].ID); err != nil {
 			return err
 		}
-		e, err := tx.AddEffect(workflows.Effect{Kind: workflows.EffectPost})
+		e, err := tx.AddEffect(store.Effect{Kind: store.EffectPost})
 		if err == nil && e.ID != 4 {
 			t.Errorf("next effect ID = %d, want 4", e.ID)
 		}
@@ -652,7 +652,7 @@ func TestOutbox(t *testing.T) {
 func due(tb testing.TB, db *DB, now time.Time) []string {
 	tb.Helper()
 	var keys []string
-	mustView(tb, db, func(tx workflows.ReadTx) error {
+	mustView(tb, db, func(tx store.ReadTx) error {
 		rs, err := tx.DueReminders(now)
 		for _, r := range rs {
 			keys = append(keys, r.Key)
@@ -664,11 +664,11 @@ func due(tb testing.TB, db *DB, now time.Time) []string {
 
 func TestReminders(t *testing.T) {
 	db := MustOpenDB(t)
-	rem := func(key string, in time.Duration) workflows.Reminder {
-		return workflows.Reminder{Key: key, IncidentID: "INC-1", Kind: workflows.RemindStatus, Due: t0.Add(in)}
+	rem := func(key string, in time.Duration) store.Reminder {
+		return store.Reminder{Key: key, IncidentID: "INC-1", Kind: store.RemindStatus, Due: t0.Add(in)}
 	}
-	mustUpdate(t, db, func(tx workflows.Tx) error {
-		for _, r := range []workflows.Reminder{rem("b", 2*time.Hour), rem("a", time.Hour), rem("c", 3*time.Hour)} {
+	mustUpdate(t, db, func(tx store.Tx) error {
+		for _, r := range []store.Reminder{rem("b", 2*time.Hour), rem("a", time.Hour), rem("c", 3*time.Hour)} {
 			if err := tx.PutReminder(r); err != nil {
 				return err
 			}
@@ -693,7 +693,7 @@ func TestReminders(t *testing.T) {
 	// Moving "a" later must drop its old place in the due index.
 	moved := rem("a", 4*time.Hour)
 	moved.Count = 1
-	mustUpdate(t, db, func(tx workflows.Tx) error {
+	mustUpdate(t, db, func(tx store.Tx) error {
 		if err := tx.PutReminder(moved); err != nil {
 			return err
 		}
@@ -705,7 +705,7 @@ func TestReminders(t *testing.T) {
 	if got, want := due(t, db, t0.Add(24*time.Hour)), []string{"b", "a"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("DueReminders after move and delete = %v, want %v", got, want)
 	}
-	mustView(t, db, func(tx workflows.ReadTx) error {
+	mustView(t, db, func(tx store.ReadTx) error {
 		if r, ok, err := tx.Reminder("a"); err != nil || !ok || r != moved {
 			t.Errorf("Reminder(a) = %+v, %v, %v, want %+v", r, ok, err, moved)
 		}
@@ -714,7 +714,7 @@ func TestReminders(t *testing.T) {
 		}
 		return nil
 	})
-	err := db.bolt.View(func(btx *bolt.Tx) error {
+	err := db.bolt.View(func(btx *bbolt.Tx) error {
 		if n := btx.Bucket(bucketDue).Stats().KeyN; n != 2 {
 			t.Errorf("due index has %d keys, want 2", n)
 		}
@@ -730,7 +730,7 @@ func TestUpdateRollback(t *testing.T) {
 	ctx := context.Background()
 	inc := declare(t, db, "db latency")
 	refused := bot.Errorf(bot.ECONFLICT, "Cannot close INC-1.")
-	err := db.Update(ctx, func(tx workflows.Tx) error {
+	err := db.Update(ctx, func(tx store.Tx) error {
 		n, err := tx.NextIncidentNumber()
 		if err != nil {
 			return err
@@ -750,13 +750,13 @@ func TestUpdateRollback(t *testing.T) {
 		if _, _, err := tx.AppendEvent(ev); err != nil {
 			return err
 		}
-		if _, err := tx.AddEffect(workflows.Effect{Kind: workflows.EffectPost}); err != nil {
+		if _, err := tx.AddEffect(store.Effect{Kind: store.EffectPost}); err != nil {
 			return err
 		}
-		if err := tx.PutReminder(workflows.Reminder{Key: "k", Due: t0}); err != nil {
+		if err := tx.PutReminder(store.Reminder{Key: "k", Due: t0}); err != nil {
 			return err
 		}
-		if err := tx.PutUserPrefs(workflows.UserPrefs{Key: "slack:U1", Zone: "UTC"}); err != nil {
+		if err := tx.PutUserPrefs(store.UserPrefs{Key: "slack:U1", Zone: "UTC"}); err != nil {
 			return err
 		}
 		return refused
@@ -766,7 +766,7 @@ func TestUpdateRollback(t *testing.T) {
 		t.Fatalf("Update returned %v, want the *bot.Error from fn", err)
 	}
 
-	mustView(t, db, func(tx workflows.ReadTx) error {
+	mustView(t, db, func(tx store.ReadTx) error {
 		incs, err := tx.Incidents()
 		if err != nil || len(incs) != 1 || incs[0].Status != bot.StatusInvestigating {
 			t.Errorf("Incidents after rollback = %+v, %v", incs, err)
@@ -800,8 +800,8 @@ func TestUpdateRollback(t *testing.T) {
 
 func TestViewIsReadOnly(t *testing.T) {
 	db := MustOpenDB(t)
-	err := db.View(context.Background(), func(rtx workflows.ReadTx) error {
-		_, err := rtx.(workflows.Tx).AddEffect(workflows.Effect{})
+	err := db.View(context.Background(), func(rtx store.ReadTx) error {
+		_, err := rtx.(store.Tx).AddEffect(store.Effect{})
 		return err
 	})
 	if err == nil {
@@ -818,8 +818,8 @@ func TestBackup(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	mustUpdate(t, db, func(tx workflows.Tx) error {
-		_, err := tx.AddEffect(workflows.Effect{Kind: workflows.EffectPost, Text: "hi"})
+	mustUpdate(t, db, func(tx store.Tx) error {
+		_, err := tx.AddEffect(store.Effect{Kind: store.EffectPost, Text: "hi"})
 		return err
 	})
 
@@ -856,7 +856,7 @@ func TestAppendCancelledWhileWaiting(t *testing.T) {
 	// Hold the writer lock so that nothing can commit meanwhile.
 	started, release, updated := make(chan struct{}), make(chan struct{}), make(chan error)
 	go func() {
-		updated <- db.Update(context.Background(), func(workflows.Tx) error {
+		updated <- db.Update(context.Background(), func(store.Tx) error {
 			close(started)
 			<-release
 			return nil
@@ -894,16 +894,16 @@ func TestAppendCancelledWhileWaiting(t *testing.T) {
 func TestMeta(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "debrief.db")
 	db := mustOpen(t, path)
-	mustView(t, db, func(tx workflows.ReadTx) error {
+	mustView(t, db, func(tx store.ReadTx) error {
 		if v, ok, err := tx.Meta("github/cursor"); err != nil || ok || v != "" {
 			t.Errorf("Meta of a missing key = %q, %v, %v", v, ok, err)
 		}
 		return nil
 	})
-	mustUpdate(t, db, func(tx workflows.Tx) error { return tx.PutMeta("github/cursor", "2026-03-02T10:00:00Z") })
-	mustUpdate(t, db, func(tx workflows.Tx) error { return tx.PutMeta("schema", "not the schema") })
+	mustUpdate(t, db, func(tx store.Tx) error { return tx.PutMeta("github/cursor", "2026-03-02T10:00:00Z") })
+	mustUpdate(t, db, func(tx store.Tx) error { return tx.PutMeta("schema", "not the schema") })
 	boom := errors.New("boom")
-	err := db.Update(context.Background(), func(tx workflows.Tx) error {
+	err := db.Update(context.Background(), func(tx store.Tx) error {
 		if err := tx.PutMeta("github/cursor", "rolled back"); err != nil {
 			return err
 		}
@@ -916,7 +916,7 @@ func TestMeta(t *testing.T) {
 		t.Fatal(err)
 	}
 	db = mustOpen(t, path) // the schema check passes: "schema" is the store's own key
-	mustView(t, db, func(tx workflows.ReadTx) error {
+	mustView(t, db, func(tx store.ReadTx) error {
 		if v, ok, err := tx.Meta("github/cursor"); err != nil || !ok || v != "2026-03-02T10:00:00Z" {
 			t.Errorf("Meta after reopen = %q, %v, %v", v, ok, err)
 		}
@@ -925,7 +925,7 @@ func TestMeta(t *testing.T) {
 		}
 		return nil
 	})
-	mustUpdate(t, db, func(tx workflows.Tx) error {
+	mustUpdate(t, db, func(tx store.Tx) error {
 		if err := tx.PutMeta("", "x"); err == nil {
 			t.Error("PutMeta with an empty key succeeded")
 		}
@@ -936,12 +936,12 @@ func TestMeta(t *testing.T) {
 // TestEffectIssueFields round-trips the fields of a file_issue effect.
 func TestEffectIssueFields(t *testing.T) {
 	db := MustOpenDB(t)
-	want := workflows.Effect{
-		Kind: workflows.EffectFileIssue, Platform: "github", Key: "INC-1#2", Name: "[INC-1] add a canary",
+	want := store.Effect{
+		Kind: store.EffectFileIssue, Platform: "github", Key: "INC-1#2", Name: "[INC-1] add a canary",
 		Text: "body", N: 2, Labels: []string{"countermeasure", "SEV2", "INC-1"}, Assignee: "octocat", Sent: true,
 		CreatedAt: t0, NextAt: t0,
 	}
-	mustUpdate(t, db, func(tx workflows.Tx) error {
+	mustUpdate(t, db, func(tx store.Tx) error {
 		e, err := tx.AddEffect(want)
 		want.ID = e.ID
 		return err
