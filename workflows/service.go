@@ -383,9 +383,11 @@ type ZoneSource interface {
 	Zone(ctx context.Context, u bot.User) (string, error)
 }
 
+// isAdmin matches the platform's user ID only: a display name is chosen by
+// its owner, so matching it would let anyone name themselves an admin.
 func (s *Service) isAdmin(u bot.User) bool {
 	for _, a := range s.Config.Admins {
-		if a == u.Key() || a == u.ID || (u.Name != "" && a == u.Name) {
+		if a == u.Key() || a == u.ID {
 			return true
 		}
 	}

@@ -245,6 +245,31 @@ func TestAdminMayClose(t *testing.T) {
 	}
 }
 
+// A display name is the user's to choose: naming yourself after an admin's
+// ID (bare or as a key) grants nothing.
+func TestAdminByIDNotName(t *testing.T) {
+	e := newEnv(t)
+	e.cfg.Policy = bot.ClosePolicy{SkipReview: map[bot.Severity]bool{bot.SEV4: true}}
+	e.cfg.Admins = []string{"UBOSS01", "slack:UADMIN1"}
+	e.restart()
+	inc, ch := e.declare("Typo on status page sev4 near-miss")
+	e.run(alice, ch, "resolve")
+	for _, mallory := range []bot.User{
+		{Platform: "slack", ID: "UMAL0001", Name: "UBOSS01"},
+		{Platform: "slack", ID: "UMAL0002", Name: "slack:UADMIN1"},
+		{Platform: "slack", ID: "UMAL0003", Name: "UADMIN1"},
+	} {
+		e.refuse(mallory, ch, "close", bot.EFORBIDDEN)
+	}
+	if got := e.incident(inc.ID).Status; got == bot.StatusClosed {
+		t.Fatalf("closed by a user named after an admin")
+	}
+	e.run(bot.User{Platform: "slack", ID: "UADMIN1", Name: "grace"}, ch, "close")
+	if got := e.incident(inc.ID).Status; got != bot.StatusClosed {
+		t.Errorf("status = %s, want closed by the admin", got)
+	}
+}
+
 func TestRecordDedupe(t *testing.T) {
 	e := newEnv(t)
 	inc, ch := e.declare("Queue backlog")
