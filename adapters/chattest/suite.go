@@ -3,6 +3,7 @@ package chattest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -456,7 +457,7 @@ func checks() []check {
 			want := []string{"INC-7: Checkout is down (SEV2)", "Status: rolling back\nNext update in 30 minutes"}
 			var ids []string
 			for i, text := range want {
-				ids = append(ids, e.post(ch, "effect-"+string(rune('a'+i)), text))
+				ids = append(ids, e.post(ch, fmt.Sprintf("effect-%d", i+1), text))
 			}
 			msgs := e.Fake.Messages(ch)
 			if !slices.Equal(texts(msgs), want) {
@@ -472,14 +473,19 @@ func checks() []check {
 			}
 		}},
 		{string(OpPost), "same key posts once", func(e *env) {
+			// Keys longer than a platform's own idempotency token (Discord's
+			// 25-character nonce) too: the digest's are.
 			ch := e.channel("inc-7-post")
-			first := e.post(ch, "effect-7", "INC-7 summary")
-			again := e.post(ch, "effect-7", "INC-7 summary")
-			if first != again {
-				e.t.Errorf("Post twice with one key returned %q and %q, want the first message's ID", first, again)
-			}
-			if n := len(e.Fake.Messages(ch)); n != 1 {
-				e.t.Errorf("Post twice with one key made %d messages, want one", n)
+			for i, key := range []string{"effect-7", "digest/2026-03-02/" + e.Name + "/effect-123456"} {
+				text := fmt.Sprintf("INC-7 summary %d", i)
+				first := e.post(ch, key, text)
+				again := e.post(ch, key, text)
+				if first != again {
+					e.t.Errorf("Post twice with key %q returned %q and %q, want the first message's ID", key, first, again)
+				}
+				if n := countText(e.Fake.Messages(ch), text); n != 1 {
+					e.t.Errorf("Post twice with key %q made %d messages, want one", key, n)
+				}
 			}
 		}},
 		{string(OpPost), "long text arrives whole", func(e *env) {
@@ -573,6 +579,18 @@ func checks() []check {
 			}
 			if got := e.Fake.Messages(ch); len(got) != msgs {
 				e.t.Errorf("inviting nobody posted %q", texts(got[msgs:]))
+			}
+		}},
+		{string(OpInvite), "other platforms' users are left out", func(e *env) {
+			// An incident's responders can come from every platform it
+			// spans; each adapter invites its own and ignores the rest.
+			ch := e.channel("inc-7-invite")
+			foreign := bot.User{Platform: "elsewhere", ID: "E0FOREIGN", Name: "foreign"}
+			if err := e.Chat.Invite(e.ctx, ch, []bot.User{foreign, e.Users[0]}); err != nil {
+				e.t.Fatalf("Invite with a user of another platform = %v", err)
+			}
+			if members := e.chanState(ch).Members; !slices.Equal(members, []string{e.Users[0].ID}) {
+				e.t.Errorf("members %q, want only %s", members, e.Users[0].ID)
 			}
 		}},
 		{string(OpInvite), "a stranger keeps nobody out", func(e *env) {

@@ -44,6 +44,9 @@ func TestChatContract(t *testing.T) {
 			},
 			KnownDefects: map[string]string{
 				"Invite/nobody changes nothing": "Invite with no users prints an empty \"invited \" line in the channel",
+				"Invite/other platforms' users are left out": "Invite lists every user it is given, whatever their platform " +
+					"(\"invited @foreign, @alice\"), where Slack and Discord invite only their own; the console runs beside them " +
+					"(cmd/debrief/serve.go) and an invite effect carries all of an incident's responders",
 			},
 		}
 	})
