@@ -28,6 +28,7 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 	"github.com/debrief/debrief/bot"
+	"github.com/debrief/debrief/internal/answer"
 	"github.com/debrief/debrief/workflows"
 	"github.com/gorilla/websocket"
 )
@@ -71,8 +72,8 @@ type Config struct {
 	// Dialer opens the gateway websocket; a default one when nil.
 	Dialer *websocket.Dialer
 	// DeferAfter is how long a command may run before its answer is
-	// deferred (type 5) and sent as a follow-up; 2 s when zero, inside
-	// Discord's 3 s.
+	// deferred (type 5) and sent as a follow-up; answer.Within (2 s) when
+	// zero, inside Discord's 3 s.
 	DeferAfter time.Duration
 	// ReconnectMin and ReconnectMax bound the wait between failed gateway
 	// connections; 1 s and 2 min when zero.
@@ -123,7 +124,7 @@ func New(svc *workflows.Service, cfg Config) (*Discord, error) {
 		return nil, fmt.Errorf("discord: API URL %q: not an http(s) URL", cfg.APIURL)
 	}
 	if cfg.DeferAfter <= 0 {
-		cfg.DeferAfter = 2 * time.Second
+		cfg.DeferAfter = answer.Within
 	}
 	if cfg.ReconnectMin <= 0 {
 		cfg.ReconnectMin = time.Second
