@@ -47,6 +47,12 @@ type Config struct {
 	Log        *slog.Logger
 	// Now is the clock of the user cache; time.Now when nil.
 	Now func() time.Time
+	// DeferAfter is how long a slash command may run before it is
+	// acknowledged with an empty 200 and answered through its
+	// response_url; answer.Within (2 s) when zero, inside Slack's 3 s.
+	DeferAfter time.Duration
+	// After is the clock of that budget; time.After when nil.
+	After func(time.Duration) <-chan time.Time
 }
 
 // Slack is the adapter: HTTP handlers, Socket Mode, workflows.Chat and
@@ -57,9 +63,14 @@ type Slack struct {
 	cfg   Config
 	log   *slog.Logger
 	users userCache
+	hc    *http.Client
 
 	selfMu sync.Mutex
 	self   identity
+
+	// bg tracks deferred answers, which outlive the request that brought
+	// the command. Wait waits for them.
+	bg sync.WaitGroup
 }
 
 // identity is who the bot is, from auth.test.
@@ -98,8 +109,13 @@ func New(svc *workflows.Service, cfg Config) *Slack {
 		cfg:   cfg,
 		log:   log.With("platform", bot.Slack),
 		users: userCache{m: map[string]*userEntry{}},
+		hc:    hc,
 	}
 }
+
+// Wait blocks until the deferred answers in progress are sent. Call it
+// after intake has stopped.
+func (s *Slack) Wait() { s.bg.Wait() }
 
 func (s *Slack) now() time.Time {
 	if s.cfg.Now != nil {
