@@ -30,6 +30,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -181,6 +182,8 @@ func (c *Console) Run(ctx context.Context) error {
 			if err != nil {
 				return fmt.Errorf("console: read input: %w", err)
 			}
+			// A container has no terminal: the rest of debrief goes on.
+			c.log().InfoContext(ctx, "console input closed", "platform", bot.Console)
 			return nil
 		case line = <-lines:
 		}
@@ -208,6 +211,22 @@ func (c *Console) Run(ctx context.Context) error {
 			return err
 		}
 	}
+}
+
+// Register adds no routes: the console is the terminal. With Run and
+// Ready, it makes the console a component of `debrief serve` like the
+// chat platforms.
+func (c *Console) Register(*http.ServeMux) {}
+
+// Ready is always nil: a terminal that is gone (end of input) leaves the
+// rest of debrief serving.
+func (c *Console) Ready() error { return nil }
+
+func (c *Console) log() *slog.Logger {
+	if c.Log != nil {
+		return c.Log
+	}
+	return slog.New(slog.DiscardHandler)
 }
 
 // message is a typed line, stamped with who said it where, when it was read.

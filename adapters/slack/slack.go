@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/debrief/debrief/bot"
@@ -67,6 +68,10 @@ type Slack struct {
 
 	selfMu sync.Mutex
 	self   identity
+
+	// socketDown is set while the last Socket Mode connection attempt
+	// failed: Ready reports it.
+	socketDown atomic.Bool
 
 	// bg tracks deferred answers, which outlive the request that brought
 	// the command. Wait waits for them.

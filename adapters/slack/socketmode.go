@@ -72,10 +72,13 @@ func (s *Slack) RunSocketMode(ctx context.Context) error {
 					s.envelope(work, client, evt)
 				})
 			case socketmode.EventTypeConnected:
+				s.socketDown.Store(false)
 				s.log.InfoContext(ctx, "socket mode connected")
 			case socketmode.EventTypeConnectionError:
+				s.socketDown.Store(true)
 				s.log.WarnContext(ctx, "socket mode connection failed; retrying", "err", evt.Data)
 			case socketmode.EventTypeInvalidAuth:
+				s.socketDown.Store(true)
 				s.log.ErrorContext(ctx, "socket mode: the app token was refused")
 			case socketmode.EventTypeErrorBadMessage, socketmode.EventTypeIncomingError:
 				s.log.WarnContext(ctx, "socket mode: unreadable message", "type", evt.Type)
