@@ -82,9 +82,7 @@ func (d *Discord) Ready() error {
 	if d.knownSelf() == "" {
 		return errors.New("discord: not connected yet (the bot's identity is unknown)")
 	}
-	d.registerMu.Lock()
-	defer d.registerMu.Unlock()
-	if !d.registered {
+	if !d.commandsReady.Load() {
 		return errors.New("discord: /incident is not registered yet")
 	}
 	return nil

@@ -24,6 +24,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 
@@ -102,6 +103,9 @@ type Discord struct {
 	// Discord accepted the commands.
 	registerMu sync.Mutex
 	registered bool
+	// commandsReady mirrors registered for Ready, which must not wait on
+	// registerMu while a registration is in flight.
+	commandsReady atomic.Bool
 
 	// bg tracks work that outlives the call that started it: deferred
 	// answers and follow-ups. Wait waits for it.
@@ -224,6 +228,7 @@ func (d *Discord) registerCommands(ctx context.Context) error {
 		return err
 	}
 	d.registered = true
+	d.commandsReady.Store(true)
 	d.log.InfoContext(ctx, "registered /incident", "guild", d.cfg.GuildID)
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/workflows"
@@ -135,6 +136,12 @@ func FromEnv(ctx context.Context, getenv func(string) string, svc *workflows.Ser
 // connect for good, such as a refused app token.
 func (s *Slack) Run(ctx context.Context) error {
 	defer s.Wait()
+	if !s.identified.Load() {
+		// Slack was unreachable at start: learn who the bot is as soon
+		// as it answers, rather than at the next effect, so that Ready
+		// does not stay false on a quiet day.
+		s.bg.Go(func() { s.learnIdentity(ctx) })
+	}
 	if s.cfg.AppToken == "" {
 		<-ctx.Done()
 		return nil
@@ -150,11 +157,30 @@ func (s *Slack) Run(ctx context.Context) error {
 // bot token was accepted, and in Socket Mode the last connection attempt
 // did not fail. A Slack that was never reached is not ready.
 func (s *Slack) Ready() error {
-	if s.knownSelf().userID == "" {
+	if !s.identified.Load() {
 		return errors.New("slack: not connected yet (auth.test has not answered)")
 	}
 	if s.socketDown.Load() {
 		return errors.New("slack: socket mode disconnected; reconnecting")
 	}
 	return nil
+}
+
+// identityRetry is how often auth.test is asked again while Slack is
+// unreachable: often enough for /healthz to recover within a minute, far
+// below auth.test's rate limit (Tier 4).
+const identityRetry = 30 * time.Second
+
+// learnIdentity asks auth.test until it answers or ctx is done.
+func (s *Slack) learnIdentity(ctx context.Context) {
+	for {
+		if _, err := s.identity(ctx); err == nil || ctx.Err() != nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(identityRetry):
+		}
+	}
 }

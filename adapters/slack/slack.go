@@ -69,6 +69,9 @@ type Slack struct {
 	selfMu sync.Mutex
 	self   identity
 
+	// identified is set once auth.test answered. Ready reads it rather
+	// than self, whose lock is held while auth.test is in flight.
+	identified atomic.Bool
 	// socketDown is set while the last Socket Mode connection attempt
 	// failed: Ready reports it.
 	socketDown atomic.Bool
@@ -158,6 +161,7 @@ func (s *Slack) identity(ctx context.Context) (identity, error) {
 		return identity{}, fmt.Errorf("slack: auth.test: %w", err)
 	}
 	s.self = identity{userID: r.UserID, botID: r.BotID, name: r.User}
+	s.identified.Store(true)
 	s.log.InfoContext(ctx, "connected to Slack", "team", r.Team, "bot_user", r.UserID)
 	return s.self, nil
 }
