@@ -124,26 +124,53 @@ func serve(ctx context.Context, cfg Config, getenv func(string) string, stdin io
 		}
 	})
 
-	// Each component runs on its own context, detached from ctx, so that
-	// they are stopped one by one, in the reverse order of start, once the
-	// HTTP intake has stopped.
-	type ended struct {
-		i   int
-		err error
-	}
+	httpErr := make(chan error, 1)
+	runErr := runComponents(ctx, comps,
+		func() <-chan error {
+			go func() { httpErr <- hs.Serve(ln) }()
+			return httpErr
+		},
+		func() {
+			// No new requests; in-flight ones finish.
+			shCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
+			defer cancel()
+			if err := hs.Shutdown(shCtx); err != nil {
+				log.Warn("http shutdown", "err", err)
+			}
+		}, log)
+	// Then the workers, and one last bounded drain of the outbox so that
+	// the effects of the last commands (the archive after a close) are not
+	// left waiting for the next start. Anything not delivered in time stays
+	// in the outbox and goes out at the next start.
+	stopWork()
+	workers.Wait()
+	drainOutbox(context.WithoutCancel(ctx), svc, log)
+	return runErr
+}
+
+// runComponents runs comps, then the intake (startIntake: the HTTP
+// server, started last since the components' routes are on it), until ctx
+// is done, the intake fails, a component fails for good (its error is
+// returned) or the console user types /quit. Then it stops the intake
+// (stopIntake) and the components, last started first, each one finished
+// (its accepted work done) before the next is stopped. A component that
+// ends early and fine, like the console at end of input, leaves the
+// others running.
+func runComponents(ctx context.Context, comps []component, startIntake func() <-chan error, stopIntake func(), log *slog.Logger) error {
+	type ended struct{ err error }
 	endc := make(chan ended, len(comps))
 	stops := make([]context.CancelFunc, len(comps))
 	dones := make([]chan struct{}, len(comps))
 	for i, c := range comps {
+		// Detached from ctx: each is stopped on its own, in order.
 		cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		stops[i], dones[i] = cancel, make(chan struct{})
 		go func() {
 			defer close(dones[i])
-			endc <- ended{i, c.Run(cctx)}
+			endc <- ended{c.Run(cctx)}
 		}()
 	}
-	httpErr := make(chan error, 1)
-	go func() { httpErr <- hs.Serve(ln) }()
+	intakeErr := startIntake()
 
 	var runErr error
 wait:
@@ -152,7 +179,7 @@ wait:
 		case <-ctx.Done():
 			log.Info("shutting down", "cause", context.Cause(ctx))
 			break wait
-		case err := <-httpErr:
+		case err := <-intakeErr:
 			runErr = fmt.Errorf("http server: %w", err)
 			break wait
 		case e := <-endc:
@@ -164,29 +191,13 @@ wait:
 				runErr = e.err
 				break wait
 			}
-			// Done early and fine (the console's input ended): the
-			// others go on.
 		}
 	}
-
-	// Stop intake: no new requests; in-flight ones finish. Then the
-	// components, last started first, each finishing what it accepted.
-	shCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
-	defer cancel()
-	if err := hs.Shutdown(shCtx); err != nil {
-		log.Warn("http shutdown", "err", err)
-	}
+	stopIntake()
 	for i := len(comps) - 1; i >= 0; i-- {
 		stops[i]()
 		<-dones[i]
 	}
-	// Then the workers, and one last bounded drain of the outbox so that
-	// the effects of the last commands (the archive after a close) are not
-	// left waiting for the next start. Anything not delivered in time stays
-	// in the outbox and goes out at the next start.
-	stopWork()
-	workers.Wait()
-	drainOutbox(context.WithoutCancel(ctx), svc, log)
 	return runErr
 }
 
