@@ -6,11 +6,12 @@
 // acknowledges at once and delivers the answer when it is ready (Slack
 // through response_url, Discord by editing its deferred response).
 //
-// It is its own package because both chat adapters need it and adapters
-// never import each other (see ARCHITECTURE.md), and it is not workflows'
-// business: the application answers a command, how long a platform waits
-// for the HTTP response is the transport's. One job only: no other helper
-// goes here.
+// It is its own package because both chat adapters need it and an adapter
+// never imports another (each is a translator for one outside system), and
+// it is not workflows' business: the application answers a command; how
+// long a platform waits for the HTTP response is the transport's. It lives
+// under internal/ because nothing outside debrief should depend on it. One
+// job only: no other helper goes here.
 package answer
 
 import (
