@@ -77,6 +77,9 @@ type Config struct {
 	// deferred (type 5) and sent as a follow-up; answer.Within (2 s) when
 	// zero, inside Discord's 3 s.
 	DeferAfter time.Duration
+	// After is the clock of that budget; time.After when nil. Tests pass
+	// one they fire themselves.
+	After func(time.Duration) <-chan time.Time
 	// ReconnectMin and ReconnectMax bound the wait between failed gateway
 	// connections; 1 s and 2 min when zero.
 	ReconnectMin, ReconnectMax time.Duration

@@ -214,7 +214,7 @@ func (d *Discord) command(ctx context.Context, i *discordgo.Interaction, respond
 	// The answer-or-defer rule is shared with Slack (internal/answer):
 	// the work goes on when the request or the gateway connection that
 	// brought it ends, since a deferred answer still has to be sent.
-	return answer.OrDefer(ctx, answer.Deadline{Within: d.cfg.DeferAfter, Limit: workTimeout},
+	return answer.OrDefer(ctx, answer.Deadline{Within: d.cfg.DeferAfter, Limit: workTimeout, After: d.cfg.After},
 		func(work context.Context) workflows.Reply { return d.svc.Execute(work, actor, ch, text) },
 		answer.Reply[workflows.Reply]{
 			Inline: func(work context.Context, r workflows.Reply) func() {
