@@ -30,6 +30,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -53,7 +54,7 @@ var ErrQuit = errors.New("console: quit")
 // #general.
 const StartChannel = "general"
 
-// maxLine bounds one input line; longer lines end Run with an error rather
+// maxLine bounds one input line; a longer line ends Run (logged) rather
 // than being split into several messages.
 const maxLine = 1 << 20
 
@@ -140,8 +141,8 @@ func (c *Console) User() bot.User {
 	return c.user
 }
 
-// Run reads lines until end of input (nil), /quit (ErrQuit) or ctx is done
-// (nil). A line that was read is handled to the end even when ctx is
+// Run reads lines until end of input or an unreadable input (nil, logged),
+// /quit (ErrQuit) or ctx is done (nil). A line that was read is handled to the end even when ctx is
 // cancelled meanwhile, so nothing typed is half-done at shutdown. Reading
 // from a terminal cannot be interrupted: after ctx is done, the goroutine
 // reading in stays blocked until in is closed or the process exits.
@@ -178,9 +179,14 @@ func (c *Console) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case err := <-readErr:
+			// A container has no terminal, and an unreadable one (a line
+			// over maxLine) is no reason to stop debrief: the console
+			// ends, the rest goes on.
 			if err != nil {
-				return fmt.Errorf("console: read input: %w", err)
+				c.log().ErrorContext(ctx, "console stopped", "platform", bot.Console, "err", fmt.Errorf("console: read input: %w", err))
+				return nil
 			}
+			c.log().InfoContext(ctx, "console input closed", "platform", bot.Console)
 			return nil
 		case line = <-lines:
 		}
@@ -208,6 +214,22 @@ func (c *Console) Run(ctx context.Context) error {
 			return err
 		}
 	}
+}
+
+// Register adds no routes: the console is the terminal. With Run and
+// Ready, it makes the console a component of `debrief serve` like the
+// chat platforms.
+func (c *Console) Register(*http.ServeMux) {}
+
+// Ready is always nil: a terminal that is gone (end of input) leaves the
+// rest of debrief serving.
+func (c *Console) Ready() error { return nil }
+
+func (c *Console) log() *slog.Logger {
+	if c.Log != nil {
+		return c.Log
+	}
+	return slog.New(slog.DiscardHandler)
 }
 
 // message is a typed line, stamped with who said it where, when it was read.

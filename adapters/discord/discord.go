@@ -24,10 +24,13 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+	"unicode"
 
 	"github.com/bwmarrin/discordgo"
 	"github.com/debrief/debrief/bot"
+	"github.com/debrief/debrief/internal/answer"
 	"github.com/debrief/debrief/workflows"
 	"github.com/gorilla/websocket"
 )
@@ -71,9 +74,12 @@ type Config struct {
 	// Dialer opens the gateway websocket; a default one when nil.
 	Dialer *websocket.Dialer
 	// DeferAfter is how long a command may run before its answer is
-	// deferred (type 5) and sent as a follow-up; 2 s when zero, inside
-	// Discord's 3 s.
+	// deferred (type 5) and sent as a follow-up; answer.Within (2 s) when
+	// zero, inside Discord's 3 s.
 	DeferAfter time.Duration
+	// After is the clock of that budget; time.After when nil. Tests pass
+	// one they fire themselves.
+	After func(time.Duration) <-chan time.Time
 	// ReconnectMin and ReconnectMax bound the wait between failed gateway
 	// connections; 1 s and 2 min when zero.
 	ReconnectMin, ReconnectMax time.Duration
@@ -100,6 +106,9 @@ type Discord struct {
 	// Discord accepted the commands.
 	registerMu sync.Mutex
 	registered bool
+	// commandsReady mirrors registered for Ready, which must not wait on
+	// registerMu while a registration is in flight.
+	commandsReady atomic.Bool
 
 	// bg tracks work that outlives the call that started it: deferred
 	// answers and follow-ups. Wait waits for it.
@@ -107,23 +116,22 @@ type Discord struct {
 }
 
 // New returns the adapter for svc. It makes no call yet: Start does. It
-// fails on a malformed public key or API URL.
+// checks cfg once, here, with errors that name the DISCORD_* variable each
+// field comes from: the IDs must be IDs (a name is the usual mistake), the
+// public key a key, the API URL a URL, the key emoji one emoji. The token
+// never appears in the errors.
 func New(svc *workflows.Service, cfg Config) (*Discord, error) {
-	if cfg.KeyEmoji == "" {
-		cfg.KeyEmoji = DefaultKeyEmoji
+	switch {
+	case cfg.AppID == "":
+		return nil, errors.New("DISCORD_APP_ID is not set: give the application ID (General Information -> Application ID)")
+	case cfg.GuildID == "":
+		return nil, errors.New("DISCORD_GUILD_ID is not set: give the ID of the server debrief serves")
 	}
-	cfg.KeyEmoji = strings.Trim(cfg.KeyEmoji, ":")
-	if cfg.APIURL == "" {
-		cfg.APIURL = DefaultAPIURL
-	}
-	if !strings.HasSuffix(cfg.APIURL, "/") {
-		cfg.APIURL += "/"
-	}
-	if u, err := url.Parse(cfg.APIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("discord: API URL %q: not an http(s) URL", cfg.APIURL)
+	if err := cfg.check(); err != nil {
+		return nil, err
 	}
 	if cfg.DeferAfter <= 0 {
-		cfg.DeferAfter = 2 * time.Second
+		cfg.DeferAfter = answer.Within
 	}
 	if cfg.ReconnectMin <= 0 {
 		cfg.ReconnectMin = time.Second
@@ -137,10 +145,7 @@ func New(svc *workflows.Service, cfg Config) (*Discord, error) {
 	}
 	d := &Discord{svc: svc, cfg: cfg, log: log.With("platform", bot.Discord)}
 	if cfg.PublicKey != "" {
-		k, err := hex.DecodeString(cfg.PublicKey)
-		if err != nil || len(k) != ed25519.PublicKeySize {
-			return nil, errors.New("discord: the public key is not 64 hex digits (General Information -> Public Key)")
-		}
+		k, _ := hex.DecodeString(cfg.PublicKey) // checked above
 		d.pub = ed25519.PublicKey(k)
 	}
 	token := cfg.BotToken
@@ -226,6 +231,7 @@ func (d *Discord) registerCommands(ctx context.Context) error {
 		return err
 	}
 	d.registered = true
+	d.commandsReady.Store(true)
 	d.log.InfoContext(ctx, "registered /incident", "guild", d.cfg.GuildID)
 	return nil
 }
@@ -256,3 +262,38 @@ func (d *Discord) Register(mux *http.ServeMux) {
 // Wait blocks until the work started by interactions (deferred answers,
 // follow-ups) is done. Call it after intake has stopped.
 func (d *Discord) Wait() { d.bg.Wait() }
+
+// check fills cfg's defaults and checks each field that is set, naming the
+// variable it comes from. New calls it; so does FromEnv when Discord is off,
+// so that a mistake shows before the token is added.
+func (cfg *Config) check() error {
+	if cfg.KeyEmoji == "" {
+		cfg.KeyEmoji = DefaultKeyEmoji
+	}
+	cfg.KeyEmoji = strings.Trim(cfg.KeyEmoji, ":")
+	if len(cfg.KeyEmoji) > 64 || strings.ContainsFunc(cfg.KeyEmoji, unicode.IsSpace) {
+		return fmt.Errorf("DISCORD_KEY_EMOJI=%q: want one emoji, such as 📌, or a custom emoji's name", cfg.KeyEmoji)
+	}
+	for _, id := range []struct{ name, v string }{
+		{"DISCORD_APP_ID", cfg.AppID}, {"DISCORD_GUILD_ID", cfg.GuildID}, {"DISCORD_CATEGORY_ID", cfg.CategoryID},
+	} {
+		if id.v != "" && !isSnowflake(id.v) {
+			return fmt.Errorf("%s=%q: give the ID, a number (Developer Mode on, then right-click -> Copy ID), not a name", id.name, id.v)
+		}
+	}
+	if cfg.APIURL == "" {
+		cfg.APIURL = DefaultAPIURL
+	}
+	if !strings.HasSuffix(cfg.APIURL, "/") {
+		cfg.APIURL += "/"
+	}
+	if u, err := url.Parse(cfg.APIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("DISCORD_API_URL=%q: not an http(s) URL", cfg.APIURL)
+	}
+	if cfg.PublicKey != "" {
+		if k, err := hex.DecodeString(cfg.PublicKey); err != nil || len(k) != ed25519.PublicKeySize {
+			return errors.New("DISCORD_PUBLIC_KEY: not 64 hex digits (General Information -> Public Key in the developer portal)")
+		}
+	}
+	return nil
+}

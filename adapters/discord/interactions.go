@@ -14,6 +14,7 @@ import (
 	"github.com/bwmarrin/discordgo"
 
 	"github.com/debrief/debrief/bot"
+	"github.com/debrief/debrief/internal/answer"
 	"github.com/debrief/debrief/internal/httpbody"
 	"github.com/debrief/debrief/workflows"
 )
@@ -24,7 +25,7 @@ const signatureWindow = 5 * time.Minute
 
 // workTimeout bounds a command's work once its answer was deferred: an
 // interaction's token, which the follow-up needs, lives 15 minutes.
-const workTimeout = 10 * time.Minute
+const workTimeout = answer.Limit
 
 // serveInteraction handles POST /discord/interactions: the signature is
 // checked before anything in the body is read, PING is answered PONG, and
@@ -210,45 +211,36 @@ func (d *Discord) command(ctx context.Context, i *discordgo.Interaction, respond
 	}
 	ch := bot.Channel{Platform: bot.Discord, ID: chID}
 
-	// The work goes on when the request or the gateway connection that
-	// brought it ends: a deferred answer still has to be sent.
-	work, cancel := context.WithTimeout(context.WithoutCancel(ctx), workTimeout)
-	done := make(chan workflows.Reply, 1)
-	go func() { done <- d.svc.Execute(work, actor, ch, text) }()
-	t := time.NewTimer(d.cfg.DeferAfter)
-	defer t.Stop()
-	select {
-	case r := <-done:
-		chunks := split(r.Text, maxContent)
-		if err := respond.answer(ctx, answerMessage(chunks[0], r.Ephemeral)); err != nil {
-			cancel()
-			d.log.WarnContext(ctx, "could not answer an interaction", "incident", r.IncidentID, "err", err)
-			return nil
-		}
-		if len(chunks) == 1 {
-			cancel()
-			return nil
-		}
-		return func() {
-			defer cancel()
-			d.followUps(work, i, chunks[1:], r.Ephemeral, r.IncidentID)
-		}
-	case <-t.C:
-	}
-	if err := respond.answer(ctx, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource}); err != nil {
-		d.log.WarnContext(ctx, "could not defer an interaction", "err", err)
-	}
-	d.log.InfoContext(ctx, "command answer deferred", "after", d.cfg.DeferAfter, "user", actor.ID, "channel", ch.ID)
-	return func() {
-		defer cancel()
-		var r workflows.Reply
-		select {
-		case r = <-done:
-		case <-work.Done():
-			r = workflows.Reply{Text: "The command took too long; check the timeline before running it again.", Ephemeral: true}
-		}
-		d.finishDeferred(work, i, r)
-	}
+	// The answer-or-defer rule is shared with Slack (internal/answer):
+	// the work goes on when the request or the gateway connection that
+	// brought it ends, since a deferred answer still has to be sent.
+	return answer.OrDefer(ctx, answer.Deadline{Within: d.cfg.DeferAfter, Limit: workTimeout, After: d.cfg.After},
+		func(work context.Context) workflows.Reply { return d.svc.Execute(work, actor, ch, text) },
+		answer.Reply[workflows.Reply]{
+			Inline: func(work context.Context, r workflows.Reply) func() {
+				chunks := split(r.Text, maxContent)
+				if err := respond.answer(ctx, answerMessage(chunks[0], r.Ephemeral)); err != nil {
+					d.log.WarnContext(ctx, "could not answer an interaction", "incident", r.IncidentID, "err", err)
+					return nil
+				}
+				if len(chunks) == 1 {
+					return nil
+				}
+				return func() { d.followUps(work, i, chunks[1:], r.Ephemeral, r.IncidentID) }
+			},
+			Defer: func() {
+				if err := respond.answer(ctx, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource}); err != nil {
+					d.log.WarnContext(ctx, "could not defer an interaction", "err", err)
+				}
+				d.log.InfoContext(ctx, "command answer deferred", "after", d.cfg.DeferAfter, "user", actor.ID, "channel", ch.ID)
+			},
+			Late: func(work context.Context, r workflows.Reply, err error) {
+				if err != nil {
+					r = workflows.Reply{Text: "The command took too long; check the timeline before running it again.", Ephemeral: true}
+				}
+				d.finishDeferred(work, i, r)
+			},
+		})
 }
 
 // answerMessage is a message answer; ephemeral ones are shown to the caller

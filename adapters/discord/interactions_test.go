@@ -9,8 +9,13 @@ import (
 	"github.com/debrief/debrief/adapters/discord/discordtest"
 )
 
-func deferAfter(d time.Duration) option {
-	return func(c *discord.Config, _ *discordtest.Server) { c.DeferAfter = d }
+// withBudget makes b the clock of the 3-second rule: a command's budget is
+// over when the test has put a value in b, and never otherwise, so
+// nothing waits for it.
+func withBudget(b chan time.Time) option {
+	return func(c *discord.Config, _ *discordtest.Server) {
+		c.After = func(time.Duration) <-chan time.Time { return b }
+	}
 }
 
 // TestDeferredAnswer: a command that takes longer than DeferAfter (the
@@ -21,7 +26,8 @@ func deferAfter(d time.Duration) option {
 func TestDeferredAnswer(t *testing.T) {
 	for _, m := range []mode{overGateway, overHTTP} {
 		t.Run(string(m), func(t *testing.T) {
-			h, ch := declared(t, m, deferAfter(20*time.Millisecond))
+			budget := make(chan time.Time, 1)
+			h, ch := declared(t, m, withBudget(budget))
 			for _, tc := range []struct {
 				inv       discordtest.Invocation
 				kind, txt string
@@ -31,6 +37,7 @@ func TestDeferredAnswer(t *testing.T) {
 			} {
 				ctx, cancel := h.waitCtx()
 				release := h.store.hold()
+				budget <- time.Time{} // spent while the store holds the command
 				ia, err := h.fake.Invoke(ctx, h.alice, ch, tc.inv)
 				if err != nil {
 					release()

@@ -38,7 +38,11 @@ type Server struct {
 	// of a running server: bbolt locks the file to the server's process.
 	// Nil leaves the route out.
 	Backup func(ctx context.Context, w io.Writer) (int64, error)
-	Log    *slog.Logger
+	// Ready returns why debrief's components (the chat platforms, the
+	// tracker) cannot serve right now; GET /healthz answers 503 with it.
+	// Nil counts the store only.
+	Ready func() error
+	Log   *slog.Logger
 }
 
 // Register adds the routes to mux.
@@ -85,8 +89,9 @@ func (s *Server) log() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// healthz answers 200 when the database answers a read, so a wedged or
-// closed store takes the instance out of rotation.
+// healthz answers 200 when the database answers a read and every component
+// is ready, so a wedged or closed store, or a platform debrief cannot
+// reach, takes the instance out of rotation and shows why.
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
@@ -95,6 +100,13 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 		s.log().ErrorContext(ctx, "health check failed", "err", err)
 		http.Error(w, "store unavailable", http.StatusServiceUnavailable)
 		return
+	}
+	if s.Ready != nil {
+		if err := s.Ready(); err != nil {
+			s.log().WarnContext(ctx, "not ready", "err", err)
+			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	_, _ = w.Write([]byte("ok\n"))

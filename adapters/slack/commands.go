@@ -2,11 +2,13 @@ package slack
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/debrief/debrief/bot"
+	"github.com/debrief/debrief/internal/answer"
 	slackgo "github.com/slack-go/slack"
 )
 
@@ -29,12 +31,18 @@ func (s *Slack) serveCommand(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "malformed form", http.StatusBadRequest)
 		return
 	}
-	reply := s.command(r.Context(), slashCommand(form))
-	if reply == nil {
-		writeJSON(w, nil)
-		return
+	then := s.command(r.Context(), slashCommand(form), func(reply *commandReply) {
+		if reply == nil {
+			writeJSON(w, nil)
+			return
+		}
+		writeJSON(w, reply)
+	})
+	// A late answer goes to response_url once the 200 is on its way: it
+	// outlives the request, and Wait waits for it at shutdown.
+	if then != nil {
+		s.bg.Go(then)
 	}
-	writeJSON(w, reply)
 }
 
 // slashCommand reads the fields slack.SlashCommandParse reads, from a body
@@ -56,17 +64,68 @@ func slashCommand(f url.Values) slackgo.SlashCommand {
 	}
 }
 
-// command handles a slash command from HTTP or Socket Mode. It returns nil
-// when there is nothing to say (the Declare modal opened). Everything slow
-// (the channel, invites, posts) is in the outbox by the time it returns, so
-// the answer fits in Slack's 3 seconds.
-func (s *Slack) command(ctx context.Context, sc slackgo.SlashCommand) *commandReply {
+// command handles a slash command from HTTP or Socket Mode within Slack's
+// 3 seconds, by the rule it shares with Discord (internal/answer): when the
+// command is done within the budget, respond gets its answer for the
+// response; otherwise respond gets nil (a plain 200, which Slack shows as
+// nothing) at once and the answer goes to the command's response_url when
+// it is ready. It returns that late delivery, for the caller to run once
+// its response is sent, or nil.
+func (s *Slack) command(ctx context.Context, sc slackgo.SlashCommand, respond func(*commandReply)) (then func()) {
+	return answer.OrDefer(ctx, answer.Deadline{Within: s.cfg.DeferAfter, After: s.cfg.After},
+		func(work context.Context) *commandReply { return s.runCommand(work, sc) },
+		answer.Reply[*commandReply]{
+			Inline: func(_ context.Context, r *commandReply) func() {
+				respond(r)
+				return nil
+			},
+			Defer: func() {
+				respond(nil)
+				s.log.InfoContext(ctx, "command answer deferred", "user", sc.UserID, "channel", sc.ChannelID)
+			},
+			Late: func(work context.Context, r *commandReply, err error) {
+				if err != nil {
+					r = &commandReply{ResponseType: "ephemeral", Text: "The command took too long; check the timeline before running it again."}
+				}
+				if r == nil {
+					return // the Declare modal opened: nothing to say
+				}
+				s.respondLater(work, sc.ResponseURL, r)
+			},
+		})
+}
+
+// respondLater sends a deferred answer to the command's response_url,
+// which Slack accepts for 30 minutes, up to 5 times.
+// https://docs.slack.dev/interactivity/handling-user-interaction#message_responses
+func (s *Slack) respondLater(ctx context.Context, responseURL string, r *commandReply) {
+	if responseURL == "" {
+		s.log.WarnContext(ctx, "a deferred answer has no response_url to go to")
+		return
+	}
+	msg := &slackgo.WebhookMessage{ResponseType: r.ResponseType, Text: r.Text}
+	if err := slackgo.PostWebhookCustomHTTPContext(ctx, responseURL, s.hc, msg); err != nil {
+		s.log.WarnContext(ctx, "could not send a deferred answer", "err", fmt.Errorf("slack: response_url: %w", err))
+	}
+}
+
+// runCommand is the work of a slash command: who and what, then the
+// application. It returns nil when there is nothing to say (the Declare
+// modal opened). Everything slow (the channel, invites, posts) is in the
+// outbox by the time it returns, and the users it names are looked up at
+// once, not one after the other.
+func (s *Slack) runCommand(ctx context.Context, sc slackgo.SlashCommand) *commandReply {
 	if sc.UserID == "" || sc.ChannelID == "" {
 		return &commandReply{ResponseType: "ephemeral", Text: "The command came without a user or channel."}
 	}
+	// The actor (whose zone the answer is rendered in) and everyone
+	// mentioned are looked up together, within one lookupTimeout: the
+	// lookups below are then answered from the cache.
+	raw := commandText(sc.Text)
+	s.prefetch(ctx, append(mentionedIDs(raw), sc.UserID))
 	actor := s.user(ctx, sc.UserID, sc.UserName)
 	ch := bot.Channel{Platform: bot.Slack, ID: sc.ChannelID}
-	text := strings.TrimSpace(s.mentionNames(ctx, commandText(sc.Text)))
+	text := strings.TrimSpace(s.mentionNames(ctx, raw))
 	if text == "" {
 		// No arguments: the form asks for what declare needs.
 		err := s.openDeclare(ctx, sc.TriggerID, actor, declareMeta{Channel: sc.ChannelID}, "")

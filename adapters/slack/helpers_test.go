@@ -76,6 +76,29 @@ type harness struct {
 type failingStore struct {
 	store.Store
 	fail atomic.Bool
+	gate atomic.Pointer[chan struct{}]
+}
+
+// Update waits at the gate while hold is in force (the disk is slow).
+func (f *failingStore) Update(ctx context.Context, fn func(store.Tx) error) error {
+	if g := f.gate.Load(); g != nil {
+		select {
+		case <-*g:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return f.Store.Update(ctx, fn)
+}
+
+// hold makes transactions wait until the returned func is called.
+func (f *failingStore) hold() (release func()) {
+	g := make(chan struct{})
+	f.gate.Store(&g)
+	return func() {
+		f.gate.Store(nil)
+		close(g)
+	}
 }
 
 func (f *failingStore) Append(ctx context.Context, ev bot.TimelineEvent) (bot.TimelineEvent, bool, error) {
@@ -92,7 +115,10 @@ const (
 	overSocket mode = "socket"
 )
 
-func newHarness(t *testing.T, m mode) *harness {
+// option changes the adapter's configuration before it is built.
+type option func(*slack.Config)
+
+func newHarness(t *testing.T, m mode, opts ...option) *harness {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
@@ -128,6 +154,9 @@ func newHarness(t *testing.T, m mode) *harness {
 	scfg := slack.Config{BotToken: fake.BotToken, SigningSecret: fake.SigningSecret, APIURL: fake.APIURL(), Log: log}
 	if m == overSocket {
 		scfg.AppToken = fake.AppToken
+	}
+	for _, o := range opts {
+		o(&scfg)
 	}
 	h.sl = slack.New(h.svc, scfg)
 	h.svc.Chats = map[bot.Platform]workflows.Chat{bot.Slack: h.sl}

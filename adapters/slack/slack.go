@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/debrief/debrief/bot"
@@ -47,6 +48,12 @@ type Config struct {
 	Log        *slog.Logger
 	// Now is the clock of the user cache; time.Now when nil.
 	Now func() time.Time
+	// DeferAfter is how long a slash command may run before it is
+	// acknowledged with an empty 200 and answered through its
+	// response_url; answer.Within (2 s) when zero, inside Slack's 3 s.
+	DeferAfter time.Duration
+	// After is the clock of that budget; time.After when nil.
+	After func(time.Duration) <-chan time.Time
 }
 
 // Slack is the adapter: HTTP handlers, Socket Mode, workflows.Chat and
@@ -57,9 +64,21 @@ type Slack struct {
 	cfg   Config
 	log   *slog.Logger
 	users userCache
+	hc    *http.Client
 
 	selfMu sync.Mutex
 	self   identity
+
+	// identified is set once auth.test answered. Ready reads it rather
+	// than self, whose lock is held while auth.test is in flight.
+	identified atomic.Bool
+	// socketDown is set while the last Socket Mode connection attempt
+	// failed: Ready reports it.
+	socketDown atomic.Bool
+
+	// bg tracks deferred answers, which outlive the request that brought
+	// the command. Wait waits for them.
+	bg sync.WaitGroup
 }
 
 // identity is who the bot is, from auth.test.
@@ -98,8 +117,13 @@ func New(svc *workflows.Service, cfg Config) *Slack {
 		cfg:   cfg,
 		log:   log.With("platform", bot.Slack),
 		users: userCache{m: map[string]*userEntry{}},
+		hc:    hc,
 	}
 }
+
+// Wait blocks until the deferred answers in progress are sent. Call it
+// after intake has stopped.
+func (s *Slack) Wait() { s.bg.Wait() }
 
 func (s *Slack) now() time.Time {
 	if s.cfg.Now != nil {
@@ -137,6 +161,7 @@ func (s *Slack) identity(ctx context.Context) (identity, error) {
 		return identity{}, fmt.Errorf("slack: auth.test: %w", err)
 	}
 	s.self = identity{userID: r.UserID, botID: r.BotID, name: r.User}
+	s.identified.Store(true)
 	s.log.InfoContext(ctx, "connected to Slack", "team", r.Team, "bot_user", r.UserID)
 	return s.self, nil
 }

@@ -72,10 +72,13 @@ func (s *Slack) RunSocketMode(ctx context.Context) error {
 					s.envelope(work, client, evt)
 				})
 			case socketmode.EventTypeConnected:
+				s.socketDown.Store(false)
 				s.log.InfoContext(ctx, "socket mode connected")
 			case socketmode.EventTypeConnectionError:
+				s.socketDown.Store(true)
 				s.log.WarnContext(ctx, "socket mode connection failed; retrying", "err", evt.Data)
 			case socketmode.EventTypeInvalidAuth:
+				s.socketDown.Store(true)
 				s.log.ErrorContext(ctx, "socket mode: the app token was refused")
 			case socketmode.EventTypeErrorBadMessage, socketmode.EventTypeIncomingError:
 				s.log.WarnContext(ctx, "socket mode: unreadable message", "type", evt.Type)
@@ -88,6 +91,7 @@ func (s *Slack) RunSocketMode(ctx context.Context) error {
 func (s *Slack) envelope(ctx context.Context, client *socketmode.Client, evt socketmode.Event) {
 	req := evt.Request
 	var payload any
+	var then func() // a deferred command's answer, sent after the ack
 	switch evt.Type {
 	case socketmode.EventTypeEventsAPI:
 		if err := s.eventPayload(ctx, req.Payload, req.RetryAttempt); err != nil {
@@ -98,9 +102,11 @@ func (s *Slack) envelope(ctx context.Context, client *socketmode.Client, evt soc
 		if !ok {
 			return
 		}
-		if r := s.command(ctx, sc); r != nil {
-			payload = r
-		}
+		then = s.command(ctx, sc, func(r *commandReply) {
+			if r != nil {
+				payload = r
+			}
+		})
 	case socketmode.EventTypeInteractive:
 		ic, ok := evt.Data.(slackgo.InteractionCallback)
 		if !ok {
@@ -112,5 +118,8 @@ func (s *Slack) envelope(ctx context.Context, client *socketmode.Client, evt soc
 	defer cancel()
 	if err := client.AckCtx(actx, req.EnvelopeID, payload); err != nil {
 		s.log.WarnContext(ctx, "socket mode ack failed", "envelope_id", req.EnvelopeID, "err", err)
+	}
+	if then != nil {
+		then()
 	}
 }

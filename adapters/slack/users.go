@@ -148,6 +148,24 @@ func (s *Slack) name(ctx context.Context) func(id string) string {
 // in it is given as the one-word handle instead. A person who cannot be
 // looked up keeps what Slack sent.
 func (s *Slack) mentionNames(ctx context.Context, text string) string {
+	return rewriteMentions(text, func(id string) string { return s.mentionLabel(ctx, id) })
+}
+
+// mentionedIDs returns the user IDs mentioned in command text, to look
+// them up together before mentionNames asks for each.
+func mentionedIDs(text string) []string {
+	var ids []string
+	rewriteMentions(text, func(id string) string {
+		ids = append(ids, id)
+		return ""
+	})
+	return ids
+}
+
+// rewriteMentions calls label with the user ID of each <@ID> or
+// <@ID|label> in text, and writes <@ID|label> in its place, or the token
+// as Slack sent it when label returns "".
+func rewriteMentions(text string, label func(id string) string) string {
 	if !strings.Contains(text, "<@") {
 		return text
 	}
@@ -163,12 +181,12 @@ func (s *Slack) mentionNames(ctx context.Context, text string) string {
 		}
 		b.WriteString(text[:i])
 		id, _, _ := strings.Cut(text[i+2:i+j], "|")
-		label := ""
+		l := ""
 		if id != "" && !strings.ContainsAny(id, " \t\n<") {
-			label = s.mentionLabel(ctx, id)
+			l = label(id)
 		}
-		if label != "" {
-			b.WriteString("<@" + id + "|" + label + ">")
+		if l != "" {
+			b.WriteString("<@" + id + "|" + l + ">")
 		} else {
 			b.WriteString(text[i : i+j+1])
 		}
@@ -176,6 +194,25 @@ func (s *Slack) mentionNames(ctx context.Context, text string) string {
 	}
 	b.WriteString(text)
 	return b.String()
+}
+
+// prefetch looks the users up at once, each in its own request (or an
+// entry already in the cache), and waits at most lookupTimeout for all of
+// them: a command naming three people waits for the slowest lookup, not
+// for the sum. What is not back in time keeps filling the cache.
+func (s *Slack) prefetch(ctx context.Context, ids []string) {
+	ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if id == "" || seen[id] {
+			continue
+		}
+		seen[id] = true
+		wg.Go(func() { _, _ = s.lookup(ctx, id) })
+	}
+	wg.Wait()
 }
 
 func (s *Slack) mentionLabel(ctx context.Context, id string) string {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -34,53 +33,15 @@ type Config struct {
 	// post-mortem should be scheduled (DEBRIEF_SCHEDULE_WITHIN="SEV3=3").
 	ScheduleWithin map[bot.Severity]int
 
-	// The platforms are read and validated now so that a misconfiguration
-	// shows at start; their adapters are not built yet.
-	Slack   SlackConfig
-	Discord DiscordConfig
-	GitHub  GitHubConfig
+	// The platforms (SLACK_*, DISCORD_*, GITHUB_*) are not here: each
+	// adapter reads and checks its own variables when serve builds it
+	// (component.go), so that a new platform does not touch this file.
 
 	// Console is the default platform's settings. They are not in the
 	// operator's table: USER names the person at the terminal, and the
 	// DEBRIEF_CONSOLE_* variables exist for the crash test.
 	Console ConsoleConfig
 }
-
-// SlackConfig holds the SLACK_* variables.
-type SlackConfig struct {
-	BotToken, SigningSecret, AppToken string
-	APIURL                            string
-	AnnounceChannel                   string
-	KeyEmoji                          string // SLACK_KEY_EMOJI: the reaction that marks a key event
-	ArchiveOnClose                    bool   // SLACK_ARCHIVE_ON_CLOSE
-}
-
-// Enabled reports whether Slack credentials are set.
-func (c SlackConfig) Enabled() bool { return c.BotToken != "" || c.AppToken != "" }
-
-// DiscordConfig holds the DISCORD_* variables.
-type DiscordConfig struct {
-	BotToken, AppID, PublicKey, GuildID string
-	APIURL                              string
-	CategoryID, AnnounceChannel         string
-	KeyEmoji                            string // DISCORD_KEY_EMOJI: the reaction that marks a key event
-}
-
-// Enabled reports whether Discord credentials are set.
-func (c DiscordConfig) Enabled() bool { return c.BotToken != "" }
-
-// GitHubConfig holds the GITHUB_* variables.
-type GitHubConfig struct {
-	Token, Repo, WebhookSecret string
-	APIURL                     string
-	PostmortemPath             string
-	UsersFile                  string            // GITHUB_USERS_FILE: "platform:userID login" lines
-	Logins                     map[string]string // read from UsersFile: user key -> login
-	ReconcileEvery             time.Duration     // GITHUB_RECONCILE_EVERY
-}
-
-// Enabled reports whether GitHub credentials are set.
-func (c GitHubConfig) Enabled() bool { return c.Token != "" }
 
 // ConsoleConfig configures the console adapter.
 type ConsoleConfig struct {
@@ -96,9 +57,6 @@ func DefaultConfig() Config {
 		Addr:       "127.0.0.1:8080",
 		Zone:       time.UTC,
 		DigestCron: "CRON_TZ=UTC 0 9 * * MON",
-		Slack:      SlackConfig{APIURL: "https://slack.com/api/", KeyEmoji: "pushpin", ArchiveOnClose: true},
-		Discord:    DiscordConfig{APIURL: "https://discord.com/api/v10/"},
-		GitHub:     GitHubConfig{APIURL: "https://api.github.com/"},
 		Console:    ConsoleConfig{User: "operator", Writers: 1},
 	}
 }
@@ -165,47 +123,6 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			return Config{}, fmt.Errorf("DEBRIEF_CLOSE_WITHOUT_REVIEW=%q: %q is not a severity (SEV1..SEV4)", getenv("DEBRIEF_CLOSE_WITHOUT_REVIEW"), f)
 		}
 		c.CloseWithoutReview = append(c.CloseWithoutReview, sev)
-	}
-
-	str(&c.Slack.BotToken, "SLACK_BOT_TOKEN")
-	str(&c.Slack.SigningSecret, "SLACK_SIGNING_SECRET")
-	str(&c.Slack.AppToken, "SLACK_APP_TOKEN")
-	str(&c.Slack.APIURL, "SLACK_API_URL")
-	str(&c.Slack.AnnounceChannel, "SLACK_ANNOUNCE_CHANNEL")
-	if err := c.Slack.load(getenv); err != nil {
-		return Config{}, err
-	}
-	str(&c.Discord.BotToken, "DISCORD_BOT_TOKEN")
-	str(&c.Discord.AppID, "DISCORD_APP_ID")
-	str(&c.Discord.PublicKey, "DISCORD_PUBLIC_KEY")
-	str(&c.Discord.GuildID, "DISCORD_GUILD_ID")
-	str(&c.Discord.APIURL, "DISCORD_API_URL")
-	str(&c.Discord.CategoryID, "DISCORD_CATEGORY_ID")
-	str(&c.Discord.AnnounceChannel, "DISCORD_ANNOUNCE_CHANNEL")
-	if err := c.Discord.load(getenv); err != nil {
-		return Config{}, err
-	}
-	str(&c.GitHub.Token, "GITHUB_TOKEN")
-	str(&c.GitHub.Repo, "GITHUB_REPO")
-	str(&c.GitHub.WebhookSecret, "GITHUB_WEBHOOK_SECRET")
-	str(&c.GitHub.APIURL, "GITHUB_API_URL")
-	str(&c.GitHub.PostmortemPath, "GITHUB_POSTMORTEM_PATH")
-	for _, u := range []struct{ name, v string }{
-		{"SLACK_API_URL", c.Slack.APIURL},
-		{"DISCORD_API_URL", c.Discord.APIURL},
-		{"GITHUB_API_URL", c.GitHub.APIURL},
-	} {
-		if p, err := url.Parse(u.v); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
-			return Config{}, fmt.Errorf("%s=%q: not an http(s) URL", u.name, u.v)
-		}
-	}
-	if r := c.GitHub.Repo; r != "" {
-		if owner, name, ok := strings.Cut(r, "/"); !ok || owner == "" || name == "" || strings.Contains(name, "/") {
-			return Config{}, fmt.Errorf("GITHUB_REPO=%q: want owner/name", r)
-		}
-	}
-	if err := c.GitHub.load(getenv); err != nil {
-		return Config{}, err
 	}
 
 	str(&c.Console.User, "USER")

@@ -227,9 +227,4 @@ func TestDiscordConfig(t *testing.T) {
 			t.Fatalf("run = %v, want the gateway's refusal, saying to enable the intent", err)
 		}
 	})
-
-	cfg, err := LoadConfig(getenv(map[string]string{"DISCORD_KEY_EMOJI": ":incident:"}))
-	if err != nil || cfg.Discord.KeyEmoji != "incident" {
-		t.Errorf("LoadConfig = %+v, %v", cfg.Discord, err)
-	}
 }

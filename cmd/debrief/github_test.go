@@ -90,37 +90,3 @@ func TestGitHubInProcess(t *testing.T) {
 		t.Errorf("the log shows a secret:\n%s", stderr.String())
 	}
 }
-
-func TestGitHubConfig(t *testing.T) {
-	dir := t.TempDir()
-	write := func(name, content string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	good := write("good.txt", "# comment\n\nslack:U024BE7LH octocat\nconsole:bob @hubot\n")
-	cfg, err := LoadConfig(getenv(map[string]string{"GITHUB_TOKEN": "x", "GITHUB_REPO": "acme/ops", "GITHUB_USERS_FILE": good}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cfg.GitHub.Logins["slack:U024BE7LH"] != "octocat" || cfg.GitHub.Logins["console:bob"] != "hubot" || cfg.GitHub.ReconcileEvery != 10*time.Minute {
-		t.Errorf("GitHub config = %+v", cfg.GitHub)
-	}
-	for _, c := range []struct {
-		env  map[string]string
-		want string
-	}{
-		{map[string]string{"GITHUB_TOKEN": "x"}, "GITHUB_REPO is not"},
-		{map[string]string{"GITHUB_USERS_FILE": filepath.Join(dir, "missing")}, "GITHUB_USERS_FILE"},
-		{map[string]string{"GITHUB_USERS_FILE": write("bad1.txt", "U024BE7LH octocat\n")}, "line 1"},
-		{map[string]string{"GITHUB_USERS_FILE": write("bad2.txt", "slack:U1 -bad-\n")}, "line 1"},
-		{map[string]string{"GITHUB_USERS_FILE": write("bad3.txt", "\nslack:U1 a b\n")}, "line 2"},
-		{map[string]string{"GITHUB_RECONCILE_EVERY": "10s"}, "GITHUB_RECONCILE_EVERY"},
-	} {
-		if _, err := LoadConfig(getenv(c.env)); err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("LoadConfig(%v) = %v, want an error naming %q", c.env, err, c.want)
-		}
-	}
-}

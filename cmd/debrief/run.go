@@ -168,7 +168,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if len(rest) != 0 {
 		return fmt.Errorf("serve takes no arguments, got %q: %w", strings.Join(rest, " "), errUsage)
 	}
-	return serve(ctx, cfg, stdin, stdout, stderr)
+	return serve(ctx, cfg, getenv, stdin, stdout, stderr)
 }
 
 // openStore opens the database, explaining the one error operators hit

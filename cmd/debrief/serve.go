@@ -24,12 +24,52 @@ import (
 // once shutdown starts.
 const shutdownGrace = 10 * time.Second
 
-// serve runs the bot until ctx is done or the console user types /quit.
-// Shutdown goes in the reverse order of start: stop intake (HTTP, console),
-// then the workers, then close the database, so that nothing accepted is
-// cut off mid-write.
-func serve(ctx context.Context, cfg Config, stdin io.Reader, stdout, stderr io.Writer) (err error) {
+// serve runs the bot until ctx is done, the console user types /quit, or a
+// component fails for good. Shutdown goes in the reverse order of start:
+// stop intake (HTTP, then the components, last started first), then the
+// workers, then close the database, so that nothing accepted is cut off
+// mid-write.
+func serve(ctx context.Context, cfg Config, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) (err error) {
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		buildInfo(),
+	)
+	// The store is opened once the components are built: a platform
+	// misconfigured (checked by its adapter) must not create or lock the
+	// database file.
+	svc := &workflows.Service{
+		Config:  workflowsConfig(cfg),
+		Log:     log,
+		Metrics: workflows.NewMetrics(reg),
+	}
+
+	// Relaxing the close gate is allowed, never silent.
+	for _, sev := range cfg.CloseWithoutReview {
+		log.Warn("close gate relaxed: incidents of this severity may close without a held post-mortem", "severity", sev.String())
+	}
+	// The console is always there: the platform of last resort, and the
+	// operator's terminal beside the others.
+	user := bot.User{Platform: bot.Console, ID: cfg.Console.User, Name: cfg.Console.User}
+	con := console.New(svc, stdin, stdout, user)
+	con.Ack = cfg.Console.Ack
+	con.Writers = cfg.Console.Writers
+	con.Prompt = isTerminal(stdin)
+	con.Log = log
+	svc.Chats = map[bot.Platform]workflows.Chat{bot.Console: con}
+	comps := []component{con}
+	for _, build := range platforms {
+		c, err := build(ctx, getenv, svc, log)
+		if err != nil {
+			return err
+		}
+		if c != nil {
+			comps = append(comps, c)
+		}
+	}
 
 	db, err := openStore(cfg.DB)
 	if err != nil {
@@ -42,42 +82,7 @@ func serve(ctx context.Context, cfg Config, stdin io.Reader, stdout, stderr io.W
 		log.Info("stopped")
 	}()
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		buildInfo(),
-	)
-	svc := &workflows.Service{
-		Store:   db,
-		Config:  workflowsConfig(cfg),
-		Log:     log,
-		Metrics: workflows.NewMetrics(reg),
-	}
-
-	// Relaxing the close gate is allowed, never silent.
-	for _, sev := range cfg.CloseWithoutReview {
-		log.Warn("close gate relaxed: incidents of this severity may close without a held post-mortem", "severity", sev.String())
-	}
-	user := bot.User{Platform: bot.Console, ID: cfg.Console.User, Name: cfg.Console.User}
-	con := console.New(svc, stdin, stdout, user)
-	con.Ack = cfg.Console.Ack
-	con.Writers = cfg.Console.Writers
-	con.Prompt = isTerminal(stdin)
-	con.Log = log
-	svc.Chats = map[bot.Platform]workflows.Chat{bot.Console: con}
-	sl, err := setupSlack(ctx, cfg, svc, log)
-	if err != nil {
-		return err
-	}
-	dc, err := setupDiscord(ctx, cfg, svc, log)
-	if err != nil {
-		return err
-	}
-	gh, err := setupGitHub(cfg, svc, log)
-	if err != nil {
-		return err
-	}
+	svc.Store = db
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -87,14 +92,10 @@ func serve(ctx context.Context, cfg Config, stdin io.Reader, stdout, stderr io.W
 		log.Warn("listening beyond loopback without DEBRIEF_API_TOKEN: the /api/ routes are open to anyone who can reach them", "addr", ln.Addr().String())
 	}
 	mux := http.NewServeMux()
-	(&httpapi.Server{Service: svc, Token: cfg.APIToken, Gatherer: reg, Backup: db.Backup, Log: log}).Register(mux)
-	if sl != nil {
-		sl.Register(mux)
+	(&httpapi.Server{Service: svc, Token: cfg.APIToken, Gatherer: reg, Backup: db.Backup, Ready: ready(comps), Log: log}).Register(mux)
+	for _, c := range comps {
+		c.Register(mux)
 	}
-	if dc != nil {
-		dc.Register(mux)
-	}
-	gh.Register(mux)
 	hs := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -122,54 +123,21 @@ func serve(ctx context.Context, cfg Config, stdin io.Reader, stdout, stderr io.W
 			log.Error("countermeasure digest stopped", "err", err)
 		}
 	})
-	workers.Go(func() { gh.Run(workCtx, svc) })
 
 	httpErr := make(chan error, 1)
-	go func() { httpErr <- hs.Serve(ln) }()
-	stopSocket, socketErr := runSlackSocket(ctx, sl, cfg, log)
-	stopDiscord, discordErr := runDiscord(ctx, dc, log)
-
-	conCtx, stopConsole := context.WithCancel(ctx)
-	defer stopConsole()
-	quit := make(chan struct{})
-	conDone := make(chan struct{})
-	go func() {
-		defer close(conDone)
-		err := con.Run(conCtx)
-		switch {
-		case errors.Is(err, console.ErrQuit):
-			close(quit)
-		case err != nil:
-			log.Error("console stopped", "platform", bot.Console, "err", err)
-		case conCtx.Err() == nil:
-			log.Info("console input closed; still serving HTTP", "platform", bot.Console)
-		}
-	}()
-
-	var runErr error
-	select {
-	case <-ctx.Done():
-		log.Info("shutting down", "cause", context.Cause(ctx))
-	case <-quit:
-		log.Info("shutting down", "cause", "/quit")
-	case err := <-httpErr:
-		runErr = fmt.Errorf("http server: %w", err)
-	case err := <-socketErr:
-		runErr = fmt.Errorf("slack socket mode: %w", err)
-	case err := <-discordErr:
-		runErr = fmt.Errorf("discord gateway: %w", err)
-	}
-
-	// Stop intake: no new requests or lines; in-flight ones finish.
-	shCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
-	defer cancel()
-	if err := hs.Shutdown(shCtx); err != nil {
-		log.Warn("http shutdown", "err", err)
-	}
-	stopSocket()
-	stopDiscord()
-	stopConsole()
-	<-conDone
+	runErr := runComponents(ctx, comps,
+		func() <-chan error {
+			go func() { httpErr <- hs.Serve(ln) }()
+			return httpErr
+		},
+		func() {
+			// No new requests; in-flight ones finish.
+			shCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
+			defer cancel()
+			if err := hs.Shutdown(shCtx); err != nil {
+				log.Warn("http shutdown", "err", err)
+			}
+		}, log)
 	// Then the workers, and one last bounded drain of the outbox so that
 	// the effects of the last commands (the archive after a close) are not
 	// left waiting for the next start. Anything not delivered in time stays
@@ -177,6 +145,59 @@ func serve(ctx context.Context, cfg Config, stdin io.Reader, stdout, stderr io.W
 	stopWork()
 	workers.Wait()
 	drainOutbox(context.WithoutCancel(ctx), svc, log)
+	return runErr
+}
+
+// runComponents runs comps, then the intake (startIntake: the HTTP
+// server, started last since the components' routes are on it), until ctx
+// is done, the intake fails, a component fails for good (its error is
+// returned) or the console user types /quit. Then it stops the intake
+// (stopIntake) and the components, last started first, each one finished
+// (its accepted work done) before the next is stopped. A component that
+// ends early and fine, like the console at end of input, leaves the
+// others running.
+func runComponents(ctx context.Context, comps []component, startIntake func() <-chan error, stopIntake func(), log *slog.Logger) error {
+	type ended struct{ err error }
+	endc := make(chan ended, len(comps))
+	stops := make([]context.CancelFunc, len(comps))
+	dones := make([]chan struct{}, len(comps))
+	for i, c := range comps {
+		// Detached from ctx: each is stopped on its own, in order.
+		cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		stops[i], dones[i] = cancel, make(chan struct{})
+		go func() {
+			defer close(dones[i])
+			endc <- ended{c.Run(cctx)}
+		}()
+	}
+	intakeErr := startIntake()
+
+	var runErr error
+wait:
+	for {
+		select {
+		case <-ctx.Done():
+			log.Info("shutting down", "cause", context.Cause(ctx))
+			break wait
+		case err := <-intakeErr:
+			runErr = fmt.Errorf("http server: %w", err)
+			break wait
+		case e := <-endc:
+			switch {
+			case errors.Is(e.err, console.ErrQuit):
+				log.Info("shutting down", "cause", "/quit")
+				break wait
+			case e.err != nil:
+				runErr = e.err
+				break wait
+			}
+		}
+	}
+	stopIntake()
+	for i := len(comps) - 1; i >= 0; i-- {
+		stops[i]()
+		<-dones[i]
+	}
 	return runErr
 }
 

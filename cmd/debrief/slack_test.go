@@ -157,12 +157,4 @@ func TestSlackConfig(t *testing.T) {
 			}
 		})
 	}
-
-	cfg, err := LoadConfig(getenv(map[string]string{"SLACK_KEY_EMOJI": ":rotating_light:", "SLACK_ARCHIVE_ON_CLOSE": "false"}))
-	if err != nil || cfg.Slack.KeyEmoji != "rotating_light" || cfg.Slack.ArchiveOnClose {
-		t.Errorf("LoadConfig = %+v, %v", cfg.Slack, err)
-	}
-	if cfg, _ := LoadConfig(getenv(nil)); cfg.Slack.KeyEmoji != "pushpin" || !cfg.Slack.ArchiveOnClose {
-		t.Errorf("defaults = %+v", cfg.Slack)
-	}
 }

@@ -157,6 +157,7 @@ type Server struct {
 	general   string
 
 	sock socketState
+	resp responses
 }
 
 type trigger struct {
@@ -195,6 +196,8 @@ func New() *Server {
 	mux.HandleFunc("/api/", s.serveAPI)
 	mux.HandleFunc("/socket", s.serveSocket)
 	mux.HandleFunc("/upload/", s.serveUpload)
+	s.resp.ch = make(chan Response, 64)
+	mux.HandleFunc("/commands/", s.serveResponse)
 	s.srv = httptest.NewServer(mux)
 	s.client = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
 	return s
