@@ -66,7 +66,8 @@ func (s *Slack) command(ctx context.Context, sc slackgo.SlashCommand) *commandRe
 	}
 	actor := s.user(ctx, sc.UserID, sc.UserName)
 	ch := bot.Channel{Platform: bot.Slack, ID: sc.ChannelID}
-	text := strings.TrimSpace(s.mentionNames(ctx, commandText(sc.Text)))
+	// Slack's markup becomes the neutral form here: bot reads no platform's.
+	text := strings.TrimSpace(neutralText(s.mentionNames(ctx, commandText(sc.Text))))
 	if text == "" {
 		// No arguments: the form asks for what declare needs.
 		err := s.openDeclare(ctx, sc.TriggerID, actor, declareMeta{Channel: sc.ChannelID}, "")
