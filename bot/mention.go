@@ -49,13 +49,13 @@ func MentionToken(u User) string {
 }
 
 // MentionName returns the first of names a mention token can carry: one
-// word, without the token's own characters or what looks like platform
-// markup, at most 80 characters. Adapters pass the display name first and
-// a one-word handle after it, so a "Bob Dylan" is mentioned as bob. It
-// returns "" when none fits.
+// word of valid UTF-8, without the token's own characters or what looks
+// like platform markup, at most 80 characters. Adapters pass the display
+// name first and a one-word handle after it, so a "Bob Dylan" is
+// mentioned as bob. It returns "" when none fits.
 func MentionName(names ...string) string {
 	for _, n := range names {
-		if n != "" && utf8.RuneCountInString(n) <= maxMentionName && !strings.ContainsFunc(n, func(r rune) bool {
+		if n != "" && utf8.ValidString(n) && utf8.RuneCountInString(n) <= maxMentionName && !strings.ContainsFunc(n, func(r rune) bool {
 			return unicode.IsSpace(r) || unicode.IsControl(r) || strings.ContainsRune("{}|<>", r)
 		}) {
 			return n
