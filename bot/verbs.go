@@ -7,6 +7,40 @@ import (
 	"unicode"
 )
 
+// Verb is the first word (or two) of an /incident command.
+type Verb string
+
+// The command verbs, documented in the README. The same words work on every
+// platform. Each is declared, with its usage and arguments, in Verbs below.
+const (
+	VerbDeclare            Verb = "declare"
+	VerbSev                Verb = "sev"
+	VerbRole               Verb = "role"
+	VerbStatus             Verb = "status"
+	VerbNote               Verb = "note"
+	VerbMitigate           Verb = "mitigate"
+	VerbResolve            Verb = "resolve"
+	VerbReopen             Verb = "reopen"
+	VerbPostmortemSchedule Verb = "postmortem schedule"
+	VerbPostmortemHeld     Verb = "postmortem held"
+	VerbPostmortem         Verb = "postmortem"
+	VerbPostmortemLint     Verb = "postmortem lint"
+	VerbPostmortemSummary  Verb = "postmortem summary"
+	VerbPostmortemImpact   Verb = "postmortem impact"
+	VerbPostmortemFactor   Verb = "postmortem factor"
+	VerbPostmortemStarted  Verb = "postmortem started"
+	VerbPostmortemDetected Verb = "postmortem detected"
+	VerbAction             Verb = "action"
+	VerbActionDone         Verb = "action done"
+	VerbActions            Verb = "actions"
+	VerbGithub             Verb = "github"
+	VerbTZ                 Verb = "tz"
+	VerbClose              Verb = "close"
+	VerbTimeline           Verb = "timeline"
+	VerbList               Verb = "list"
+	VerbHelp               Verb = "help"
+)
+
 // A VerbSpec declares one /incident verb, once, in the manner of the Go
 // tool's cmd/go/internal/base.Command: its words, its usage line, its
 // arguments and their types. Parse, Help, UsageOf and Syntax read the
