@@ -385,31 +385,45 @@ func TestHelp(t *testing.T) {
 	}
 }
 
-// TestParseVerbs checks that every verb of Usage parses from its own words.
+// TestParseVerbs checks that every verb of Verbs parses from its own words
+// and a value of each required argument, written by Compose from a sample
+// of its type: a verb added to the table is covered without a change here.
 func TestParseVerbs(t *testing.T) {
-	args := map[bot.Verb]string{
-		bot.VerbDeclare:            "x",
-		bot.VerbSev:                "2",
-		bot.VerbRole:               "ic @a",
-		bot.VerbStatus:             "x",
-		bot.VerbNote:               "x",
-		bot.VerbPostmortemSchedule: "2026-01-01 10:00",
-		bot.VerbPostmortemHeld:     "@a",
-		bot.VerbAction:             "x @a due 2026-01-01",
-		bot.VerbActionDone:         "1",
-		bot.VerbGithub:             "a",
-		bot.VerbTZ:                 "UTC",
-		bot.VerbPostmortemSummary:  "x",
-		bot.VerbPostmortemImpact:   "x",
-		bot.VerbPostmortemFactor:   "x",
-		bot.VerbPostmortemStarted:  "2026-01-01 10:00",
-		bot.VerbPostmortemDetected: "2026-01-01 10:00 Europe/Berlin",
+	sample := map[bot.ArgType]string{
+		bot.ArgText: "x", bot.ArgSeverity: "2", bot.ArgRole: "ic", bot.ArgKind: "drill", bot.ArgTags: "#t",
+		bot.ArgUser: "@a", bot.ArgUsers: "@{U1|b}", bot.ArgDate: "2026-01-01", bot.ArgTime: "10:00",
+		bot.ArgZone: "Europe/Berlin", bot.ArgDuration: "45m", bot.ArgNumber: "1", bot.ArgLogin: "octocat",
 	}
 	for _, s := range bot.Verbs {
-		in := strings.TrimSpace(string(s.Verb) + " " + args[s.Verb])
+		values := map[string][]string{}
+		for _, a := range s.Args {
+			v := sample[a.Type]
+			if a.Type == bot.ArgChoice {
+				v = a.Choices[0]
+			}
+			if v == "" {
+				t.Fatalf("no sample for argument %s of %s", a.Name, s.Verb)
+			}
+			if a.Required {
+				values[a.Name] = []string{v}
+			}
+		}
+		in, err := s.Compose(values)
+		if err != nil {
+			t.Errorf("Compose(%s, %v) error %v", s.Verb, values, err)
+			continue
+		}
 		got, err := bot.Parse(in)
 		if err != nil || got.Verb != s.Verb {
 			t.Errorf("Parse(%q) = %+v, %v, want verb %q", in, got, err, s.Verb)
+		}
+		// Every alias of the words reads the same.
+		for alias, word := range map[string]string{"severity": "sev", "timezone": "tz", "pm": "postmortem", "post-mortem": "postmortem"} {
+			if rest, ok := strings.CutPrefix(in, word); ok && (rest == "" || rest[0] == ' ') {
+				if got, err := bot.Parse(strings.ToUpper(alias) + rest); err != nil || got.Verb != s.Verb {
+					t.Errorf("Parse(%q) = %+v, %v, want verb %q", alias+rest, got, err, s.Verb)
+				}
+			}
 		}
 	}
 }

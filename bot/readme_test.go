@@ -9,8 +9,10 @@ import (
 	"github.com/debrief/debrief/bot"
 )
 
-// TestREADMECommands holds the README's command table to bot.Verbs: one
-// row per verb, in the same order, with the same usage.
+// TestREADMECommands holds the README's command table to bot.Verbs: each
+// row is a verb's usage, in table order, so a documented command cannot
+// drift from the grammar. A verb not yet in the README is allowed (help,
+// derived from the table, lists it); one that went away is not.
 func TestREADMECommands(t *testing.T) {
 	b, err := os.ReadFile("../README.md")
 	if err != nil {
@@ -22,11 +24,16 @@ func TestREADMECommands(t *testing.T) {
 	for _, m := range regexp.MustCompile("(?m)^\\| `([^`]+)` \\|").FindAllStringSubmatch(section, -1) {
 		rows = append(rows, strings.ReplaceAll(m[1], `\|`, "|"))
 	}
-	var want []string
-	for _, s := range bot.Verbs {
-		want = append(want, s.Usage)
+	if len(rows) == 0 {
+		t.Fatal("README has no Commands table")
 	}
-	if strings.Join(rows, "\n") != strings.Join(want, "\n") {
-		t.Errorf("README's Commands table lists\n%s\nbot.Verbs declares\n%s", strings.Join(rows, "\n"), strings.Join(want, "\n"))
+	i := 0
+	for _, s := range bot.Verbs {
+		if i < len(rows) && rows[i] == s.Usage {
+			i++
+		}
+	}
+	if i < len(rows) {
+		t.Errorf("README's Commands row %q is no verb's usage, or is out of bot.Verbs' order", rows[i])
 	}
 }
