@@ -131,35 +131,36 @@ func tokenize(s string) ([]token, bool) {
 		if !ok {
 			return nil, false
 		}
-		if t == nil {
+		if t == (token{}) {
 			return toks, true
 		}
-		toks = append(toks, *t)
+		toks = append(toks, t)
 		s = rest
 	}
 }
 
-// nextToken returns the first word of s and what follows it; nil at the
-// end of s. It reports false for an unterminated quote.
-func nextToken(s string) (*token, string, bool) {
+// nextToken returns the first word of s and what follows it; the zero
+// token at the end of s (a word is never empty unless it was quoted). It
+// reports false for an unterminated quote.
+func nextToken(s string) (token, string, bool) {
 	s = strings.TrimLeftFunc(s, unicode.IsSpace)
 	if s == "" {
-		return nil, "", true
+		return token{}, "", true
 	}
 	if r, n := utf8.DecodeRuneInString(s); isQuote(r) {
 		body := s[n:]
 		i := strings.IndexFunc(body, isQuote)
 		if i < 0 {
-			return nil, "", false
+			return token{}, "", false
 		}
 		_, m := utf8.DecodeRuneInString(body[i:])
-		return &token{text: body[:i], quoted: true}, body[i+m:], true
+		return token{text: body[:i], quoted: true}, body[i+m:], true
 	}
 	i := strings.IndexFunc(s, unicode.IsSpace)
 	if i < 0 {
 		i = len(s)
 	}
-	return &token{text: s[:i]}, s[i:], true
+	return token{text: s[:i]}, s[i:], true
 }
 
 // joinTokens renders words as text: a single quoted word verbatim, anything

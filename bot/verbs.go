@@ -287,7 +287,7 @@ func (s *VerbSpec) parseArgs(rest string) (Command, error) {
 		if !ok {
 			return Command{}, unterminated(s.Verb)
 		}
-		if tok == nil {
+		if tok == (token{}) {
 			return Command{}, invalid(missing(s.Args[i:]), s.Verb)
 		}
 		if msg := s.Args[i].set(&cmd, tok.text); msg != "" {
@@ -310,7 +310,7 @@ func (s *VerbSpec) parseArgs(rest string) (Command, error) {
 		if !ok {
 			return Command{}, unterminated(s.Verb)
 		}
-		if tok == nil {
+		if tok == (token{}) {
 			return cmd, nil
 		}
 		rest = after
