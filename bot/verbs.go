@@ -198,8 +198,10 @@ var Verbs = []*VerbSpec{
 	{Verb: VerbClose, Usage: "close", Short: "close the incident (after the post-mortem)"},
 	{Verb: VerbTimeline, Usage: "timeline", Short: "show the timeline"},
 	{Verb: VerbList, Usage: "list", Short: "list open incidents"},
+	// help keeps what follows it (help declare) without declaring an
+	// argument: a form would offer a field that changes nothing.
 	{Verb: VerbHelp, Usage: "help", Short: "this help",
-		Args: []Arg{{Name: "command", Type: ArgText, Help: "A command to ask about"}}},
+		Parse: func(rest string) (Command, error) { return Command{Verb: VerbHelp, Text: strings.TrimSpace(rest)}, nil }},
 }
 
 var instantArgs = []Arg{
