@@ -310,15 +310,29 @@ func (c *Console) command(ctx context.Context, line string) error {
 	case "/quit", "/exit":
 		return ErrQuit
 	case "/help":
-		c.printf("* /incident <command>   run a command here (/incident help lists them)\n" +
-			"* /join <channel>       switch channel\n" +
-			"* /who <name>           act as someone else\n" +
-			"* /quit                 stop debrief\n" +
-			"* anything else is a message in the current channel")
+		c.printf("%s", help())
 	default:
 		c.printf("* unknown console command %s; /help lists them", name)
 	}
 	return nil
+}
+
+// help is the console's own commands, then the /incident commands as
+// bot.Verbs declares them. People are written @name: the console's users
+// have no IDs, and a plain @name is the grammar's neutral mention of a
+// person whose ID is that name (see bot.MentionToken), so the console
+// translates nothing.
+func help() string {
+	var b strings.Builder
+	b.WriteString("* /incident <command>   run a command here:\n")
+	for _, s := range bot.Verbs {
+		b.WriteString("*   " + bot.UsageOf(s.Verb) + "\n")
+	}
+	b.WriteString("* /join <channel>       switch channel\n" +
+		"* /who <name>           act as someone else\n" +
+		"* /quit                 stop debrief\n" +
+		"* anything else is a message in the current channel")
+	return b.String()
 }
 
 func (c *Console) join(ch string) {

@@ -228,6 +228,11 @@ func TestCommandsOutsideIncident(t *testing.T) {
 	s.expect("* unknown console command /nope")
 	s.send("/help")
 	s.expect("* /incident <command>")
+	// The /incident commands come from bot's table, every one of them.
+	for _, v := range bot.Verbs {
+		s.expect("*   " + bot.UsageOf(v.Verb))
+	}
+	s.expect("* /join <channel>")
 }
 
 func TestRunEnds(t *testing.T) {

@@ -192,7 +192,7 @@ func TestCommandsThatChangeNothing(t *testing.T) {
 				{"missing option", ch, cmd("status"), []string{"Missing the text option", "Usage: /incident status"}},
 				{"date with a space", ch, cmd("postmortem schedule", str("date", "2026-03-04 14:00"), str("time", "14:00")), []string{"The date option must be one word"}},
 				{"invalid date", ch, cmd("postmortem schedule", str("date", "2026-02-30"), str("time", "14:00")), []string{`Invalid date "2026-02-30"`}},
-				{"declare severity out of range", general, cmd("declare", str("title", "x"), num("severity", 7)), []string{"Unknown severity 7"}},
+				{"declare severity out of range", general, cmd("declare", str("title", "x"), num("severity", 7)), []string{`Unknown severity "7"`}},
 				{"declare unknown kind", general, cmd("declare", str("title", "x"), str("kind", "fire")), []string{`Unknown kind "fire"`}},
 				{"declare bad tag", general, cmd("declare", str("title", "x"), str("tags", "#ok #no!")), []string{`Invalid tag "#no!"`}},
 				{"declare empty title", general, cmd("declare", str("title", "  ")), []string{"Missing the title"}},

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/bwmarrin/discordgo"
 	"github.com/debrief/debrief/bot"
@@ -25,43 +26,20 @@ func (p path) String() string {
 	return p.group + " " + p.sub
 }
 
-// verbPaths maps every verb of bot.Usage to its subcommand. Discord does
-// not let a command with subcommand groups be run bare, so "postmortem"
-// alone is "postmortem show", and "action <text>" is "action add".
-var verbPaths = map[bot.Verb]path{
-	bot.VerbDeclare:            {"", "declare"},
-	bot.VerbSev:                {"", "sev"},
-	bot.VerbRole:               {"", "role"},
-	bot.VerbStatus:             {"", "status"},
-	bot.VerbNote:               {"", "note"},
-	bot.VerbMitigate:           {"", "mitigate"},
-	bot.VerbResolve:            {"", "resolve"},
-	bot.VerbReopen:             {"", "reopen"},
-	bot.VerbPostmortem:         {"postmortem", "show"},
-	bot.VerbPostmortemSchedule: {"postmortem", "schedule"},
-	bot.VerbPostmortemHeld:     {"postmortem", "held"},
-	bot.VerbPostmortemLint:     {"postmortem", "lint"},
-	bot.VerbPostmortemSummary:  {"postmortem", "summary"},
-	bot.VerbPostmortemImpact:   {"postmortem", "impact"},
-	bot.VerbPostmortemFactor:   {"postmortem", "factor"},
-	bot.VerbPostmortemStarted:  {"postmortem", "started"},
-	bot.VerbPostmortemDetected: {"postmortem", "detected"},
-	bot.VerbAction:             {"action", "add"},
-	bot.VerbActionDone:         {"action", "done"},
-	bot.VerbActions:            {"", "actions"},
-	bot.VerbGithub:             {"", "github"},
-	bot.VerbTZ:                 {"", "tz"},
-	bot.VerbClose:              {"", "close"},
-	bot.VerbTimeline:           {"", "timeline"},
-	bot.VerbList:               {"", "list"},
-	bot.VerbHelp:               {"", "help"},
+// pathOf is where a verb of bot.Verbs sits in the /incident command: a
+// two-word verb is a subcommand of the group its first word names; a
+// one-word verb is a subcommand, or, when its word also names a group
+// (Discord cannot run a group by itself), the group's subcommand its
+// Alone names: "postmortem" alone is "postmortem show".
+func pathOf(s *bot.VerbSpec) path {
+	if g, sub, ok := strings.Cut(string(s.Verb), " "); ok {
+		return path{g, sub}
+	}
+	if bot.Group(string(s.Verb)) {
+		return path{string(s.Verb), s.Alone}
+	}
+	return path{sub: string(s.Verb)}
 }
-
-// maxAttendees is how many people postmortem held names: one required
-// USER option and the rest optional (a subcommand takes at most 25
-// options, and a review with more people than this lists the rest in the
-// notes).
-const maxAttendees = 10
 
 // Option types, for brevity.
 const (
@@ -85,123 +63,90 @@ func severityChoices() []*discordgo.ApplicationCommandOptionChoice {
 	return cs
 }
 
-func choices(values ...string) []*discordgo.ApplicationCommandOptionChoice {
-	var cs []*discordgo.ApplicationCommandOptionChoice
-	for _, v := range values {
-		cs = append(cs, &discordgo.ApplicationCommandOptionChoice{Name: v, Value: v})
+// optionsOf turns one argument of a verb into the options that ask for it:
+// one, or for several people (postmortem held's attendees) one USER
+// option each, "attendee", "attendee2"... up to Arg.Max (a subcommand
+// takes at most 25 options).
+func optionsOf(a bot.Arg) []*discordgo.ApplicationCommandOption {
+	o := &discordgo.ApplicationCommandOption{Type: optString, Name: a.Name, Description: optionHelp(a), Required: a.Required, MaxLength: a.MaxLength()}
+	switch a.Type {
+	case bot.ArgSeverity:
+		o.Type, o.Choices = optInteger, severityChoices()
+	case bot.ArgNumber:
+		one := 1.0
+		o.Type, o.MinValue = optInteger, &one
+	case bot.ArgUser:
+		o.Type = optUser
+	case bot.ArgUsers:
+		o.Type = optUser
+		opts := []*discordgo.ApplicationCommandOption{o}
+		for i := 2; i <= a.Max; i++ {
+			opts = append(opts, &discordgo.ApplicationCommandOption{Type: optUser, Name: a.Name + strconv.Itoa(i), Description: o.Description})
+		}
+		return opts
 	}
-	return cs
+	for _, c := range a.ChoiceValues() {
+		o.Choices = append(o.Choices, &discordgo.ApplicationCommandOptionChoice{Name: c, Value: c})
+	}
+	return []*discordgo.ApplicationCommandOption{o}
 }
 
-func str(name, desc string, required bool) *discordgo.ApplicationCommandOption {
-	return &discordgo.ApplicationCommandOption{Type: optString, Name: name, Description: desc, Required: required}
+// optionHelp is an option's description: Discord requires 1 to 100
+// characters.
+func optionHelp(a bot.Arg) string {
+	d := a.Help
+	if d == "" {
+		d = a.Name
+	}
+	return bot.Truncate(d, 100)
 }
 
-func user(name, desc string, required bool) *discordgo.ApplicationCommandOption {
-	return &discordgo.ApplicationCommandOption{Type: optUser, Name: name, Description: desc, Required: required}
+// sentence capitalises a verb's short description for Discord's list.
+func sentence(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	return bot.Truncate(string(unicode.ToUpper(r))+s[n:], 100)
 }
 
-func dateOpt(desc string) *discordgo.ApplicationCommandOption {
-	o := str("date", desc+" (YYYY-MM-DD)", true)
-	o.MaxLength = 10
-	return o
-}
-
-func timeOpt(desc string) *discordgo.ApplicationCommandOption {
-	o := str("time", desc+" (HH:MM)", true)
-	o.MaxLength = 5
-	return o
-}
-
-func zoneOpt(desc string) *discordgo.ApplicationCommandOption {
-	o := str("zone", desc, false)
-	o.MaxLength = 64
-	return o
-}
-
-func sub(name, desc string, opts ...*discordgo.ApplicationCommandOption) *discordgo.ApplicationCommandOption {
-	return &discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionSubCommand, Name: name, Description: desc, Options: opts}
-}
-
-func group(name, desc string, subs ...*discordgo.ApplicationCommandOption) *discordgo.ApplicationCommandOption {
-	return &discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionSubCommandGroup, Name: name, Description: desc, Options: subs}
-}
-
-// Commands is the /incident command with a subcommand, and typed options,
-// for every command of bot.Usage. Values are checked by the same grammar
-// as on Slack: the options are turned back into its text.
+// Commands is the /incident command: a subcommand, with typed options,
+// for every verb of bot.Verbs, in its order; two-word verbs in a
+// subcommand group. Values are checked by the same grammar as on Slack:
+// the options are turned back into its text by bot.VerbSpec.Compose.
 func Commands() []*discordgo.ApplicationCommand {
-	title := str("title", "What is wrong, e.g. Checkout is down", true)
-	title.MaxLength = bot.MaxTitle
-	sevOpt := &discordgo.ApplicationCommandOption{Type: optInteger, Name: "severity", Description: "SEV1 is the worst", Choices: severityChoices()}
-	declareSev := *sevOpt
-	sevOpt.Required = true
-	kind := str("kind", "A real incident (default), a rehearsal or a near miss", false)
-	kind.Choices = choices("real", "drill", "near-miss")
-	role := str("role", "The role", true)
-	role.Choices = choices(string(bot.Commander), string(bot.Comms), string(bot.Scribe))
-
-	held := []*discordgo.ApplicationCommandOption{user("attendee", "Who attended", true)}
-	for i := 2; i <= maxAttendees; i++ {
-		held = append(held, user("attendee"+strconv.Itoa(i), "Who else attended", false))
+	var top []*discordgo.ApplicationCommandOption
+	groups := map[string]*discordgo.ApplicationCommandOption{}
+	for _, s := range bot.Verbs {
+		p := pathOf(s)
+		sub := &discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionSubCommand, Name: p.sub, Description: sentence(s.Short)}
+		for _, a := range s.Args {
+			sub.Options = append(sub.Options, optionsOf(a)...)
+		}
+		if p.group == "" {
+			top = append(top, sub)
+			continue
+		}
+		g := groups[p.group]
+		if g == nil {
+			g = &discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionSubCommandGroup, Name: p.group,
+				Description: sentence(p.group + " commands")}
+			groups[p.group] = g
+			top = append(top, g)
+		}
+		g.Options = append(g.Options, sub)
 	}
-	held = append(held, str("notes", "What the review found", false))
-	minOne := 1.0
-	number := &discordgo.ApplicationCommandOption{Type: optInteger, Name: "number", Description: "The countermeasure's number (actions lists them)", Required: true, MinValue: &minOne}
-	due := str("due", "Due date (YYYY-MM-DD)", true)
-	due.MaxLength = 10
-	login := str("login", "Your GitHub login", true)
-	login.MaxLength = 39
-	tz := zoneOpt("IANA zone, e.g. Europe/Berlin")
-	tz.Required = true
-
 	no := false
 	return []*discordgo.ApplicationCommand{{
 		Type:         discordgo.ChatApplicationCommand,
 		Name:         CommandName,
 		Description:  "Run an incident: declare, update, review and close it",
 		DMPermission: &no,
-		Options: []*discordgo.ApplicationCommandOption{
-			sub("declare", "Open an incident and its channel; you become the commander", title, &declareSev, kind,
-				str("tags", "Tags, e.g. #payments #eu", false)),
-			sub("sev", "Change the severity", sevOpt),
-			sub("role", "Assign a role (commander or admin only)", role, user("user", "Who takes it", true)),
-			sub("status", "Post a status update", str("text", "The update", true)),
-			sub("note", "Add a note to the timeline", str("text", "The note", true)),
-			sub("mitigate", "The impact is contained"),
-			sub("resolve", "The incident is over", str("summary", "What ended it", false)),
-			sub("reopen", "It is back"),
-			group("postmortem", "The blameless post-mortem",
-				sub("show", "Post the write-up"),
-				sub("schedule", "Book the blameless review", dateOpt("Day"), timeOpt("Start"),
-					zoneOpt("IANA zone, e.g. Europe/Berlin (default: yours)"), str("duration", "e.g. 45m (default 1h)", false)),
-				sub("held", "The review took place", held...),
-				sub("lint", "Check the write-up for blame and counterfactuals"),
-				sub("summary", "What happened, for the write-up", str("text", "The summary", true)),
-				sub("impact", "Who was affected and how", str("text", "The impact", true)),
-				sub("factor", "Add a contributing factor", str("text", "The factor", true)),
-				sub("started", "When the impact began", dateOpt("Day"), timeOpt("Time"), zoneOpt("IANA zone (default: yours)")),
-				sub("detected", "When it was noticed", dateOpt("Day"), timeOpt("Time"), zoneOpt("IANA zone (default: yours)")),
-			),
-			group("action", "Countermeasures",
-				sub("add", "Record a countermeasure", str("text", "What will be done", true), user("owner", "Who owns it", true), due),
-				sub("done", "Mark a countermeasure done", number),
-			),
-			sub("actions", "List the countermeasures"),
-			sub("github", "Map yourself to a GitHub login", login),
-			sub("tz", "Set your time zone", tz),
-			sub("close", "Close the incident (after the post-mortem)"),
-			sub("timeline", "Show the timeline"),
-			sub("list", "List open incidents"),
-			sub("help", "The commands"),
-		},
+		Options:      top,
 	}}
 }
 
 // options is what an interaction gave one subcommand, by name.
 type options struct {
 	p    path
-	verb bot.Verb
+	spec *bot.VerbSpec
 	opts map[string]*discordgo.ApplicationCommandInteractionDataOption
 	res  *discordgo.ApplicationCommandInteractionDataResolved
 	def  *discordgo.ApplicationCommandOption
@@ -234,26 +179,25 @@ func commandText(data discordgo.ApplicationCommandInteractionData) (string, erro
 	default:
 		return "", bot.Errorf(bot.EINVALID, "Unknown command %q.\n%s", top.Name, bot.Help())
 	}
-	def := definition(p)
-	verb, known := verbOf(p)
-	if def == nil || !known {
+	def, spec := definition(p), verbs[p]
+	if def == nil || spec == nil {
 		return p.String(), nil // the grammar says what is unknown
 	}
-	o := &options{p: p, verb: verb, opts: map[string]*discordgo.ApplicationCommandInteractionDataOption{}, res: data.Resolved, def: def}
+	o := &options{p: p, spec: spec, opts: map[string]*discordgo.ApplicationCommandInteractionDataOption{}, res: data.Resolved, def: def}
 	if err := o.check(given); err != nil {
 		return "", err
 	}
-	return o.text()
+	return o.spec.Compose(o.values())
 }
 
-func verbOf(p path) (bot.Verb, bool) {
-	for v, q := range verbPaths {
-		if q == p {
-			return v, true
-		}
+// verbs finds a verb by its path.
+var verbs = func() map[path]*bot.VerbSpec {
+	m := map[path]*bot.VerbSpec{}
+	for _, s := range bot.Verbs {
+		m[pathOf(s)] = s
 	}
-	return "", false
-}
+	return m
+}()
 
 // commandDef is the registered definition, built once.
 var commandDef = Commands()[0]
@@ -337,10 +281,8 @@ func valueFits(g *discordgo.ApplicationCommandInteractionDataOption) bool {
 }
 
 func (o *options) invalid(msg string) error {
-	return &bot.Error{Code: bot.EINVALID, Message: msg + "\nUsage: " + bot.Syntax(o.verb)}
+	return &bot.Error{Code: bot.EINVALID, Message: msg + "\nUsage: " + bot.Syntax(o.spec.Verb)}
 }
-
-func (o *options) has(name string) bool { return o.opts[name] != nil }
 
 func (o *options) str(name string) string {
 	if g := o.opts[name]; g != nil {
@@ -350,27 +292,39 @@ func (o *options) str(name string) string {
 	return ""
 }
 
-func (o *options) int(name string) int64 {
-	if g := o.opts[name]; g != nil {
-		f, _ := g.Value.(float64)
-		return int64(f)
+// values are the answers as bot.VerbSpec.Compose takes them: text as
+// typed, numbers in decimal, people as neutral mention tokens, the
+// attendee options of one argument in order.
+func (o *options) values() map[string][]string {
+	vs := map[string][]string{}
+	for _, a := range o.spec.Args {
+		names := []string{a.Name}
+		if a.Type == bot.ArgUsers {
+			for i := 2; i <= a.Max; i++ {
+				names = append(names, a.Name+strconv.Itoa(i))
+			}
+		}
+		for _, n := range names {
+			g := o.opts[n]
+			if g == nil {
+				continue
+			}
+			switch g.Type {
+			case optUser:
+				vs[a.Name] = append(vs[a.Name], o.mention(n))
+			case optInteger:
+				f, _ := g.Value.(float64)
+				vs[a.Name] = append(vs[a.Name], strconv.FormatInt(int64(f), 10))
+			default:
+				vs[a.Name] = append(vs[a.Name], o.str(n))
+			}
+		}
 	}
-	return 0
+	return vs
 }
 
-// word returns a one-word option (a date, a zone, a login): the grammar
-// splits at spaces, so a value with a space or a quote in it would shift
-// the words after it.
-func (o *options) word(name string) (string, error) {
-	s := strings.TrimSpace(o.str(name))
-	if strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || isQuote(r) }) {
-		return "", o.invalid(fmt.Sprintf("The %s option must be one word, got %q.", name, s))
-	}
-	return s, nil
-}
-
-// mention renders a USER option as <@id|name>, named from the resolved
-// member or user the interaction carries.
+// mention renders a USER option as a neutral mention token, named from the
+// resolved member or user the interaction carries.
 func (o *options) mention(name string) string {
 	id := o.str(name)
 	var u *discordgo.User
@@ -378,127 +332,5 @@ func (o *options) mention(name string) string {
 	if o.res != nil {
 		u, m = o.res.Users[id], o.res.Members[id]
 	}
-	if u == nil {
-		return "<@" + id + ">"
-	}
 	return mention(id, personOf(u, m))
-}
-
-func isQuote(r rune) bool { return r == '"' || r == '“' || r == '”' }
-
-// quoted writes s as one quoted word, which the grammar takes literally
-// (never a severity, kind, tag or mention); text that holds a quote
-// already is passed as typed.
-func quoted(s string) string {
-	if strings.ContainsFunc(s, isQuote) {
-		return s
-	}
-	return `"` + s + `"`
-}
-
-// text builds the grammar's text for the subcommand.
-func (o *options) text() (string, error) {
-	w := []string{string(o.verb)}
-	add := func(s ...string) {
-		for _, x := range s {
-			if x != "" {
-				w = append(w, x)
-			}
-		}
-	}
-	words := func(names ...string) error {
-		for _, n := range names {
-			v, err := o.word(n)
-			if err != nil {
-				return err
-			}
-			add(v)
-		}
-		return nil
-	}
-	switch o.verb {
-	case bot.VerbDeclare:
-		add(quoted(strings.TrimSpace(o.str("title"))))
-		if o.has("severity") {
-			s := bot.Severity(o.int("severity"))
-			if !s.Valid() {
-				return "", o.invalid(fmt.Sprintf("Unknown severity %d: give 1 to 4 (1 is the worst).", o.int("severity")))
-			}
-			add("sev" + strconv.Itoa(int(s)))
-		}
-		switch k := o.str("kind"); k {
-		case "", "real":
-		case "drill", "near-miss":
-			add(k)
-		default:
-			return "", o.invalid(fmt.Sprintf("Unknown kind %q: real, drill or near-miss.", k))
-		}
-		for _, t := range strings.Fields(o.str("tags")) {
-			if !strings.HasPrefix(t, "#") {
-				t = "#" + t
-			}
-			if !validTag(t[1:]) {
-				return "", o.invalid(fmt.Sprintf("Invalid tag %q: letters, digits, '-', '_' and '.'.", t))
-			}
-			add(t)
-		}
-	case bot.VerbSev:
-		add(strconv.FormatInt(o.int("severity"), 10))
-	case bot.VerbRole:
-		if err := words("role"); err != nil {
-			return "", err
-		}
-		add(o.mention("user"))
-	case bot.VerbStatus, bot.VerbNote, bot.VerbPostmortemSummary, bot.VerbPostmortemImpact, bot.VerbPostmortemFactor:
-		add(o.str("text"))
-	case bot.VerbResolve:
-		add(o.str("summary"))
-	case bot.VerbPostmortemSchedule:
-		if err := words("date", "time", "zone", "duration"); err != nil {
-			return "", err
-		}
-	case bot.VerbPostmortemStarted, bot.VerbPostmortemDetected:
-		if err := words("date", "time", "zone"); err != nil {
-			return "", err
-		}
-	case bot.VerbPostmortemHeld:
-		add(o.mention("attendee"))
-		for i := 2; i <= maxAttendees; i++ {
-			if n := "attendee" + strconv.Itoa(i); o.has(n) {
-				add(o.mention(n))
-			}
-		}
-		if notes := strings.TrimSpace(o.str("notes")); notes != "" {
-			add("--", notes)
-		}
-	case bot.VerbAction:
-		add(quoted(strings.TrimSpace(o.str("text"))), o.mention("owner"), "due")
-		if err := words("due"); err != nil {
-			return "", err
-		}
-	case bot.VerbActionDone:
-		add(strconv.FormatInt(o.int("number"), 10))
-	case bot.VerbGithub:
-		if err := words("login"); err != nil {
-			return "", err
-		}
-	case bot.VerbTZ:
-		if err := words("zone"); err != nil {
-			return "", err
-		}
-	}
-	return strings.Join(w, " "), nil
-}
-
-// validTag is the grammar's tag charset.
-func validTag(s string) bool {
-	if s == "" || runeLen(s) > 64 {
-		return false
-	}
-	for _, r := range s {
-		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '-' && r != '_' && r != '.' {
-			return false
-		}
-	}
-	return true
 }

@@ -4,7 +4,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/bwmarrin/discordgo"
@@ -13,14 +12,9 @@ import (
 
 func runeLen(s string) int { return utf8.RuneCountInString(s) }
 
-// truncate cuts s to at most n characters, marking the cut.
-func truncate(s string, n int) string {
-	if runeLen(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
-}
+// truncate cuts s to at most n characters, marking the cut, as every
+// adapter does: the rule is bot's.
+var truncate = bot.Truncate
 
 // cutLines returns the longest prefix of s of at most n characters that
 // ends at a line break, or the first n characters when the first line is
@@ -69,19 +63,10 @@ func personOf(u *discordgo.User, m *discordgo.Member) person {
 	return p
 }
 
-// label is how a mention names the person in command text: the grammar
-// splits words at spaces, so a name with a space (or markup) in it is
+// label is how a mention names the person in command text: a mention
+// token carries one word, so a name with a space (or markup) in it is
 // given as the one-word username instead, as on Slack.
-func (p person) label() string {
-	for _, n := range []string{p.name, p.handle} {
-		if n != "" && !strings.ContainsFunc(n, func(r rune) bool {
-			return unicode.IsSpace(r) || r == '<' || r == '>' || r == '|' || unicode.IsControl(r)
-		}) {
-			return n
-		}
-	}
-	return ""
-}
+func (p person) label() string { return bot.MentionName(p.name, p.handle) }
 
 // userOf is the bot.User for a Discord user.
 func userOf(u *discordgo.User, m *discordgo.Member) bot.User {
@@ -95,13 +80,11 @@ func userOf(u *discordgo.User, m *discordgo.Member) bot.User {
 // deleted before it was on the record).
 var unknownUser = bot.User{Platform: bot.Discord, Name: "unknown"}
 
-// mention renders a user for command text: <@id|label>, which bot.Parse
-// reads as a mention with a name.
+// mention renders a user for command text as the neutral mention token
+// bot.Parse reads (Discord's own <@id> is markup the grammar does not
+// know), named by its label.
 func mention(id string, p person) string {
-	if l := p.label(); l != "" {
-		return "<@" + id + "|" + l + ">"
-	}
-	return "<@" + id + ">"
+	return bot.MentionToken(bot.User{ID: id, Name: p.label()})
 }
 
 // names resolves the markup of a message for plainText.
@@ -208,15 +191,14 @@ func emojiText(e discordgo.Emoji) string {
 	return e.Name
 }
 
-// discordEpoch is the first millisecond of 2015, where snowflakes count
-// from. https://discord.com/developers/docs/reference#snowflakes
-const discordEpoch = 1420070400000
-
-// snowflakeTime is when a snowflake was made; zero when s is not one.
+// snowflakeTime is when a snowflake was made, in UTC; zero when s is not
+// one. discordgo reads the timestamp bits
+// (https://discord.com/developers/docs/reference#snowflakes); it answers
+// in local time and accepts a negative number, which is no snowflake.
 func snowflakeTime(s string) time.Time {
-	n, err := strconv.ParseUint(s, 10, 64)
-	if err != nil {
+	t, err := discordgo.SnowflakeTimestamp(s)
+	if err != nil || s[0] < '0' || s[0] > '9' {
 		return time.Time{}
 	}
-	return time.UnixMilli(int64(n>>22) + discordEpoch).UTC()
+	return t.UTC()
 }

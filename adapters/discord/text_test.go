@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bwmarrin/discordgo"
+	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/workflows"
 )
 
@@ -150,6 +151,56 @@ func TestClassify(t *testing.T) {
 		}
 		if got != tc.want {
 			t.Errorf("classify(%v) = %s (%v), want %s", tc.err, got, err, tc.want)
+		}
+	}
+}
+
+// TestMention: a USER option becomes the neutral mention token, named by
+// the label, and the grammar reads it as that person; Discord's own
+// <@id> is not the grammar's.
+func TestMention(t *testing.T) {
+	for _, tc := range []struct {
+		id   string
+		p    person
+		want string
+		user bot.User
+	}{
+		{"111", person{name: "bob", handle: "bob"}, "@{111|bob}", bot.User{ID: "111", Name: "bob"}},
+		{"111", person{name: "Bob Dylan", handle: "bob"}, "@{111|bob}", bot.User{ID: "111", Name: "bob"}},
+		{"222", person{}, "@{222}", bot.User{ID: "222"}},
+		{"333", person{name: "a|b}", handle: "x y"}, "@{333}", bot.User{ID: "333"}},
+	} {
+		got := mention(tc.id, tc.p)
+		if got != tc.want {
+			t.Errorf("mention(%s, %+v) = %q, want %q", tc.id, tc.p, got, tc.want)
+		}
+		cmd, err := bot.Parse("role comms " + got)
+		if err != nil || len(cmd.Users) != 1 || cmd.Users[0] != tc.user {
+			t.Errorf("Parse(role comms %s) = %+v, %v, want user %+v", got, cmd, err, tc.user)
+		}
+	}
+	if _, err := bot.Parse("role comms <@111>"); err == nil {
+		t.Errorf("Parse(role comms <@111>) succeeded: Discord markup must be translated by the adapter")
+	}
+}
+
+func TestSnowflakeTime(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want time.Time
+	}{
+		// The example of https://discord.com/developers/docs/reference#snowflakes.
+		{"175928847299117063", time.Date(2016, 4, 30, 11, 18, 25, 796e6, time.UTC)},
+		{"0", time.Date(2015, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{"", time.Time{}},
+		{"abc", time.Time{}},
+		{"-4194304", time.Time{}},
+		{"+4194304", time.Time{}},
+		{"99999999999999999999", time.Time{}},
+	} {
+		got := snowflakeTime(tc.in)
+		if !got.Equal(tc.want) || got.Location() != time.UTC {
+			t.Errorf("snowflakeTime(%q) = %v, want %v in UTC", tc.in, got, tc.want)
 		}
 	}
 }

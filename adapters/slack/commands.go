@@ -125,7 +125,8 @@ func (s *Slack) runCommand(ctx context.Context, sc slackgo.SlashCommand) *comman
 	s.prefetch(ctx, append(mentionedIDs(raw), sc.UserID))
 	actor := s.user(ctx, sc.UserID, sc.UserName)
 	ch := bot.Channel{Platform: bot.Slack, ID: sc.ChannelID}
-	text := strings.TrimSpace(s.mentionNames(ctx, raw))
+	// Slack's markup becomes the neutral form here: bot reads no platform's.
+	text := strings.TrimSpace(neutralText(s.mentionNames(ctx, raw)))
 	if text == "" {
 		// No arguments: the form asks for what declare needs.
 		err := s.openDeclare(ctx, sc.TriggerID, actor, declareMeta{Channel: sc.ChannelID}, "")

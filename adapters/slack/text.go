@@ -3,8 +3,8 @@ package slack
 import (
 	"strings"
 	"time"
-	"unicode/utf8"
 
+	"github.com/debrief/debrief/bot"
 	"github.com/slack-go/slack/slackutilsx"
 )
 
@@ -13,10 +13,10 @@ import (
 // and links. https://docs.slack.dev/messaging/formatting-message-text#escaping
 var entities = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&")
 
-// commandText turns slash command text as Slack sends it (should_escape on)
-// into what bot.Parse reads: the &amp; &lt; &gt; entities in typed text are
-// decoded, and markup (<@U024BE7LH|alice>, <#C…|name>) is left alone, since
-// Parse knows Slack's mentions. A raw '<' in Slack's text always opens
+// commandText decodes slash command text as Slack sends it (should_escape
+// on): the &amp; &lt; &gt; entities in typed text are decoded, and markup
+// (<@U024BE7LH|alice>, <#C…|name>) is left alone for mentionNames to name
+// and neutralText to translate. A raw '<' in Slack's text always opens
 // markup: a typed one arrives as &lt;.
 func commandText(s string) string {
 	if !strings.Contains(s, "&") {
@@ -46,6 +46,56 @@ func walkMarkup(s string, f func(markup string) string) string {
 		s = s[i+j+1:]
 	}
 	return b.String()
+}
+
+// neutralText translates the Slack markup left in decoded command text into
+// the neutral forms bot.Parse reads: a mention <@U024BE7LH|alice> or
+// <@U024BE7LH> becomes bot.MentionToken, a channel link <#C024BE7LH|ops>
+// the #ops Slack turned it from. A typed "<@U1>" counts as a mention, as
+// one picked from the list does. Anything else stays as it is: links and
+// <!here> are text to the grammar.
+func neutralText(s string) string {
+	if !strings.Contains(s, "<") {
+		return s
+	}
+	var b strings.Builder
+	for s != "" {
+		i := strings.IndexByte(s, '<')
+		if i < 0 {
+			b.WriteString(s)
+			break
+		}
+		b.WriteString(s[:i])
+		j := strings.IndexByte(s[i:], '>')
+		if j < 0 {
+			b.WriteString(s[i:])
+			break
+		}
+		if n, ok := neutralMarkup(s[i+1 : i+j]); ok {
+			b.WriteString(n)
+			s = s[i+j+1:]
+			continue
+		}
+		// Not markup the grammar needs ("<3", a link): go on after the '<'.
+		b.WriteByte('<')
+		s = s[i+1:]
+	}
+	return b.String()
+}
+
+func neutralMarkup(m string) (string, bool) {
+	target, label, hasLabel := strings.Cut(m, "|")
+	switch {
+	case strings.HasPrefix(target, "@"):
+		id := target[1:]
+		if !bot.ValidMentionID(id) {
+			return "", false
+		}
+		return bot.MentionToken(bot.User{ID: id, Name: strings.TrimPrefix(entities.Replace(label), "@")}), true
+	case strings.HasPrefix(target, "#") && hasLabel && label != "":
+		return "#" + entities.Replace(label), true
+	}
+	return "", false
 }
 
 // plainText renders a message's text for the timeline, where people read
@@ -103,14 +153,9 @@ func markup(m string, name func(id string) string) string {
 // markup.
 func escape(s string) string { return slackutilsx.EscapeMessage(s) }
 
-// truncate cuts s to at most n characters, marking the cut.
-func truncate(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
-}
+// truncate cuts s to at most n characters, marking the cut, as every
+// adapter does: the rule is bot's.
+var truncate = bot.Truncate
 
 // parseTS reads a Slack timestamp ("1700000000.000100": seconds, then
 // microseconds) as a time; zero when it is not one.

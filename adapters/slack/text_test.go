@@ -1,9 +1,12 @@
 package slack
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/debrief/debrief/bot"
 )
 
 func TestCommandText(t *testing.T) {
@@ -20,6 +23,46 @@ func TestCommandText(t *testing.T) {
 	} {
 		if got := commandText(tc.in); got != tc.want {
 			t.Errorf("commandText(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestNeutralText: Slack's mentions and channel links become the neutral
+// forms bot.Parse reads, and the grammar reads them as meant; other markup
+// and typed text stay as they are.
+func TestNeutralText(t *testing.T) {
+	for _, tc := range []struct {
+		in, want string
+		cmd      bot.Command
+	}{
+		{"role comms <@U024BE7LH|alice>", "role comms @{U024BE7LH|alice}",
+			bot.Command{Verb: bot.VerbRole, Role: bot.Comms, Users: []bot.User{{ID: "U024BE7LH", Name: "alice"}}}},
+		{"role comms <@U024BE7LH>", "role comms @{U024BE7LH}",
+			bot.Command{Verb: bot.VerbRole, Role: bot.Comms, Users: []bot.User{{ID: "U024BE7LH"}}}},
+		// A name the token cannot carry is dropped, the ID kept.
+		{"role comms <@U1|Bob Dylan>", "role comms @{U1}", bot.Command{Verb: bot.VerbRole, Role: bot.Comms, Users: []bot.User{{ID: "U1"}}}},
+		{"declare db down <#C024BE7LH|db> <#C1|eu&amp;west> <#C2>", "declare db down #db #eu&west <#C2>",
+			bot.Command{Verb: bot.VerbDeclare, Text: "db down #db #eu&west <#C2>", Kind: bot.KindReal}},
+		{"postmortem held <@U1|alice> <@U2> -- see <https://x|docs> <3", "postmortem held @{U1|alice} @{U2} -- see <https://x|docs> <3",
+			bot.Command{Verb: bot.VerbPostmortemHeld, Users: []bot.User{{ID: "U1", Name: "alice"}, {ID: "U2"}}, Text: "see <https://x|docs> <3"}},
+		{"status paging <@U1|alice> <!here>", "status paging @{U1|alice} <!here>", bot.Command{Verb: bot.VerbStatus, Text: "paging @alice <!here>"}},
+		{"role comms <@U/1>", "role comms <@U/1>", bot.Command{}},
+		{"note broken <@U1", "note broken <@U1", bot.Command{Verb: bot.VerbNote, Text: "broken <@U1"}},
+	} {
+		got := neutralText(tc.in)
+		if got != tc.want {
+			t.Errorf("neutralText(%q) = %q, want %q", tc.in, got, tc.want)
+			continue
+		}
+		cmd, err := bot.Parse(got)
+		if tc.cmd.Verb == "" {
+			if err == nil {
+				t.Errorf("Parse(%q) = %+v, want an error", got, cmd)
+			}
+			continue
+		}
+		if err != nil || !reflect.DeepEqual(cmd, tc.cmd) {
+			t.Errorf("Parse(%q) = %+v, %v, want %+v", got, cmd, err, tc.cmd)
 		}
 	}
 }
