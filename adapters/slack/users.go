@@ -6,7 +6,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
 
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/workflows"
@@ -222,12 +221,8 @@ func (s *Slack) mentionLabel(ctx context.Context, id string) string {
 	if err != nil {
 		return ""
 	}
-	for _, n := range []string{p.name, p.handle} {
-		if n != "" && !strings.ContainsFunc(n, func(r rune) bool { return unicode.IsSpace(r) || r == '<' || r == '>' || r == '|' }) {
-			return n
-		}
-	}
-	return ""
+	// bot owns the rule of which names a mention token can carry.
+	return bot.MentionName(p.name, p.handle)
 }
 
 // Zone returns the zone in the user's Slack profile, so that the times the
