@@ -9,6 +9,7 @@ import (
 
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/store"
+	"github.com/debrief/debrief/workflows/outbox"
 )
 
 // call is one command being handled inside a read-write transaction.
@@ -70,12 +71,11 @@ func (c *call) event(kind bot.EventKind, text string) error {
 	return nil
 }
 
-// effect queues e for every platform the incident has a channel on (or
-// will have: the origin platform).
-func (c *call) effect(e store.Effect) error {
-	for _, p := range incidentPlatforms(c.inc) {
-		e.Platform = p
-		if err := c.s.enqueue(c.tx, c.inc, e, c.now); err != nil {
+// effect queues p into the incident's channel on every platform the
+// incident has one on (or will have: the origin platform).
+func (c *call) effect(p outbox.Payload) error {
+	for _, pl := range incidentPlatforms(c.inc) {
+		if err := c.s.enqueue(c.tx, c.inc, outbox.Route{Platform: pl}, p, c.now); err != nil {
 			return err
 		}
 	}
@@ -84,7 +84,7 @@ func (c *call) effect(e store.Effect) error {
 
 // post queues a message to the incident's channels.
 func (c *call) post(text string) error {
-	return c.effect(store.Effect{Kind: store.EffectPost, Text: text})
+	return c.effect(Post{Text: text})
 }
 
 // announce queues a message to each platform's announcement channel.
@@ -93,7 +93,7 @@ func (c *call) announce(text string) error {
 }
 
 func (c *call) topic() error {
-	return c.effect(store.Effect{Kind: store.EffectTopic, Text: Topic(c.inc)})
+	return c.effect(SetTopic{Topic: Topic(c.inc)})
 }
 
 func incidentPlatforms(inc *bot.Incident) []bot.Platform {
@@ -112,18 +112,9 @@ func (s *Service) announce(tx store.Tx, inc *bot.Incident, text string, now time
 		if ch == "" {
 			continue
 		}
-		if err := s.enqueue(tx, inc, store.Effect{Kind: store.EffectPost, Platform: p, ChannelID: ch, Text: text}, now); err != nil {
+		if err := s.enqueue(tx, inc, outbox.Route{Platform: p, ChannelID: ch}, Post{Text: text}, now); err != nil {
 			return err
 		}
-	}
-	return nil
-}
-
-func (s *Service) enqueue(tx store.Tx, inc *bot.Incident, e store.Effect, now time.Time) error {
-	e.IncidentID = inc.ID
-	e.CreatedAt, e.NextAt = now, now
-	if _, err := tx.AddEffect(e); err != nil {
-		return fmt.Errorf("workflows: enqueue %s for %s: %w", e.Kind, inc.ID, err)
 	}
 	return nil
 }
@@ -209,11 +200,11 @@ func (s *Service) declare(ctx context.Context, actor bot.User, ch bot.Channel, c
 		// Order matters: the outbox delivers an incident's effects on a
 		// platform in ID order, and everything after create_channel waits
 		// for the channel to exist.
-		for _, e := range []store.Effect{
-			{Kind: store.EffectCreateChannel, Name: inc.ChannelName()},
-			{Kind: store.EffectInvite, Users: inc.Responders},
-			{Kind: store.EffectTopic, Text: Topic(inc)},
-			{Kind: store.EffectPost, Text: Summary(inc), Pin: true},
+		for _, e := range []outbox.Payload{
+			CreateChannel{Name: inc.ChannelName()},
+			Invite{Users: inc.Responders},
+			SetTopic{Topic: Topic(inc)},
+			Post{Text: Summary(inc), Pin: true},
 		} {
 			if err := c.effect(e); err != nil {
 				return err
@@ -308,7 +299,7 @@ func (c *call) role() (Reply, error) {
 	if err := c.event(bot.EventRole, fmt.Sprintf("%s is now %s", u.Display(), c.cmd.Role)); err != nil {
 		return Reply{}, err
 	}
-	if err := c.effect(store.Effect{Kind: store.EffectInvite, Users: []bot.User{u}}); err != nil {
+	if err := c.effect(Invite{Users: []bot.User{u}}); err != nil {
 		return Reply{}, err
 	}
 	if c.cmd.Role == bot.Commander {
@@ -446,7 +437,7 @@ func (c *call) schedule() (Reply, error) {
 	if err := c.post(c.meetingMessage(verb)); err != nil {
 		return Reply{}, err
 	}
-	if err := c.effect(store.Effect{Kind: store.EffectFile, Name: c.inc.ID + "-postmortem.ics", Text: Invite(c.inc, c.now),
+	if err := c.effect(PostFile{Name: c.inc.ID + "-postmortem.ics", Content: Invitation(c.inc, c.now),
 		Comment: "Calendar invite for the post-mortem of " + c.inc.ID}); err != nil {
 		return Reply{}, err
 	}
@@ -606,7 +597,7 @@ func (c *call) close() (Reply, error) {
 		if c.s.Config.KeepChannelOnClose[p] {
 			continue
 		}
-		if err := c.s.enqueue(c.tx, c.inc, store.Effect{Kind: store.EffectArchive, Platform: p}, c.now); err != nil {
+		if err := c.s.enqueue(c.tx, c.inc, outbox.Route{Platform: p}, Archive{}, c.now); err != nil {
 			return Reply{}, err
 		}
 	}
@@ -621,9 +612,9 @@ func (s *Service) queuePublish(tx store.Tx, inc *bot.Incident, now time.Time) er
 	if err != nil {
 		return fmt.Errorf("workflows: publish %s: %w", inc.ID, err)
 	}
-	return s.enqueue(tx, inc, store.Effect{
-		Kind: store.EffectPublish, Platform: publishPlatform, Name: path.Join(s.PublishPath, inc.ID+".md"),
-		Text: Writeup(inc, tl, s.zone()), Comment: fmt.Sprintf("Post-mortem of %s: %s", inc.ID, inc.Title),
+	return s.enqueue(tx, inc, outbox.Route{}, Publish{
+		Path: path.Join(s.PublishPath, inc.ID+".md"), Content: Writeup(inc, tl, s.zone()),
+		Message: fmt.Sprintf("Post-mortem of %s: %s", inc.ID, inc.Title),
 	}, now)
 }
 

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/debrief/debrief/bot"
-	"github.com/debrief/debrief/store"
 	"github.com/debrief/debrief/workflows"
 )
 
@@ -132,7 +131,7 @@ func TestActionDoneWithTracker(t *testing.T) {
 		t.Errorf("refusal = %q", bot.ErrorMessage(err))
 	}
 	eff := e.effects()
-	if len(eff) != 1 || eff[0].Kind != store.EffectFileIssue || eff[0].Key != "INC-1#1" || eff[0].Platform != "github" {
+	if len(eff) != 1 || eff[0].Kind != (workflows.FileIssue{}).EffectKind() || eff[0].Key != "INC-1#1" || eff[0].Lane != "github/INC-1" {
 		t.Fatalf("effects = %+v, want the filing", eff)
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/store"
+	"github.com/debrief/debrief/workflows/outbox"
 	"github.com/robfig/cron/v3"
 )
 
@@ -119,10 +120,7 @@ func days(n int) string {
 
 // direct queues text for u alone (EffectDirect), on u's platform.
 func (s *Service) direct(tx store.Tx, inc *bot.Incident, u bot.User, text string, now time.Time) error {
-	return s.enqueue(tx, inc, store.Effect{
-		Kind: store.EffectDirect, Platform: u.Platform, ChannelID: s.fallbackChannel(inc, u.Platform),
-		Users: []bot.User{u}, Text: text,
-	}, now)
+	return s.enqueue(tx, inc, outbox.Route{Platform: u.Platform, ChannelID: s.fallbackChannel(inc, u.Platform)}, Direct{User: u, Text: text}, now)
 }
 
 // Digest posts the weekly digest of countermeasures not yet done, overdue
@@ -186,11 +184,8 @@ func (s *Service) Digest(ctx context.Context, now time.Time) (int, error) {
 			if open.Len() > 0 {
 				b.WriteString("\nOpen:" + open.String())
 			}
-			e := store.Effect{
-				Kind: store.EffectPost, Platform: p, ChannelID: ch, Text: b.String(),
-				Key: path.Join("digest", today.String(), string(p)), CreatedAt: now, NextAt: now,
-			}
-			if _, err := tx.AddEffect(e); err != nil {
+			r := outbox.Route{Platform: p, ChannelID: ch, Key: path.Join("digest", today.String(), string(p))}
+			if _, err := s.Outbox().Enqueue(tx, r, Post{Text: b.String()}, now); err != nil {
 				return fmt.Errorf("workflows: digest for %s: %w", p, err)
 			}
 			queued++

@@ -95,7 +95,7 @@ func (c *call) writeupFile(comment string) error {
 		return fmt.Errorf("workflows: write-up %s: %w", c.inc.ID, err)
 	}
 	md := Writeup(c.inc, tl, c.s.zone())
-	return c.effect(store.Effect{Kind: store.EffectFile, Name: c.inc.ID + "-postmortem.md", Text: md, Comment: comment})
+	return c.effect(PostFile{Name: c.inc.ID + "-postmortem.md", Content: md, Comment: comment})
 }
 
 func (c *call) postmortem() (Reply, error) {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/store"
+	"github.com/debrief/debrief/workflows/outbox"
 	"github.com/robfig/cron/v3"
 )
 
@@ -144,7 +145,7 @@ func (s *Service) fire(tx store.Tx, r store.Reminder, now time.Time) (bool, erro
 
 func (s *Service) enqueuePost(tx store.Tx, inc *bot.Incident, text string, now time.Time) error {
 	for _, p := range incidentPlatforms(inc) {
-		if err := s.enqueue(tx, inc, store.Effect{Kind: store.EffectPost, Platform: p, Text: text}, now); err != nil {
+		if err := s.enqueue(tx, inc, outbox.Route{Platform: p}, Post{Text: text}, now); err != nil {
 			return err
 		}
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/store"
+	"github.com/debrief/debrief/workflows/outbox"
 )
 
 // Config is the part of the operator's configuration the workflows use.
@@ -111,8 +112,8 @@ type Service struct {
 	channels sync.Map
 
 	metricsOnce sync.Once
-	wakeOnce    sync.Once
-	wake        chan struct{}
+	outboxOnce  sync.Once
+	ob          *outbox.Outbox
 }
 
 func (s *Service) now() time.Time {

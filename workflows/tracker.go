@@ -13,6 +13,7 @@ import (
 
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/store"
+	"github.com/debrief/debrief/workflows/outbox"
 )
 
 // Tracker files countermeasures as issues and reports what happens to them
@@ -200,10 +201,7 @@ func (s *Service) fileIssue(tx store.Tx, inc *bot.Incident, cm bot.Countermeasur
 		return err
 	}
 	is := s.issueFor(inc, cm, login)
-	return s.enqueue(tx, inc, store.Effect{
-		Kind: store.EffectFileIssue, Platform: trackerPlatform, Key: CountermeasureKey(inc.ID, cm.N), N: cm.N,
-		Name: is.Title, Text: is.Body, Labels: is.Labels, Assignee: is.Assignee, Sent: sent,
-	}, now)
+	return s.enqueue(tx, inc, outbox.Route{Key: CountermeasureKey(inc.ID, cm.N), Sent: sent}, FileIssue{N: cm.N, Issue: is}, now)
 }
 
 // errDuplicate rolls back a transaction that met a delivery already applied.
@@ -262,7 +260,7 @@ func (s *Service) applyIssue(tx store.Tx, inc *bot.Incident, n int, st IssueStat
 	if !st.UpdatedAt.IsZero() && st.UpdatedAt.Before(cm.TrackerAt) {
 		return false, nil // older news than what we have
 	}
-	author := botUser(trackerPlatform)
+	author := outbox.BotUser(trackerPlatform)
 	by := ""
 	if st.Actor != "" {
 		author = bot.User{Platform: trackerPlatform, ID: st.Actor, Name: st.Actor}
@@ -375,8 +373,7 @@ func (s *Service) applyIssue(tx store.Tx, inc *bot.Incident, n int, st IssueStat
 // (or, where there is none, still the incident's, where it may be refused).
 func (s *Service) postOrAnnounce(tx store.Tx, inc *bot.Incident, text string, now time.Time) error {
 	for _, p := range incidentPlatforms(inc) {
-		e := store.Effect{Kind: store.EffectPost, Platform: p, ChannelID: s.fallbackChannel(inc, p), Text: text}
-		if err := s.enqueue(tx, inc, e, now); err != nil {
+		if err := s.enqueue(tx, inc, outbox.Route{Platform: p, ChannelID: s.fallbackChannel(inc, p)}, Post{Text: text}, now); err != nil {
 			return err
 		}
 	}
@@ -469,7 +466,7 @@ func (s *Service) FileUnfiled(ctx context.Context) (int, error) {
 		}
 		pending := map[string]bool{}
 		for _, e := range effects {
-			if e.Kind == store.EffectFileIssue {
+			if e.Kind == (FileIssue{}).EffectKind() {
 				pending[e.Key] = true
 			}
 		}

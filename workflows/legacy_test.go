@@ -1,0 +1,69 @@
+package workflows_test
+
+import (
+	"encoding/binary"
+	"strings"
+	"testing"
+
+	"github.com/debrief/debrief/bot"
+	bbolt "go.etcd.io/bbolt"
+)
+
+// TestLegacyEffectsDelivered upgrades a database whose outbox holds effects
+// written by the debrief before effects were typed (one record shape for
+// every kind, "github" and "publish" as pseudo-platforms): after the
+// restart they are delivered like new ones.
+func TestLegacyEffectsDelivered(t *testing.T) {
+	e := newEnv(t)
+	inc, ch := e.declare("Old effects")
+	e.close()
+
+	legacy := map[uint64]string{
+		1000: `{"id":1000,"key":"effect-1000","kind":"topic","platform":"console","incident_id":"INC-1","text":"INC-1 | legacy topic","created_at":"2026-03-02T10:00:00Z","attempts":0,"next_at":"2026-03-02T10:00:00Z"}`,
+		1001: `{"id":1001,"key":"effect-1001","kind":"post","platform":"console","incident_id":"INC-1","text":"legacy hello","pin":true,"created_at":"2026-03-02T10:00:00Z","attempts":2,"next_at":"2026-03-02T09:59:00Z","last_error":"HTTP 500"}`,
+		1002: `{"id":1002,"key":"effect-1002","kind":"file","platform":"console","incident_id":"INC-1","name":"notes.md","text":"# notes","comment":"legacy file","created_at":"2026-03-02T10:00:00Z","attempts":0,"next_at":"2026-03-02T10:00:00Z"}`,
+		1003: `{"id":1003,"key":"effect-1003","kind":"direct","platform":"console","incident_id":"INC-1","users":[{"platform":"console","id":"bob","name":"bob"}],"text":"legacy nudge","created_at":"2026-03-02T10:00:00Z","attempts":0,"next_at":"2026-03-02T10:00:00Z"}`,
+	}
+	db, err := bbolt.Open(e.path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bbolt.Tx) error {
+		for id, rec := range legacy {
+			k := binary.BigEndian.AppendUint64(nil, id)
+			if err := tx.Bucket([]byte("outbox")).Put(k, []byte(rec)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if cerr := db.Close(); err != nil || cerr != nil {
+		t.Fatalf("writing legacy records: %v, %v", err, cerr)
+	}
+
+	e.open()
+	before := len(e.chat.Calls())
+	e.deliver()
+	got := e.chat.Calls()[before:]
+	want := []string{
+		"topic " + ch.ID + " INC-1 | legacy topic",
+		"post " + ch.ID + " legacy hello",
+		"file " + ch.ID + " notes.md",
+		"post " + ch.ID + " @bob legacy nudge",
+		"pin " + ch.ID + " m2",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("calls after upgrade:\n got %q\nwant %q", got, want)
+	}
+	if content, _ := e.chat.file("notes.md"); content != "# notes" {
+		t.Errorf("legacy file content = %q", content)
+	}
+	if n := len(e.effects()); n != 0 {
+		t.Errorf("%d effects left after the upgrade", n)
+	}
+	for _, ev := range e.timeline(inc.ID) {
+		if ev.Kind == bot.EventBot && strings.Contains(ev.Text, "could not") {
+			t.Errorf("legacy effect dropped: %s", ev.Text)
+		}
+	}
+}

@@ -1,0 +1,81 @@
+package workflows
+
+import (
+	"context"
+
+	"github.com/debrief/debrief/bot"
+	"github.com/debrief/debrief/workflows/outbox"
+)
+
+// Chat is what a chat adapter does for the outbox. Each method is retried
+// until it succeeds, so each must be safe to repeat: key is the effect's
+// idempotency key, for platforms that can use one.
+//
+// Methods return *RetryAfterError when the platform asks to slow down and
+// a PermanentError when retrying cannot help; any other error is retried
+// with exponential backoff.
+type Chat interface {
+	// CreateChannel creates the incident's channel named name (or a free
+	// variant of it) and returns its ID.
+	CreateChannel(ctx context.Context, key, name string) (channelID string, err error)
+	// Post posts text in the channel and returns the message's ID.
+	Post(ctx context.Context, key, channelID, text string) (messageID string, err error)
+	// Invite adds the users to the channel; users already in it are fine.
+	Invite(ctx context.Context, channelID string, users []bot.User) error
+	// Pin pins the message.
+	Pin(ctx context.Context, channelID, messageID string) error
+	// SetTopic sets the channel's topic.
+	SetTopic(ctx context.Context, channelID, topic string) error
+	// Archive archives (or locks) the channel.
+	Archive(ctx context.Context, channelID string) error
+}
+
+// FilePoster is a Chat that can attach files (the meeting's .ics, the
+// write-up). Platforms that cannot get the file's text as a message.
+type FilePoster interface {
+	// PostFile attaches a file named name with content to the channel,
+	// with comment as its message, and returns the message's ID.
+	PostFile(ctx context.Context, key, channelID, name, content, comment string) (messageID string, err error)
+}
+
+// Publisher commits a closed incident's write-up where engineers already
+// search (GitHub: the contents API in GITHUB_REPO).
+type Publisher interface {
+	// Publish creates or updates the file at path with content, keeping
+	// its history, and returns a link to it.
+	Publish(ctx context.Context, key, path, content, message string) (url string, err error)
+}
+
+// RetryAfterError says the platform asked us to wait; the outbox waits
+// exactly that long. It is outbox.RetryAfterError, named here for the
+// adapters that implement the sinks.
+type RetryAfterError = outbox.RetryAfterError
+
+// PermanentError marks a failure that retrying cannot fix: the effect is
+// dropped with a timeline note. It is outbox.PermanentError.
+type PermanentError = outbox.PermanentError
+
+// Outbox returns the outbox that delivers the Service's effects (the table
+// in effectKinds). cmd runs it (Run); tests call its Tick.
+func (s *Service) Outbox() *outbox.Outbox {
+	s.outboxOnce.Do(func() {
+		m := s.metrics()
+		o := outbox.New(s.Store, s.effectKinds()...)
+		o.Now, o.Rand, o.Log = s.now, s.jitter, s.log()
+		o.Metrics = outbox.Metrics{Depth: m.OutboxDepth, Delivered: m.OutboxDelivered, Retries: m.OutboxRetries, Dropped: m.OutboxDropped}
+		s.ob = o
+	})
+	return s.ob
+}
+
+// kick tells the outbox there is new work.
+func (s *Service) kick() { s.Outbox().Kick() }
+
+// DeliverDue makes one outbox pass at the injected clock's now (Outbox's
+// Tick) and returns how many effects were delivered.
+func (s *Service) DeliverDue(ctx context.Context) (int, error) {
+	return s.Outbox().Tick(ctx, s.now())
+}
+
+// RunOutbox delivers effects until ctx is done (Outbox's Run).
+func (s *Service) RunOutbox(ctx context.Context) { s.Outbox().Run(ctx) }
