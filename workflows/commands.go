@@ -338,7 +338,7 @@ func (c *call) note() (Reply, error) {
 
 // step applies a lifecycle step, records it and refreshes the topic.
 func (c *call) step(st bot.Step, text string) error {
-	if err := bot.Apply(c.inc, st, c.now, c.s.Config.Policy); err != nil {
+	if err := bot.Apply(c.inc, st, c.now, c.s.policy()); err != nil {
 		return err
 	}
 	if err := c.event(bot.EventLifecycle, text); err != nil {
@@ -410,7 +410,7 @@ func (c *call) schedule() (Reply, error) {
 		dur = c.s.Config.MeetingDuration
 	}
 	re := c.inc.Postmortem.Scheduled()
-	if err := bot.Apply(c.inc, bot.StepSchedule, c.now, c.s.Config.Policy); err != nil {
+	if err := bot.Apply(c.inc, bot.StepSchedule, c.now, c.s.policy()); err != nil {
 		return Reply{}, err
 	}
 	if re {
@@ -459,7 +459,7 @@ func (c *call) held() (Reply, error) {
 		return Reply{}, bot.Errorf(bot.EINVALID, "These notes are not blameless yet; rewrite them and run the command again.\n%s",
 			strings.TrimPrefix(lintReport(c.inc.ID, findings), "Blameless lint of "+c.inc.ID+": "))
 	}
-	if err := bot.Apply(c.inc, bot.StepHold, c.now, c.s.Config.Policy); err != nil {
+	if err := bot.Apply(c.inc, bot.StepHold, c.now, c.s.policy()); err != nil {
 		return Reply{}, err
 	}
 	c.inc.Postmortem.Attendees = c.cmd.Users

@@ -205,3 +205,23 @@ func TestIssueMarkerAndDue(t *testing.T) {
 		}
 	}
 }
+
+// TestTrackerRequiresFiling: configuring a tracker is enough for the close
+// gate to demand that every countermeasure be filed; nothing in the
+// configuration has to switch it on.
+func TestTrackerRequiresFiling(t *testing.T) {
+	e := newEnv(t)
+	if e.cfg.Policy.RequireFiled {
+		t.Fatal("the default policy already requires filing")
+	}
+	e.svc.Tracker = trackerStub{}
+	_, ch := e.resolved("Unfiled countermeasure")
+	e.run(alice, ch, "action add a canary stage @bob due 2026-03-20")
+	e.run(alice, ch, "postmortem schedule 2026-03-02 12:00 UTC")
+	e.clock.Advance(3 * time.Hour)
+	e.run(alice, ch, "postmortem held @alice @bob -- the deploy went out without a canary")
+	msg := bot.ErrorMessage(e.refuse(alice, ch, "close", bot.ECONFLICT))
+	if !strings.Contains(msg, "countermeasure #1 has not been filed in the tracker yet") {
+		t.Errorf("refusal = %q, want the unfiled countermeasure", msg)
+	}
+}

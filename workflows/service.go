@@ -92,9 +92,9 @@ type Service struct {
 	Zones map[bot.Platform]ZoneSource
 	// Publisher commits closed incidents' write-ups; optional.
 	Publisher Publisher
-	// Tracker files countermeasures as issues; optional. Set it together
-	// with Config.Policy.RequireFiled, so that an incident does not close
-	// before its countermeasures are tracked.
+	// Tracker files countermeasures as issues; optional. With one, an
+	// incident does not close before its countermeasures are filed
+	// (policy sets bot.ClosePolicy.RequireFiled).
 	Tracker Tracker
 	// PublishPath is the folder Publisher writes into ("postmortems/").
 	PublishPath string
@@ -137,6 +137,18 @@ func (s *Service) metrics() *Metrics {
 		}
 	})
 	return s.Metrics
+}
+
+// policy is the close gate's policy: the configured one, and with a Tracker
+// every countermeasure must be filed first, so that nothing agreed in the
+// post-mortem closes untracked. The rule follows from the configuration;
+// main does not switch it on.
+func (s *Service) policy() bot.ClosePolicy {
+	p := s.Config.Policy
+	if s.Tracker != nil {
+		p.RequireFiled = true
+	}
+	return p
 }
 
 func (s *Service) zone() *time.Location {

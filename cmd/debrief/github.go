@@ -91,7 +91,8 @@ type gitHub struct {
 
 // setupGitHub builds the GitHub adapter when GITHUB_TOKEN is set, and nil
 // otherwise. With it, countermeasures are filed as issues and an incident
-// closes only once they are (RequireFiled); with GITHUB_POSTMORTEM_PATH, the
+// closes only once they are (the service derives that from its Tracker);
+// with GITHUB_POSTMORTEM_PATH, the
 // write-up of a closed incident is committed there.
 func setupGitHub(cfg Config, svc *workflows.Service, log *slog.Logger) (*gitHub, error) {
 	c := cfg.GitHub
@@ -105,7 +106,6 @@ func setupGitHub(cfg Config, svc *workflows.Service, log *slog.Logger) (*gitHub,
 		return nil, fmt.Errorf("GITHUB_REPO=%s: %w", c.Repo, err)
 	}
 	svc.Tracker = client
-	svc.Config.Policy.RequireFiled = true
 	svc.Config.Logins = c.Logins
 	if c.PostmortemPath != "" {
 		svc.Publisher = client
