@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -176,7 +177,11 @@ func (s *Service) effectKinds() []outbox.Spec {
 				c := s.Chats[a.Effect.Platform]
 				if dp, ok := c.(DirectPoster); ok && p.User.ID != "" {
 					id, err := dp.PostDirect(ctx, a.Effect.Key, p.User, p.Text)
-					return outbox.Result{ID: id}, err
+					if !errors.Is(err, ErrNoDirect) {
+						return outbox.Result{ID: id}, err
+					}
+					s.log().InfoContext(ctx, "direct message refused, posting in the channel", "incident", a.Effect.IncidentID,
+						"platform", a.Effect.Platform, "user", p.User.ID, "err", err)
 				}
 				text := p.Text
 				if p.User.ID != "" {

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"context"
+	"errors"
 
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/workflows/outbox"
@@ -45,6 +46,24 @@ type Publisher interface {
 	// its history, and returns a link to it.
 	Publish(ctx context.Context, key, path, content, message string) (url string, err error)
 }
+
+// DirectPoster is a Chat that can message one person directly: Slack (a
+// DM opened with conversations.open), Discord (a DM channel), the console.
+// Nudges about a countermeasure go to its owner this way; when a platform
+// cannot reach the person (ErrNoDirect), or on a Chat without it, they are
+// posted with a mention in the incident channel (the announcement channel
+// once the incident is closed and archived).
+type DirectPoster interface {
+	// PostDirect sends text to u alone and returns the message's ID. It
+	// returns an error wrapping ErrNoDirect when u cannot be messaged
+	// directly (unknown to the platform, DMs closed, the app lacks the
+	// scope); other errors are retried like any effect's.
+	PostDirect(ctx context.Context, key string, u bot.User, text string) (messageID string, err error)
+}
+
+// ErrNoDirect says a person cannot be messaged directly; the message goes
+// to the channel with a mention instead.
+var ErrNoDirect = errors.New("cannot message this person directly")
 
 // RetryAfterError says the platform asked us to wait; the outbox waits
 // exactly that long. It is outbox.RetryAfterError, named here for the

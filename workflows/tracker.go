@@ -73,15 +73,6 @@ type Linker interface {
 	FileURL(path string) string
 }
 
-// DirectPoster is a Chat that can message one person directly. Nudges about
-// a countermeasure go to its owner this way; on a Chat without it they are
-// posted, with a mention, in the incident channel (the announcement channel
-// once the incident is closed and archived).
-type DirectPoster interface {
-	// PostDirect sends text to u alone and returns the message's ID.
-	PostDirect(ctx context.Context, key string, u bot.User, text string) (messageID string, err error)
-}
-
 // trackerPlatform is the outbox lane of the tracker: filings are delivered
 // in order, and a failing tracker holds up no chat.
 const trackerPlatform bot.Platform = "github"

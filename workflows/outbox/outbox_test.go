@@ -42,6 +42,7 @@ func TestBackoff(t *testing.T) {
 func TestMarker(t *testing.T) {
 	for _, c := range []struct{ name, key, want string }{
 		{"inc-4-db-down", "effect-7", "debrief INC-4 effect-7"},
+		{"inc-42-db-latency", "effect-7", "debrief INC-42 effect-7"},
 		{"inc-12", "k", "debrief INC-12 k"},
 		{"war-room", "k", "debrief incident k"},
 		{"inc-x-y", "k", "debrief incident k"},
