@@ -295,3 +295,61 @@ func (s *Service) enqueue(tx store.Tx, inc *bot.Incident, r outbox.Route, p outb
 	}
 	return nil
 }
+
+func incidentPlatforms(inc *bot.Incident) []bot.Platform {
+	ps := []bot.Platform{inc.Origin.Platform}
+	for p := range inc.Channels {
+		if p != inc.Origin.Platform {
+			ps = append(ps, p)
+		}
+	}
+	return ps
+}
+
+func (s *Service) announce(tx store.Tx, inc *bot.Incident, text string, now time.Time) error {
+	for _, p := range incidentPlatforms(inc) {
+		ch := s.Config.Announce[p]
+		if ch == "" {
+			continue
+		}
+		if err := s.enqueue(tx, inc, outbox.Route{Platform: p, ChannelID: ch}, Post{Text: text}, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// postOrAnnounce posts text in the incident's channels; once the incident
+// is closed and its channels archived, in the announcement channels instead
+// (or, where there is none, still the incident's, where it may be refused).
+func (s *Service) postOrAnnounce(tx store.Tx, inc *bot.Incident, text string, now time.Time) error {
+	for _, p := range incidentPlatforms(inc) {
+		if err := s.enqueue(tx, inc, outbox.Route{Platform: p, ChannelID: s.fallbackChannel(inc, p)}, Post{Text: text}, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fallbackChannel is where a message about inc goes on p: "" (the incident
+// channel) unless the incident is closed and archived.
+func (s *Service) fallbackChannel(inc *bot.Incident, p bot.Platform) string {
+	if inc.Status == bot.StatusClosed && !s.Config.KeepChannelOnClose[p] {
+		return s.Config.Announce[p]
+	}
+	return ""
+}
+
+// direct queues text for u alone (EffectDirect), on u's platform.
+func (s *Service) direct(tx store.Tx, inc *bot.Incident, u bot.User, text string, now time.Time) error {
+	return s.enqueue(tx, inc, outbox.Route{Platform: u.Platform, ChannelID: s.fallbackChannel(inc, u.Platform)}, Direct{User: u, Text: text}, now)
+}
+
+func (s *Service) enqueuePost(tx store.Tx, inc *bot.Incident, text string, now time.Time) error {
+	for _, p := range incidentPlatforms(inc) {
+		if err := s.enqueue(tx, inc, outbox.Route{Platform: p}, Post{Text: text}, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}

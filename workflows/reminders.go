@@ -7,7 +7,7 @@ import (
 
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/store"
-	"github.com/debrief/debrief/workflows/outbox"
+	"github.com/debrief/debrief/workflows/render"
 	"github.com/robfig/cron/v3"
 )
 
@@ -124,7 +124,7 @@ func (s *Service) fire(tx store.Tx, r store.Reminder, now time.Time) (bool, erro
 		}
 		in := pm.ScheduledAt.Sub(now).Round(time.Minute)
 		text = fmt.Sprintf("The post-mortem of %s starts in %s, at %s (%s). Blameless: we ask why it made sense at the time.",
-			inc.ID, humanDuration(in), pm.ScheduledAt.In(s.zone()).Format("15:04 MST"), pm.ScheduledAt.UTC().Format("15:04 UTC"))
+			inc.ID, render.Duration(in), pm.ScheduledAt.In(s.zone()).Format("15:04 MST"), pm.ScheduledAt.UTC().Format("15:04 UTC"))
 		if err := s.enqueuePost(tx, inc, text, now); err != nil {
 			return false, err
 		}
@@ -141,15 +141,6 @@ func (s *Service) fire(tx store.Tx, r store.Reminder, now time.Time) (bool, erro
 		r.Due = now.Add(every)
 	}
 	return true, tx.PutReminder(r)
-}
-
-func (s *Service) enqueuePost(tx store.Tx, inc *bot.Incident, text string, now time.Time) error {
-	for _, p := range incidentPlatforms(inc) {
-		if err := s.enqueue(tx, inc, outbox.Route{Platform: p}, Post{Text: text}, now); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // scheduleDeadline is when the post-mortem should be scheduled by: some

@@ -3,6 +3,7 @@ package workflows
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/workflows/outbox"
@@ -64,6 +65,74 @@ type DirectPoster interface {
 // ErrNoDirect says a person cannot be messaged directly; the message goes
 // to the channel with a mention instead.
 var ErrNoDirect = errors.New("cannot message this person directly")
+
+// Linker is a Publisher that can tell where a published file will be read,
+// so that an issue can link the post-mortem before it is committed.
+type Linker interface {
+	FileURL(path string) string
+}
+
+// Tracker files countermeasures as issues and reports what happens to them
+// (GitHub: adapters/github). Writes go through the outbox, so each method
+// may be called again after any failure.
+//
+// Methods return *RetryAfterError when the tracker asks to slow down (rate
+// limits) and a PermanentError when retrying cannot help (the token is
+// refused, the repository does not exist); any other error (a timeout, a
+// 5xx, a connection cut) is retried with exponential backoff.
+type Tracker interface {
+	// FileIssue creates the issue is, whose body carries key's marker
+	// (IssueMarker), and returns its state. When retry is set, an earlier
+	// attempt may have created it although it failed or never reported
+	// back: FileIssue first looks for an issue with key's marker and
+	// returns that one instead of creating a second.
+	FileIssue(ctx context.Context, key string, is Issue, retry bool) (IssueState, error)
+	// UpdatedIssues returns the countermeasure issues (bot.IssueLabel)
+	// updated at or after since, all of them for the zero time, least
+	// recently updated first.
+	UpdatedIssues(ctx context.Context, since time.Time) ([]IssueState, error)
+}
+
+// Issue is a countermeasure issue to create.
+type Issue struct {
+	Title  string
+	Body   string // Markdown, ending with the marker
+	Labels []string
+	// Assignee is the owner's tracker login; empty when unknown (the body
+	// names the owner instead).
+	Assignee string
+}
+
+// IssueState is what the tracker says about a countermeasure's issue: what
+// FileIssue returns, what a webhook delivers and what UpdatedIssues lists.
+type IssueState struct {
+	Number    int
+	URL       string // for people: the issue's page
+	Body      string // carries the marker and the Due: line
+	Closed    bool
+	Assignees []string
+	// UpdatedAt is the tracker's last-update time of the issue: news
+	// older than what was already applied is ignored.
+	UpdatedAt time.Time
+	// Actor is who made the change (a webhook's sender); empty when
+	// unknown.
+	Actor string
+	// Delivery is the webhook delivery's ID; it becomes the dedupe key of
+	// the timeline entry the change produces, so a redelivery is stored
+	// once. Empty for reconcile.
+	Delivery string
+}
+
+// ZoneSource tells a user's time zone as their platform knows it.
+type ZoneSource interface {
+	// Zone returns the user's IANA zone name, or "" when the platform does
+	// not know it. Implementations cache: it is called for every command.
+	Zone(ctx context.Context, u bot.User) (string, error)
+}
+
+// trackerPlatform is the outbox lane of the tracker: filings are delivered
+// in order, and a failing tracker holds up no chat.
+const trackerPlatform bot.Platform = "github"
 
 // RetryAfterError says the platform asked us to wait; the outbox waits
 // exactly that long. It is outbox.RetryAfterError, named here for the

@@ -16,67 +16,6 @@ import (
 	"github.com/debrief/debrief/workflows/outbox"
 )
 
-// Tracker files countermeasures as issues and reports what happens to them
-// (GitHub: adapters/github). Writes go through the outbox, so each method
-// may be called again after any failure.
-//
-// Methods return *RetryAfterError when the tracker asks to slow down (rate
-// limits) and a PermanentError when retrying cannot help (the token is
-// refused, the repository does not exist); any other error (a timeout, a
-// 5xx, a connection cut) is retried with exponential backoff.
-type Tracker interface {
-	// FileIssue creates the issue is, whose body carries key's marker
-	// (IssueMarker), and returns its state. When retry is set, an earlier
-	// attempt may have created it although it failed or never reported
-	// back: FileIssue first looks for an issue with key's marker and
-	// returns that one instead of creating a second.
-	FileIssue(ctx context.Context, key string, is Issue, retry bool) (IssueState, error)
-	// UpdatedIssues returns the countermeasure issues (bot.IssueLabel)
-	// updated at or after since, all of them for the zero time, least
-	// recently updated first.
-	UpdatedIssues(ctx context.Context, since time.Time) ([]IssueState, error)
-}
-
-// Issue is a countermeasure issue to create.
-type Issue struct {
-	Title  string
-	Body   string // Markdown, ending with the marker
-	Labels []string
-	// Assignee is the owner's tracker login; empty when unknown (the body
-	// names the owner instead).
-	Assignee string
-}
-
-// IssueState is what the tracker says about a countermeasure's issue: what
-// FileIssue returns, what a webhook delivers and what UpdatedIssues lists.
-type IssueState struct {
-	Number    int
-	URL       string // for people: the issue's page
-	Body      string // carries the marker and the Due: line
-	Closed    bool
-	Assignees []string
-	// UpdatedAt is the tracker's last-update time of the issue: news
-	// older than what was already applied is ignored.
-	UpdatedAt time.Time
-	// Actor is who made the change (a webhook's sender); empty when
-	// unknown.
-	Actor string
-	// Delivery is the webhook delivery's ID; it becomes the dedupe key of
-	// the timeline entry the change produces, so a redelivery is stored
-	// once. Empty for reconcile.
-	Delivery string
-}
-
-// Linker is a Publisher that can tell where a published file will be read,
-// so that an issue can link the post-mortem before it is committed.
-type Linker interface {
-	FileURL(path string) string
-}
-
-// trackerPlatform is the outbox lane of the tracker: filings are delivered
-// in order, and a failing tracker holds up no chat.
-const trackerPlatform bot.Platform = "github"
-
 // CountermeasureKey is the idempotency key of countermeasure n of an
 // incident, "INC-42#3": the tracker's issue carries it in its marker, which
 // is how a retry finds an issue an earlier attempt created, and how a
@@ -359,25 +298,55 @@ func (s *Service) applyIssue(tx store.Tx, inc *bot.Incident, n int, st IssueStat
 	return true, nil
 }
 
-// postOrAnnounce posts text in the incident's channels; once the incident
-// is closed and its channels archived, in the announcement channels instead
-// (or, where there is none, still the incident's, where it may be refused).
-func (s *Service) postOrAnnounce(tx store.Tx, inc *bot.Incident, text string, now time.Time) error {
-	for _, p := range incidentPlatforms(inc) {
-		if err := s.enqueue(tx, inc, outbox.Route{Platform: p, ChannelID: s.fallbackChannel(inc, p)}, Post{Text: text}, now); err != nil {
+// FileUnfiled queues the filing of every countermeasure that is still open
+// and has no filing pending: those recorded before a tracker was
+// configured, and those whose filing was dropped (a refused token, a
+// mistyped repository) before the operator fixed it. It runs once at start.
+// The filings look for an existing issue first, so running it again files
+// nothing twice. It returns how many it queued.
+func (s *Service) FileUnfiled(ctx context.Context) (int, error) {
+	if s.Tracker == nil {
+		return 0, nil
+	}
+	queued := 0
+	err := s.Store.Update(ctx, func(tx store.Tx) error {
+		queued = 0
+		effects, err := tx.Effects()
+		if err != nil {
 			return err
 		}
+		pending := map[string]bool{}
+		for _, e := range effects {
+			if e.Kind == (FileIssue{}).EffectKind() {
+				pending[e.Key] = true
+			}
+		}
+		incs, err := tx.Incidents()
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		for _, inc := range incs {
+			for _, cm := range inc.Countermeasures {
+				if cm.State != bot.CMOpen || pending[CountermeasureKey(inc.ID, cm.N)] {
+					continue
+				}
+				if err := s.fileIssue(tx, inc, cm, now, true); err != nil {
+					return err
+				}
+				queued++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("workflows: file unfiled countermeasures: %w", err)
 	}
-	return nil
-}
-
-// fallbackChannel is where a message about inc goes on p: "" (the incident
-// channel) unless the incident is closed and archived.
-func (s *Service) fallbackChannel(inc *bot.Incident, p bot.Platform) string {
-	if inc.Status == bot.StatusClosed && !s.Config.KeepChannelOnClose[p] {
-		return s.Config.Announce[p]
+	if queued > 0 {
+		s.log().InfoContext(ctx, "filing countermeasures that were never filed", "platform", trackerPlatform, "count", queued)
+		s.kick()
 	}
-	return ""
+	return queued, nil
 }
 
 // metaReconcileCursor is the store key of the tracker's last update seen by
@@ -438,53 +407,18 @@ func (s *Service) Reconcile(ctx context.Context) (int, error) {
 	return changed, nil
 }
 
-// FileUnfiled queues the filing of every countermeasure that is still open
-// and has no filing pending: those recorded before a tracker was
-// configured, and those whose filing was dropped (a refused token, a
-// mistyped repository) before the operator fixed it. It runs once at start.
-// The filings look for an existing issue first, so running it again files
-// nothing twice. It returns how many it queued.
-func (s *Service) FileUnfiled(ctx context.Context) (int, error) {
-	if s.Tracker == nil {
-		return 0, nil
+// RunReconcile reconciles with the tracker once at start and then every
+// interval until ctx is done.
+func (s *Service) RunReconcile(ctx context.Context, every time.Duration) error {
+	if every <= 0 {
+		return fmt.Errorf("workflows: reconcile every %s: want a positive interval", every)
 	}
-	queued := 0
-	err := s.Store.Update(ctx, func(tx store.Tx) error {
-		queued = 0
-		effects, err := tx.Effects()
-		if err != nil {
-			return err
-		}
-		pending := map[string]bool{}
-		for _, e := range effects {
-			if e.Kind == (FileIssue{}).EffectKind() {
-				pending[e.Key] = true
-			}
-		}
-		incs, err := tx.Incidents()
-		if err != nil {
-			return err
-		}
-		now := s.now()
-		for _, inc := range incs {
-			for _, cm := range inc.Countermeasures {
-				if cm.State != bot.CMOpen || pending[CountermeasureKey(inc.ID, cm.N)] {
-					continue
-				}
-				if err := s.fileIssue(tx, inc, cm, now, true); err != nil {
-					return err
-				}
-				queued++
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, fmt.Errorf("workflows: file unfiled countermeasures: %w", err)
+	run := func() error {
+		_, err := s.Reconcile(ctx)
+		return err
 	}
-	if queued > 0 {
-		s.log().InfoContext(ctx, "filing countermeasures that were never filed", "platform", trackerPlatform, "count", queued)
-		s.kick()
+	if err := run(); err != nil && ctx.Err() == nil {
+		s.log().WarnContext(ctx, "reconcile failed", "platform", trackerPlatform, "err", err)
 	}
-	return queued, nil
+	return s.runCron(ctx, "@every "+every.String(), "reconcile", run)
 }

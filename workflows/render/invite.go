@@ -1,4 +1,4 @@
-package workflows
+package render
 
 import (
 	"fmt"
@@ -10,7 +10,7 @@ import (
 	"github.com/debrief/debrief/bot"
 )
 
-// Invitation renders the post-mortem meeting as an RFC 5545 iCalendar request.
+// Invite renders the post-mortem meeting as an RFC 5545 iCalendar request.
 // The UID is stable per incident and SEQUENCE counts reschedules, so a
 // calendar that imported the first invite updates the event instead of
 // adding a second one. Times are in UTC: every client converts them, and
@@ -19,7 +19,7 @@ import (
 // Chat platforms do not give us e-mail addresses, so people are named by
 // CN with an address in the reserved .invalid domain that identifies them
 // without pretending to be deliverable.
-func Invitation(inc *bot.Incident, now time.Time) string {
+func Invite(inc *bot.Incident, now time.Time) string {
 	pm := inc.Postmortem
 	cal := ics.NewCalendarFor("debrief")
 	cal.SetMethod(ics.MethodRequest)
