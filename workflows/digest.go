@@ -11,16 +11,32 @@ import (
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/store"
 	"github.com/debrief/debrief/workflows/outbox"
-	"github.com/robfig/cron/v3"
 )
 
-// Digest posts the weekly digest of countermeasures not yet done, overdue
-// ones first, to each platform's announcement channel (Config.Announce):
-// for each, the countermeasures of the incidents that live on it. A
-// platform with none gets no digest. Overdue is judged in the configured
-// zone at now. The digest cron (RunDigest) calls it; tests call it with a
-// fake time. It returns how many digests it queued.
+// Digest is the loop that posts the weekly digest of countermeasures not
+// yet done on its cron schedule (DEBRIEF_DIGEST_CRON).
+type Digest struct {
+	s *Service
+	// spec is the cron schedule, e.g. "CRON_TZ=UTC 0 9 * * MON".
+	spec string
+}
+
+// Digests returns the Service's digest loop on the cron schedule spec.
+func (s *Service) Digests(spec string) *Digest { return &Digest{s: s, spec: spec} }
+
+// Digest queues the digest at now (Digest.Tick); tests call it with a
+// fake time.
 func (s *Service) Digest(ctx context.Context, now time.Time) (int, error) {
+	return s.Digests("").Tick(ctx, now)
+}
+
+// Tick posts the digest of countermeasures not yet done, overdue ones
+// first, to each platform's announcement channel (Config.Announce): for
+// each, the countermeasures of the incidents that live on it. A platform
+// with none gets no digest. Overdue is judged in the configured zone at
+// now. It returns how many digests it queued.
+func (d *Digest) Tick(ctx context.Context, now time.Time) (int, error) {
+	s := d.s
 	today := bot.DateOf(now.In(s.zone()))
 	queued := 0
 	err := s.Store.Update(ctx, func(tx store.Tx) error {
@@ -92,30 +108,18 @@ func (s *Service) Digest(ctx context.Context, now time.Time) (int, error) {
 	return queued, nil
 }
 
-// RunDigest posts the digest on the cron schedule spec (DEBRIEF_DIGEST_CRON,
-// e.g. "CRON_TZ=UTC 0 9 * * MON") until ctx is done. A digest that falls
-// while debrief is down is skipped: the next one covers the same ground.
-func (s *Service) RunDigest(ctx context.Context, spec string) error {
-	return s.runCron(ctx, spec, "digest", func() error {
-		_, err := s.Digest(ctx, s.now())
+// Run posts the digest on its cron schedule until ctx is done. A digest
+// that falls while debrief is down is skipped: the next one covers the
+// same ground.
+func (d *Digest) Run(ctx context.Context) error {
+	return d.s.runCron(ctx, d.spec, "digest", func() error {
+		_, err := d.Tick(ctx, d.s.now())
 		return err
 	})
 }
 
-// runCron runs fn on the cron schedule spec until ctx is done, logging its
-// failures; robfig/cron only decides when, the work itself is fn's.
-func (s *Service) runCron(ctx context.Context, spec, name string, fn func() error) error {
-	c := cron.New()
-	_, err := c.AddFunc(spec, func() {
-		if err := fn(); err != nil && ctx.Err() == nil {
-			s.log().ErrorContext(ctx, name+" failed", "err", err)
-		}
-	})
-	if err != nil {
-		return fmt.Errorf("workflows: %s schedule %q: %w", name, spec, err)
-	}
-	c.Start()
-	<-ctx.Done()
-	<-c.Stop().Done()
-	return nil
+// RunDigest runs the digest loop on the cron schedule spec until ctx is
+// done (for cmd, which starts it).
+func (s *Service) RunDigest(ctx context.Context, spec string) error {
+	return s.Digests(spec).Run(ctx)
 }

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"time"
@@ -110,4 +111,38 @@ func days(n int) string {
 		return "1 day"
 	}
 	return strconv.Itoa(n) + " days"
+}
+
+// Nudges is the loop that nudges countermeasure owners before and after
+// their due dates (bot.NextNudge), directly where the platform can, and
+// tells the commander once a countermeasure is long overdue.
+type Nudges struct{ s *Service }
+
+// Nudges returns the Service's countermeasure nudge loop.
+func (s *Service) Nudges() *Nudges { return &Nudges{s: s} }
+
+// Tick fires the countermeasure nudges due at now (fireDue) and returns
+// how many fired.
+func (n *Nudges) Tick(ctx context.Context, now time.Time) (int, error) {
+	return n.s.fireDue(ctx, now, "nudges", func(k store.ReminderKind) bool { return k == store.RemindCountermeasure }, n.s.fireNudge)
+}
+
+// Run scans for due nudges every ReminderScan until ctx is done.
+func (n *Nudges) Run(ctx context.Context) error {
+	return n.s.runCron(ctx, ReminderScan, "nudges", func() error {
+		_, err := n.Tick(ctx, n.s.now())
+		return err
+	})
+}
+
+// fireNudge fires the nudge r, or deletes it when its incident is gone.
+func (s *Service) fireNudge(tx store.Tx, r store.Reminder, now time.Time) (bool, error) {
+	inc, err := tx.Incident(r.IncidentID)
+	if bot.ErrorCode(err) == bot.ENOTFOUND {
+		return false, tx.DeleteReminder(r.Key)
+	}
+	if err != nil {
+		return false, err
+	}
+	return s.fireCountermeasure(tx, inc, r, now)
 }

@@ -2,13 +2,13 @@ package workflows
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/store"
 	"github.com/debrief/debrief/workflows/render"
-	"github.com/robfig/cron/v3"
 )
 
 func reminderKey(incidentID string, k store.ReminderKind) string {
@@ -45,12 +45,47 @@ func (s *Service) scheduleNudge(tx store.Tx, inc *bot.Incident, now time.Time) e
 	return nil
 }
 
-// Tick fires every reminder due at now, in one transaction: each fired
-// reminder's message is queued in the outbox and the reminder is moved to
+// Reminders is the loop that fires the incidents' reminders: a status
+// update asked for while an incident is open, the post-mortem to schedule
+// after resolve (announced once past its deadline), and the meeting 24 h
+// and 15 min before it starts. Countermeasure nudges are Nudges'.
+type Reminders struct{ s *Service }
+
+// Reminders returns the Service's reminder loop.
+func (s *Service) Reminders() *Reminders { return &Reminders{s: s} }
+
+// Tick fires the incident reminders due at now (fireDue) and returns how
+// many fired.
+func (r *Reminders) Tick(ctx context.Context, now time.Time) (int, error) {
+	return r.s.fireDue(ctx, now, "reminders", func(k store.ReminderKind) bool { return k != store.RemindCountermeasure }, r.s.fire)
+}
+
+// Run scans for due reminders every ReminderScan until ctx is done.
+func (r *Reminders) Run(ctx context.Context) error {
+	return r.s.runCron(ctx, ReminderScan, "reminders", func() error {
+		_, err := r.Tick(ctx, r.s.now())
+		return err
+	})
+}
+
+// Tick fires every reminder and countermeasure nudge due at now: Reminders'
+// Tick, then Nudges'. It returns how many fired.
+func (s *Service) Tick(ctx context.Context, now time.Time) (int, error) {
+	n, err := s.Reminders().Tick(ctx, now)
+	if err != nil {
+		return n, err
+	}
+	m, err := s.Nudges().Tick(ctx, now)
+	return n + m, err
+}
+
+// fireDue fires, in one transaction, each reminder due at now whose kind is
+// mine: its message is queued in the outbox and the reminder is moved to
 // its next time or deleted, together, so a reminder fires once even across
-// a crash. A reminder that fell far behind (the bot was down) fires once and
-// resumes from now rather than once per missed interval.
-func (s *Service) Tick(ctx context.Context, now time.Time) (fired int, err error) {
+// a crash. A reminder that fell far behind (the bot was down) fires once
+// and resumes from now rather than once per missed interval.
+func (s *Service) fireDue(ctx context.Context, now time.Time, what string, mine func(store.ReminderKind) bool,
+	fire func(store.Tx, store.Reminder, time.Time) (bool, error)) (fired int, err error) {
 	err = s.Store.Update(ctx, func(tx store.Tx) error {
 		fired = 0
 		due, err := tx.DueReminders(now)
@@ -58,7 +93,10 @@ func (s *Service) Tick(ctx context.Context, now time.Time) (fired int, err error
 			return err
 		}
 		for _, r := range due {
-			ok, err := s.fire(tx, r, now)
+			if !mine(r.Kind) {
+				continue
+			}
+			ok, err := fire(tx, r, now)
 			if err != nil {
 				return err
 			}
@@ -70,7 +108,7 @@ func (s *Service) Tick(ctx context.Context, now time.Time) (fired int, err error
 		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("workflows: reminders at %s: %w", now.Format(time.RFC3339), err)
+		return 0, fmt.Errorf("workflows: %s at %s: %w", what, now.Format(time.RFC3339), err)
 	}
 	if fired > 0 {
 		s.kick()
@@ -115,8 +153,6 @@ func (s *Service) fire(tx store.Tx, r store.Reminder, now time.Time) (bool, erro
 				return false, err
 			}
 		}
-	case store.RemindCountermeasure:
-		return s.fireCountermeasure(tx, inc, r, now)
 	case store.RemindMeetingDay, store.RemindMeetingSoon:
 		pm := inc.Postmortem
 		if inc.Status != bot.StatusReviewScheduled || !pm.ScheduledAt.After(now) {
@@ -160,24 +196,16 @@ func commanderName(inc *bot.Incident) string {
 	return "Commander"
 }
 
-// ReminderScan is how often RunReminders looks for due reminders. The due
-// times live in the store; the scan only decides how late one may fire.
+// ReminderScan is how often the reminder and nudge loops look for due
+// reminders. The due times live in the store; the scan only decides how
+// late one may fire.
 const ReminderScan = "@every 30s"
 
-// RunReminders scans for due reminders on a cron schedule until ctx is
-// done. Tests call Tick with a fake time instead.
+// RunReminders runs the Reminders and Nudges loops until ctx is done (for
+// cmd, which starts it). Tests call Tick with a fake time instead.
 func (s *Service) RunReminders(ctx context.Context) error {
-	c := cron.New()
-	_, err := c.AddFunc(ReminderScan, func() {
-		if _, err := s.Tick(ctx, s.now()); err != nil && ctx.Err() == nil {
-			s.log().ErrorContext(ctx, "reminder scan failed", "err", err)
-		}
-	})
-	if err != nil {
-		return fmt.Errorf("workflows: reminders: %w", err)
-	}
-	c.Start()
-	<-ctx.Done()
-	<-c.Stop().Done()
-	return nil
+	errs := make(chan error, 2)
+	go func() { errs <- s.Reminders().Run(ctx) }()
+	go func() { errs <- s.Nudges().Run(ctx) }()
+	return errors.Join(<-errs, <-errs)
 }

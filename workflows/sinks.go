@@ -165,5 +165,6 @@ func (s *Service) DeliverDue(ctx context.Context) (int, error) {
 	return s.Outbox().Tick(ctx, s.now())
 }
 
-// RunOutbox delivers effects until ctx is done (Outbox's Run).
-func (s *Service) RunOutbox(ctx context.Context) { s.Outbox().Run(ctx) }
+// RunOutbox delivers effects until ctx is done (Outbox's Run), for cmd,
+// which starts it.
+func (s *Service) RunOutbox(ctx context.Context) { _ = s.Outbox().Run(ctx) }

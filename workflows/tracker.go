@@ -147,6 +147,11 @@ var errDuplicate = errors.New("workflows: duplicate delivery")
 // anything changed; an issue without a marker, or whose countermeasure is
 // unknown here, is ignored.
 func (s *Service) ApplyIssue(ctx context.Context, st IssueState) (bool, error) {
+	return s.applyIssueAt(ctx, st, s.now())
+}
+
+// applyIssueAt is ApplyIssue at now.
+func (s *Service) applyIssueAt(ctx context.Context, st IssueState, now time.Time) (bool, error) {
 	key, ok := IssueKey(st.Body)
 	if !ok {
 		return false, nil
@@ -168,7 +173,7 @@ func (s *Service) ApplyIssue(ctx context.Context, st IssueState) (bool, error) {
 		if n > len(inc.Countermeasures) {
 			return nil
 		}
-		changed, err = s.applyIssue(tx, inc, n, st, s.now())
+		changed, err = s.applyIssue(tx, inc, n, st, now)
 		return err
 	})
 	if errors.Is(err, errDuplicate) {
@@ -353,13 +358,35 @@ func (s *Service) FileUnfiled(ctx context.Context) (int, error) {
 // Reconcile.
 const metaReconcileCursor = "tracker/reconcile_since"
 
-// Reconcile asks the tracker for the countermeasure issues updated since the
-// last sync and applies each like a webhook delivery (ApplyIssue): GitHub
-// does not redeliver a webhook that failed, so without it a missed close
-// would never be seen. The cursor is the newest update applied, kept in the
-// store; it moves only after every issue up to it was applied. It returns
-// how many issues changed something.
+// Reconciler is the loop that asks the tracker for the countermeasure
+// issues updated since the last sync and applies each like a webhook
+// delivery (ApplyIssue): GitHub does not redeliver a webhook that failed,
+// so without it a missed close would never be seen.
+type Reconciler struct {
+	s     *Service
+	every time.Duration
+}
+
+// Reconciler returns the Service's reconcile loop, run every interval.
+func (s *Service) Reconciler(every time.Duration) *Reconciler { return &Reconciler{s: s, every: every} }
+
+// Reconcile makes one reconcile pass now (Reconciler.Tick).
 func (s *Service) Reconcile(ctx context.Context) (int, error) {
+	return s.Reconciler(0).Tick(ctx, s.now())
+}
+
+// RunReconcile runs the reconcile loop every interval until ctx is done
+// (for cmd, which starts it).
+func (s *Service) RunReconcile(ctx context.Context, every time.Duration) error {
+	return s.Reconciler(every).Run(ctx)
+}
+
+// Tick applies the issues updated since the last sync at now. The cursor
+// is the newest update applied, kept in the store; it moves only after
+// every issue up to it was applied. It returns how many issues changed
+// something; nothing without a Tracker.
+func (r *Reconciler) Tick(ctx context.Context, now time.Time) (int, error) {
+	s := r.s
 	if s.Tracker == nil {
 		return 0, nil
 	}
@@ -382,7 +409,7 @@ func (s *Service) Reconcile(ctx context.Context) (int, error) {
 	changed := 0
 	newest := since
 	for _, st := range issues {
-		ok, err := s.ApplyIssue(ctx, st)
+		ok, err := s.applyIssueAt(ctx, st, now)
 		if err != nil {
 			return changed, err
 		}
@@ -407,18 +434,17 @@ func (s *Service) Reconcile(ctx context.Context) (int, error) {
 	return changed, nil
 }
 
-// RunReconcile reconciles with the tracker once at start and then every
-// interval until ctx is done.
-func (s *Service) RunReconcile(ctx context.Context, every time.Duration) error {
-	if every <= 0 {
-		return fmt.Errorf("workflows: reconcile every %s: want a positive interval", every)
+// Run reconciles once at start and then every interval until ctx is done.
+func (r *Reconciler) Run(ctx context.Context) error {
+	if r.every <= 0 {
+		return fmt.Errorf("workflows: reconcile every %s: want a positive interval", r.every)
 	}
 	run := func() error {
-		_, err := s.Reconcile(ctx)
+		_, err := r.Tick(ctx, r.s.now())
 		return err
 	}
 	if err := run(); err != nil && ctx.Err() == nil {
-		s.log().WarnContext(ctx, "reconcile failed", "platform", trackerPlatform, "err", err)
+		r.s.log().WarnContext(ctx, "reconcile failed", "platform", trackerPlatform, "err", err)
 	}
-	return s.runCron(ctx, "@every "+every.String(), "reconcile", run)
+	return r.s.runCron(ctx, "@every "+r.every.String(), "reconcile", run)
 }

@@ -334,8 +334,9 @@ func (o *Outbox) Kick() {
 
 // Run delivers effects until ctx is done: it runs Tick, then sleeps until
 // the next effect is due or Kick is called. This loop is the only place
-// that waits on the wall clock; tests call Tick.
-func (o *Outbox) Run(ctx context.Context) {
+// that waits on the wall clock; tests call Tick. It returns nil once ctx
+// is done: a failed pass is logged and retried, never fatal.
+func (o *Outbox) Run(ctx context.Context) error {
 	const idle = time.Minute
 	wake := o.wakeChan()
 	for {
@@ -350,7 +351,7 @@ func (o *Outbox) Run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return
+			return nil
 		case <-wake:
 			t.Stop()
 		case <-t.C:
