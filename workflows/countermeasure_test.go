@@ -153,7 +153,7 @@ func TestDigest(t *testing.T) {
 	base := len(e.chat.Calls())
 	now := time.Date(2026, 3, 9, 9, 0, 0, 0, time.UTC) // the next Monday
 	e.clock.Advance(now.Sub(e.clock.Now()))
-	if n, err := e.svc.Digest(context.Background(), now); err != nil || n != 1 {
+	if n, err := e.svc.Digests("").Tick(context.Background(), now); err != nil || n != 1 {
 		t.Fatalf("Digest = %d, %v", n, err)
 	}
 	e.deliver()
@@ -176,7 +176,7 @@ func TestDigest(t *testing.T) {
 	}{{ch1, 1}, {ch1, 2}, {ch2, 1}} {
 		e.run(alice, c.ch, "action done "+string(rune('0'+c.n)))
 	}
-	if n, err := e.svc.Digest(context.Background(), now.Add(7*24*time.Hour)); err != nil || n != 0 {
+	if n, err := e.svc.Digests("").Tick(context.Background(), now.Add(7*24*time.Hour)); err != nil || n != 0 {
 		t.Errorf("Digest with everything done = %d, %v; want none", n, err)
 	}
 }

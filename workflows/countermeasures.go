@@ -46,7 +46,7 @@ func (c *call) action() (Reply, error) {
 	if err := c.event(bot.EventAction, fmt.Sprintf("countermeasure #%d: %s (owner %s, due %s)", cm.N, cm.Text, owner.Display(), cm.Due)); err != nil {
 		return Reply{}, err
 	}
-	if err := c.s.scheduleCountermeasureNudge(c.tx, c.inc, cm, c.now); err != nil {
+	if err := c.s.Nudges().schedule(c.tx, c.inc, cm, c.now); err != nil {
 		return Reply{}, err
 	}
 	text := fmt.Sprintf("Countermeasure #%d of %s: %s. Owner %s, due %s.", cm.N, c.inc.ID, cm.Text, owner.Display(), cm.Due)

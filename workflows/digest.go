@@ -24,12 +24,6 @@ type Digest struct {
 // Digests returns the Service's digest loop on the cron schedule spec.
 func (s *Service) Digests(spec string) *Digest { return &Digest{s: s, spec: spec} }
 
-// Digest queues the digest at now (Digest.Tick); tests call it with a
-// fake time.
-func (s *Service) Digest(ctx context.Context, now time.Time) (int, error) {
-	return s.Digests("").Tick(ctx, now)
-}
-
 // Tick posts the digest of countermeasures not yet done, overdue ones
 // first, to each platform's announcement channel (Config.Announce): for
 // each, the countermeasures of the incidents that live on it. A platform

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/store"
@@ -89,26 +88,21 @@ func (Publish) EffectKind() store.EffectKind       { return "publish" }
 func (FileIssue) EffectKind() store.EffectKind     { return "file_issue" }
 func (Direct) EffectKind() store.EffectKind        { return "direct" }
 
-// The sinks: the platform's Chat, the Tracker, the Publisher. Their names
-// are the lanes' prefixes and the platform named when a drop is noted.
-func (s *Service) chatSink() outbox.Sink {
-	return outbox.Sink{Name: "chat", PerPlatform: true, Ready: func(p bot.Platform) bool { return s.Chats[p] != nil }}
-}
-
-func (s *Service) trackerSink() outbox.Sink {
-	return outbox.Sink{Name: string(trackerPlatform), Ready: func(bot.Platform) bool { return s.Tracker != nil }}
-}
-
-func (s *Service) publisherSink() outbox.Sink {
-	return outbox.Sink{Name: string(publishPlatform), Ready: func(bot.Platform) bool { return s.Publisher != nil }}
-}
-
 // publishPlatform names the Publisher in lanes and notes: it is not a chat.
 const publishPlatform bot.Platform = "publish"
 
-// effectKinds is the table of effect kinds: one row per kind.
-func (s *Service) effectKinds() []outbox.Spec {
-	chat, tracker, publisher := s.chatSink(), s.trackerSink(), s.publisherSink()
+// kinds builds a Service's effect table; its rows reach the Service's
+// sinks and store.
+type kinds struct{ s *Service }
+
+// table is the table of effect kinds: one row per kind. The sinks are the
+// platform's Chat, the Tracker and the Publisher; their names are the
+// lanes' prefixes and the platform named when a drop is noted.
+func (k kinds) table() []outbox.Spec {
+	s := k.s
+	chat := outbox.Sink{Name: "chat", PerPlatform: true, Ready: func(p bot.Platform) bool { return s.Chats[p] != nil }}
+	tracker := outbox.Sink{Name: string(trackerPlatform), Ready: func(bot.Platform) bool { return s.Tracker != nil }}
+	publisher := outbox.Sink{Name: string(publishPlatform), Ready: func(bot.Platform) bool { return s.Publisher != nil }}
 	return []outbox.Spec{
 		&outbox.Kind[CreateChannel]{
 			Sink: chat,
@@ -116,7 +110,7 @@ func (s *Service) effectKinds() []outbox.Spec {
 				id, err := s.Chats[a.Effect.Platform].CreateChannel(ctx, a.Effect.Key, p.Name)
 				return outbox.Result{ID: id}, err
 			},
-			Delivered: s.channelCreated,
+			Delivered: k.channelCreated,
 			Legacy:    func(o store.LegacyEffect) CreateChannel { return CreateChannel{Name: o.Name} },
 		},
 		&outbox.Kind[Post]{
@@ -125,7 +119,7 @@ func (s *Service) effectKinds() []outbox.Spec {
 				id, err := s.Chats[a.Effect.Platform].Post(ctx, a.Effect.Key, a.Channel, p.Text)
 				return outbox.Result{ID: id}, err
 			},
-			Delivered: s.posted,
+			Delivered: k.posted,
 			Legacy:    func(o store.LegacyEffect) Post { return Post{Text: o.Text, Pin: o.Pin} },
 		},
 		&outbox.Kind[Invite]{
@@ -204,7 +198,7 @@ func (s *Service) effectKinds() []outbox.Spec {
 				url, err := s.Publisher.Publish(ctx, a.Effect.Key, p.Path, p.Content, p.Message)
 				return outbox.Result{ID: url}, err
 			},
-			Delivered: s.published,
+			Delivered: k.published,
 			Legacy:    func(o store.LegacyEffect) Publish { return Publish{Path: o.Name, Content: o.Text, Message: o.Comment} },
 		},
 		&outbox.Kind[FileIssue]{
@@ -213,7 +207,7 @@ func (s *Service) effectKinds() []outbox.Spec {
 				is, err := s.Tracker.FileIssue(ctx, a.Effect.Key, p.Issue, a.Retry)
 				return outbox.Result{ID: is.URL, Value: is}, err
 			},
-			Delivered: s.issueFiled,
+			Delivered: k.issueFiled,
 			Legacy: func(o store.LegacyEffect) FileIssue {
 				return FileIssue{N: o.N, Issue: Issue{Title: o.Name, Body: o.Text, Labels: o.Labels, Assignee: o.Assignee}}
 			},
@@ -223,7 +217,8 @@ func (s *Service) effectKinds() []outbox.Spec {
 
 // channelCreated records the incident's new channel on the effect's
 // platform, indexes it and notes it in the timeline.
-func (s *Service) channelCreated(tx store.Tx, a outbox.Attempt, p CreateChannel, r outbox.Result) error {
+func (k kinds) channelCreated(tx store.Tx, a outbox.Attempt, p CreateChannel, r outbox.Result) error {
+	s := k.s
 	e := a.Effect
 	inc, err := tx.Incident(e.IncidentID)
 	if err != nil {
@@ -247,7 +242,8 @@ func (s *Service) channelCreated(tx store.Tx, a outbox.Attempt, p CreateChannel,
 }
 
 // posted queues the pin of a message that asked for one (the summary).
-func (s *Service) posted(tx store.Tx, a outbox.Attempt, p Post, r outbox.Result) error {
+func (k kinds) posted(tx store.Tx, a outbox.Attempt, p Post, r outbox.Result) error {
+	s := k.s
 	if !p.Pin || r.ID == "" {
 		return nil
 	}
@@ -259,7 +255,7 @@ func (s *Service) posted(tx store.Tx, a outbox.Attempt, p Post, r outbox.Result)
 }
 
 // published notes the published write-up's link in the timeline.
-func (s *Service) published(tx store.Tx, a outbox.Attempt, _ Publish, r outbox.Result) error {
+func (k kinds) published(tx store.Tx, a outbox.Attempt, _ Publish, r outbox.Result) error {
 	_, _, err := tx.AppendEvent(bot.TimelineEvent{
 		IncidentID: a.Effect.IncidentID, Kind: bot.EventBot, Author: outbox.BotUser(publishPlatform),
 		Text: "published the write-up: " + r.ID, URL: r.ID, RecordedAt: a.Now, PlatformAt: a.Now,
@@ -270,7 +266,8 @@ func (s *Service) published(tx store.Tx, a outbox.Attempt, _ Publish, r outbox.R
 // issueFiled files the countermeasure and posts the link, in the
 // transaction that removes the effect: either all of it happens or the
 // effect stays and is tried again (and finds the issue by its marker).
-func (s *Service) issueFiled(tx store.Tx, a outbox.Attempt, p FileIssue, r outbox.Result) error {
+func (k kinds) issueFiled(tx store.Tx, a outbox.Attempt, p FileIssue, r outbox.Result) error {
+	s := k.s
 	e := a.Effect
 	inc, err := tx.Incident(e.IncidentID)
 	if err != nil {
@@ -284,72 +281,5 @@ func (s *Service) issueFiled(tx store.Tx, a outbox.Attempt, p FileIssue, r outbo
 		return err
 	}
 	s.log().Info("countermeasure filed", "incident", e.IncidentID, "platform", trackerPlatform, "key", e.Key, "url", r.ID)
-	return nil
-}
-
-// enqueue adds the effect p for inc, routed by r, within tx.
-func (s *Service) enqueue(tx store.Tx, inc *bot.Incident, r outbox.Route, p outbox.Payload, now time.Time) error {
-	r.IncidentID = inc.ID
-	if _, err := s.Outbox().Enqueue(tx, r, p, now); err != nil {
-		return fmt.Errorf("workflows: %w", err)
-	}
-	return nil
-}
-
-func incidentPlatforms(inc *bot.Incident) []bot.Platform {
-	ps := []bot.Platform{inc.Origin.Platform}
-	for p := range inc.Channels {
-		if p != inc.Origin.Platform {
-			ps = append(ps, p)
-		}
-	}
-	return ps
-}
-
-func (s *Service) announce(tx store.Tx, inc *bot.Incident, text string, now time.Time) error {
-	for _, p := range incidentPlatforms(inc) {
-		ch := s.Config.Announce[p]
-		if ch == "" {
-			continue
-		}
-		if err := s.enqueue(tx, inc, outbox.Route{Platform: p, ChannelID: ch}, Post{Text: text}, now); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// postOrAnnounce posts text in the incident's channels; once the incident
-// is closed and its channels archived, in the announcement channels instead
-// (or, where there is none, still the incident's, where it may be refused).
-func (s *Service) postOrAnnounce(tx store.Tx, inc *bot.Incident, text string, now time.Time) error {
-	for _, p := range incidentPlatforms(inc) {
-		if err := s.enqueue(tx, inc, outbox.Route{Platform: p, ChannelID: s.fallbackChannel(inc, p)}, Post{Text: text}, now); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// fallbackChannel is where a message about inc goes on p: "" (the incident
-// channel) unless the incident is closed and archived.
-func (s *Service) fallbackChannel(inc *bot.Incident, p bot.Platform) string {
-	if inc.Status == bot.StatusClosed && !s.Config.KeepChannelOnClose[p] {
-		return s.Config.Announce[p]
-	}
-	return ""
-}
-
-// direct queues text for u alone (EffectDirect), on u's platform.
-func (s *Service) direct(tx store.Tx, inc *bot.Incident, u bot.User, text string, now time.Time) error {
-	return s.enqueue(tx, inc, outbox.Route{Platform: u.Platform, ChannelID: s.fallbackChannel(inc, u.Platform)}, Direct{User: u, Text: text}, now)
-}
-
-func (s *Service) enqueuePost(tx store.Tx, inc *bot.Incident, text string, now time.Time) error {
-	for _, p := range incidentPlatforms(inc) {
-		if err := s.enqueue(tx, inc, outbox.Route{Platform: p}, Post{Text: text}, now); err != nil {
-			return err
-		}
-	}
 	return nil
 }

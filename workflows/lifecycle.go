@@ -108,7 +108,7 @@ func (s *Service) declare(ctx context.Context, actor bot.User, ch bot.Channel, c
 			inc.ID, inc.Title, inc.Severity, render.KindName(kind), actor.Display())); err != nil {
 			return err
 		}
-		return c.s.scheduleStatusReminder(tx, inc, now)
+		return c.s.Reminders().scheduleStatus(tx, inc, now)
 	})
 	if err != nil {
 		return Reply{}, err
@@ -146,7 +146,7 @@ func (c *call) resolve() (Reply, error) {
 	if err := c.tx.DeleteReminder(reminderKey(c.inc.ID, store.RemindStatus)); err != nil {
 		return Reply{}, fmt.Errorf("workflows: resolve %s: %w", c.inc.ID, err)
 	}
-	if err := c.s.scheduleNudge(c.tx, c.inc, c.now); err != nil {
+	if err := c.s.Reminders().scheduleBooking(c.tx, c.inc, c.now); err != nil {
 		return Reply{}, err
 	}
 	return Reply{Text: fmt.Sprintf("%s is resolved. Next: the blameless post-mortem. Book it with %s",
@@ -160,7 +160,7 @@ func (c *call) reopen() (Reply, error) {
 	if err := c.deleteReminders(store.RemindSchedule, store.RemindMeetingDay, store.RemindMeetingSoon); err != nil {
 		return Reply{}, err
 	}
-	if err := c.s.scheduleStatusReminder(c.tx, c.inc, c.now); err != nil {
+	if err := c.s.Reminders().scheduleStatus(c.tx, c.inc, c.now); err != nil {
 		return Reply{}, err
 	}
 	return Reply{Text: fmt.Sprintf("%s is reopened and back to investigating.", c.inc.ID)}, nil
@@ -196,7 +196,7 @@ func (c *call) close() (Reply, error) {
 		if c.s.Config.KeepChannelOnClose[p] {
 			continue
 		}
-		if err := c.s.enqueue(c.tx, c.inc, outbox.Route{Platform: p}, Archive{}, c.now); err != nil {
+		if err := c.queue().add(outbox.Route{Platform: p}, Archive{}); err != nil {
 			return Reply{}, err
 		}
 	}
@@ -211,8 +211,8 @@ func (s *Service) queuePublish(tx store.Tx, inc *bot.Incident, now time.Time) er
 	if err != nil {
 		return fmt.Errorf("workflows: publish %s: %w", inc.ID, err)
 	}
-	return s.enqueue(tx, inc, outbox.Route{}, Publish{
+	return s.queue(tx, inc, now).add(outbox.Route{}, Publish{
 		Path: path.Join(s.PublishPath, inc.ID+".md"), Content: render.Writeup(inc, tl, s.zone()),
 		Message: fmt.Sprintf("Post-mortem of %s: %s", inc.ID, inc.Title),
-	}, now)
+	})
 }

@@ -18,7 +18,8 @@ func countermeasureReminderKey(incidentID string, n int) string {
 // set with /incident tz (read now, so a change applies to the next nudge),
 // else the one known when the countermeasure was recorded (their
 // platform's), else the configured zone.
-func (s *Service) ownerZone(tx store.ReadTx, cm bot.Countermeasure) (*time.Location, error) {
+func (n *Nudges) ownerZone(tx store.ReadTx, cm bot.Countermeasure) (*time.Location, error) {
+	s := n.s
 	p, err := tx.UserPrefs(cm.Owner.Key())
 	if err != nil {
 		return nil, fmt.Errorf("workflows: zone of %s: %w", cm.Owner.Key(), err)
@@ -34,14 +35,14 @@ func (s *Service) ownerZone(tx store.ReadTx, cm bot.Countermeasure) (*time.Locat
 	return s.zone(), nil
 }
 
-// scheduleCountermeasureNudge (re)sets the nudge of cm to its next time
+// schedule (re)sets the nudge of cm to its next time
 // (bot.NextNudge), or removes it once cm is done.
-func (s *Service) scheduleCountermeasureNudge(tx store.Tx, inc *bot.Incident, cm bot.Countermeasure, now time.Time) error {
+func (n *Nudges) schedule(tx store.Tx, inc *bot.Incident, cm bot.Countermeasure, now time.Time) error {
 	key := countermeasureReminderKey(inc.ID, cm.N)
 	if cm.State == bot.CMDone || cm.Due.IsZero() {
 		return tx.DeleteReminder(key)
 	}
-	loc, err := s.ownerZone(tx, cm)
+	loc, err := n.ownerZone(tx, cm)
 	if err != nil {
 		return err
 	}
@@ -56,7 +57,8 @@ func (s *Service) scheduleCountermeasureNudge(tx store.Tx, inc *bot.Incident, cm
 // moves r to the next nudge, or deletes it when the countermeasure is done.
 // From EscalateAfter days overdue on, the incident commander is told too,
 // once: the weekly digest keeps it visible after that.
-func (s *Service) fireCountermeasure(tx store.Tx, inc *bot.Incident, r store.Reminder, now time.Time) (bool, error) {
+func (n *Nudges) fireCountermeasure(tx store.Tx, inc *bot.Incident, r store.Reminder, now time.Time) (bool, error) {
+	s := n.s
 	if r.N < 1 || r.N > len(inc.Countermeasures) {
 		return false, tx.DeleteReminder(r.Key)
 	}
@@ -64,7 +66,7 @@ func (s *Service) fireCountermeasure(tx store.Tx, inc *bot.Incident, r store.Rem
 	if cm.State == bot.CMDone {
 		return false, tx.DeleteReminder(r.Key)
 	}
-	loc, err := s.ownerZone(tx, cm)
+	loc, err := n.ownerZone(tx, cm)
 	if err != nil {
 		return false, err
 	}
@@ -85,7 +87,7 @@ func (s *Service) fireCountermeasure(tx store.Tx, inc *bot.Incident, r store.Rem
 	} else if s.Tracker == nil {
 		text += fmt.Sprintf(" When it is in place: /incident action done %d (in the incident's channel).", cm.N)
 	}
-	if err := s.direct(tx, inc, cm.Owner, text, now); err != nil {
+	if err := s.queue(tx, inc, now).direct(cm.Owner, text); err != nil {
 		return false, err
 	}
 	if after := s.Config.EscalateAfter; after > 0 && late >= after && !r.Escalated {
@@ -96,7 +98,7 @@ func (s *Service) fireCountermeasure(tx store.Tx, inc *bot.Incident, r store.Rem
 			if cm.Tracker != "" {
 				msg += " " + cm.Tracker
 			}
-			if err := s.direct(tx, inc, c, msg, now); err != nil {
+			if err := s.queue(tx, inc, now).direct(c, msg); err != nil {
 				return false, err
 			}
 		}
@@ -124,7 +126,7 @@ func (s *Service) Nudges() *Nudges { return &Nudges{s: s} }
 // Tick fires the countermeasure nudges due at now (fireDue) and returns
 // how many fired.
 func (n *Nudges) Tick(ctx context.Context, now time.Time) (int, error) {
-	return n.s.fireDue(ctx, now, "nudges", func(k store.ReminderKind) bool { return k == store.RemindCountermeasure }, n.s.fireNudge)
+	return n.s.fireDue(ctx, now, "nudges", func(k store.ReminderKind) bool { return k == store.RemindCountermeasure }, n.fire)
 }
 
 // Run scans for due nudges every ReminderScan until ctx is done.
@@ -135,8 +137,8 @@ func (n *Nudges) Run(ctx context.Context) error {
 	})
 }
 
-// fireNudge fires the nudge r, or deletes it when its incident is gone.
-func (s *Service) fireNudge(tx store.Tx, r store.Reminder, now time.Time) (bool, error) {
+// fire fires the nudge r, or deletes it when its incident is gone.
+func (n *Nudges) fire(tx store.Tx, r store.Reminder, now time.Time) (bool, error) {
 	inc, err := tx.Incident(r.IncidentID)
 	if bot.ErrorCode(err) == bot.ENOTFOUND {
 		return false, tx.DeleteReminder(r.Key)
@@ -144,5 +146,5 @@ func (s *Service) fireNudge(tx store.Tx, r store.Reminder, now time.Time) (bool,
 	if err != nil {
 		return false, err
 	}
-	return s.fireCountermeasure(tx, inc, r, now)
+	return n.fireCountermeasure(tx, inc, r, now)
 }

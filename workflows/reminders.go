@@ -15,9 +15,10 @@ func reminderKey(incidentID string, k store.ReminderKind) string {
 	return incidentID + "/" + string(k)
 }
 
-// scheduleStatusReminder (re)sets the status-update reminder of an open
+// scheduleStatus (re)sets the status-update reminder of an open
 // incident one interval from now, or removes it when its severity has none.
-func (s *Service) scheduleStatusReminder(tx store.Tx, inc *bot.Incident, now time.Time) error {
+func (r *Reminders) scheduleStatus(tx store.Tx, inc *bot.Incident, now time.Time) error {
+	s := r.s
 	key := reminderKey(inc.ID, store.RemindStatus)
 	every := s.Config.StatusEvery[inc.Severity]
 	var err error
@@ -32,8 +33,9 @@ func (s *Service) scheduleStatusReminder(tx store.Tx, inc *bot.Incident, now tim
 	return nil
 }
 
-// scheduleNudge sets the reminder to schedule the post-mortem.
-func (s *Service) scheduleNudge(tx store.Tx, inc *bot.Incident, now time.Time) error {
+// scheduleBooking sets the reminder to schedule the post-mortem.
+func (rs *Reminders) scheduleBooking(tx store.Tx, inc *bot.Incident, now time.Time) error {
+	s := rs.s
 	every := s.Config.ScheduleNudgeEvery
 	if every <= 0 {
 		return nil
@@ -57,7 +59,7 @@ func (s *Service) Reminders() *Reminders { return &Reminders{s: s} }
 // Tick fires the incident reminders due at now (fireDue) and returns how
 // many fired.
 func (r *Reminders) Tick(ctx context.Context, now time.Time) (int, error) {
-	return r.s.fireDue(ctx, now, "reminders", func(k store.ReminderKind) bool { return k != store.RemindCountermeasure }, r.s.fire)
+	return r.s.fireDue(ctx, now, "reminders", func(k store.ReminderKind) bool { return k != store.RemindCountermeasure }, r.fire)
 }
 
 // Run scans for due reminders every ReminderScan until ctx is done.
@@ -116,7 +118,10 @@ func (s *Service) fireDue(ctx context.Context, now time.Time, what string, mine 
 	return fired, nil
 }
 
-func (s *Service) fire(tx store.Tx, r store.Reminder, now time.Time) (bool, error) {
+// fire fires reminder r: its message is queued and r moved to its next
+// time, or deleted when it no longer applies.
+func (rs *Reminders) fire(tx store.Tx, r store.Reminder, now time.Time) (bool, error) {
+	s := rs.s
 	inc, err := tx.Incident(r.IncidentID)
 	if bot.ErrorCode(err) == bot.ENOTFOUND {
 		return false, tx.DeleteReminder(r.Key)
@@ -139,7 +144,7 @@ func (s *Service) fire(tx store.Tx, r store.Reminder, now time.Time) (bool, erro
 		if inc.Status != bot.StatusResolved || every <= 0 {
 			return false, tx.DeleteReminder(r.Key)
 		}
-		deadline := s.scheduleDeadline(inc)
+		deadline := rs.deadline(inc)
 		text = fmt.Sprintf("Reminder: %s was resolved %s ago and its post-mortem is not scheduled. %s, please book it by %s: %s",
 			inc.ID, now.Sub(inc.ResolvedAt).Round(time.Minute), commanderName(inc),
 			deadline.Format("Mon 2006-01-02 15:04 MST"), bot.Syntax(bot.VerbPostmortemSchedule))
@@ -147,9 +152,9 @@ func (s *Service) fire(tx store.Tx, r store.Reminder, now time.Time) (bool, erro
 		// never happens is how the learning is lost.
 		if !now.Before(deadline) && !r.Escalated {
 			r.Escalated = true
-			if err := s.announce(tx, inc, fmt.Sprintf("%s (%s, resolved %s) has no post-mortem scheduled; it was due by %s. Commander: %s.",
+			if err := s.queue(tx, inc, now).announce(fmt.Sprintf("%s (%s, resolved %s) has no post-mortem scheduled; it was due by %s. Commander: %s.",
 				inc.ID, inc.Severity, inc.ResolvedAt.In(s.zone()).Format("2006-01-02"),
-				deadline.Format("Mon 2006-01-02 15:04 MST"), commanderName(inc)), now); err != nil {
+				deadline.Format("Mon 2006-01-02 15:04 MST"), commanderName(inc))); err != nil {
 				return false, err
 			}
 		}
@@ -161,14 +166,14 @@ func (s *Service) fire(tx store.Tx, r store.Reminder, now time.Time) (bool, erro
 		in := pm.ScheduledAt.Sub(now).Round(time.Minute)
 		text = fmt.Sprintf("The post-mortem of %s starts in %s, at %s (%s). Blameless: we ask why it made sense at the time.",
 			inc.ID, render.Duration(in), pm.ScheduledAt.In(s.zone()).Format("15:04 MST"), pm.ScheduledAt.UTC().Format("15:04 UTC"))
-		if err := s.enqueuePost(tx, inc, text, now); err != nil {
+		if err := s.queue(tx, inc, now).post(text); err != nil {
 			return false, err
 		}
 		return true, tx.DeleteReminder(r.Key) // each meeting reminder fires once
 	default:
 		return false, tx.DeleteReminder(r.Key)
 	}
-	if err := s.enqueuePost(tx, inc, text, now); err != nil {
+	if err := s.queue(tx, inc, now).post(text); err != nil {
 		return false, err
 	}
 	r.Count++
@@ -179,9 +184,10 @@ func (s *Service) fire(tx store.Tx, r store.Reminder, now time.Time) (bool, erro
 	return true, tx.PutReminder(r)
 }
 
-// scheduleDeadline is when the post-mortem should be scheduled by: some
+// deadline is when the post-mortem should be scheduled by: some
 // working days after resolve, per severity, in the configured zone.
-func (s *Service) scheduleDeadline(inc *bot.Incident) time.Time {
+func (r *Reminders) deadline(inc *bot.Incident) time.Time {
+	s := r.s
 	days, ok := s.Config.ScheduleWithin[inc.Severity]
 	if !ok {
 		days = 5

@@ -32,7 +32,7 @@ func (c *call) sev() (Reply, error) {
 		return Reply{}, err
 	}
 	if c.inc.Open() {
-		if err := c.s.scheduleStatusReminder(c.tx, c.inc, c.now); err != nil {
+		if err := c.s.Reminders().scheduleStatus(c.tx, c.inc, c.now); err != nil {
 			return Reply{}, err
 		}
 	}
@@ -79,7 +79,7 @@ func (c *call) status() (Reply, error) {
 	}
 	// A status update answers the reminder: the next one is a full
 	// interval away.
-	if err := c.s.scheduleStatusReminder(c.tx, c.inc, c.now); err != nil {
+	if err := c.s.Reminders().scheduleStatus(c.tx, c.inc, c.now); err != nil {
 		return Reply{}, err
 	}
 	return Reply{Text: fmt.Sprintf("Status update for %s from %s: %s", c.inc.ID, c.actor.Display(), c.cmd.Text)}, nil

@@ -148,7 +148,7 @@ type PermanentError = outbox.PermanentError
 func (s *Service) Outbox() *outbox.Outbox {
 	s.outboxOnce.Do(func() {
 		m := s.metrics()
-		o := outbox.New(s.Store, s.effectKinds()...)
+		o := outbox.New(s.Store, kinds{s}.table()...)
 		o.Now, o.Rand, o.Log = s.now, s.jitter, s.log()
 		o.Metrics = outbox.Metrics{Depth: m.OutboxDepth, Delivered: m.OutboxDelivered, Retries: m.OutboxRetries, Dropped: m.OutboxDropped}
 		s.ob = o

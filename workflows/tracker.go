@@ -131,7 +131,7 @@ func (s *Service) fileIssue(tx store.Tx, inc *bot.Incident, cm bot.Countermeasur
 		return err
 	}
 	is := s.issueFor(inc, cm, login)
-	return s.enqueue(tx, inc, outbox.Route{Key: CountermeasureKey(inc.ID, cm.N), Sent: sent}, FileIssue{N: cm.N, Issue: is}, now)
+	return s.queue(tx, inc, now).add(outbox.Route{Key: CountermeasureKey(inc.ID, cm.N), Sent: sent}, FileIssue{N: cm.N, Issue: is})
 }
 
 // errDuplicate rolls back a transaction that met a delivery already applied.
@@ -275,7 +275,7 @@ func (s *Service) applyIssue(tx store.Tx, inc *bot.Incident, n int, st IssueStat
 		}
 	}
 	for _, text := range posts {
-		if err := s.postOrAnnounce(tx, inc, text, now); err != nil {
+		if err := s.queue(tx, inc, now).postOrAnnounce(text); err != nil {
 			return false, err
 		}
 	}
@@ -286,7 +286,7 @@ func (s *Service) applyIssue(tx store.Tx, inc *bot.Incident, n int, st IssueStat
 			return false, fmt.Errorf("workflows: stop nudges of %s#%d: %w", inc.ID, cm.N, err)
 		}
 	case nudges:
-		if err := s.scheduleCountermeasureNudge(tx, inc, *cm, now); err != nil {
+		if err := s.Nudges().schedule(tx, inc, *cm, now); err != nil {
 			return false, err
 		}
 	}

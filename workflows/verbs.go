@@ -78,27 +78,19 @@ func (c *call) event(kind bot.EventKind, text string) error {
 	return nil
 }
 
-// effect queues p into the incident's channel on every platform the
-// incident has one on (or will have: the origin platform).
-func (c *call) effect(p outbox.Payload) error {
-	for _, pl := range incidentPlatforms(c.inc) {
-		if err := c.s.enqueue(c.tx, c.inc, outbox.Route{Platform: pl}, p, c.now); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+// queue is the effect queue of the call's incident and transaction.
+func (c *call) queue() queue { return c.s.queue(c.tx, c.inc, c.now) }
+
+// effect queues p into the incident's channels (queue.everywhere).
+func (c *call) effect(p outbox.Payload) error { return c.queue().everywhere(p) }
 
 // post queues a message to the incident's channels.
-func (c *call) post(text string) error {
-	return c.effect(Post{Text: text})
-}
+func (c *call) post(text string) error { return c.queue().post(text) }
 
 // announce queues a message to each platform's announcement channel.
-func (c *call) announce(text string) error {
-	return c.s.announce(c.tx, c.inc, text, c.now)
-}
+func (c *call) announce(text string) error { return c.queue().announce(text) }
 
+// topic queues the incident's topic, refreshed, to its channels.
 func (c *call) topic() error {
 	return c.effect(SetTopic{Topic: render.Topic(c.inc)})
 }
