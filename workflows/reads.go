@@ -20,6 +20,7 @@ var readVerbs = verbs{
 	bot.VerbTimeline: {run: (*call).timeline, readOnly: true},
 }
 
+// list shows the incidents not yet closed.
 func (s *Service) list(ctx context.Context, _ bot.User, _ bot.Channel, _ bot.Command) (Reply, error) {
 	incs, err := s.Incidents(ctx)
 	if err != nil {
