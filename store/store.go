@@ -14,6 +14,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/debrief/debrief/bot"
@@ -144,54 +145,40 @@ type Reminder struct {
 	N int `json:"n,omitempty"`
 }
 
-// EffectKind names an effect on the outside world.
+// EffectKind names an effect on the outside world ("post",
+// "create_channel", "file_issue"...). The kinds, their payloads and how each
+// is delivered are declared once, in the application's effect table
+// (workflows/effects.go); the store keeps them as opaque envelopes.
 type EffectKind string
 
-// The effect kinds.
-const (
-	EffectCreateChannel EffectKind = "create_channel" // Name; on success the channel is recorded
-	EffectPost          EffectKind = "post"           // Text; Pin pins it after posting
-	EffectInvite        EffectKind = "invite"         // Users
-	EffectPin           EffectKind = "pin"            // MessageID
-	EffectTopic         EffectKind = "topic"          // Text
-	EffectArchive       EffectKind = "archive"
-	EffectFile          EffectKind = "file"    // Name is the file name, Text its content, Comment the message
-	EffectPublish       EffectKind = "publish" // Name is the path in the repository, Text the content
-	// EffectFileIssue files countermeasure N as an issue in the tracker:
-	// Name is the title, Text the body (with its marker), Labels and
-	// Assignee; Key is the countermeasure's key. On success the
-	// countermeasure is filed and the link posted.
-	EffectFileIssue EffectKind = "file_issue"
-	// EffectDirect sends Text to Users[0] alone where the Chat can
-	// (DirectPoster); elsewhere it is posted with a mention in the channel
-	// the effect names (or the incident's).
-	EffectDirect EffectKind = "direct"
-)
-
-// Effect is one change to make on a platform, kept in the outbox until it is
-// delivered. It is written in the same transaction as the state change that
+// Effect is one change to make outside, kept in the outbox until it is
+// delivered: a generic envelope whose Payload is the kind's own type, JSON
+// encoded. It is written in the same transaction as the state change that
 // causes it, and delivered at least once; Key lets the far side tell a retry
 // from a new request.
 type Effect struct {
-	ID         uint64       `json:"id"`
-	Key        string       `json:"key"`
-	Kind       EffectKind   `json:"kind"`
-	Platform   bot.Platform `json:"platform"`
+	ID   uint64     `json:"id"`
+	Key  string     `json:"key"`
+	Kind EffectKind `json:"kind"`
+	// Lane is the ordering domain: effects in one lane are delivered in ID
+	// order, and one lane's failure holds up no other ("slack/C123",
+	// "slack/INC-4" for an incident channel not created yet,
+	// "github/INC-4" for the tracker).
+	Lane string `json:"lane"`
+	// Platform is the chat platform the effect goes to; empty for sinks
+	// that are not chats (the tracker, the publisher).
+	Platform   bot.Platform `json:"platform,omitempty"`
 	IncidentID string       `json:"incident_id,omitempty"`
 	// ChannelID is the target channel. When empty, the target is the
 	// incident's own channel on Platform, known once its create_channel
-	// effect is delivered; effects wait for it.
-	ChannelID string     `json:"channel_id,omitempty"`
-	Name      string     `json:"name,omitempty"`
-	Text      string     `json:"text,omitempty"`
-	Users     []bot.User `json:"users,omitempty"`
-	MessageID string     `json:"message_id,omitempty"`
-	Pin       bool       `json:"pin,omitempty"`
-	Comment   string     `json:"comment,omitempty"`
-	// N, Labels and Assignee describe the issue of a file_issue effect.
-	N        int      `json:"n,omitempty"`
-	Labels   []string `json:"labels,omitempty"`
-	Assignee string   `json:"assignee,omitempty"`
+	// effect is delivered; effects that need it wait for it.
+	ChannelID string `json:"channel_id,omitempty"`
+	// Payload is the kind's payload type, JSON encoded.
+	Payload json.RawMessage `json:"payload,omitempty"`
+	// Legacy marks a Payload that is a whole record of the shape written
+	// before effects were typed (LegacyEffect): an effect pending at the
+	// upgrade is decoded by its kind from that shape.
+	Legacy bool `json:"legacy,omitempty"`
 	// Sent is set, durably, before the first attempt of an effect whose far
 	// side cannot tell a retry from a new request by its key (a GitHub
 	// issue): once set, the outcome of an earlier attempt is unknown (it
@@ -203,4 +190,72 @@ type Effect struct {
 	Attempts  int       `json:"attempts"`
 	NextAt    time.Time `json:"next_at"`
 	LastError string    `json:"last_error,omitempty"`
+}
+
+// LegacyEffect is the outbox record written before effects were typed: one
+// union whose Name meant a channel, a file, an issue title or a path, whose
+// Text meant a message, a body or content, and whose Platform doubled as the
+// lane ("github" and "publish" were pseudo-platforms). It is only read:
+// Effect.UnmarshalJSON turns such a record into an envelope with Legacy set,
+// and each kind decodes its payload from it.
+type LegacyEffect struct {
+	ID         uint64       `json:"id"`
+	Key        string       `json:"key"`
+	Kind       EffectKind   `json:"kind"`
+	Platform   bot.Platform `json:"platform"`
+	IncidentID string       `json:"incident_id,omitempty"`
+	ChannelID  string       `json:"channel_id,omitempty"`
+	Name       string       `json:"name,omitempty"`
+	Text       string       `json:"text,omitempty"`
+	Users      []bot.User   `json:"users,omitempty"`
+	MessageID  string       `json:"message_id,omitempty"`
+	Pin        bool         `json:"pin,omitempty"`
+	Comment    string       `json:"comment,omitempty"`
+	N          int          `json:"n,omitempty"`
+	Labels     []string     `json:"labels,omitempty"`
+	Assignee   string       `json:"assignee,omitempty"`
+	Sent       bool         `json:"sent,omitempty"`
+	CreatedAt  time.Time    `json:"created_at"`
+	Attempts   int          `json:"attempts"`
+	NextAt     time.Time    `json:"next_at"`
+	LastError  string       `json:"last_error,omitempty"`
+}
+
+// legacyPseudoPlatforms are the Platform values of LegacyEffect that named a
+// lane rather than a chat.
+var legacyPseudoPlatforms = map[bot.Platform]bool{"github": true, "publish": true}
+
+// UnmarshalJSON reads an envelope, or a LegacyEffect (a record with no lane)
+// as an envelope whose Payload is the whole legacy record. The lane of a
+// legacy record is the one the old outbox derived: "<platform>/<channel>",
+// or "<platform>/<incident>" when the channel was the incident's.
+func (e *Effect) UnmarshalJSON(b []byte) error {
+	type envelope Effect // no methods: no recursion
+	var probe struct {
+		Lane *string `json:"lane"`
+	}
+	if err := json.Unmarshal(b, &probe); err != nil {
+		return err
+	}
+	if probe.Lane != nil {
+		return json.Unmarshal(b, (*envelope)(e))
+	}
+	var old LegacyEffect
+	if err := json.Unmarshal(b, &old); err != nil {
+		return err
+	}
+	target := old.ChannelID
+	if target == "" {
+		target = old.IncidentID
+	}
+	*e = Effect{
+		ID: old.ID, Key: old.Key, Kind: old.Kind, Lane: string(old.Platform) + "/" + target,
+		Platform: old.Platform, IncidentID: old.IncidentID, ChannelID: old.ChannelID,
+		Payload: append(json.RawMessage(nil), b...), Legacy: true, Sent: old.Sent,
+		CreatedAt: old.CreatedAt, Attempts: old.Attempts, NextAt: old.NextAt, LastError: old.LastError,
+	}
+	if legacyPseudoPlatforms[old.Platform] {
+		e.Platform = ""
+	}
+	return nil
 }

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/debrief/debrief/bot"
-	"github.com/debrief/debrief/store"
 	"github.com/debrief/debrief/workflows"
 )
 
@@ -132,7 +131,7 @@ func TestActionDoneWithTracker(t *testing.T) {
 		t.Errorf("refusal = %q", bot.ErrorMessage(err))
 	}
 	eff := e.effects()
-	if len(eff) != 1 || eff[0].Kind != store.EffectFileIssue || eff[0].Key != "INC-1#1" || eff[0].Platform != "github" {
+	if len(eff) != 1 || eff[0].Kind != (workflows.FileIssue{}).EffectKind() || eff[0].Key != "INC-1#1" || eff[0].Lane != "github/INC-1" {
 		t.Fatalf("effects = %+v, want the filing", eff)
 	}
 }
@@ -154,7 +153,7 @@ func TestDigest(t *testing.T) {
 	base := len(e.chat.Calls())
 	now := time.Date(2026, 3, 9, 9, 0, 0, 0, time.UTC) // the next Monday
 	e.clock.Advance(now.Sub(e.clock.Now()))
-	if n, err := e.svc.Digest(context.Background(), now); err != nil || n != 1 {
+	if n, err := e.svc.Digests("").Tick(context.Background(), now); err != nil || n != 1 {
 		t.Fatalf("Digest = %d, %v", n, err)
 	}
 	e.deliver()
@@ -177,7 +176,7 @@ func TestDigest(t *testing.T) {
 	}{{ch1, 1}, {ch1, 2}, {ch2, 1}} {
 		e.run(alice, c.ch, "action done "+string(rune('0'+c.n)))
 	}
-	if n, err := e.svc.Digest(context.Background(), now.Add(7*24*time.Hour)); err != nil || n != 0 {
+	if n, err := e.svc.Digests("").Tick(context.Background(), now.Add(7*24*time.Hour)); err != nil || n != 0 {
 		t.Errorf("Digest with everything done = %d, %v; want none", n, err)
 	}
 }
@@ -204,5 +203,25 @@ func TestIssueMarkerAndDue(t *testing.T) {
 		if d, ok := workflows.IssueDue(b); ok {
 			t.Errorf("IssueDue(%q) = %s", b, d)
 		}
+	}
+}
+
+// TestTrackerRequiresFiling: configuring a tracker is enough for the close
+// gate to demand that every countermeasure be filed; nothing in the
+// configuration has to switch it on.
+func TestTrackerRequiresFiling(t *testing.T) {
+	e := newEnv(t)
+	if e.cfg.Policy.RequireFiled {
+		t.Fatal("the default policy already requires filing")
+	}
+	e.svc.Tracker = trackerStub{}
+	_, ch := e.resolved("Unfiled countermeasure")
+	e.run(alice, ch, "action add a canary stage @bob due 2026-03-20")
+	e.run(alice, ch, "postmortem schedule 2026-03-02 12:00 UTC")
+	e.clock.Advance(3 * time.Hour)
+	e.run(alice, ch, "postmortem held @alice @bob -- the deploy went out without a canary")
+	msg := bot.ErrorMessage(e.refuse(alice, ch, "close", bot.ECONFLICT))
+	if !strings.Contains(msg, "countermeasure #1 has not been filed in the tracker yet") {
+		t.Errorf("refusal = %q, want the unfiled countermeasure", msg)
 	}
 }

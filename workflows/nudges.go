@@ -3,15 +3,11 @@ package workflows
 import (
 	"context"
 	"fmt"
-	"path"
-	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/store"
-	"github.com/robfig/cron/v3"
 )
 
 func countermeasureReminderKey(incidentID string, n int) string {
@@ -22,7 +18,8 @@ func countermeasureReminderKey(incidentID string, n int) string {
 // set with /incident tz (read now, so a change applies to the next nudge),
 // else the one known when the countermeasure was recorded (their
 // platform's), else the configured zone.
-func (s *Service) ownerZone(tx store.ReadTx, cm bot.Countermeasure) (*time.Location, error) {
+func (n *Nudges) ownerZone(tx store.ReadTx, cm bot.Countermeasure) (*time.Location, error) {
+	s := n.s
 	p, err := tx.UserPrefs(cm.Owner.Key())
 	if err != nil {
 		return nil, fmt.Errorf("workflows: zone of %s: %w", cm.Owner.Key(), err)
@@ -38,14 +35,14 @@ func (s *Service) ownerZone(tx store.ReadTx, cm bot.Countermeasure) (*time.Locat
 	return s.zone(), nil
 }
 
-// scheduleCountermeasureNudge (re)sets the nudge of cm to its next time
+// schedule (re)sets the nudge of cm to its next time
 // (bot.NextNudge), or removes it once cm is done.
-func (s *Service) scheduleCountermeasureNudge(tx store.Tx, inc *bot.Incident, cm bot.Countermeasure, now time.Time) error {
+func (n *Nudges) schedule(tx store.Tx, inc *bot.Incident, cm bot.Countermeasure, now time.Time) error {
 	key := countermeasureReminderKey(inc.ID, cm.N)
 	if cm.State == bot.CMDone || cm.Due.IsZero() {
 		return tx.DeleteReminder(key)
 	}
-	loc, err := s.ownerZone(tx, cm)
+	loc, err := n.ownerZone(tx, cm)
 	if err != nil {
 		return err
 	}
@@ -60,7 +57,8 @@ func (s *Service) scheduleCountermeasureNudge(tx store.Tx, inc *bot.Incident, cm
 // moves r to the next nudge, or deletes it when the countermeasure is done.
 // From EscalateAfter days overdue on, the incident commander is told too,
 // once: the weekly digest keeps it visible after that.
-func (s *Service) fireCountermeasure(tx store.Tx, inc *bot.Incident, r store.Reminder, now time.Time) (bool, error) {
+func (n *Nudges) fireCountermeasure(tx store.Tx, inc *bot.Incident, r store.Reminder, now time.Time) (bool, error) {
+	s := n.s
 	if r.N < 1 || r.N > len(inc.Countermeasures) {
 		return false, tx.DeleteReminder(r.Key)
 	}
@@ -68,7 +66,7 @@ func (s *Service) fireCountermeasure(tx store.Tx, inc *bot.Incident, r store.Rem
 	if cm.State == bot.CMDone {
 		return false, tx.DeleteReminder(r.Key)
 	}
-	loc, err := s.ownerZone(tx, cm)
+	loc, err := n.ownerZone(tx, cm)
 	if err != nil {
 		return false, err
 	}
@@ -89,7 +87,7 @@ func (s *Service) fireCountermeasure(tx store.Tx, inc *bot.Incident, r store.Rem
 	} else if s.Tracker == nil {
 		text += fmt.Sprintf(" When it is in place: /incident action done %d (in the incident's channel).", cm.N)
 	}
-	if err := s.direct(tx, inc, cm.Owner, text, now); err != nil {
+	if err := s.queue(tx, inc, now).direct(cm.Owner, text); err != nil {
 		return false, err
 	}
 	if after := s.Config.EscalateAfter; after > 0 && late >= after && !r.Escalated {
@@ -100,7 +98,7 @@ func (s *Service) fireCountermeasure(tx store.Tx, inc *bot.Incident, r store.Rem
 			if cm.Tracker != "" {
 				msg += " " + cm.Tracker
 			}
-			if err := s.direct(tx, inc, c, msg, now); err != nil {
+			if err := s.queue(tx, inc, now).direct(c, msg); err != nil {
 				return false, err
 			}
 		}
@@ -117,135 +115,36 @@ func days(n int) string {
 	return strconv.Itoa(n) + " days"
 }
 
-// direct queues text for u alone (EffectDirect), on u's platform.
-func (s *Service) direct(tx store.Tx, inc *bot.Incident, u bot.User, text string, now time.Time) error {
-	return s.enqueue(tx, inc, store.Effect{
-		Kind: store.EffectDirect, Platform: u.Platform, ChannelID: s.fallbackChannel(inc, u.Platform),
-		Users: []bot.User{u}, Text: text,
-	}, now)
+// Nudges is the loop that nudges countermeasure owners before and after
+// their due dates (bot.NextNudge), directly where the platform can, and
+// tells the commander once a countermeasure is long overdue.
+type Nudges struct{ s *Service }
+
+// Nudges returns the Service's countermeasure nudge loop.
+func (s *Service) Nudges() *Nudges { return &Nudges{s: s} }
+
+// Tick fires the countermeasure nudges due at now (fireDue) and returns
+// how many fired.
+func (n *Nudges) Tick(ctx context.Context, now time.Time) (int, error) {
+	return n.s.fireDue(ctx, now, "nudges", func(k store.ReminderKind) bool { return k == store.RemindCountermeasure }, n.fire)
 }
 
-// Digest posts the weekly digest of countermeasures not yet done, overdue
-// ones first, to each platform's announcement channel (Config.Announce):
-// for each, the countermeasures of the incidents that live on it. A
-// platform with none gets no digest. Overdue is judged in the configured
-// zone at now. The digest cron (RunDigest) calls it; tests call it with a
-// fake time. It returns how many digests it queued.
-func (s *Service) Digest(ctx context.Context, now time.Time) (int, error) {
-	today := bot.DateOf(now.In(s.zone()))
-	queued := 0
-	err := s.Store.Update(ctx, func(tx store.Tx) error {
-		queued = 0
-		incs, err := tx.Incidents()
-		if err != nil {
-			return err
-		}
-		type item struct {
-			inc *bot.Incident
-			cm  bot.Countermeasure
-		}
-		per := map[bot.Platform][]item{}
-		for _, inc := range incs {
-			for _, cm := range inc.Countermeasures {
-				if cm.State == bot.CMDone {
-					continue
-				}
-				for _, p := range incidentPlatforms(inc) {
-					per[p] = append(per[p], item{inc, cm})
-				}
-			}
-		}
-		platforms := make([]bot.Platform, 0, len(per))
-		for p := range per {
-			platforms = append(platforms, p)
-		}
-		sort.Slice(platforms, func(i, j int) bool { return platforms[i] < platforms[j] })
-		for _, p := range platforms {
-			ch := s.Config.Announce[p]
-			if ch == "" {
-				continue
-			}
-			items := per[p]
-			sort.SliceStable(items, func(i, j int) bool { return items[i].cm.Due.Before(items[j].cm.Due) })
-			var overdue, open strings.Builder
-			nOverdue := 0
-			for _, it := range items {
-				line := fmt.Sprintf("\n- %s %s", it.inc.ID, it.cm.Describe())
-				if late := it.cm.Due.DaysUntil(today); late > 0 {
-					nOverdue++
-					overdue.WriteString(line + ", " + days(late) + " overdue")
-				} else {
-					open.WriteString(line)
-				}
-			}
-			var b strings.Builder
-			fmt.Fprintf(&b, "Countermeasures not done yet, as of %s: %d, %d overdue.", today, len(items), nOverdue)
-			if overdue.Len() > 0 {
-				b.WriteString("\nOverdue:" + overdue.String())
-			}
-			if open.Len() > 0 {
-				b.WriteString("\nOpen:" + open.String())
-			}
-			e := store.Effect{
-				Kind: store.EffectPost, Platform: p, ChannelID: ch, Text: b.String(),
-				Key: path.Join("digest", today.String(), string(p)), CreatedAt: now, NextAt: now,
-			}
-			if _, err := tx.AddEffect(e); err != nil {
-				return fmt.Errorf("workflows: digest for %s: %w", p, err)
-			}
-			queued++
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, fmt.Errorf("workflows: digest at %s: %w", now.Format(time.RFC3339), err)
-	}
-	if queued > 0 {
-		s.kick()
-	}
-	return queued, nil
-}
-
-// RunDigest posts the digest on the cron schedule spec (DEBRIEF_DIGEST_CRON,
-// e.g. "CRON_TZ=UTC 0 9 * * MON") until ctx is done. A digest that falls
-// while debrief is down is skipped: the next one covers the same ground.
-func (s *Service) RunDigest(ctx context.Context, spec string) error {
-	return s.runCron(ctx, spec, "digest", func() error {
-		_, err := s.Digest(ctx, s.now())
+// Run scans for due nudges every ReminderScan until ctx is done.
+func (n *Nudges) Run(ctx context.Context) error {
+	return n.s.runCron(ctx, ReminderScan, "nudges", func() error {
+		_, err := n.Tick(ctx, n.s.now())
 		return err
 	})
 }
 
-// RunReconcile reconciles with the tracker once at start and then every
-// interval until ctx is done.
-func (s *Service) RunReconcile(ctx context.Context, every time.Duration) error {
-	if every <= 0 {
-		return fmt.Errorf("workflows: reconcile every %s: want a positive interval", every)
+// fire fires the nudge r, or deletes it when its incident is gone.
+func (n *Nudges) fire(tx store.Tx, r store.Reminder, now time.Time) (bool, error) {
+	inc, err := tx.Incident(r.IncidentID)
+	if bot.ErrorCode(err) == bot.ENOTFOUND {
+		return false, tx.DeleteReminder(r.Key)
 	}
-	run := func() error {
-		_, err := s.Reconcile(ctx)
-		return err
-	}
-	if err := run(); err != nil && ctx.Err() == nil {
-		s.log().WarnContext(ctx, "reconcile failed", "platform", trackerPlatform, "err", err)
-	}
-	return s.runCron(ctx, "@every "+every.String(), "reconcile", run)
-}
-
-// runCron runs fn on the cron schedule spec until ctx is done, logging its
-// failures; robfig/cron only decides when, the work itself is fn's.
-func (s *Service) runCron(ctx context.Context, spec, name string, fn func() error) error {
-	c := cron.New()
-	_, err := c.AddFunc(spec, func() {
-		if err := fn(); err != nil && ctx.Err() == nil {
-			s.log().ErrorContext(ctx, name+" failed", "err", err)
-		}
-	})
 	if err != nil {
-		return fmt.Errorf("workflows: %s schedule %q: %w", name, spec, err)
+		return false, err
 	}
-	c.Start()
-	<-ctx.Done()
-	<-c.Stop().Done()
-	return nil
+	return n.fireCountermeasure(tx, inc, r, now)
 }

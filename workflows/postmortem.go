@@ -9,7 +9,120 @@ import (
 
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/store"
+	"github.com/debrief/debrief/workflows/render"
 )
+
+// postmortemVerbs book and hold the blameless post-mortem and write its
+// parts.
+var postmortemVerbs = verbs{
+	bot.VerbPostmortemSchedule: {run: (*call).schedule, zones: func(s *Service, ctx context.Context, ch bot.Channel, _ bot.Command) map[string]*time.Location {
+		return s.responderZones(ctx, ch)
+	}},
+	bot.VerbPostmortemHeld:     {run: (*call).held},
+	bot.VerbPostmortem:         {run: (*call).postmortem, readOnly: true},
+	bot.VerbPostmortemLint:     {run: (*call).lint, readOnly: true},
+	bot.VerbPostmortemSummary:  {run: (*call).text},
+	bot.VerbPostmortemImpact:   {run: (*call).text},
+	bot.VerbPostmortemFactor:   {run: (*call).text},
+	bot.VerbPostmortemStarted:  {run: (*call).instant},
+	bot.VerbPostmortemDetected: {run: (*call).instant},
+}
+
+func (c *call) schedule() (Reply, error) {
+	var loc *time.Location
+	if c.cmd.Zone != "" {
+		l, err := time.LoadLocation(c.cmd.Zone)
+		if err != nil {
+			return Reply{}, bot.Errorf(bot.EINVALID, "Unknown time zone %q.", c.cmd.Zone)
+		}
+		loc = l
+	} else {
+		loc = c.loc
+	}
+	at := c.cmd.Date.At(c.cmd.Time.Hour, c.cmd.Time.Minute, loc)
+	if !at.After(c.now) {
+		return Reply{}, bot.Errorf(bot.EINVALID, "%s is in the past; pick a time after %s.",
+			at.Format("2006-01-02 15:04 MST"), c.now.In(loc).Format("2006-01-02 15:04 MST"))
+	}
+	dur := c.cmd.Duration
+	if dur == 0 {
+		dur = c.s.Config.MeetingDuration
+	}
+	re := c.inc.Postmortem.Scheduled()
+	if err := bot.Apply(c.inc, bot.StepSchedule, c.now, c.s.policy()); err != nil {
+		return Reply{}, err
+	}
+	if re {
+		c.inc.Postmortem.Sequence++
+	}
+	c.inc.Postmortem.ScheduledAt = at
+	c.inc.Postmortem.Zone = loc.String()
+	c.inc.Postmortem.Duration = dur
+	verb := "scheduled"
+	if re {
+		verb = "rescheduled"
+	}
+	when := at.Format("2006-01-02 15:04 MST")
+	if loc != time.UTC {
+		when += at.UTC().Format(" (15:04 UTC)")
+	}
+	when += ", " + render.Duration(dur)
+	if err := c.event(bot.EventLifecycle, "post-mortem "+verb+" for "+when); err != nil {
+		return Reply{}, err
+	}
+	if err := c.topic(); err != nil {
+		return Reply{}, err
+	}
+	if err := c.post(c.meetingMessage(verb)); err != nil {
+		return Reply{}, err
+	}
+	if err := c.effect(PostFile{Name: c.inc.ID + "-postmortem.ics", Content: render.Invite(c.inc, c.now),
+		Comment: "Calendar invite for the post-mortem of " + c.inc.ID}); err != nil {
+		return Reply{}, err
+	}
+	if err := c.deleteReminders(store.RemindSchedule); err != nil {
+		return Reply{}, err
+	}
+	if err := c.scheduleMeetingReminders(); err != nil {
+		return Reply{}, err
+	}
+	return Reply{Text: fmt.Sprintf("Post-mortem of %s %s for %s.", c.inc.ID, verb, when)}, nil
+}
+
+func (c *call) held() (Reply, error) {
+	if len(c.cmd.Users) == 0 {
+		return Reply{}, bot.Errorf(bot.EINVALID, "Name who attended.\nUsage: %s", bot.Syntax(bot.VerbPostmortemHeld))
+	}
+	findings := bot.Lint("notes", c.cmd.Text, append(c.inc.People(), userNames(c.cmd.Users)...))
+	if len(findings) > 0 && !c.s.Config.Policy.LintWarnOnly {
+		return Reply{}, bot.Errorf(bot.EINVALID, "These notes are not blameless yet; rewrite them and run the command again.\n%s",
+			strings.TrimPrefix(render.LintReport(c.inc.ID, findings), "Blameless lint of "+c.inc.ID+": "))
+	}
+	if err := bot.Apply(c.inc, bot.StepHold, c.now, c.s.policy()); err != nil {
+		return Reply{}, err
+	}
+	c.inc.Postmortem.Attendees = c.cmd.Users
+	c.inc.Postmortem.Notes = c.cmd.Text
+	names := make([]string, len(c.cmd.Users))
+	for i, u := range c.cmd.Users {
+		names[i] = u.Display()
+	}
+	if err := c.event(bot.EventLifecycle, "post-mortem held with "+strings.Join(names, ", ")); err != nil {
+		return Reply{}, err
+	}
+	if err := c.topic(); err != nil {
+		return Reply{}, err
+	}
+	if err := c.deleteReminders(store.RemindMeetingDay, store.RemindMeetingSoon); err != nil {
+		return Reply{}, err
+	}
+	text := fmt.Sprintf("Post-mortem of %s held with %s. The commander can now close it once the countermeasures are in.",
+		c.inc.ID, strings.Join(names, ", "))
+	if len(findings) > 0 {
+		text += "\nWarning: " + render.LintReport(c.inc.ID, findings)
+	}
+	return Reply{Text: text}, nil
+}
 
 // responderZones looks up, before a command's transaction, the zone of
 // every responder of the incident in ch: the meeting is announced in each
@@ -36,7 +149,7 @@ func (c *call) meetingMessage(verb string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Post-mortem of %s %s: %s (%s), %s. The invite is attached.",
 		c.inc.ID, verb, pm.ScheduledAt.In(c.scheduleLoc()).Format("Mon 2006-01-02 15:04 MST"),
-		pm.ScheduledAt.UTC().Format("15:04 UTC"), humanDuration(pm.Duration))
+		pm.ScheduledAt.UTC().Format("15:04 UTC"), render.Duration(pm.Duration))
 	type local struct{ who, when string }
 	var locals []local
 	for _, u := range c.inc.Responders {
@@ -79,23 +192,14 @@ func (c *call) scheduleMeetingReminders() error {
 	return nil
 }
 
-func (c *call) deleteReminders(kinds ...store.ReminderKind) error {
-	for _, k := range kinds {
-		if err := c.tx.DeleteReminder(reminderKey(c.inc.ID, k)); err != nil {
-			return fmt.Errorf("workflows: %s reminders: %w", c.inc.ID, err)
-		}
-	}
-	return nil
-}
-
 // writeupFile queues the write-up as a file in the incident's channels.
 func (c *call) writeupFile(comment string) error {
 	tl, err := c.tx.Timeline(c.inc.ID)
 	if err != nil {
 		return fmt.Errorf("workflows: write-up %s: %w", c.inc.ID, err)
 	}
-	md := Writeup(c.inc, tl, c.s.zone())
-	return c.effect(store.Effect{Kind: store.EffectFile, Name: c.inc.ID + "-postmortem.md", Text: md, Comment: comment})
+	md := render.Writeup(c.inc, tl, c.s.zone())
+	return c.effect(PostFile{Name: c.inc.ID + "-postmortem.md", Content: md, Comment: comment})
 }
 
 func (c *call) postmortem() (Reply, error) {
@@ -118,16 +222,7 @@ func (c *call) lint() (Reply, error) {
 	if len(findings) == 0 {
 		return Reply{Text: "The write-up of " + c.inc.ID + " has no blameless-lint findings.", Ephemeral: true}, nil
 	}
-	return Reply{Text: lintReport(c.inc.ID, findings), Ephemeral: true}, nil
-}
-
-func lintReport(id string, findings []bot.Finding) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "Blameless lint of %s: %d finding(s).", id, len(findings))
-	for _, f := range findings {
-		b.WriteString("\n- " + f.String())
-	}
-	return b.String()
+	return Reply{Text: render.LintReport(c.inc.ID, findings), Ephemeral: true}, nil
 }
 
 // text sets one of the write-up's texts and records it.
@@ -147,7 +242,7 @@ func (c *call) text() (Reply, error) {
 	}
 	reply := fmt.Sprintf("Recorded the %s of %s.", what, c.inc.ID)
 	if findings := bot.Lint(what, c.cmd.Text, c.inc.People()); len(findings) > 0 {
-		reply += "\n" + lintReport(c.inc.ID, findings)
+		reply += "\n" + render.LintReport(c.inc.ID, findings)
 	}
 	return Reply{Text: reply, Ephemeral: true}, nil
 }
@@ -186,4 +281,12 @@ func (c *call) instant() (Reply, error) {
 		return Reply{}, err
 	}
 	return Reply{Text: fmt.Sprintf("%s %s at %s (%s).", c.inc.ID, what, at.Format("2006-01-02 15:04 MST"), at.UTC().Format("15:04 UTC")), Ephemeral: true}, nil
+}
+
+func userNames(us []bot.User) []string {
+	var out []string
+	for _, u := range us {
+		out = append(out, u.Name, u.ID)
+	}
+	return out
 }

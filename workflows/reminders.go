@@ -2,21 +2,23 @@ package workflows
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/store"
-	"github.com/robfig/cron/v3"
+	"github.com/debrief/debrief/workflows/render"
 )
 
 func reminderKey(incidentID string, k store.ReminderKind) string {
 	return incidentID + "/" + string(k)
 }
 
-// scheduleStatusReminder (re)sets the status-update reminder of an open
+// scheduleStatus (re)sets the status-update reminder of an open
 // incident one interval from now, or removes it when its severity has none.
-func (s *Service) scheduleStatusReminder(tx store.Tx, inc *bot.Incident, now time.Time) error {
+func (r *Reminders) scheduleStatus(tx store.Tx, inc *bot.Incident, now time.Time) error {
+	s := r.s
 	key := reminderKey(inc.ID, store.RemindStatus)
 	every := s.Config.StatusEvery[inc.Severity]
 	var err error
@@ -31,8 +33,9 @@ func (s *Service) scheduleStatusReminder(tx store.Tx, inc *bot.Incident, now tim
 	return nil
 }
 
-// scheduleNudge sets the reminder to schedule the post-mortem.
-func (s *Service) scheduleNudge(tx store.Tx, inc *bot.Incident, now time.Time) error {
+// scheduleBooking sets the reminder to schedule the post-mortem.
+func (rs *Reminders) scheduleBooking(tx store.Tx, inc *bot.Incident, now time.Time) error {
+	s := rs.s
 	every := s.Config.ScheduleNudgeEvery
 	if every <= 0 {
 		return nil
@@ -44,12 +47,47 @@ func (s *Service) scheduleNudge(tx store.Tx, inc *bot.Incident, now time.Time) e
 	return nil
 }
 
-// Tick fires every reminder due at now, in one transaction: each fired
-// reminder's message is queued in the outbox and the reminder is moved to
+// Reminders is the loop that fires the incidents' reminders: a status
+// update asked for while an incident is open, the post-mortem to schedule
+// after resolve (announced once past its deadline), and the meeting 24 h
+// and 15 min before it starts. Countermeasure nudges are Nudges'.
+type Reminders struct{ s *Service }
+
+// Reminders returns the Service's reminder loop.
+func (s *Service) Reminders() *Reminders { return &Reminders{s: s} }
+
+// Tick fires the incident reminders due at now (fireDue) and returns how
+// many fired.
+func (r *Reminders) Tick(ctx context.Context, now time.Time) (int, error) {
+	return r.s.fireDue(ctx, now, "reminders", func(k store.ReminderKind) bool { return k != store.RemindCountermeasure }, r.fire)
+}
+
+// Run scans for due reminders every ReminderScan until ctx is done.
+func (r *Reminders) Run(ctx context.Context) error {
+	return r.s.runCron(ctx, ReminderScan, "reminders", func() error {
+		_, err := r.Tick(ctx, r.s.now())
+		return err
+	})
+}
+
+// Tick fires every reminder and countermeasure nudge due at now: Reminders'
+// Tick, then Nudges'. It returns how many fired.
+func (s *Service) Tick(ctx context.Context, now time.Time) (int, error) {
+	n, err := s.Reminders().Tick(ctx, now)
+	if err != nil {
+		return n, err
+	}
+	m, err := s.Nudges().Tick(ctx, now)
+	return n + m, err
+}
+
+// fireDue fires, in one transaction, each reminder due at now whose kind is
+// mine: its message is queued in the outbox and the reminder is moved to
 // its next time or deleted, together, so a reminder fires once even across
-// a crash. A reminder that fell far behind (the bot was down) fires once and
-// resumes from now rather than once per missed interval.
-func (s *Service) Tick(ctx context.Context, now time.Time) (fired int, err error) {
+// a crash. A reminder that fell far behind (the bot was down) fires once
+// and resumes from now rather than once per missed interval.
+func (s *Service) fireDue(ctx context.Context, now time.Time, what string, mine func(store.ReminderKind) bool,
+	fire func(store.Tx, store.Reminder, time.Time) (bool, error)) (fired int, err error) {
 	err = s.Store.Update(ctx, func(tx store.Tx) error {
 		fired = 0
 		due, err := tx.DueReminders(now)
@@ -57,7 +95,10 @@ func (s *Service) Tick(ctx context.Context, now time.Time) (fired int, err error
 			return err
 		}
 		for _, r := range due {
-			ok, err := s.fire(tx, r, now)
+			if !mine(r.Kind) {
+				continue
+			}
+			ok, err := fire(tx, r, now)
 			if err != nil {
 				return err
 			}
@@ -69,7 +110,7 @@ func (s *Service) Tick(ctx context.Context, now time.Time) (fired int, err error
 		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("workflows: reminders at %s: %w", now.Format(time.RFC3339), err)
+		return 0, fmt.Errorf("workflows: %s at %s: %w", what, now.Format(time.RFC3339), err)
 	}
 	if fired > 0 {
 		s.kick()
@@ -77,7 +118,10 @@ func (s *Service) Tick(ctx context.Context, now time.Time) (fired int, err error
 	return fired, nil
 }
 
-func (s *Service) fire(tx store.Tx, r store.Reminder, now time.Time) (bool, error) {
+// fire fires reminder r: its message is queued and r moved to its next
+// time, or deleted when it no longer applies.
+func (rs *Reminders) fire(tx store.Tx, r store.Reminder, now time.Time) (bool, error) {
+	s := rs.s
 	inc, err := tx.Incident(r.IncidentID)
 	if bot.ErrorCode(err) == bot.ENOTFOUND {
 		return false, tx.DeleteReminder(r.Key)
@@ -100,7 +144,7 @@ func (s *Service) fire(tx store.Tx, r store.Reminder, now time.Time) (bool, erro
 		if inc.Status != bot.StatusResolved || every <= 0 {
 			return false, tx.DeleteReminder(r.Key)
 		}
-		deadline := s.scheduleDeadline(inc)
+		deadline := rs.deadline(inc)
 		text = fmt.Sprintf("Reminder: %s was resolved %s ago and its post-mortem is not scheduled. %s, please book it by %s: %s",
 			inc.ID, now.Sub(inc.ResolvedAt).Round(time.Minute), commanderName(inc),
 			deadline.Format("Mon 2006-01-02 15:04 MST"), bot.Syntax(bot.VerbPostmortemSchedule))
@@ -108,14 +152,12 @@ func (s *Service) fire(tx store.Tx, r store.Reminder, now time.Time) (bool, erro
 		// never happens is how the learning is lost.
 		if !now.Before(deadline) && !r.Escalated {
 			r.Escalated = true
-			if err := s.announce(tx, inc, fmt.Sprintf("%s (%s, resolved %s) has no post-mortem scheduled; it was due by %s. Commander: %s.",
+			if err := s.queue(tx, inc, now).announce(fmt.Sprintf("%s (%s, resolved %s) has no post-mortem scheduled; it was due by %s. Commander: %s.",
 				inc.ID, inc.Severity, inc.ResolvedAt.In(s.zone()).Format("2006-01-02"),
-				deadline.Format("Mon 2006-01-02 15:04 MST"), commanderName(inc)), now); err != nil {
+				deadline.Format("Mon 2006-01-02 15:04 MST"), commanderName(inc))); err != nil {
 				return false, err
 			}
 		}
-	case store.RemindCountermeasure:
-		return s.fireCountermeasure(tx, inc, r, now)
 	case store.RemindMeetingDay, store.RemindMeetingSoon:
 		pm := inc.Postmortem
 		if inc.Status != bot.StatusReviewScheduled || !pm.ScheduledAt.After(now) {
@@ -123,15 +165,15 @@ func (s *Service) fire(tx store.Tx, r store.Reminder, now time.Time) (bool, erro
 		}
 		in := pm.ScheduledAt.Sub(now).Round(time.Minute)
 		text = fmt.Sprintf("The post-mortem of %s starts in %s, at %s (%s). Blameless: we ask why it made sense at the time.",
-			inc.ID, humanDuration(in), pm.ScheduledAt.In(s.zone()).Format("15:04 MST"), pm.ScheduledAt.UTC().Format("15:04 UTC"))
-		if err := s.enqueuePost(tx, inc, text, now); err != nil {
+			inc.ID, render.Duration(in), pm.ScheduledAt.In(s.zone()).Format("15:04 MST"), pm.ScheduledAt.UTC().Format("15:04 UTC"))
+		if err := s.queue(tx, inc, now).post(text); err != nil {
 			return false, err
 		}
 		return true, tx.DeleteReminder(r.Key) // each meeting reminder fires once
 	default:
 		return false, tx.DeleteReminder(r.Key)
 	}
-	if err := s.enqueuePost(tx, inc, text, now); err != nil {
+	if err := s.queue(tx, inc, now).post(text); err != nil {
 		return false, err
 	}
 	r.Count++
@@ -142,18 +184,10 @@ func (s *Service) fire(tx store.Tx, r store.Reminder, now time.Time) (bool, erro
 	return true, tx.PutReminder(r)
 }
 
-func (s *Service) enqueuePost(tx store.Tx, inc *bot.Incident, text string, now time.Time) error {
-	for _, p := range incidentPlatforms(inc) {
-		if err := s.enqueue(tx, inc, store.Effect{Kind: store.EffectPost, Platform: p, Text: text}, now); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// scheduleDeadline is when the post-mortem should be scheduled by: some
+// deadline is when the post-mortem should be scheduled by: some
 // working days after resolve, per severity, in the configured zone.
-func (s *Service) scheduleDeadline(inc *bot.Incident) time.Time {
+func (r *Reminders) deadline(inc *bot.Incident) time.Time {
+	s := r.s
 	days, ok := s.Config.ScheduleWithin[inc.Severity]
 	if !ok {
 		days = 5
@@ -168,24 +202,16 @@ func commanderName(inc *bot.Incident) string {
 	return "Commander"
 }
 
-// ReminderScan is how often RunReminders looks for due reminders. The due
-// times live in the store; the scan only decides how late one may fire.
+// ReminderScan is how often the reminder and nudge loops look for due
+// reminders. The due times live in the store; the scan only decides how
+// late one may fire.
 const ReminderScan = "@every 30s"
 
-// RunReminders scans for due reminders on a cron schedule until ctx is
-// done. Tests call Tick with a fake time instead.
+// RunReminders runs the Reminders and Nudges loops until ctx is done (for
+// cmd, which starts it). Tests call Tick with a fake time instead.
 func (s *Service) RunReminders(ctx context.Context) error {
-	c := cron.New()
-	_, err := c.AddFunc(ReminderScan, func() {
-		if _, err := s.Tick(ctx, s.now()); err != nil && ctx.Err() == nil {
-			s.log().ErrorContext(ctx, "reminder scan failed", "err", err)
-		}
-	})
-	if err != nil {
-		return fmt.Errorf("workflows: reminders: %w", err)
-	}
-	c.Start()
-	<-ctx.Done()
-	<-c.Stop().Done()
-	return nil
+	errs := make(chan error, 2)
+	go func() { errs <- s.Reminders().Run(ctx) }()
+	go func() { errs <- s.Nudges().Run(ctx) }()
+	return errors.Join(<-errs, <-errs)
 }

@@ -1,8 +1,17 @@
 // Package workflows is debrief's application layer: it handles a parsed
 // command for an actor in a channel, applies the rules of package bot, keeps
-// state through the Store interface it defines, and reaches the outside
-// world only through a durable outbox delivered to the Chat interfaces that
-// adapters implement. Time comes from the injected Now.
+// state through the storage contract of package store, and reaches the
+// outside world only through effects queued in a durable outbox
+// (workflows/outbox) and delivered to the sinks adapters implement (Chat,
+// Tracker, Publisher). Time comes from the injected Now.
+//
+// Where things are: the command handlers, one file per verb family, each
+// with its own verb table (lifecycle.go, roles.go, postmortem.go,
+// countermeasures.go, prefs.go, reads.go; verbs.go merges them); the effect
+// kinds in one table (effects.go); the sinks (sinks.go); the periodic loops,
+// each with a synchronous Tick(ctx, now) and a Run(ctx) that cmd starts
+// (reminders.go, nudges.go, digest.go, tracker.go's Reconciler, and the
+// outbox; loops.go lists them); the texts people read in workflows/render.
 package workflows
 
 import (
@@ -16,6 +25,7 @@ import (
 
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/store"
+	"github.com/debrief/debrief/workflows/outbox"
 )
 
 // Config is the part of the operator's configuration the workflows use.
@@ -91,9 +101,9 @@ type Service struct {
 	Zones map[bot.Platform]ZoneSource
 	// Publisher commits closed incidents' write-ups; optional.
 	Publisher Publisher
-	// Tracker files countermeasures as issues; optional. Set it together
-	// with Config.Policy.RequireFiled, so that an incident does not close
-	// before its countermeasures are tracked.
+	// Tracker files countermeasures as issues; optional. With one, an
+	// incident does not close before its countermeasures are filed
+	// (policy sets bot.ClosePolicy.RequireFiled).
 	Tracker Tracker
 	// PublishPath is the folder Publisher writes into ("postmortems/").
 	PublishPath string
@@ -111,8 +121,8 @@ type Service struct {
 	channels sync.Map
 
 	metricsOnce sync.Once
-	wakeOnce    sync.Once
-	wake        chan struct{}
+	outboxOnce  sync.Once
+	ob          *outbox.Outbox
 }
 
 func (s *Service) now() time.Time {
@@ -138,11 +148,41 @@ func (s *Service) metrics() *Metrics {
 	return s.Metrics
 }
 
+// policy is the close gate's policy: the configured one, and with a Tracker
+// every countermeasure must be filed first, so that nothing agreed in the
+// post-mortem closes untracked. The rule follows from the configuration;
+// main does not switch it on.
+func (s *Service) policy() bot.ClosePolicy {
+	p := s.Config.Policy
+	if s.Tracker != nil {
+		p.RequireFiled = true
+	}
+	return p
+}
+
 func (s *Service) zone() *time.Location {
 	if s.Config.Zone != nil {
 		return s.Config.Zone
 	}
 	return time.UTC
+}
+
+func (s *Service) jitter() float64 {
+	if s.Rand != nil {
+		return s.Rand()
+	}
+	return rand.Float64()
+}
+
+// isAdmin matches the platform's user ID only: a display name is chosen by
+// its owner, so matching it would let anyone name themselves an admin.
+func (s *Service) isAdmin(u bot.User) bool {
+	for _, a := range s.Config.Admins {
+		if a == u.Key() || a == u.ID {
+			return true
+		}
+	}
+	return false
 }
 
 // Reply is the bot's answer to a command.
@@ -184,37 +224,27 @@ func (s *Service) Execute(ctx context.Context, actor bot.User, ch bot.Channel, t
 
 func metricVerb(v bot.Verb) string { return strings.ReplaceAll(string(v), " ", "_") }
 
-// Handle runs cmd for actor in channel ch. Errors are *bot.Error when the
-// user can act on them (ENOTFOUND: not an incident channel; EFORBIDDEN;
-// ECONFLICT: the lifecycle refuses; EINVALID), anything else is internal.
+// Handle runs cmd for actor in channel ch: the handler its verb family
+// declares (handlers). Errors are *bot.Error when the user can act on them
+// (ENOTFOUND: not an incident channel; EFORBIDDEN; ECONFLICT: the lifecycle
+// refuses; EINVALID), anything else is internal.
 func (s *Service) Handle(ctx context.Context, actor bot.User, ch bot.Channel, cmd bot.Command) (Reply, error) {
 	for i := range cmd.Users {
 		if cmd.Users[i].Platform == "" {
 			cmd.Users[i].Platform = actor.Platform
 		}
 	}
-	switch cmd.Verb {
-	case bot.VerbHelp:
-		return Reply{Text: bot.Help(), Ephemeral: true}, nil
-	case bot.VerbDeclare:
-		return s.declare(ctx, actor, ch, cmd, nil)
-	case bot.VerbList:
-		return s.list(ctx)
-	case bot.VerbGithub, bot.VerbTZ:
-		return s.setPrefs(ctx, actor, cmd)
-	}
-	h, ok := incidentCommands[cmd.Verb]
+	h, ok := handlers[cmd.Verb]
 	if !ok {
 		return Reply{}, bot.Errorf(bot.EINVALID, "Unknown command %q.\n%s", cmd.Verb, bot.Help())
 	}
+	if h.global != nil {
+		return h.global(s, ctx, actor, ch, cmd)
+	}
 	loc := s.ZoneOf(ctx, actor)
 	var zones map[string]*time.Location
-	switch {
-	case cmd.Verb == bot.VerbPostmortemSchedule:
-		zones = s.responderZones(ctx, ch)
-	case cmd.Verb == bot.VerbAction && len(cmd.Users) == 1:
-		// The owner is nudged at the start of their own day.
-		zones = map[string]*time.Location{cmd.Users[0].Key(): s.ZoneOf(ctx, cmd.Users[0])}
+	if h.zones != nil {
+		zones = h.zones(s, ctx, ch, cmd)
 	}
 	var reply Reply
 	err := s.Store.Update(ctx, func(tx store.Tx) error {
@@ -226,7 +256,7 @@ func (s *Service) Handle(ctx context.Context, actor bot.User, ch bot.Channel, cm
 			return bot.Errorf(bot.ECONFLICT, "%s is closed.", inc.ID)
 		}
 		c := &call{s: s, tx: tx, inc: inc, actor: actor, cmd: cmd, now: s.now(), loc: loc, zones: zones}
-		reply, err = h.fn(c)
+		reply, err = h.run(c)
 		if err != nil {
 			return err
 		}
@@ -301,51 +331,6 @@ func (s *Service) Record(ctx context.Context, ch bot.Channel, ev bot.TimelineEve
 	return stored, nil
 }
 
-// Incident returns the incident with the given ID ("INC-4" or "4").
-func (s *Service) Incident(ctx context.Context, id string) (*bot.Incident, error) {
-	n, ok := bot.ParseIncidentID(id)
-	if !ok {
-		return nil, bot.Errorf(bot.ENOTFOUND, "No incident %q.", id)
-	}
-	var inc *bot.Incident
-	err := s.Store.View(ctx, func(tx store.ReadTx) error {
-		var err error
-		inc, err = tx.Incident(bot.IncidentID(n))
-		return err
-	})
-	return inc, err
-}
-
-// Incidents returns every incident, oldest first.
-func (s *Service) Incidents(ctx context.Context) ([]*bot.Incident, error) {
-	var incs []*bot.Incident
-	err := s.Store.View(ctx, func(tx store.ReadTx) error {
-		var err error
-		incs, err = tx.Incidents()
-		return err
-	})
-	return incs, err
-}
-
-// Timeline returns the incident and its timeline, oldest first.
-func (s *Service) Timeline(ctx context.Context, id string) (*bot.Incident, []bot.TimelineEvent, error) {
-	n, ok := bot.ParseIncidentID(id)
-	if !ok {
-		return nil, nil, bot.Errorf(bot.ENOTFOUND, "No incident %q.", id)
-	}
-	var inc *bot.Incident
-	var tl []bot.TimelineEvent
-	err := s.Store.View(ctx, func(tx store.ReadTx) error {
-		var err error
-		if inc, err = tx.Incident(bot.IncidentID(n)); err != nil {
-			return err
-		}
-		tl, err = tx.Timeline(inc.ID)
-		return err
-	})
-	return inc, tl, err
-}
-
 // ZoneOf returns the zone to show user u times in: the one they set with
 // /incident tz, else the one their platform knows (Slack profiles have one),
 // else the configured zone.
@@ -374,29 +359,4 @@ func (s *Service) ZoneOf(ctx context.Context, u bot.User) *time.Location {
 		}
 	}
 	return s.zone()
-}
-
-// ZoneSource tells a user's time zone as their platform knows it.
-type ZoneSource interface {
-	// Zone returns the user's IANA zone name, or "" when the platform does
-	// not know it. Implementations cache: it is called for every command.
-	Zone(ctx context.Context, u bot.User) (string, error)
-}
-
-// isAdmin matches the platform's user ID only: a display name is chosen by
-// its owner, so matching it would let anyone name themselves an admin.
-func (s *Service) isAdmin(u bot.User) bool {
-	for _, a := range s.Config.Admins {
-		if a == u.Key() || a == u.ID {
-			return true
-		}
-	}
-	return false
-}
-
-func (s *Service) jitter() float64 {
-	if s.Rand != nil {
-		return s.Rand()
-	}
-	return rand.Float64()
 }

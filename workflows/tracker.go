@@ -13,77 +13,8 @@ import (
 
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/store"
+	"github.com/debrief/debrief/workflows/outbox"
 )
-
-// Tracker files countermeasures as issues and reports what happens to them
-// (GitHub: adapters/github). Writes go through the outbox, so each method
-// may be called again after any failure.
-//
-// Methods return *RetryAfterError when the tracker asks to slow down (rate
-// limits) and a PermanentError when retrying cannot help (the token is
-// refused, the repository does not exist); any other error (a timeout, a
-// 5xx, a connection cut) is retried with exponential backoff.
-type Tracker interface {
-	// FileIssue creates the issue is, whose body carries key's marker
-	// (IssueMarker), and returns its state. When retry is set, an earlier
-	// attempt may have created it although it failed or never reported
-	// back: FileIssue first looks for an issue with key's marker and
-	// returns that one instead of creating a second.
-	FileIssue(ctx context.Context, key string, is Issue, retry bool) (IssueState, error)
-	// UpdatedIssues returns the countermeasure issues (bot.IssueLabel)
-	// updated at or after since, all of them for the zero time, least
-	// recently updated first.
-	UpdatedIssues(ctx context.Context, since time.Time) ([]IssueState, error)
-}
-
-// Issue is a countermeasure issue to create.
-type Issue struct {
-	Title  string
-	Body   string // Markdown, ending with the marker
-	Labels []string
-	// Assignee is the owner's tracker login; empty when unknown (the body
-	// names the owner instead).
-	Assignee string
-}
-
-// IssueState is what the tracker says about a countermeasure's issue: what
-// FileIssue returns, what a webhook delivers and what UpdatedIssues lists.
-type IssueState struct {
-	Number    int
-	URL       string // for people: the issue's page
-	Body      string // carries the marker and the Due: line
-	Closed    bool
-	Assignees []string
-	// UpdatedAt is the tracker's last-update time of the issue: news
-	// older than what was already applied is ignored.
-	UpdatedAt time.Time
-	// Actor is who made the change (a webhook's sender); empty when
-	// unknown.
-	Actor string
-	// Delivery is the webhook delivery's ID; it becomes the dedupe key of
-	// the timeline entry the change produces, so a redelivery is stored
-	// once. Empty for reconcile.
-	Delivery string
-}
-
-// Linker is a Publisher that can tell where a published file will be read,
-// so that an issue can link the post-mortem before it is committed.
-type Linker interface {
-	FileURL(path string) string
-}
-
-// DirectPoster is a Chat that can message one person directly. Nudges about
-// a countermeasure go to its owner this way; on a Chat without it they are
-// posted, with a mention, in the incident channel (the announcement channel
-// once the incident is closed and archived).
-type DirectPoster interface {
-	// PostDirect sends text to u alone and returns the message's ID.
-	PostDirect(ctx context.Context, key string, u bot.User, text string) (messageID string, err error)
-}
-
-// trackerPlatform is the outbox lane of the tracker: filings are delivered
-// in order, and a failing tracker holds up no chat.
-const trackerPlatform bot.Platform = "github"
 
 // CountermeasureKey is the idempotency key of countermeasure n of an
 // incident, "INC-42#3": the tracker's issue carries it in its marker, which
@@ -200,10 +131,7 @@ func (s *Service) fileIssue(tx store.Tx, inc *bot.Incident, cm bot.Countermeasur
 		return err
 	}
 	is := s.issueFor(inc, cm, login)
-	return s.enqueue(tx, inc, store.Effect{
-		Kind: store.EffectFileIssue, Platform: trackerPlatform, Key: CountermeasureKey(inc.ID, cm.N), N: cm.N,
-		Name: is.Title, Text: is.Body, Labels: is.Labels, Assignee: is.Assignee, Sent: sent,
-	}, now)
+	return s.queue(tx, inc, now).add(outbox.Route{Key: CountermeasureKey(inc.ID, cm.N), Sent: sent}, FileIssue{N: cm.N, Issue: is})
 }
 
 // errDuplicate rolls back a transaction that met a delivery already applied.
@@ -219,6 +147,11 @@ var errDuplicate = errors.New("workflows: duplicate delivery")
 // anything changed; an issue without a marker, or whose countermeasure is
 // unknown here, is ignored.
 func (s *Service) ApplyIssue(ctx context.Context, st IssueState) (bool, error) {
+	return s.applyIssueAt(ctx, st, s.now())
+}
+
+// applyIssueAt is ApplyIssue at now.
+func (s *Service) applyIssueAt(ctx context.Context, st IssueState, now time.Time) (bool, error) {
 	key, ok := IssueKey(st.Body)
 	if !ok {
 		return false, nil
@@ -240,7 +173,7 @@ func (s *Service) ApplyIssue(ctx context.Context, st IssueState) (bool, error) {
 		if n > len(inc.Countermeasures) {
 			return nil
 		}
-		changed, err = s.applyIssue(tx, inc, n, st, s.now())
+		changed, err = s.applyIssue(tx, inc, n, st, now)
 		return err
 	})
 	if errors.Is(err, errDuplicate) {
@@ -262,7 +195,7 @@ func (s *Service) applyIssue(tx store.Tx, inc *bot.Incident, n int, st IssueStat
 	if !st.UpdatedAt.IsZero() && st.UpdatedAt.Before(cm.TrackerAt) {
 		return false, nil // older news than what we have
 	}
-	author := botUser(trackerPlatform)
+	author := outbox.BotUser(trackerPlatform)
 	by := ""
 	if st.Actor != "" {
 		author = bot.User{Platform: trackerPlatform, ID: st.Actor, Name: st.Actor}
@@ -342,7 +275,7 @@ func (s *Service) applyIssue(tx store.Tx, inc *bot.Incident, n int, st IssueStat
 		}
 	}
 	for _, text := range posts {
-		if err := s.postOrAnnounce(tx, inc, text, now); err != nil {
+		if err := s.queue(tx, inc, now).postOrAnnounce(text); err != nil {
 			return false, err
 		}
 	}
@@ -353,7 +286,7 @@ func (s *Service) applyIssue(tx store.Tx, inc *bot.Incident, n int, st IssueStat
 			return false, fmt.Errorf("workflows: stop nudges of %s#%d: %w", inc.ID, cm.N, err)
 		}
 	case nudges:
-		if err := s.scheduleCountermeasureNudge(tx, inc, *cm, now); err != nil {
+		if err := s.Nudges().schedule(tx, inc, *cm, now); err != nil {
 			return false, err
 		}
 	}
@@ -368,86 +301,6 @@ func (s *Service) applyIssue(tx store.Tx, inc *bot.Incident, n int, st IssueStat
 		}
 	}
 	return true, nil
-}
-
-// postOrAnnounce posts text in the incident's channels; once the incident
-// is closed and its channels archived, in the announcement channels instead
-// (or, where there is none, still the incident's, where it may be refused).
-func (s *Service) postOrAnnounce(tx store.Tx, inc *bot.Incident, text string, now time.Time) error {
-	for _, p := range incidentPlatforms(inc) {
-		e := store.Effect{Kind: store.EffectPost, Platform: p, ChannelID: s.fallbackChannel(inc, p), Text: text}
-		if err := s.enqueue(tx, inc, e, now); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// fallbackChannel is where a message about inc goes on p: "" (the incident
-// channel) unless the incident is closed and archived.
-func (s *Service) fallbackChannel(inc *bot.Incident, p bot.Platform) string {
-	if inc.Status == bot.StatusClosed && !s.Config.KeepChannelOnClose[p] {
-		return s.Config.Announce[p]
-	}
-	return ""
-}
-
-// metaReconcileCursor is the store key of the tracker's last update seen by
-// Reconcile.
-const metaReconcileCursor = "tracker/reconcile_since"
-
-// Reconcile asks the tracker for the countermeasure issues updated since the
-// last sync and applies each like a webhook delivery (ApplyIssue): GitHub
-// does not redeliver a webhook that failed, so without it a missed close
-// would never be seen. The cursor is the newest update applied, kept in the
-// store; it moves only after every issue up to it was applied. It returns
-// how many issues changed something.
-func (s *Service) Reconcile(ctx context.Context) (int, error) {
-	if s.Tracker == nil {
-		return 0, nil
-	}
-	var since time.Time
-	err := s.Store.View(ctx, func(tx store.ReadTx) error {
-		v, ok, err := tx.Meta(metaReconcileCursor)
-		if err != nil || !ok {
-			return err
-		}
-		since, err = time.Parse(time.RFC3339Nano, v)
-		return err
-	})
-	if err != nil {
-		return 0, fmt.Errorf("workflows: reconcile cursor: %w", err)
-	}
-	issues, err := s.Tracker.UpdatedIssues(ctx, since)
-	if err != nil {
-		return 0, fmt.Errorf("workflows: reconcile since %s: %w", since.Format(time.RFC3339), err)
-	}
-	changed := 0
-	newest := since
-	for _, st := range issues {
-		ok, err := s.ApplyIssue(ctx, st)
-		if err != nil {
-			return changed, err
-		}
-		if ok {
-			changed++
-		}
-		if st.UpdatedAt.After(newest) {
-			newest = st.UpdatedAt
-		}
-	}
-	if newest.After(since) {
-		err := s.Store.Update(ctx, func(tx store.Tx) error {
-			return tx.PutMeta(metaReconcileCursor, newest.UTC().Format(time.RFC3339Nano))
-		})
-		if err != nil {
-			return changed, fmt.Errorf("workflows: reconcile cursor: %w", err)
-		}
-	}
-	if changed > 0 {
-		s.log().InfoContext(ctx, "reconciled countermeasure issues", "platform", trackerPlatform, "changed", changed, "listed", len(issues))
-	}
-	return changed, nil
 }
 
 // FileUnfiled queues the filing of every countermeasure that is still open
@@ -469,7 +322,7 @@ func (s *Service) FileUnfiled(ctx context.Context) (int, error) {
 		}
 		pending := map[string]bool{}
 		for _, e := range effects {
-			if e.Kind == store.EffectFileIssue {
+			if e.Kind == (FileIssue{}).EffectKind() {
 				pending[e.Key] = true
 			}
 		}
@@ -499,4 +352,99 @@ func (s *Service) FileUnfiled(ctx context.Context) (int, error) {
 		s.kick()
 	}
 	return queued, nil
+}
+
+// metaReconcileCursor is the store key of the tracker's last update seen by
+// Reconcile.
+const metaReconcileCursor = "tracker/reconcile_since"
+
+// Reconciler is the loop that asks the tracker for the countermeasure
+// issues updated since the last sync and applies each like a webhook
+// delivery (ApplyIssue): GitHub does not redeliver a webhook that failed,
+// so without it a missed close would never be seen.
+type Reconciler struct {
+	s     *Service
+	every time.Duration
+}
+
+// Reconciler returns the Service's reconcile loop, run every interval.
+func (s *Service) Reconciler(every time.Duration) *Reconciler { return &Reconciler{s: s, every: every} }
+
+// Reconcile makes one reconcile pass now (Reconciler.Tick).
+func (s *Service) Reconcile(ctx context.Context) (int, error) {
+	return s.Reconciler(0).Tick(ctx, s.now())
+}
+
+// RunReconcile runs the reconcile loop every interval until ctx is done
+// (for cmd, which starts it).
+func (s *Service) RunReconcile(ctx context.Context, every time.Duration) error {
+	return s.Reconciler(every).Run(ctx)
+}
+
+// Tick applies the issues updated since the last sync at now. The cursor
+// is the newest update applied, kept in the store; it moves only after
+// every issue up to it was applied. It returns how many issues changed
+// something; nothing without a Tracker.
+func (r *Reconciler) Tick(ctx context.Context, now time.Time) (int, error) {
+	s := r.s
+	if s.Tracker == nil {
+		return 0, nil
+	}
+	var since time.Time
+	err := s.Store.View(ctx, func(tx store.ReadTx) error {
+		v, ok, err := tx.Meta(metaReconcileCursor)
+		if err != nil || !ok {
+			return err
+		}
+		since, err = time.Parse(time.RFC3339Nano, v)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("workflows: reconcile cursor: %w", err)
+	}
+	issues, err := s.Tracker.UpdatedIssues(ctx, since)
+	if err != nil {
+		return 0, fmt.Errorf("workflows: reconcile since %s: %w", since.Format(time.RFC3339), err)
+	}
+	changed := 0
+	newest := since
+	for _, st := range issues {
+		ok, err := s.applyIssueAt(ctx, st, now)
+		if err != nil {
+			return changed, err
+		}
+		if ok {
+			changed++
+		}
+		if st.UpdatedAt.After(newest) {
+			newest = st.UpdatedAt
+		}
+	}
+	if newest.After(since) {
+		err := s.Store.Update(ctx, func(tx store.Tx) error {
+			return tx.PutMeta(metaReconcileCursor, newest.UTC().Format(time.RFC3339Nano))
+		})
+		if err != nil {
+			return changed, fmt.Errorf("workflows: reconcile cursor: %w", err)
+		}
+	}
+	if changed > 0 {
+		s.log().InfoContext(ctx, "reconciled countermeasure issues", "platform", trackerPlatform, "changed", changed, "listed", len(issues))
+	}
+	return changed, nil
+}
+
+// Run reconciles once at start and then every interval until ctx is done.
+func (r *Reconciler) Run(ctx context.Context) error {
+	if r.every <= 0 {
+		return fmt.Errorf("workflows: reconcile every %s: want a positive interval", r.every)
+	}
+	run := func() error {
+		_, err := r.Tick(ctx, r.s.now())
+		return err
+	}
+	if err := run(); err != nil && ctx.Err() == nil {
+		r.s.log().WarnContext(ctx, "reconcile failed", "platform", trackerPlatform, "err", err)
+	}
+	return r.s.runCron(ctx, "@every "+r.every.String(), "reconcile", run)
 }

@@ -41,8 +41,9 @@ import (
 )
 
 var (
-	_ workflows.Chat       = (*Console)(nil)
-	_ workflows.FilePoster = (*Console)(nil)
+	_ workflows.Chat         = (*Console)(nil)
+	_ workflows.FilePoster   = (*Console)(nil)
+	_ workflows.DirectPoster = (*Console)(nil)
 )
 
 // ErrQuit is returned by Run when the user typed /quit: the caller shuts
@@ -375,6 +376,23 @@ func (c *Console) CreateChannel(ctx context.Context, key, name string) (string, 
 // Post prints text in the channel. A retry with the same key prints nothing
 // and returns the first message's ID.
 func (c *Console) Post(ctx context.Context, key, channelID, text string) (string, error) {
+	return c.post(key, "[#"+channelID+"] debrief: ", text), nil
+}
+
+// PostDirect prints text as a direct message to u, on lines of its own
+// ("[to @bob] debrief: ..."): the console has one screen, so everyone at it
+// sees it, but it is not said in a channel. A retry with the same key
+// prints nothing. Users of other platforms are ErrNoDirect.
+func (c *Console) PostDirect(ctx context.Context, key string, u bot.User, text string) (string, error) {
+	if u.Platform != bot.Console {
+		return "", fmt.Errorf("console: direct message to %s: %w", u.Key(), workflows.ErrNoDirect)
+	}
+	return c.post(key, "[to "+u.Display()+"] debrief: ", text), nil
+}
+
+// post prints text, each line after prefix, once per key, and returns the
+// message's ID.
+func (c *Console) post(key, prefix, text string) string {
 	c.mu.Lock()
 	id, ok := c.posted[key]
 	if !ok {
@@ -386,9 +404,9 @@ func (c *Console) Post(ctx context.Context, key, channelID, text string) (string
 	}
 	c.mu.Unlock()
 	if !ok {
-		c.say(channelID, "debrief", text)
+		c.lines(prefix, text)
 	}
-	return id, nil
+	return id
 }
 
 // PostFile prints the file's message and names the file; a terminal is no
@@ -438,7 +456,11 @@ func (c *Console) Archive(ctx context.Context, channelID string) error {
 
 // say prints text as from in channel ch, one prefixed line per line of text.
 func (c *Console) say(ch, from, text string) {
-	prefix := "[#" + ch + "] " + from + ": "
+	c.lines("[#"+ch+"] "+from+": ", text)
+}
+
+// lines prints each line of text after prefix.
+func (c *Console) lines(prefix, text string) {
 	var b strings.Builder
 	for line := range strings.SplitSeq(text, "\n") {
 		b.WriteString(prefix)

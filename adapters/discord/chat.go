@@ -8,17 +8,18 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/bwmarrin/discordgo"
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/workflows"
+	"github.com/debrief/debrief/workflows/outbox"
 )
 
 var (
-	_ workflows.Chat       = (*Discord)(nil)
-	_ workflows.FilePoster = (*Discord)(nil)
+	_ workflows.Chat         = (*Discord)(nil)
+	_ workflows.FilePoster   = (*Discord)(nil)
+	_ workflows.DirectPoster = (*Discord)(nil)
 )
 
 // Discord's limits. https://discord.com/developers/docs/resources/channel
@@ -53,30 +54,18 @@ func (d *Discord) CreateChannel(ctx context.Context, key, name string) (string, 
 		return "", classify("list channels", err)
 	}
 	for _, c := range chs {
-		if c.Type == discordgo.ChannelTypeGuildText && c.Name == name && slices.Contains(strings.Fields(c.Topic), key) {
+		if c.Type == discordgo.ChannelTypeGuildText && c.Name == name && outbox.HasMarker(c.Topic, key) {
 			return c.ID, nil
 		}
 	}
 	c, err := d.api.GuildChannelCreateComplex(d.cfg.GuildID, discordgo.GuildChannelCreateData{
-		Name: name, Type: discordgo.ChannelTypeGuildText, Topic: markerTopic(name, key), ParentID: d.cfg.CategoryID,
+		Name: name, Type: discordgo.ChannelTypeGuildText, Topic: outbox.Marker(name, key), ParentID: d.cfg.CategoryID,
 	}, discordgo.WithContext(ctx))
 	if err != nil {
 		return "", classify("create channel "+name, err)
 	}
 	d.channels.put(c.ID, c.Type, c.ParentID, c.Name)
 	return c.ID, nil
-}
-
-// markerTopic is "debrief INC-4 <key>", from the name "inc-4-...".
-func markerTopic(name, key string) string {
-	inc := "incident"
-	if rest, ok := strings.CutPrefix(name, "inc-"); ok {
-		n, _, _ := strings.Cut(rest, "-")
-		if _, err := strconv.Atoi(n); err == nil {
-			inc = "INC-" + n
-		}
-	}
-	return fmt.Sprintf("debrief %s %s", inc, key)
 }
 
 // createMessage is the body of POST /channels/{id}/messages. discordgo's
@@ -118,6 +107,38 @@ func (d *Discord) Post(ctx context.Context, key, channelID, text string) (string
 	head := cutLines(text, maxContent-100) + "\n… (the full text is attached)"
 	return d.send(ctx, channelID, createMessage{Content: head, Nonce: nonceOf(key), EnforceNonce: key != "", AllowedMentions: noMentions},
 		[]*discordgo.File{{Name: "message.txt", ContentType: "text/plain; charset=utf-8", Reader: strings.NewReader(text)}})
+}
+
+// Discord's answers that say a person cannot get a DM from the bot: they
+// are not a user (Invalid Recipient), or they closed their DMs to the
+// server's members (Cannot send messages to this user).
+// https://discord.com/developers/docs/topics/opcodes-and-status-codes#json
+const (
+	codeCannotMessageUser = 50007
+	codeInvalidRecipient  = 50033
+)
+
+// PostDirect sends text to u alone: POST /users/@me/channels opens (or
+// returns) the DM channel with u, and the message is posted there like any
+// other, the effect key as its nonce. A person the bot cannot message this
+// way is reported as workflows.ErrNoDirect.
+func (d *Discord) PostDirect(ctx context.Context, key string, u bot.User, text string) (string, error) {
+	if u.Platform != bot.Discord || !isSnowflake(u.ID) {
+		return "", fmt.Errorf("discord: direct message to %s: %w", u.Key(), workflows.ErrNoDirect)
+	}
+	dm, err := d.api.UserChannelCreate(u.ID, discordgo.WithContext(ctx))
+	if err != nil {
+		switch restCode(err) {
+		case codeUnknownUser, codeInvalidRecipient:
+			return "", fmt.Errorf("discord: open DM with %s: %w (%w)", u.ID, workflows.ErrNoDirect, err)
+		}
+		return "", classify("open DM with "+u.ID, err)
+	}
+	id, err := d.Post(ctx, key, dm.ID, text)
+	if restCode(err) == codeCannotMessageUser {
+		return "", fmt.Errorf("discord: DM to %s: %w (%w)", u.ID, workflows.ErrNoDirect, err)
+	}
+	return id, err
 }
 
 // PostFile attaches content as a file named name, with comment as the

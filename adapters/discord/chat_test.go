@@ -60,7 +60,7 @@ func TestRateLimits(t *testing.T) {
 	h.fake.Inject(discordtest.Fault{Route: discordtest.RouteCreateChannel, Times: 1, Status: http.StatusTooManyRequests, RetryAfter: 1.5})
 	h.invoke(h.alice, h.fake.General(), cmd("declare", discordtest.Str("title", "Checkout is down")))
 	h.deliver()
-	create := effectOf(t, h.effects(), store.EffectCreateChannel)
+	create := effectOf(t, h.effects(), (workflows.CreateChannel{}).EffectKind())
 	if want := h.clock.Now().Add(1500 * time.Millisecond); !create.NextAt.Equal(want) {
 		t.Errorf("after retry_after 1.5, next attempt at %s, want %s", create.NextAt, want)
 	}
@@ -75,7 +75,7 @@ func TestRateLimits(t *testing.T) {
 	h.fake.Inject(discordtest.Fault{Route: discordtest.RouteCreateMessage, Times: 1, Status: http.StatusTooManyRequests, RetryAfter: 3, NoBody: true})
 	h.clock.Advance(time.Millisecond)
 	h.deliver()
-	post := effectOf(t, h.effects(), store.EffectPost)
+	post := effectOf(t, h.effects(), (workflows.Post{}).EffectKind())
 	if want := h.clock.Now().Add(3 * time.Second); !post.NextAt.Equal(want) {
 		t.Errorf("after Retry-After: 3, the post waits until %s, want %s", post.NextAt, want)
 	}
@@ -83,7 +83,7 @@ func TestRateLimits(t *testing.T) {
 	h.fake.Inject(discordtest.Fault{Route: discordtest.RoutePin, Times: 1, Status: http.StatusTooManyRequests, RetryAfter: 0.25, Global: true})
 	h.clock.Advance(3 * time.Second)
 	h.deliver()
-	pin := effectOf(t, h.effects(), store.EffectPin)
+	pin := effectOf(t, h.effects(), (workflows.PinMessage{}).EffectKind())
 	if want := h.clock.Now().Add(250 * time.Millisecond); !pin.NextAt.Equal(want) {
 		t.Errorf("after a global retry_after 0.25, the pin waits until %s, want %s", pin.NextAt, want)
 	}
@@ -130,7 +130,7 @@ func TestOutage(t *testing.T) {
 	if len(h.incidentChannels()) != 0 {
 		t.Fatalf("a channel during the outage")
 	}
-	if e := effectOf(t, h.effects(), store.EffectCreateChannel); e.Attempts != 3 || e.LastError == "" {
+	if e := effectOf(t, h.effects(), (workflows.CreateChannel{}).EffectKind()); e.Attempts != 3 || e.LastError == "" {
 		t.Errorf("create_channel attempts = %d (%q), want 3", e.Attempts, e.LastError)
 	}
 	h.fake.ClearFaults()
@@ -205,7 +205,7 @@ func TestPermanentFailures(t *testing.T) {
 	h.fake.Inject(discordtest.Fault{Route: discordtest.RouteEditChannel, Times: 1, Status: http.StatusServiceUnavailable})
 	h.invoke(h.alice, ch, cmd("status", discordtest.Str("text", "still rolling back")))
 	h.deliver()
-	if e := effectOf(t, h.effects(), store.EffectTopic); e.Attempts != 1 {
+	if e := effectOf(t, h.effects(), (workflows.SetTopic{}).EffectKind()); e.Attempts != 1 {
 		t.Errorf("a 503 is retried: attempts %d", e.Attempts)
 	}
 	h.clock.Advance(time.Hour)

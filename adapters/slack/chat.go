@@ -10,12 +10,14 @@ import (
 
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/workflows"
+	"github.com/debrief/debrief/workflows/outbox"
 	slackgo "github.com/slack-go/slack"
 )
 
 var (
-	_ workflows.Chat       = (*Slack)(nil)
-	_ workflows.FilePoster = (*Slack)(nil)
+	_ workflows.Chat         = (*Slack)(nil)
+	_ workflows.FilePoster   = (*Slack)(nil)
+	_ workflows.DirectPoster = (*Slack)(nil)
 )
 
 // Slack's limits. https://docs.slack.dev/reference/methods/conversations.create
@@ -39,7 +41,7 @@ func (s *Slack) CreateChannel(ctx context.Context, key, name string) (string, er
 	if err != nil {
 		return "", classify("auth.test", err)
 	}
-	purpose := purposeOf(name, key)
+	purpose := outbox.Marker(name, key)
 	for i := 1; i <= maxNameTries; i++ {
 		n := candidateName(name, i)
 		ch, err := s.api.CreateConversationContext(ctx, slackgo.CreateConversationParams{ChannelName: n})
@@ -55,7 +57,7 @@ func (s *Slack) CreateChannel(ctx context.Context, key, name string) (string, er
 		}
 		if found != nil && found.Creator == self.userID && !found.IsArchived {
 			switch p := found.Purpose.Value; {
-			case slices.Contains(strings.Fields(p), key):
+			case outbox.HasMarker(p, key):
 				return found.ID, nil
 			case p == "":
 				return found.ID, s.setPurpose(ctx, found.ID, purpose)
@@ -64,18 +66,6 @@ func (s *Slack) CreateChannel(ctx context.Context, key, name string) (string, er
 		// Someone else's channel, or another incident's: try the next name.
 	}
 	return "", &workflows.PermanentError{Err: fmt.Errorf("slack: no free channel name like %s after %d tries", name, maxNameTries)}
-}
-
-// purposeOf is "debrief INC-4 <key>", from the name "inc-4-...".
-func purposeOf(name, key string) string {
-	inc := "incident"
-	if rest, ok := strings.CutPrefix(name, "inc-"); ok {
-		n, _, _ := strings.Cut(rest, "-")
-		if _, err := strconv.Atoi(n); err == nil {
-			inc = "INC-" + n
-		}
-	}
-	return fmt.Sprintf("debrief %s %s", inc, key)
 }
 
 // candidateName is name for try 1, then name-2, name-3..., cut so that the
@@ -141,6 +131,36 @@ func (s *Slack) Post(ctx context.Context, key, channelID, text string) (string, 
 	}
 	if err != nil {
 		return "", classify("chat.postMessage "+channelID, err)
+	}
+	return ts, nil
+}
+
+// noDirect lists the conversations.open errors that say this person cannot
+// get a direct message from the app: the nudge then goes to the channel.
+// missing_scope is an install made before im:write was asked for.
+var noDirect = map[string]bool{
+	"user_not_found": true, "user_disabled": true, "user_not_visible": true,
+	"cannot_dm_bot": true, "missing_scope": true,
+}
+
+// PostDirect sends text to u alone: conversations.open gives the direct
+// message conversation between the bot and u (the same one every time),
+// and chat.postMessage posts in it. A person the app cannot message this
+// way is reported as workflows.ErrNoDirect.
+func (s *Slack) PostDirect(ctx context.Context, key string, u bot.User, text string) (string, error) {
+	if u.Platform != bot.Slack || u.ID == "" {
+		return "", fmt.Errorf("slack: direct message to %s: %w", u.Key(), workflows.ErrNoDirect)
+	}
+	im, _, _, err := s.api.OpenConversationContext(ctx, &slackgo.OpenConversationParameters{Users: []string{u.ID}})
+	if err != nil {
+		if noDirect[slackError(err)] {
+			return "", fmt.Errorf("slack: conversations.open %s: %w (%w)", u.ID, workflows.ErrNoDirect, err)
+		}
+		return "", classify("conversations.open "+u.ID, err)
+	}
+	_, ts, err := s.api.PostMessageContext(ctx, im.ID, slackgo.MsgOptionText(text, true))
+	if err != nil {
+		return "", classify("chat.postMessage "+im.ID, err)
 	}
 	return ts, nil
 }

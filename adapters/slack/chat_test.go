@@ -10,6 +10,7 @@ import (
 	"github.com/debrief/debrief/adapters/slack/slacktest"
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/store"
+	"github.com/debrief/debrief/workflows"
 )
 
 // okCalls counts the calls of method that succeeded.
@@ -51,7 +52,7 @@ func TestOutage(t *testing.T) {
 		t.Fatalf("channels during the outage: %+v", h.fake.Channels())
 	}
 	for _, e := range h.effects() {
-		if e.Kind == store.EffectCreateChannel && e.Attempts != 3 {
+		if e.Kind == (workflows.CreateChannel{}).EffectKind() && e.Attempts != 3 {
 			t.Errorf("create_channel attempts = %d, want 3 (one per pass)", e.Attempts)
 		}
 	}
@@ -62,7 +63,7 @@ func TestOutage(t *testing.T) {
 	h.fake.Inject(slacktest.Fault{Method: "conversations.create", Times: 1, Status: http.StatusTooManyRequests, RetryAfter: 30})
 	h.deliver()
 	now := h.clock.Now()
-	create := effectOf(t, h.effects(), store.EffectCreateChannel)
+	create := effectOf(t, h.effects(), (workflows.CreateChannel{}).EffectKind())
 	if !create.NextAt.Equal(now.Add(30 * time.Second)) {
 		t.Errorf("after a 429 with Retry-After: 30, next attempt at %s, want %s", create.NextAt, now.Add(30*time.Second))
 	}
@@ -78,7 +79,7 @@ func TestOutage(t *testing.T) {
 	h.deliver()
 	// The summary was rate-limited: everything after it in the channel
 	// waits, in order.
-	post := effectOf(t, h.effects(), store.EffectPost)
+	post := effectOf(t, h.effects(), (workflows.Post{}).EffectKind())
 	if !post.NextAt.Equal(h.clock.Now().Add(7 * time.Second)) {
 		t.Errorf("post next at %s, want %s", post.NextAt, h.clock.Now().Add(7*time.Second))
 	}
@@ -215,7 +216,7 @@ func TestPermanentFailures(t *testing.T) {
 	h.fake.Inject(slacktest.Fault{Method: "conversations.setTopic", Times: 1, Status: http.StatusServiceUnavailable})
 	h.command(alice, ch, "status still rolling back")
 	h.deliver()
-	if e := effectOf(t, h.effects(), store.EffectTopic); e.Attempts != 1 {
+	if e := effectOf(t, h.effects(), (workflows.SetTopic{}).EffectKind()); e.Attempts != 1 {
 		t.Errorf("a 503 is retried: attempts %d", e.Attempts)
 	}
 }

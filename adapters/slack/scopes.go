@@ -21,6 +21,7 @@ var BotScopes = []Scope{
 	{"files:read", "the name and permalink of files shared in incident channels"},
 	{"files:write", "files.getUploadURLExternal, files.completeUploadExternal: the post-mortem's calendar invite and write-up as files"},
 	{"groups:history", "message.groups events: incident channels an admin made private keep being recorded"},
+	{"im:write", "conversations.open: countermeasure nudges sent to their owner as a direct message"},
 	{"pins:read", "pin_added events: pinned messages are key events"},
 	{"pins:write", "pins.add: pinning the incident summary"},
 	{"reactions:read", "reaction_added events: the key-event emoji"},

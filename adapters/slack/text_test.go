@@ -128,15 +128,6 @@ func TestCandidateName(t *testing.T) {
 	}
 }
 
-func TestPurposeOf(t *testing.T) {
-	if got := purposeOf("inc-42-db-latency", "effect-7"); got != "debrief INC-42 effect-7" {
-		t.Errorf("purposeOf = %q", got)
-	}
-	if got := purposeOf("war-room", "effect-7"); got != "debrief incident effect-7" {
-		t.Errorf("purposeOf = %q", got)
-	}
-}
-
 func TestTruncate(t *testing.T) {
 	if got := truncate("héllo wörld", 6); got != "héllo…" {
 		t.Errorf("truncate = %q", got)

@@ -2,6 +2,7 @@ package bolt
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -445,7 +446,7 @@ func TestReopen(t *testing.T) {
 		if err := tx.PutChannel(bot.Channel{Platform: bot.Slack, ID: "C1"}, inc.ID); err != nil {
 			return err
 		}
-		if _, err := tx.AddEffect(store.Effect{Kind: store.EffectPost, Text: "hi"}); err != nil {
+		if _, err := tx.AddEffect(store.Effect{Kind: "post", Lane: "slack/INC-1", Payload: json.RawMessage(`{"text":"hi"}`)}); err != nil {
 			return err
 		}
 		return tx.PutReminder(store.Reminder{Key: "INC-1/status_update", IncidentID: inc.ID, Due: t0})
@@ -480,7 +481,7 @@ func TestReopen(t *testing.T) {
 		t.Errorf("number after reopen = %d, want 2", got)
 	}
 	mustUpdate(t, db, func(tx store.Tx) error {
-		e, err := tx.AddEffect(store.Effect{Kind: store.EffectPost})
+		e, err := tx.AddEffect(store.Effect{Kind: "post"})
 		if err == nil && e.ID != 2 {
 			t.Errorf("effect ID after reopen = %d, want 2", e.ID)
 		}
@@ -592,9 +593,9 @@ func TestOutbox(t *testing.T) {
 	var added []store.Effect
 	mustUpdate(t, db, func(tx store.Tx) error {
 		for _, e := range []store.Effect{
-			{Kind: store.EffectCreateChannel, Platform: bot.Slack, Name: "inc-1-db", CreatedAt: t0},
-			{Kind: store.EffectPost, Platform: bot.Slack, Text: "hello", Key: "custom"},
-			{Kind: store.EffectPin, Platform: bot.Slack, MessageID: "m1"},
+			{Kind: "create_channel", Lane: "slack/INC-1", Platform: bot.Slack, Payload: json.RawMessage(`{"name":"inc-1-db"}`), CreatedAt: t0},
+			{Kind: "post", Lane: "slack/INC-1", Platform: bot.Slack, Payload: json.RawMessage(`{"text":"hello"}`), Key: "custom"},
+			{Kind: "pin", Lane: "slack/INC-1", Platform: bot.Slack, Payload: json.RawMessage(`{"message_id":"m1"}`)},
 		} {
 			e, err := tx.AddEffect(e)
 			if err != nil {
@@ -641,7 +642,7 @@ func TestOutbox(t *testing.T) {
 		if err := tx.DeleteEffect(added[2].ID); err != nil {
 			return err
 		}
-		e, err := tx.AddEffect(store.Effect{Kind: store.EffectPost})
+		e, err := tx.AddEffect(store.Effect{Kind: "post"})
 		if err == nil && e.ID != 4 {
 			t.Errorf("next effect ID = %d, want 4", e.ID)
 		}
@@ -750,7 +751,7 @@ func TestUpdateRollback(t *testing.T) {
 		if _, _, err := tx.AppendEvent(ev); err != nil {
 			return err
 		}
-		if _, err := tx.AddEffect(store.Effect{Kind: store.EffectPost}); err != nil {
+		if _, err := tx.AddEffect(store.Effect{Kind: "post"}); err != nil {
 			return err
 		}
 		if err := tx.PutReminder(store.Reminder{Key: "k", Due: t0}); err != nil {
@@ -819,7 +820,7 @@ func TestBackup(t *testing.T) {
 		}
 	}
 	mustUpdate(t, db, func(tx store.Tx) error {
-		_, err := tx.AddEffect(store.Effect{Kind: store.EffectPost, Text: "hi"})
+		_, err := tx.AddEffect(store.Effect{Kind: "post", Lane: "slack/INC-1", Payload: json.RawMessage(`{"text":"hi"}`)})
 		return err
 	})
 
@@ -933,13 +934,13 @@ func TestMeta(t *testing.T) {
 	})
 }
 
-// TestEffectIssueFields round-trips the fields of a file_issue effect.
-func TestEffectIssueFields(t *testing.T) {
+// TestEffectEnvelope round-trips every field of an effect's envelope.
+func TestEffectEnvelope(t *testing.T) {
 	db := MustOpenDB(t)
 	want := store.Effect{
-		Kind: store.EffectFileIssue, Platform: "github", Key: "INC-1#2", Name: "[INC-1] add a canary",
-		Text: "body", N: 2, Labels: []string{"countermeasure", "SEV2", "INC-1"}, Assignee: "octocat", Sent: true,
-		CreatedAt: t0, NextAt: t0,
+		Kind: "file_issue", Lane: "github/INC-1", IncidentID: "INC-1", Key: "INC-1#2",
+		Payload: json.RawMessage(`{"n":2,"issue":{"title":"[INC-1] add a canary"}}`), Sent: true,
+		CreatedAt: t0, NextAt: t0.Add(time.Minute), Attempts: 2, LastError: "HTTP 502",
 	}
 	mustUpdate(t, db, func(tx store.Tx) error {
 		e, err := tx.AddEffect(want)
@@ -948,5 +949,43 @@ func TestEffectIssueFields(t *testing.T) {
 	})
 	if got := effects(t, db); len(got) != 1 || !reflect.DeepEqual(got[0], want) {
 		t.Errorf("Effects = %+v, want %+v", got, want)
+	}
+}
+
+// TestLegacyEffect reads an outbox record written before effects were typed
+// (store.LegacyEffect): it comes back as an envelope with the lane the old
+// outbox derived, its pseudo-platform cleared, and the whole record as its
+// payload, and it survives a retry's UpdateEffect.
+func TestLegacyEffect(t *testing.T) {
+	db := MustOpenDB(t)
+	for id, rec := range map[uint64]string{
+		1: `{"id":1,"key":"INC-1#2","kind":"file_issue","platform":"github","incident_id":"INC-1","name":"[INC-1] add a canary","text":"body","n":2,"labels":["countermeasure"],"assignee":"octocat","sent":true,"created_at":"2026-03-02T10:00:00Z","attempts":1,"next_at":"2026-03-02T10:00:02Z","last_error":"HTTP 502"}`,
+		2: `{"id":2,"key":"effect-2","kind":"post","platform":"slack","incident_id":"INC-1","channel_id":"C9","text":"hello","created_at":"2026-03-02T10:00:00Z","attempts":0,"next_at":"2026-03-02T10:00:00Z"}`,
+	} {
+		err := db.bolt.Update(func(btx *bbolt.Tx) error { return btx.Bucket(bucketOutbox).Put(u64(id), []byte(rec)) })
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := effects(t, db)
+	if len(got) != 2 {
+		t.Fatalf("Effects = %+v, want 2", got)
+	}
+	issue, post := got[0], got[1]
+	if issue.Kind != "file_issue" || issue.Lane != "github/INC-1" || issue.Platform != "" || !issue.Legacy || !issue.Sent ||
+		issue.Key != "INC-1#2" || issue.Attempts != 1 || issue.LastError != "HTTP 502" || !issue.NextAt.Equal(time.Date(2026, 3, 2, 10, 0, 2, 0, time.UTC)) {
+		t.Errorf("legacy file_issue = %+v", issue)
+	}
+	var old store.LegacyEffect
+	if err := json.Unmarshal(issue.Payload, &old); err != nil || old.Name != "[INC-1] add a canary" || old.N != 2 || old.Assignee != "octocat" {
+		t.Errorf("legacy payload = %+v, %v", old, err)
+	}
+	if post.Lane != "slack/C9" || post.Platform != bot.Slack || post.ChannelID != "C9" || !post.Legacy {
+		t.Errorf("legacy post = %+v", post)
+	}
+	post.Attempts = 1
+	mustUpdate(t, db, func(tx store.Tx) error { return tx.UpdateEffect(post) })
+	if again := effects(t, db); !reflect.DeepEqual(again[1], post) {
+		t.Errorf("after UpdateEffect = %+v, want %+v", again[1], post)
 	}
 }

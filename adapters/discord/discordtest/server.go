@@ -45,6 +45,7 @@ import (
 // https://discord.com/developers/docs/resources/channel#channel-object-channel-types
 const (
 	TypeText          = 0
+	TypeDM            = 1
 	TypeCategory      = 4
 	TypePublicThread  = 11
 	TypePrivateThread = 12
@@ -86,6 +87,9 @@ type User struct {
 	GlobalName string
 	Nick       string // the guild nickname
 	Bot        bool
+	// NoDMs closes the person's direct messages to the bot: messages sent
+	// in their DM channel fail with 50007, as Discord answers.
+	NoDMs bool
 }
 
 // Overwrite is a channel permission overwrite.
@@ -104,6 +108,10 @@ type Channel struct {
 	Topic      string
 	ParentID   string
 	Overwrites []Overwrite
+	// Recipient is the person of a DM channel (TypeDM), opened with
+	// POST /users/@me/channels; DM channels are not the guild's and are
+	// not listed.
+	Recipient string
 }
 
 // Overwrite returns the channel's overwrite for id.
@@ -186,6 +194,7 @@ const (
 	RouteEditChannel   = "PATCH /channels/{channel}"
 	RoutePermission    = "PUT /channels/{channel}/permissions/{target}"
 	RouteCreateMessage = "POST /channels/{channel}/messages"
+	RouteOpenDM        = "POST /users/@me/channels"
 	RouteGetMessage    = "GET /channels/{channel}/messages/{message}"
 	RoutePin           = "PUT /channels/{channel}/pins/{message}"
 	RouteListPins      = "GET /channels/{channel}/pins"
@@ -259,7 +268,7 @@ func New() *Server {
 		RouteCommands: (*Server).putCommands, RouteListChannels: (*Server).listChannels,
 		RouteCreateChannel: (*Server).createChannel, RouteGetChannel: (*Server).getChannel,
 		RouteEditChannel: (*Server).editChannel, RoutePermission: (*Server).putPermission,
-		RouteCreateMessage: (*Server).createMessage, RouteGetMessage: (*Server).getMessage,
+		RouteCreateMessage: (*Server).createMessage, RouteGetMessage: (*Server).getMessage, RouteOpenDM: (*Server).openDM,
 		RoutePin: (*Server).pin, RouteListPins: (*Server).listPins, RouteCallback: (*Server).callback,
 		RouteFollowUp: (*Server).followUp, RouteEditOriginal: (*Server).editOriginal, RouteDeleteOrig: (*Server).deleteOriginal,
 	} {
@@ -493,7 +502,7 @@ type apiError struct {
 var messages = map[int]string{
 	10003: "Unknown Channel", 10004: "Unknown Guild", 10011: "Unknown Role", 10008: "Unknown Message", 10013: "Unknown User", 10015: "Unknown Webhook",
 	10062: "Unknown interaction", 30003: "Maximum number of pins reached (50)", 40060: "Interaction has already been acknowledged.",
-	50001: "Missing Access", 50006: "Cannot send an empty message", 50013: "Missing Permissions",
+	50001: "Missing Access", 50006: "Cannot send an empty message", 50007: "Cannot send messages to this user", 50033: "Invalid Recipient(s)", 50013: "Missing Permissions",
 	50035: "Invalid Form Body", 0: "Internal Server Error",
 }
 
@@ -774,6 +783,10 @@ func checkCommand(c map[string]any, at string) *apiError {
 }
 
 func (s *Server) channelJSON(c *Channel) map[string]any {
+	if c.Type == TypeDM {
+		return map[string]any{"id": c.ID, "type": TypeDM, "last_message_id": nil,
+			"recipients": []map[string]any{s.userJSON(s.users[c.Recipient])}}
+	}
 	ows := []map[string]any{}
 	for _, o := range c.Overwrites {
 		ows = append(ows, map[string]any{"id": o.ID, "type": o.Type,
@@ -1086,10 +1099,59 @@ func (s *Server) attachments(q *request, refs []struct {
 	return out
 }
 
+// openDM opens (or returns) the DM channel between the bot and a person:
+// POST /users/@me/channels {"recipient_id"}.
+// https://discord.com/developers/docs/resources/user#create-dm
+func (s *Server) openDM(q *request) (int, any) {
+	var b struct {
+		RecipientID string `json:"recipient_id"`
+	}
+	if e := q.decode(&b); e != nil {
+		return 0, e
+	}
+	u := s.users[b.RecipientID]
+	switch {
+	case b.RecipientID == "":
+		return 0, invalidForm("recipient_id", "This field is required")
+	case u == nil:
+		return 0, fail(http.StatusBadRequest, 50033)
+	}
+	for _, c := range s.channels {
+		if c.Type == TypeDM && c.Recipient == u.ID {
+			return http.StatusOK, s.channelJSON(c)
+		}
+	}
+	c := &Channel{ID: s.nextID(), Type: TypeDM, Recipient: u.ID}
+	s.channels[c.ID] = c
+	return http.StatusOK, s.channelJSON(c)
+}
+
+// DirectMessages returns the contents of what the bot sent a person in
+// their DM channel, oldest first.
+func (s *Server) DirectMessages(user string) []string {
+	s.mu.Lock()
+	var dm string
+	for _, c := range s.channels {
+		if c.Type == TypeDM && c.Recipient == user {
+			dm = c.ID
+		}
+	}
+	s.mu.Unlock()
+	if dm == "" {
+		return nil
+	}
+	return s.BotMessages(dm)
+}
+
 func (s *Server) createMessage(q *request) (int, any) {
 	c, e := s.channel(q)
 	if e != nil {
 		return 0, e
+	}
+	if c.Type == TypeDM {
+		if u := s.users[c.Recipient]; u == nil || u.NoDMs || u.Bot {
+			return 0, fail(http.StatusForbidden, 50007)
+		}
 	}
 	var b struct {
 		Content      string `json:"content"`
@@ -1140,7 +1202,9 @@ func (s *Server) createMessage(q *request) (int, any) {
 	m := s.post(c.ID, s.BotUserID, b.Content, MessageDefault, atts)
 	m.Nonce = nonce
 	j := s.messageJSON(m)
-	s.gw.dispatch("MESSAGE_CREATE", j)
+	if c.Type != TypeDM { // DM events need the DIRECT_MESSAGES intent, which debrief does not ask for
+		s.gw.dispatch("MESSAGE_CREATE", j)
+	}
 	return http.StatusOK, j
 }
 

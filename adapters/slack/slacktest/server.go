@@ -38,6 +38,9 @@ type User struct {
 	TZ          string // IANA zone, e.g. "Europe/Berlin"
 	IsBot       bool
 	Deleted     bool
+	// NoDMs makes conversations.open with this person fail as Slack does
+	// when it hides them from the app (user_not_visible).
+	NoDMs bool
 }
 
 // Channel is a conversation's state.
@@ -50,7 +53,11 @@ type Channel struct {
 	Members  []string
 	Archived bool
 	Private  bool
-	Created  time.Time
+	// IM is a direct message conversation between the bot and User, opened
+	// with conversations.open; it has no name and is not listed.
+	IM      bool
+	User    string
+	Created time.Time
 }
 
 // File is a shared file.
@@ -419,6 +426,7 @@ var methods = map[string]method{
 	"conversations.setTopic":       {"channels:manage", false, (*Server).conversationsSetTopic},
 	"conversations.setPurpose":     {"channels:manage", false, (*Server).conversationsSetPurpose},
 	"conversations.archive":        {"channels:manage", false, (*Server).conversationsArchive},
+	"conversations.open":           {"im:write", false, (*Server).conversationsOpen},
 	"chat.postMessage":             {"chat:write", false, (*Server).chatPostMessage},
 	"pins.add":                     {"pins:write", false, (*Server).pinsAdd},
 	"pins.list":                    {"pins:read", false, (*Server).pinsList},
@@ -751,6 +759,65 @@ func (s *Server) conversationsArchive(p params) (map[string]any, *apiError) {
 	}
 	c.Archived = true
 	return nil, nil
+}
+
+// conversationsOpen opens (or finds) the direct message conversation
+// between the bot and one person, as conversations.open with users= does:
+// the answer is the IM's ID, with no_op and already_open true when it was
+// open before. https://docs.slack.dev/reference/methods/conversations.open
+func (s *Server) conversationsOpen(p params) (map[string]any, *apiError) {
+	if id := p.str("channel"); id != "" {
+		c, ok := s.channels[id]
+		if !ok || !c.IM {
+			return nil, fail("channel_not_found")
+		}
+		return map[string]any{"no_op": true, "already_open": true, "channel": map[string]any{"id": c.ID}}, nil
+	}
+	users := p.str("users")
+	switch {
+	case users == "":
+		return nil, fail("users_list_not_supplied")
+	case strings.Contains(users, ","):
+		return nil, fail("not_enough_users") // a group DM: the bot only opens one-to-one DMs
+	}
+	u, ok := s.users[users]
+	switch {
+	case !ok:
+		return nil, fail("user_not_found")
+	case u.Deleted:
+		return nil, fail("user_disabled")
+	case u.IsBot:
+		return nil, fail("cannot_dm_bot")
+	case u.NoDMs:
+		return nil, fail("user_not_visible")
+	}
+	for _, c := range s.channels {
+		if c.IM && c.User == u.ID {
+			return map[string]any{"no_op": true, "already_open": true, "channel": map[string]any{"id": c.ID}}, nil
+		}
+	}
+	s.seq++
+	c := &Channel{ID: fmt.Sprintf("D%07d", s.seq), IM: true, User: u.ID, Private: true,
+		Members: []string{s.BotUserID, u.ID}, Created: time.Now()}
+	s.channels[c.ID] = c
+	return map[string]any{"channel": map[string]any{"id": c.ID}}, nil
+}
+
+// DirectMessages returns the messages the bot sent to a person in their
+// direct message conversation, oldest first.
+func (s *Server) DirectMessages(user string) []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Message
+	for _, c := range s.channels {
+		if !c.IM || c.User != user {
+			continue
+		}
+		for _, m := range s.messages[c.ID] {
+			out = append(out, *m)
+		}
+	}
+	return out
 }
 
 func (s *Server) chatPostMessage(p params) (map[string]any, *apiError) {

@@ -1,4 +1,4 @@
-package workflows_test
+package render_test
 
 import (
 	"flag"
@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/debrief/debrief/bot"
-	"github.com/debrief/debrief/workflows"
+	"github.com/debrief/debrief/workflows/render"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -112,7 +112,7 @@ func TestWriteupGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := workflows.Writeup(inc, tl, berlin)
+	got := render.Writeup(inc, tl, berlin)
 	path := filepath.Join("testdata", "writeup.golden")
 	if *update {
 		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
@@ -173,7 +173,7 @@ func BenchmarkWriteup(b *testing.B) {
 	b.ResetTimer()
 	var n int
 	for b.Loop() {
-		n = len(workflows.Writeup(inc, tl, berlin))
+		n = len(render.Writeup(inc, tl, berlin))
 	}
 	b.ReportMetric(float64(n)/1e6, "MB")
 }

@@ -9,29 +9,8 @@ import (
 	"time"
 
 	"github.com/debrief/debrief/bot"
-	"github.com/debrief/debrief/store"
 	"github.com/debrief/debrief/workflows"
 )
-
-func TestBackoff(t *testing.T) {
-	for _, c := range []struct {
-		attempts int
-		j        float64
-		want     time.Duration
-	}{
-		{1, 0, time.Second},
-		{1, 0.999999, 2 * time.Second},
-		{2, 0, 2 * time.Second},
-		{3, 0.5, 6 * time.Second},
-		{12, 0, 5 * time.Minute}, // capped at 10 min before jitter
-		{100, 0, 5 * time.Minute},
-	} {
-		got := workflows.Backoff(c.attempts, c.j)
-		if got.Round(time.Millisecond) != c.want {
-			t.Errorf("Backoff(%d, %v) = %v, want %v", c.attempts, c.j, got, c.want)
-		}
-	}
-}
 
 // TestOutboxRetriesWithBackoff fails the platform three times, then lets it
 // succeed, restarting the process in the middle: the channel is created
@@ -51,7 +30,7 @@ func TestOutboxRetriesWithBackoff(t *testing.T) {
 			t.Fatalf("outbox has %d effects, want 4: %+v", len(eff), eff)
 		}
 		create := eff[0]
-		if create.Kind != store.EffectCreateChannel || create.Attempts != attempt || create.LastError != "HTTP 500" {
+		if create.Kind != (workflows.CreateChannel{}).EffectKind() || create.Attempts != attempt || create.LastError != "HTTP 500" {
 			t.Fatalf("after attempt %d: %+v", attempt, create)
 		}
 		wait := create.NextAt.Sub(e.clock.Now())

@@ -1,26 +1,12 @@
-package workflows
+package render
 
 import (
-	"context"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/debrief/debrief/bot"
 )
-
-// Export renders the incident's post-mortem write-up, times in loc (the
-// configured zone when nil) with UTC alongside.
-func (s *Service) Export(ctx context.Context, id string, loc *time.Location) (string, error) {
-	inc, tl, err := s.Timeline(ctx, id)
-	if err != nil {
-		return "", err
-	}
-	if loc == nil {
-		loc = s.zone()
-	}
-	return Writeup(inc, tl, loc), nil
-}
 
 // Writeup renders the post-mortem as one Markdown document, in the spirit
 // of Etsy's Morgue: the facts and Morgue's time fields (each in UTC and in
@@ -66,7 +52,7 @@ func (w *writer) time(t time.Time, layout string) {
 
 func (w *writer) header(inc *bot.Incident) {
 	w.s("# ", inc.ID, ": ", mdLine(inc.Title), "\n\n| | |\n|---|---|\n")
-	w.s("| Severity | ", inc.Severity.String(), " |\n| Kind | ", kindName(inc.Kind), " |\n| Status | ", inc.Status.Human(), " |\n")
+	w.s("| Severity | ", inc.Severity.String(), " |\n| Kind | ", KindName(inc.Kind), " |\n| Status | ", inc.Status.Human(), " |\n")
 	if len(inc.Tags) > 0 {
 		w.s("| Tags | ", mdCell(strings.Join(inc.Tags, ", ")), " |\n")
 	}
@@ -116,12 +102,12 @@ func span(from, to time.Time) string {
 	if d < time.Minute {
 		return to.Sub(from).Round(time.Second).String()
 	}
-	return humanDuration(d)
+	return Duration(d)
 }
 
-// humanDuration renders whole minutes without the zero units Go prints:
-// 1h, 45m, 1h30m.
-func humanDuration(d time.Duration) string {
+// Duration renders whole minutes without the zero units Go prints: 1h,
+// 45m, 1h30m.
+func Duration(d time.Duration) string {
 	s := d.String()
 	if strings.HasSuffix(s, "m0s") {
 		s = strings.TrimSuffix(s, "0s")
@@ -232,7 +218,7 @@ func (w *writer) meeting(inc *bot.Incident) {
 	w.time(pm.ScheduledAt.In(w.loc), "2006-01-02 15:04 MST")
 	w.s(" (")
 	w.time(pm.ScheduledAt.UTC(), "2006-01-02 15:04 UTC")
-	w.s("), ", humanDuration(pm.Duration), ".\n")
+	w.s("), ", Duration(pm.Duration), ".\n")
 	if !pm.Held() {
 		w.s("\n_Not held yet._\n")
 		return

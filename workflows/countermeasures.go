@@ -1,0 +1,106 @@
+package workflows
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/debrief/debrief/bot"
+)
+
+// countermeasureVerbs record what the post-mortem agreed to change, each
+// with an owner and a due date, and track it until done.
+var countermeasureVerbs = verbs{
+	bot.VerbAction: {run: (*call).action, zones: func(s *Service, ctx context.Context, _ bot.Channel, cmd bot.Command) map[string]*time.Location {
+		if len(cmd.Users) != 1 {
+			return nil
+		}
+		// The owner is nudged at the start of their own day.
+		return map[string]*time.Location{cmd.Users[0].Key(): s.ZoneOf(ctx, cmd.Users[0])}
+	}},
+	bot.VerbActionDone: {run: (*call).actionDone},
+	bot.VerbActions:    {run: (*call).actions, readOnly: true},
+}
+
+func (c *call) action() (Reply, error) {
+	if len(c.cmd.Users) != 1 {
+		return Reply{}, bot.Errorf(bot.EINVALID, "Name one owner.\nUsage: %s", bot.Syntax(bot.VerbAction))
+	}
+	owner := c.cmd.Users[0]
+	today := bot.DateOf(c.now.In(c.loc))
+	if c.cmd.Due.Before(today) {
+		return Reply{}, bot.Errorf(bot.EINVALID, "The due date %s is in the past; today is %s.", c.cmd.Due, today)
+	}
+	if err := bot.CheckCountermeasure(c.cmd.Text); err != nil {
+		return Reply{}, err
+	}
+	cm := bot.Countermeasure{
+		N: len(c.inc.Countermeasures) + 1, Text: c.cmd.Text, Owner: owner, Due: c.cmd.Due,
+		State: bot.CMOpen, AddedBy: c.actor, AddedAt: c.now,
+	}
+	if loc := c.zones[owner.Key()]; loc != nil {
+		cm.Zone = loc.String()
+	}
+	c.inc.Countermeasures = append(c.inc.Countermeasures, cm)
+	if err := c.event(bot.EventAction, fmt.Sprintf("countermeasure #%d: %s (owner %s, due %s)", cm.N, cm.Text, owner.Display(), cm.Due)); err != nil {
+		return Reply{}, err
+	}
+	if err := c.s.Nudges().schedule(c.tx, c.inc, cm, c.now); err != nil {
+		return Reply{}, err
+	}
+	text := fmt.Sprintf("Countermeasure #%d of %s: %s. Owner %s, due %s.", cm.N, c.inc.ID, cm.Text, owner.Display(), cm.Due)
+	if c.s.Tracker != nil {
+		if err := c.s.fileIssue(c.tx, c.inc, cm, c.now, false); err != nil {
+			return Reply{}, err
+		}
+		text += " Filing it as an issue; the link follows here."
+	}
+	return Reply{Text: text}, nil
+}
+
+func (c *call) actionDone() (Reply, error) {
+	n := c.cmd.N
+	if n < 1 || n > len(c.inc.Countermeasures) {
+		return Reply{}, bot.Errorf(bot.ENOTFOUND, "%s has no countermeasure #%d.", c.inc.ID, n)
+	}
+	cm := &c.inc.Countermeasures[n-1]
+	if cm.State == bot.CMDone {
+		return Reply{}, bot.Errorf(bot.ECONFLICT, "Countermeasure #%d is already done.", n)
+	}
+	// With a tracker the issue is the record: done is when it closes, so
+	// the two never disagree.
+	if cm.Tracker != "" {
+		return Reply{}, bot.Errorf(bot.ECONFLICT, "Countermeasure #%d is tracked in %s: close the issue there and debrief marks it done.", n, cm.Tracker)
+	}
+	if c.s.Tracker != nil {
+		return Reply{}, bot.Errorf(bot.ECONFLICT, "Countermeasure #%d is being filed as an issue: close the issue once it is there, and debrief marks it done.", n)
+	}
+	cm.State, cm.DoneAt = bot.CMDone, c.now
+	if err := c.event(bot.EventAction, fmt.Sprintf("countermeasure #%d done", n)); err != nil {
+		return Reply{}, err
+	}
+	if err := c.tx.DeleteReminder(countermeasureReminderKey(c.inc.ID, n)); err != nil {
+		return Reply{}, fmt.Errorf("workflows: action done %s#%d: %w", c.inc.ID, n, err)
+	}
+	return Reply{Text: fmt.Sprintf("Countermeasure #%d of %s is done: %s.", n, c.inc.ID, cm.Text)}, nil
+}
+
+func (c *call) actions() (Reply, error) {
+	if len(c.inc.Countermeasures) == 0 {
+		return Reply{Text: c.inc.ID + " has no countermeasures yet. " + bot.Syntax(bot.VerbAction), Ephemeral: true}, nil
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Countermeasures of %s:", c.inc.ID)
+	for _, cm := range c.inc.Countermeasures {
+		fmt.Fprintf(&b, "\n#%d [%s] %s (owner %s", cm.N, cm.State, cm.Text, cm.Owner.Display())
+		if cm.Assignee != "" {
+			b.WriteString(", GitHub @" + cm.Assignee)
+		}
+		fmt.Fprintf(&b, ", due %s)", cm.Due)
+		if cm.Tracker != "" {
+			b.WriteString(" " + cm.Tracker)
+		}
+	}
+	return Reply{Text: b.String(), Ephemeral: true}, nil
+}

@@ -1,0 +1,119 @@
+package workflows
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/debrief/debrief/bot"
+	"github.com/debrief/debrief/store"
+	"github.com/debrief/debrief/workflows/outbox"
+)
+
+// Digest is the loop that posts the weekly digest of countermeasures not
+// yet done on its cron schedule (DEBRIEF_DIGEST_CRON).
+type Digest struct {
+	s *Service
+	// spec is the cron schedule, e.g. "CRON_TZ=UTC 0 9 * * MON".
+	spec string
+}
+
+// Digests returns the Service's digest loop on the cron schedule spec.
+func (s *Service) Digests(spec string) *Digest { return &Digest{s: s, spec: spec} }
+
+// Tick posts the digest of countermeasures not yet done, overdue ones
+// first, to each platform's announcement channel (Config.Announce): for
+// each, the countermeasures of the incidents that live on it. A platform
+// with none gets no digest. Overdue is judged in the configured zone at
+// now. It returns how many digests it queued.
+func (d *Digest) Tick(ctx context.Context, now time.Time) (int, error) {
+	s := d.s
+	today := bot.DateOf(now.In(s.zone()))
+	queued := 0
+	err := s.Store.Update(ctx, func(tx store.Tx) error {
+		queued = 0
+		incs, err := tx.Incidents()
+		if err != nil {
+			return err
+		}
+		type item struct {
+			inc *bot.Incident
+			cm  bot.Countermeasure
+		}
+		per := map[bot.Platform][]item{}
+		for _, inc := range incs {
+			for _, cm := range inc.Countermeasures {
+				if cm.State == bot.CMDone {
+					continue
+				}
+				for _, p := range incidentPlatforms(inc) {
+					per[p] = append(per[p], item{inc, cm})
+				}
+			}
+		}
+		platforms := make([]bot.Platform, 0, len(per))
+		for p := range per {
+			platforms = append(platforms, p)
+		}
+		sort.Slice(platforms, func(i, j int) bool { return platforms[i] < platforms[j] })
+		for _, p := range platforms {
+			ch := s.Config.Announce[p]
+			if ch == "" {
+				continue
+			}
+			items := per[p]
+			sort.SliceStable(items, func(i, j int) bool { return items[i].cm.Due.Before(items[j].cm.Due) })
+			var overdue, open strings.Builder
+			nOverdue := 0
+			for _, it := range items {
+				line := fmt.Sprintf("\n- %s %s", it.inc.ID, it.cm.Describe())
+				if late := it.cm.Due.DaysUntil(today); late > 0 {
+					nOverdue++
+					overdue.WriteString(line + ", " + days(late) + " overdue")
+				} else {
+					open.WriteString(line)
+				}
+			}
+			var b strings.Builder
+			fmt.Fprintf(&b, "Countermeasures not done yet, as of %s: %d, %d overdue.", today, len(items), nOverdue)
+			if overdue.Len() > 0 {
+				b.WriteString("\nOverdue:" + overdue.String())
+			}
+			if open.Len() > 0 {
+				b.WriteString("\nOpen:" + open.String())
+			}
+			r := outbox.Route{Platform: p, ChannelID: ch, Key: path.Join("digest", today.String(), string(p))}
+			if _, err := s.Outbox().Enqueue(tx, r, Post{Text: b.String()}, now); err != nil {
+				return fmt.Errorf("workflows: digest for %s: %w", p, err)
+			}
+			queued++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("workflows: digest at %s: %w", now.Format(time.RFC3339), err)
+	}
+	if queued > 0 {
+		s.kick()
+	}
+	return queued, nil
+}
+
+// Run posts the digest on its cron schedule until ctx is done. A digest
+// that falls while debrief is down is skipped: the next one covers the
+// same ground.
+func (d *Digest) Run(ctx context.Context) error {
+	return d.s.runCron(ctx, d.spec, "digest", func() error {
+		_, err := d.Tick(ctx, d.s.now())
+		return err
+	})
+}
+
+// RunDigest runs the digest loop on the cron schedule spec until ctx is
+// done (for cmd, which starts it).
+func (s *Service) RunDigest(ctx context.Context, spec string) error {
+	return s.Digests(spec).Run(ctx)
+}

@@ -1,0 +1,285 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/debrief/debrief/bot"
+	"github.com/debrief/debrief/store"
+	"github.com/debrief/debrief/workflows/outbox"
+)
+
+// The effect kinds. Each is a payload type, which names its kind, and one
+// row of the table in effectKinds, which says who delivers it, whether it
+// waits for the incident's channel and what its delivery unlocks. A new
+// kind is a payload type and a row here, the code that enqueues it, and
+// the sink method that performs it.
+
+// CreateChannel creates the incident's channel; once delivered the channel
+// is recorded on the incident and the effects waiting for it go.
+type CreateChannel struct {
+	Name string `json:"name"`
+}
+
+// Post posts a message; Pin pins it once posted.
+type Post struct {
+	Text string `json:"text"`
+	Pin  bool   `json:"pin,omitempty"`
+}
+
+// Invite adds people to the channel.
+type Invite struct {
+	Users []bot.User `json:"users"`
+}
+
+// PinMessage pins a message posted before.
+type PinMessage struct {
+	MessageID string `json:"message_id"`
+}
+
+// SetTopic sets the channel's topic.
+type SetTopic struct {
+	Topic string `json:"topic"`
+}
+
+// Archive archives (Slack) or locks (Discord) the channel.
+type Archive struct{}
+
+// PostFile attaches a file (the meeting's .ics, the write-up) with Comment
+// as its message; where the Chat cannot attach files, the content is
+// posted as a message.
+type PostFile struct {
+	Name    string `json:"name"`
+	Content string `json:"content"`
+	Comment string `json:"comment"`
+}
+
+// Publish commits the write-up at Path in the Publisher's repository.
+type Publish struct {
+	Path    string `json:"path"`
+	Content string `json:"content"`
+	Message string `json:"message"`
+}
+
+// FileIssue files countermeasure N as an issue in the Tracker; once
+// delivered, the countermeasure is filed and the link posted.
+type FileIssue struct {
+	N     int   `json:"n"`
+	Issue Issue `json:"issue"`
+}
+
+// Direct sends Text to User alone where the Chat can (DirectPoster);
+// elsewhere it is posted with a mention in the effect's channel.
+type Direct struct {
+	User bot.User `json:"user"`
+	Text string   `json:"text"`
+}
+
+// EffectKind implementations name each payload's kind as it is stored.
+func (CreateChannel) EffectKind() store.EffectKind { return "create_channel" }
+func (Post) EffectKind() store.EffectKind          { return "post" }
+func (Invite) EffectKind() store.EffectKind        { return "invite" }
+func (PinMessage) EffectKind() store.EffectKind    { return "pin" }
+func (SetTopic) EffectKind() store.EffectKind      { return "topic" }
+func (Archive) EffectKind() store.EffectKind       { return "archive" }
+func (PostFile) EffectKind() store.EffectKind      { return "file" }
+func (Publish) EffectKind() store.EffectKind       { return "publish" }
+func (FileIssue) EffectKind() store.EffectKind     { return "file_issue" }
+func (Direct) EffectKind() store.EffectKind        { return "direct" }
+
+// publishPlatform names the Publisher in lanes and notes: it is not a chat.
+const publishPlatform bot.Platform = "publish"
+
+// kinds builds a Service's effect table; its rows reach the Service's
+// sinks and store.
+type kinds struct{ s *Service }
+
+// table is the table of effect kinds: one row per kind. The sinks are the
+// platform's Chat, the Tracker and the Publisher; their names are the
+// lanes' prefixes and the platform named when a drop is noted.
+func (k kinds) table() []outbox.Spec {
+	s := k.s
+	chat := outbox.Sink{Name: "chat", PerPlatform: true, Ready: func(p bot.Platform) bool { return s.Chats[p] != nil }}
+	tracker := outbox.Sink{Name: string(trackerPlatform), Ready: func(bot.Platform) bool { return s.Tracker != nil }}
+	publisher := outbox.Sink{Name: string(publishPlatform), Ready: func(bot.Platform) bool { return s.Publisher != nil }}
+	return []outbox.Spec{
+		&outbox.Kind[CreateChannel]{
+			Sink: chat,
+			Deliver: func(ctx context.Context, a outbox.Attempt, p CreateChannel) (outbox.Result, error) {
+				id, err := s.Chats[a.Effect.Platform].CreateChannel(ctx, a.Effect.Key, p.Name)
+				return outbox.Result{ID: id}, err
+			},
+			Delivered: k.channelCreated,
+			Legacy:    func(o store.LegacyEffect) CreateChannel { return CreateChannel{Name: o.Name} },
+		},
+		&outbox.Kind[Post]{
+			Sink: chat, NeedsChannel: true,
+			Deliver: func(ctx context.Context, a outbox.Attempt, p Post) (outbox.Result, error) {
+				id, err := s.Chats[a.Effect.Platform].Post(ctx, a.Effect.Key, a.Channel, p.Text)
+				return outbox.Result{ID: id}, err
+			},
+			Delivered: k.posted,
+			Legacy:    func(o store.LegacyEffect) Post { return Post{Text: o.Text, Pin: o.Pin} },
+		},
+		&outbox.Kind[Invite]{
+			Sink: chat, NeedsChannel: true,
+			Deliver: func(ctx context.Context, a outbox.Attempt, p Invite) (outbox.Result, error) {
+				return outbox.Result{}, s.Chats[a.Effect.Platform].Invite(ctx, a.Channel, p.Users)
+			},
+			Legacy: func(o store.LegacyEffect) Invite { return Invite{Users: o.Users} },
+		},
+		&outbox.Kind[PinMessage]{
+			Sink: chat, NeedsChannel: true,
+			Deliver: func(ctx context.Context, a outbox.Attempt, p PinMessage) (outbox.Result, error) {
+				return outbox.Result{}, s.Chats[a.Effect.Platform].Pin(ctx, a.Channel, p.MessageID)
+			},
+			Legacy: func(o store.LegacyEffect) PinMessage { return PinMessage{MessageID: o.MessageID} },
+		},
+		&outbox.Kind[SetTopic]{
+			Sink: chat, NeedsChannel: true,
+			Deliver: func(ctx context.Context, a outbox.Attempt, p SetTopic) (outbox.Result, error) {
+				return outbox.Result{}, s.Chats[a.Effect.Platform].SetTopic(ctx, a.Channel, p.Topic)
+			},
+			Legacy: func(o store.LegacyEffect) SetTopic { return SetTopic{Topic: o.Text} },
+		},
+		&outbox.Kind[Archive]{
+			Sink: chat, NeedsChannel: true,
+			Deliver: func(ctx context.Context, a outbox.Attempt, _ Archive) (outbox.Result, error) {
+				return outbox.Result{}, s.Chats[a.Effect.Platform].Archive(ctx, a.Channel)
+			},
+			Legacy: func(store.LegacyEffect) Archive { return Archive{} },
+		},
+		&outbox.Kind[PostFile]{
+			Sink: chat, NeedsChannel: true,
+			Deliver: func(ctx context.Context, a outbox.Attempt, p PostFile) (outbox.Result, error) {
+				c := s.Chats[a.Effect.Platform]
+				if fp, ok := c.(FilePoster); ok {
+					id, err := fp.PostFile(ctx, a.Effect.Key, a.Channel, p.Name, p.Content, p.Comment)
+					return outbox.Result{ID: id}, err
+				}
+				id, err := c.Post(ctx, a.Effect.Key, a.Channel, p.Comment+"\n"+p.Name+":\n```\n"+p.Content+"\n```")
+				return outbox.Result{ID: id}, err
+			},
+			Legacy: func(o store.LegacyEffect) PostFile {
+				return PostFile{Name: o.Name, Content: o.Text, Comment: o.Comment}
+			},
+		},
+		&outbox.Kind[Direct]{
+			Sink: chat, NeedsChannel: true,
+			Deliver: func(ctx context.Context, a outbox.Attempt, p Direct) (outbox.Result, error) {
+				c := s.Chats[a.Effect.Platform]
+				if dp, ok := c.(DirectPoster); ok && p.User.ID != "" {
+					id, err := dp.PostDirect(ctx, a.Effect.Key, p.User, p.Text)
+					if !errors.Is(err, ErrNoDirect) {
+						return outbox.Result{ID: id}, err
+					}
+					s.log().InfoContext(ctx, "direct message refused, posting in the channel", "incident", a.Effect.IncidentID,
+						"platform", a.Effect.Platform, "user", p.User.ID, "err", err)
+				}
+				text := p.Text
+				if p.User.ID != "" {
+					text = p.User.Display() + " " + text
+				}
+				id, err := c.Post(ctx, a.Effect.Key, a.Channel, text)
+				return outbox.Result{ID: id}, err
+			},
+			Legacy: func(o store.LegacyEffect) Direct {
+				d := Direct{Text: o.Text}
+				if len(o.Users) > 0 {
+					d.User = o.Users[0]
+				}
+				return d
+			},
+		},
+		&outbox.Kind[Publish]{
+			Sink: publisher,
+			Deliver: func(ctx context.Context, a outbox.Attempt, p Publish) (outbox.Result, error) {
+				url, err := s.Publisher.Publish(ctx, a.Effect.Key, p.Path, p.Content, p.Message)
+				return outbox.Result{ID: url}, err
+			},
+			Delivered: k.published,
+			Legacy:    func(o store.LegacyEffect) Publish { return Publish{Path: o.Name, Content: o.Text, Message: o.Comment} },
+		},
+		&outbox.Kind[FileIssue]{
+			Sink: tracker, AtMostOnce: true,
+			Deliver: func(ctx context.Context, a outbox.Attempt, p FileIssue) (outbox.Result, error) {
+				is, err := s.Tracker.FileIssue(ctx, a.Effect.Key, p.Issue, a.Retry)
+				return outbox.Result{ID: is.URL, Value: is}, err
+			},
+			Delivered: k.issueFiled,
+			Legacy: func(o store.LegacyEffect) FileIssue {
+				return FileIssue{N: o.N, Issue: Issue{Title: o.Name, Body: o.Text, Labels: o.Labels, Assignee: o.Assignee}}
+			},
+		},
+	}
+}
+
+// channelCreated records the incident's new channel on the effect's
+// platform, indexes it and notes it in the timeline.
+func (k kinds) channelCreated(tx store.Tx, a outbox.Attempt, p CreateChannel, r outbox.Result) error {
+	s := k.s
+	e := a.Effect
+	inc, err := tx.Incident(e.IncidentID)
+	if err != nil {
+		return err
+	}
+	if inc.Channels == nil {
+		inc.Channels = map[bot.Platform]string{}
+	}
+	inc.Channels[e.Platform] = r.ID
+	if err := tx.PutChannel(bot.Channel{Platform: e.Platform, ID: r.ID}, inc.ID); err != nil {
+		return err
+	}
+	if _, _, err := tx.AppendEvent(bot.TimelineEvent{
+		IncidentID: inc.ID, Kind: bot.EventBot, Author: outbox.BotUser(e.Platform),
+		Text: fmt.Sprintf("opened channel #%s on %s", p.Name, e.Platform), RecordedAt: a.Now, PlatformAt: a.Now,
+	}); err != nil {
+		return err
+	}
+	s.log().Info("channel created", "incident", e.IncidentID, "platform", e.Platform, "channel", r.ID)
+	return tx.PutIncident(inc)
+}
+
+// posted queues the pin of a message that asked for one (the summary).
+func (k kinds) posted(tx store.Tx, a outbox.Attempt, p Post, r outbox.Result) error {
+	s := k.s
+	if !p.Pin || r.ID == "" {
+		return nil
+	}
+	e := a.Effect
+	_, err := s.Outbox().Enqueue(tx, outbox.Route{
+		Platform: e.Platform, IncidentID: e.IncidentID, ChannelID: e.ChannelID, Key: e.Key + "/pin",
+	}, PinMessage{MessageID: r.ID}, a.Now)
+	return err
+}
+
+// published notes the published write-up's link in the timeline.
+func (k kinds) published(tx store.Tx, a outbox.Attempt, _ Publish, r outbox.Result) error {
+	_, _, err := tx.AppendEvent(bot.TimelineEvent{
+		IncidentID: a.Effect.IncidentID, Kind: bot.EventBot, Author: outbox.BotUser(publishPlatform),
+		Text: "published the write-up: " + r.ID, URL: r.ID, RecordedAt: a.Now, PlatformAt: a.Now,
+	})
+	return err
+}
+
+// issueFiled files the countermeasure and posts the link, in the
+// transaction that removes the effect: either all of it happens or the
+// effect stays and is tried again (and finds the issue by its marker).
+func (k kinds) issueFiled(tx store.Tx, a outbox.Attempt, p FileIssue, r outbox.Result) error {
+	s := k.s
+	e := a.Effect
+	inc, err := tx.Incident(e.IncidentID)
+	if err != nil {
+		return err
+	}
+	if p.N < 1 || p.N > len(inc.Countermeasures) {
+		return nil
+	}
+	is, _ := r.Value.(IssueState)
+	if _, err := s.applyIssue(tx, inc, p.N, is, a.Now); err != nil {
+		return err
+	}
+	s.log().Info("countermeasure filed", "incident", e.IncidentID, "platform", trackerPlatform, "key", e.Key, "url", r.ID)
+	return nil
+}

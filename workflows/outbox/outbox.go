@@ -1,0 +1,360 @@
+// Package outbox delivers debrief's effects on the outside world (a post, a
+// channel, a GitHub issue) from the durable outbox in the store: each effect
+// is written in the transaction of the state change that causes it, and
+// delivered here at least once, with retries, exponential backoff with
+// jitter, the far side's Retry-After, and a timeline note when it is dropped
+// for good.
+//
+// The engine knows no kind of effect: the application gives it a table of
+// Kinds, each with its payload type, its Sink, whether it waits for the
+// incident's channel, and what its delivery unlocks. Effects are ordered in
+// lanes (store.Effect.Lane): within a lane in ID order, so that messages keep
+// their order and nothing is posted before its channel exists; a failing
+// lane holds up no other.
+//
+// Time is injected: Tick makes one synchronous pass at a given now, and only
+// Run waits on the wall clock.
+package outbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/debrief/debrief/bot"
+	"github.com/debrief/debrief/store"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the outbox's gauges and counters; any may be nil.
+type Metrics struct {
+	Depth     prometheus.Gauge       // effects pending at the last pass
+	Delivered *prometheus.CounterVec // by kind
+	Retries   *prometheus.CounterVec // failed attempts to retry, by kind
+	Dropped   *prometheus.CounterVec // permanent failures, by kind
+}
+
+// Outbox delivers the effects of a Store. Create it with New; its fields are
+// set before first use and not changed after.
+type Outbox struct {
+	Store store.Store
+	// Now is the clock Run passes to Tick; time.Now when nil.
+	Now func() time.Time
+	// Rand returns a number in [0,1) for backoff jitter; rand.Float64 when
+	// nil.
+	Rand    func() float64
+	Log     *slog.Logger
+	Metrics Metrics
+
+	kinds    map[store.EffectKind]spec
+	wakeOnce sync.Once
+	wake     chan struct{}
+}
+
+// New returns an outbox over st that delivers the given kinds. Two kinds
+// with one payload kind name are a programming error: New panics.
+func New(st store.Store, kinds ...Spec) *Outbox {
+	o := &Outbox{Store: st, kinds: make(map[store.EffectKind]spec, len(kinds))}
+	for _, k := range kinds {
+		sp := k.erase()
+		if _, dup := o.kinds[sp.kind]; dup {
+			panic("outbox: effect kind " + string(sp.kind) + " declared twice")
+		}
+		o.kinds[sp.kind] = sp
+	}
+	return o
+}
+
+func (o *Outbox) now() time.Time {
+	if o.Now != nil {
+		return o.Now()
+	}
+	return time.Now()
+}
+
+func (o *Outbox) log() *slog.Logger {
+	if o.Log != nil {
+		return o.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func (o *Outbox) jitter() float64 {
+	if o.Rand != nil {
+		return o.Rand()
+	}
+	return rand.Float64()
+}
+
+// Enqueue adds the effect p, routed by r, to the outbox within tx, due now.
+// It returns the stored envelope. The caller commits tx, then calls Kick.
+func (o *Outbox) Enqueue(tx store.Tx, r Route, p Payload, now time.Time) (store.Effect, error) {
+	kind := p.EffectKind()
+	sp, ok := o.kinds[kind]
+	if !ok {
+		return store.Effect{}, fmt.Errorf("outbox: enqueue: unknown effect kind %q", kind)
+	}
+	raw, err := json.Marshal(p)
+	if err != nil {
+		return store.Effect{}, fmt.Errorf("outbox: enqueue %s: %w", kind, err)
+	}
+	e, err := tx.AddEffect(store.Effect{
+		Key: r.Key, Kind: kind, Lane: sp.sink.lane(r), Platform: r.Platform, IncidentID: r.IncidentID,
+		ChannelID: r.ChannelID, Payload: raw, Sent: r.Sent, CreatedAt: now, NextAt: now,
+	})
+	if err != nil {
+		return store.Effect{}, fmt.Errorf("outbox: enqueue %s for %s: %w", kind, r.IncidentID, err)
+	}
+	return e, nil
+}
+
+// Tick makes one pass over the outbox at now: every effect whose time has
+// come is attempted once, in ID order, unless an earlier effect of its lane
+// is still pending, its sink is not configured, or it needs the incident's
+// channel and that does not exist yet. It returns how many effects were
+// delivered.
+func (o *Outbox) Tick(ctx context.Context, now time.Time) (int, error) {
+	var pending []store.Effect
+	channels := map[string]map[bot.Platform]string{}
+	err := o.Store.View(ctx, func(tx store.ReadTx) error {
+		var err error
+		if pending, err = tx.Effects(); err != nil {
+			return err
+		}
+		for _, e := range pending {
+			if _, ok := channels[e.IncidentID]; ok || e.IncidentID == "" {
+				continue
+			}
+			inc, err := tx.Incident(e.IncidentID)
+			if err != nil {
+				return err
+			}
+			channels[e.IncidentID] = inc.Channels
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("outbox: pass: %w", err)
+	}
+	if o.Metrics.Depth != nil {
+		o.Metrics.Depth.Set(float64(len(pending)))
+	}
+	blocked := map[string]bool{}
+	delivered := 0
+	for _, e := range pending {
+		if err := ctx.Err(); err != nil {
+			return delivered, err
+		}
+		if blocked[e.Lane] {
+			continue
+		}
+		sp, known := o.kinds[e.Kind]
+		a := Attempt{Effect: e, Channel: e.ChannelID, Retry: e.Sent, Now: now}
+		if a.Channel == "" {
+			a.Channel = channels[e.IncidentID][e.Platform]
+		}
+		if e.NextAt.After(now) || (known && (!sp.sink.Ready(e.Platform) || (sp.needsChannel && a.Channel == ""))) {
+			blocked[e.Lane] = true
+			continue
+		}
+		if !known {
+			// Written by a newer debrief, or a kind since removed:
+			// nothing here can deliver it.
+			blocked[e.Lane] = true
+			err := &PermanentError{Err: fmt.Errorf("unknown effect kind %q", e.Kind)}
+			if err := o.failed(ctx, sp, e, err, now); err != nil {
+				return delivered, err
+			}
+			continue
+		}
+		if sp.atMostOnce && !e.Sent {
+			// Durably, before the call: if the process dies while the
+			// far side acts, the next attempt looks for what it did.
+			e.Sent = true
+			a.Effect = e
+			if err := o.Store.Update(ctx, func(tx store.Tx) error { return tx.UpdateEffect(e) }); err != nil {
+				return delivered, fmt.Errorf("outbox: %s %s: mark sent: %w", e.Kind, e.Key, err)
+			}
+		}
+		result, err := sp.deliver(ctx, a)
+		if err != nil {
+			blocked[e.Lane] = true
+			if err := o.failed(ctx, sp, e, err, now); err != nil {
+				return delivered, err
+			}
+			continue
+		}
+		opened, err := o.delivered(ctx, sp, a, result, channels[e.IncidentID][e.Platform] == "")
+		if err != nil {
+			return delivered, err
+		}
+		if opened != nil {
+			channels[e.IncidentID] = opened
+		}
+		delivered++
+	}
+	return delivered, nil
+}
+
+// delivered removes the effect from the outbox and applies what its
+// delivery unlocks, in one transaction. When refresh is set (the incident
+// had no channel on the effect's platform), it returns the incident's
+// channels as they are after the transaction, so that effects waiting for
+// a channel this one created go in the same pass.
+func (o *Outbox) delivered(ctx context.Context, sp spec, a Attempt, r Result, refresh bool) (map[bot.Platform]string, error) {
+	e := a.Effect
+	var channels map[bot.Platform]string
+	err := o.Store.Update(ctx, func(tx store.Tx) error {
+		if err := tx.DeleteEffect(e.ID); err != nil {
+			return err
+		}
+		if err := sp.delivered(tx, a, r); err != nil {
+			return err
+		}
+		if refresh && e.IncidentID != "" {
+			inc, err := tx.Incident(e.IncidentID)
+			if err != nil {
+				return err
+			}
+			channels = inc.Channels
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("outbox: delivered %s %s: %w", e.Kind, e.Key, err)
+	}
+	if o.Metrics.Delivered != nil {
+		o.Metrics.Delivered.WithLabelValues(string(e.Kind)).Inc()
+	}
+	o.log().DebugContext(ctx, "effect delivered", "incident", e.IncidentID, "platform", e.Platform,
+		"kind", e.Kind, "key", e.Key, "result", r.ID)
+	return channels, nil
+}
+
+// failed records a failed attempt: the effect is retried later (after the
+// far side's Retry-After, or a backoff), or dropped with a timeline note
+// when the failure is permanent.
+func (o *Outbox) failed(ctx context.Context, sp spec, e store.Effect, cause error, now time.Time) error {
+	var perm *PermanentError
+	if errors.As(cause, &perm) {
+		where := e.Platform
+		if where == "" {
+			where = bot.Platform(sp.sink.Name)
+		}
+		o.log().ErrorContext(ctx, "effect dropped", "incident", e.IncidentID, "platform", where,
+			"kind", e.Kind, "key", e.Key, "err", cause)
+		if o.Metrics.Dropped != nil {
+			o.Metrics.Dropped.WithLabelValues(string(e.Kind)).Inc()
+		}
+		err := o.Store.Update(ctx, func(tx store.Tx) error {
+			if err := tx.DeleteEffect(e.ID); err != nil {
+				return err
+			}
+			if e.IncidentID == "" {
+				return nil
+			}
+			_, _, err := tx.AppendEvent(bot.TimelineEvent{
+				IncidentID: e.IncidentID, Kind: bot.EventBot, Author: BotUser(where),
+				Text:       fmt.Sprintf("could not %s on %s: %v", e.Kind, where, perm.Err),
+				RecordedAt: now, PlatformAt: now,
+			})
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("outbox: drop %s %s: %w", e.Kind, e.Key, err)
+		}
+		return nil
+	}
+	e.Attempts++
+	e.LastError = cause.Error()
+	var ra *RetryAfterError
+	if errors.As(cause, &ra) {
+		e.NextAt = now.Add(ra.After)
+	} else {
+		e.NextAt = now.Add(Backoff(e.Attempts, o.jitter()))
+	}
+	if o.Metrics.Retries != nil {
+		o.Metrics.Retries.WithLabelValues(string(e.Kind)).Inc()
+	}
+	o.log().WarnContext(ctx, "effect failed, will retry", "incident", e.IncidentID, "platform", e.Platform,
+		"kind", e.Kind, "key", e.Key, "attempts", e.Attempts, "next_at", e.NextAt, "err", cause)
+	if err := o.Store.Update(ctx, func(tx store.Tx) error { return tx.UpdateEffect(e) }); err != nil {
+		return fmt.Errorf("outbox: retry %s %s: %w", e.Kind, e.Key, err)
+	}
+	return nil
+}
+
+// BotUser is the author of the timeline entries the bot writes about
+// effects on platform p.
+func BotUser(p bot.Platform) bot.User {
+	return bot.User{Platform: p, ID: "debrief", Name: "debrief"}
+}
+
+// NextDue returns when the earliest pending effect is due, and false when
+// the outbox is empty.
+func (o *Outbox) NextDue(ctx context.Context) (time.Time, bool, error) {
+	var next time.Time
+	found := false
+	err := o.Store.View(ctx, func(tx store.ReadTx) error {
+		effects, err := tx.Effects()
+		if err != nil {
+			return err
+		}
+		for _, e := range effects {
+			if !found || e.NextAt.Before(next) {
+				next, found = e.NextAt, true
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("outbox: next due: %w", err)
+	}
+	return next, found, nil
+}
+
+func (o *Outbox) wakeChan() chan struct{} {
+	o.wakeOnce.Do(func() { o.wake = make(chan struct{}, 1) })
+	return o.wake
+}
+
+// Kick tells Run there is new work: call it after committing a
+// transaction that enqueued effects.
+func (o *Outbox) Kick() {
+	select {
+	case o.wakeChan() <- struct{}{}:
+	default:
+	}
+}
+
+// Run delivers effects until ctx is done: it runs Tick, then sleeps until
+// the next effect is due or Kick is called. This loop is the only place
+// that waits on the wall clock; tests call Tick. It returns nil once ctx
+// is done: a failed pass is logged and retried, never fatal.
+func (o *Outbox) Run(ctx context.Context) error {
+	const idle = time.Minute
+	wake := o.wakeChan()
+	for {
+		if _, err := o.Tick(ctx, o.now()); err != nil && ctx.Err() == nil {
+			o.log().ErrorContext(ctx, "outbox pass failed", "err", err)
+		}
+		wait := idle
+		if next, ok, err := o.NextDue(ctx); err == nil && ok {
+			wait = min(max(next.Sub(o.now()), 10*time.Millisecond), idle)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-wake:
+			t.Stop()
+		case <-t.C:
+		}
+	}
+}

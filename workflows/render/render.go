@@ -1,0 +1,69 @@
+// Package render turns an incident into the texts people read: the channel
+// topic, the pinned summary, a timeline line, the post-mortem write-up
+// (Markdown, in the spirit of Etsy's Morgue) and the meeting's iCalendar
+// invite. Every function is pure: the same incident renders the same bytes,
+// which the golden test of the write-up relies on.
+package render
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/debrief/debrief/bot"
+)
+
+// Topic is the incident channel's topic: what a newcomer needs at a glance.
+func Topic(inc *bot.Incident) string {
+	parts := []string{inc.ID, inc.Severity.String(), inc.Status.Human()}
+	if c, ok := inc.Role(bot.Commander); ok {
+		parts = append(parts, "IC "+c.Display())
+	}
+	if inc.LastStatus != "" {
+		parts = append(parts, inc.LastStatus)
+	}
+	return strings.Join(parts, " | ")
+}
+
+// Summary is the pinned first message of an incident channel.
+func Summary(inc *bot.Incident) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %s\nSeverity: %s | Kind: %s | Status: %s\n", inc.ID, inc.Title,
+		inc.Severity, KindName(inc.Kind), inc.Status.Human())
+	if c, ok := inc.Role(bot.Commander); ok {
+		fmt.Fprintf(&b, "Commander: %s\n", c.Display())
+	}
+	fmt.Fprintf(&b, "Declared %s by %s.\n", inc.DeclaredAt.UTC().Format("2006-01-02 15:04 MST"), inc.DeclaredBy.Display())
+	b.WriteString("Everything said here is recorded in the timeline. /incident help lists the commands.")
+	return b.String()
+}
+
+// KindName names an incident kind for people: real, drill, near miss.
+func KindName(k bot.Kind) string {
+	switch k {
+	case bot.KindDrill:
+		return "drill"
+	case bot.KindNearMiss:
+		return "near miss"
+	}
+	return "real"
+}
+
+// TimelineLine renders one timeline entry for chat and the console.
+func TimelineLine(ev bot.TimelineEvent, loc *time.Location) string {
+	s := fmt.Sprintf("%s %s [%s] %s", ev.RecordedAt.In(loc).Format("2006-01-02 15:04:05"), ev.Author.Display(), ev.Kind, ev.Text)
+	if ev.URL != "" {
+		s += " " + ev.URL
+	}
+	return s
+}
+
+// LintReport lists the blameless lint's findings about incident id.
+func LintReport(id string, findings []bot.Finding) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Blameless lint of %s: %d finding(s).", id, len(findings))
+	for _, f := range findings {
+		b.WriteString("\n- " + f.String())
+	}
+	return b.String()
+}

@@ -1,0 +1,170 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/debrief/debrief/bot"
+	"github.com/debrief/debrief/workflows/outbox"
+)
+
+// Chat is what a chat adapter does for the outbox. Each method is retried
+// until it succeeds, so each must be safe to repeat: key is the effect's
+// idempotency key, for platforms that can use one.
+//
+// Methods return *RetryAfterError when the platform asks to slow down and
+// a PermanentError when retrying cannot help; any other error is retried
+// with exponential backoff.
+type Chat interface {
+	// CreateChannel creates the incident's channel named name (or a free
+	// variant of it) and returns its ID.
+	CreateChannel(ctx context.Context, key, name string) (channelID string, err error)
+	// Post posts text in the channel and returns the message's ID.
+	Post(ctx context.Context, key, channelID, text string) (messageID string, err error)
+	// Invite adds the users to the channel; users already in it are fine.
+	Invite(ctx context.Context, channelID string, users []bot.User) error
+	// Pin pins the message.
+	Pin(ctx context.Context, channelID, messageID string) error
+	// SetTopic sets the channel's topic.
+	SetTopic(ctx context.Context, channelID, topic string) error
+	// Archive archives (or locks) the channel.
+	Archive(ctx context.Context, channelID string) error
+}
+
+// FilePoster is a Chat that can attach files (the meeting's .ics, the
+// write-up). Platforms that cannot get the file's text as a message.
+type FilePoster interface {
+	// PostFile attaches a file named name with content to the channel,
+	// with comment as its message, and returns the message's ID.
+	PostFile(ctx context.Context, key, channelID, name, content, comment string) (messageID string, err error)
+}
+
+// Publisher commits a closed incident's write-up where engineers already
+// search (GitHub: the contents API in GITHUB_REPO).
+type Publisher interface {
+	// Publish creates or updates the file at path with content, keeping
+	// its history, and returns a link to it.
+	Publish(ctx context.Context, key, path, content, message string) (url string, err error)
+}
+
+// DirectPoster is a Chat that can message one person directly: Slack (a
+// DM opened with conversations.open), Discord (a DM channel), the console.
+// Nudges about a countermeasure go to its owner this way; when a platform
+// cannot reach the person (ErrNoDirect), or on a Chat without it, they are
+// posted with a mention in the incident channel (the announcement channel
+// once the incident is closed and archived).
+type DirectPoster interface {
+	// PostDirect sends text to u alone and returns the message's ID. It
+	// returns an error wrapping ErrNoDirect when u cannot be messaged
+	// directly (unknown to the platform, DMs closed, the app lacks the
+	// scope); other errors are retried like any effect's.
+	PostDirect(ctx context.Context, key string, u bot.User, text string) (messageID string, err error)
+}
+
+// ErrNoDirect says a person cannot be messaged directly; the message goes
+// to the channel with a mention instead.
+var ErrNoDirect = errors.New("cannot message this person directly")
+
+// Linker is a Publisher that can tell where a published file will be read,
+// so that an issue can link the post-mortem before it is committed.
+type Linker interface {
+	FileURL(path string) string
+}
+
+// Tracker files countermeasures as issues and reports what happens to them
+// (GitHub: adapters/github). Writes go through the outbox, so each method
+// may be called again after any failure.
+//
+// Methods return *RetryAfterError when the tracker asks to slow down (rate
+// limits) and a PermanentError when retrying cannot help (the token is
+// refused, the repository does not exist); any other error (a timeout, a
+// 5xx, a connection cut) is retried with exponential backoff.
+type Tracker interface {
+	// FileIssue creates the issue is, whose body carries key's marker
+	// (IssueMarker), and returns its state. When retry is set, an earlier
+	// attempt may have created it although it failed or never reported
+	// back: FileIssue first looks for an issue with key's marker and
+	// returns that one instead of creating a second.
+	FileIssue(ctx context.Context, key string, is Issue, retry bool) (IssueState, error)
+	// UpdatedIssues returns the countermeasure issues (bot.IssueLabel)
+	// updated at or after since, all of them for the zero time, least
+	// recently updated first.
+	UpdatedIssues(ctx context.Context, since time.Time) ([]IssueState, error)
+}
+
+// Issue is a countermeasure issue to create.
+type Issue struct {
+	Title  string
+	Body   string // Markdown, ending with the marker
+	Labels []string
+	// Assignee is the owner's tracker login; empty when unknown (the body
+	// names the owner instead).
+	Assignee string
+}
+
+// IssueState is what the tracker says about a countermeasure's issue: what
+// FileIssue returns, what a webhook delivers and what UpdatedIssues lists.
+type IssueState struct {
+	Number    int
+	URL       string // for people: the issue's page
+	Body      string // carries the marker and the Due: line
+	Closed    bool
+	Assignees []string
+	// UpdatedAt is the tracker's last-update time of the issue: news
+	// older than what was already applied is ignored.
+	UpdatedAt time.Time
+	// Actor is who made the change (a webhook's sender); empty when
+	// unknown.
+	Actor string
+	// Delivery is the webhook delivery's ID; it becomes the dedupe key of
+	// the timeline entry the change produces, so a redelivery is stored
+	// once. Empty for reconcile.
+	Delivery string
+}
+
+// ZoneSource tells a user's time zone as their platform knows it.
+type ZoneSource interface {
+	// Zone returns the user's IANA zone name, or "" when the platform does
+	// not know it. Implementations cache: it is called for every command.
+	Zone(ctx context.Context, u bot.User) (string, error)
+}
+
+// trackerPlatform is the outbox lane of the tracker: filings are delivered
+// in order, and a failing tracker holds up no chat.
+const trackerPlatform bot.Platform = "github"
+
+// RetryAfterError says the platform asked us to wait; the outbox waits
+// exactly that long. It is outbox.RetryAfterError, named here for the
+// adapters that implement the sinks.
+type RetryAfterError = outbox.RetryAfterError
+
+// PermanentError marks a failure that retrying cannot fix: the effect is
+// dropped with a timeline note. It is outbox.PermanentError.
+type PermanentError = outbox.PermanentError
+
+// Outbox returns the outbox that delivers the Service's effects (the table
+// in effectKinds). cmd runs it (Run); tests call its Tick.
+func (s *Service) Outbox() *outbox.Outbox {
+	s.outboxOnce.Do(func() {
+		m := s.metrics()
+		o := outbox.New(s.Store, kinds{s}.table()...)
+		o.Now, o.Rand, o.Log = s.now, s.jitter, s.log()
+		o.Metrics = outbox.Metrics{Depth: m.OutboxDepth, Delivered: m.OutboxDelivered, Retries: m.OutboxRetries, Dropped: m.OutboxDropped}
+		s.ob = o
+	})
+	return s.ob
+}
+
+// kick tells the outbox there is new work.
+func (s *Service) kick() { s.Outbox().Kick() }
+
+// DeliverDue makes one outbox pass at the injected clock's now (Outbox's
+// Tick) and returns how many effects were delivered.
+func (s *Service) DeliverDue(ctx context.Context) (int, error) {
+	return s.Outbox().Tick(ctx, s.now())
+}
+
+// RunOutbox delivers effects until ctx is done (Outbox's Run), for cmd,
+// which starts it.
+func (s *Service) RunOutbox(ctx context.Context) { _ = s.Outbox().Run(ctx) }

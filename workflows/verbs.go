@@ -1,0 +1,122 @@
+package workflows
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/debrief/debrief/bot"
+	"github.com/debrief/debrief/store"
+	"github.com/debrief/debrief/workflows/outbox"
+	"github.com/debrief/debrief/workflows/render"
+)
+
+// call is one command being handled inside a read-write transaction.
+type call struct {
+	s     *Service
+	tx    store.Tx
+	inc   *bot.Incident
+	actor bot.User
+	cmd   bot.Command
+	now   time.Time
+	// loc is the actor's zone, looked up before the transaction because a
+	// platform may have to be asked; zones are the responders' (schedule).
+	loc   *time.Location
+	zones map[string]*time.Location
+}
+
+// handler runs one verb. Each verb family's file declares its verbs in a
+// table of its own; handlers merges them, so a new verb is one entry and
+// one function in its family's file.
+type handler struct {
+	// run handles a verb that acts on the incident of the channel it is
+	// typed in, inside one read-write transaction that saves the incident
+	// after it.
+	run func(*call) (Reply, error)
+	// readOnly handlers also work on closed incidents, and do not save the
+	// incident (they may still queue a post).
+	readOnly bool
+	// global handles a verb that needs no incident channel (declare,
+	// list, help, preferences), instead of run.
+	global func(s *Service, ctx context.Context, actor bot.User, ch bot.Channel, cmd bot.Command) (Reply, error)
+	// zones, optional, looks up before the transaction the zones run needs
+	// (call.zones): platforms may have to be asked, which no transaction
+	// should wait for.
+	zones func(s *Service, ctx context.Context, ch bot.Channel, cmd bot.Command) map[string]*time.Location
+}
+
+// verbs is a verb family's table.
+type verbs map[bot.Verb]handler
+
+// handlers is every verb's handler, from the families' tables.
+var handlers = merge(lifecycleVerbs, roleVerbs, postmortemVerbs, countermeasureVerbs, prefsVerbs, readVerbs)
+
+// merge joins the families' tables; a verb claimed twice is a programming
+// error, found at start.
+func merge(families ...verbs) verbs {
+	all := verbs{}
+	for _, f := range families {
+		for v, h := range f {
+			if _, dup := all[v]; dup {
+				panic("workflows: verb " + string(v) + " has two handlers")
+			}
+			all[v] = h
+		}
+	}
+	return all
+}
+
+// event appends a timeline entry authored by the actor.
+func (c *call) event(kind bot.EventKind, text string) error {
+	_, _, err := c.tx.AppendEvent(bot.TimelineEvent{
+		IncidentID: c.inc.ID, Kind: kind, Author: c.actor, Text: text,
+		PlatformAt: c.now, RecordedAt: c.now,
+	})
+	if err != nil {
+		return fmt.Errorf("workflows: timeline %s: %w", c.inc.ID, err)
+	}
+	return nil
+}
+
+// queue is the effect queue of the call's incident and transaction.
+func (c *call) queue() queue { return c.s.queue(c.tx, c.inc, c.now) }
+
+// effect queues p into the incident's channels (queue.everywhere).
+func (c *call) effect(p outbox.Payload) error { return c.queue().everywhere(p) }
+
+// post queues a message to the incident's channels.
+func (c *call) post(text string) error { return c.queue().post(text) }
+
+// announce queues a message to each platform's announcement channel.
+func (c *call) announce(text string) error { return c.queue().announce(text) }
+
+// topic queues the incident's topic, refreshed, to its channels.
+func (c *call) topic() error {
+	return c.effect(SetTopic{Topic: render.Topic(c.inc)})
+}
+
+// step applies a lifecycle step, records it and refreshes the topic.
+func (c *call) step(st bot.Step, text string) error {
+	if err := bot.Apply(c.inc, st, c.now, c.s.policy()); err != nil {
+		return err
+	}
+	if err := c.event(bot.EventLifecycle, text); err != nil {
+		return err
+	}
+	return c.topic()
+}
+
+// mayManage reports whether the actor may close the incident or change its
+// roles: its commander, or an admin.
+func (c *call) mayManage() bool {
+	return c.inc.IsCommander(c.actor) || c.s.isAdmin(c.actor)
+}
+
+func (c *call) deleteReminders(kinds ...store.ReminderKind) error {
+	for _, k := range kinds {
+		if err := c.tx.DeleteReminder(reminderKey(c.inc.ID, k)); err != nil {
+			return fmt.Errorf("workflows: %s reminders: %w", c.inc.ID, err)
+		}
+	}
+	return nil
+}
