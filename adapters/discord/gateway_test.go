@@ -29,7 +29,10 @@ func TestResumeReplays(t *testing.T) {
 	h.say(h.alice, ch, "one")
 	h.say(h.bob, ch, "two")
 	h.fake.ReplayFrom(before)
-	h.fake.Disconnect()
+	// The bot reconnects at once after a drop, and could be back before
+	// "three" is said, which would then come live rather than in the
+	// replay: the fake keeps it away until "three" was sent.
+	h.fake.DisconnectMissing(1)
 	// Said while the bot is away: it waits in the session for the RESUME,
 	// and Say returns once the bot acknowledged it.
 	h.say(h.carol, ch, "three")

@@ -59,6 +59,16 @@ type gateway struct {
 	replayFrom     *int64 // the next RESUME replays from here, not the bot's seq
 	beats          int
 	noAck          bool // heartbeats go unanswered: a zombie connection
+	// hold keeps the bot's new connections waiting before HELLO until
+	// its session has dispatched up to seq (DisconnectMissing).
+	hold   *holdUntil
+	closed bool // the server is closing: nothing waits any more
+}
+
+// holdUntil is where a hold ends: once sess has dispatched seq.
+type holdUntil struct {
+	sess *gwSession
+	seq  int64
 }
 
 type gwSession struct {
@@ -135,7 +145,6 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 	g := &s.gw
 	g.mu.Lock()
 	g.conns[c] = true
-	interval := g.interval
 	g.notify()
 	g.mu.Unlock()
 	defer func() {
@@ -150,6 +159,12 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 		g.mu.Unlock()
 		ws.Close()
 	}()
+	if !g.waitHold() {
+		return
+	}
+	g.mu.Lock()
+	interval := g.interval
+	g.mu.Unlock()
 	if c.write(map[string]any{"op": 10, "d": map[string]any{"heartbeat_interval": interval.Milliseconds()}}) != nil {
 		return
 	}
@@ -205,6 +220,23 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+// waitHold keeps a new connection waiting, before HELLO, while a hold
+// (DisconnectMissing) lasts, and ends the hold once it is over. It reports
+// false when the server closes meanwhile. The request's context is no use
+// here: a hijacked connection's is not cancelled when the bot hangs up.
+func (g *gateway) waitHold() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for g.hold != nil && g.hold.sess.seq < g.hold.seq && !g.closed {
+		ch := g.changed
+		g.mu.Unlock()
+		<-ch
+		g.mu.Lock()
+	}
+	g.hold = nil
+	return !g.closed
 }
 
 func closeWith(c *gwConn, code int, text string) {
@@ -466,6 +498,20 @@ func (s *Server) Disconnect() {
 	}
 }
 
+// DisconnectMissing drops the gateway connection, as Disconnect does, and
+// keeps the bot away until n more events were dispatched: its next
+// connection waits before HELLO. Those n events are then certainly ones
+// it missed, and come in the RESUME's replay. After a plain Disconnect the
+// bot may be back before the next event, which then arrives live.
+func (s *Server) DisconnectMissing(n int) {
+	s.gw.mu.Lock()
+	if s.gw.cur != nil {
+		s.gw.hold = &holdUntil{sess: s.gw.cur, seq: s.gw.cur.seq + int64(n)}
+	}
+	s.gw.mu.Unlock()
+	s.Disconnect()
+}
+
 // ReplayFrom makes the next RESUME replay every event after seq, even the
 // ones the bot had acknowledged: Discord delivers at least once.
 func (s *Server) ReplayFrom(seq int64) {
@@ -526,6 +572,8 @@ func (s *Server) CloseGateway(code int, text string) {
 
 func (g *gateway) closeAll() {
 	g.mu.Lock()
+	g.closed = true
+	g.notify()
 	var cs []*gwConn
 	for c := range g.conns {
 		cs = append(cs, c)
