@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bwmarrin/discordgo"
+	"github.com/debrief/debrief/workflows"
 	"github.com/gorilla/websocket"
 )
 
@@ -137,7 +138,7 @@ func (d *Discord) RunGateway(ctx context.Context) error {
 			}
 			// Discord asks for a pause of 1 to 5 seconds before
 			// identifying again.
-			wait = d.cfg.ReconnectMin + time.Duration(rand.Float64()*float64(4*d.cfg.ReconnectMin))
+			wait = d.cfg.ReconnectMin + time.Duration(d.jitter()*float64(4*d.cfg.ReconnectMin))
 		case established:
 			failures = 0
 		default:
@@ -157,15 +158,28 @@ func (d *Discord) RunGateway(ctx context.Context) error {
 	}
 }
 
-// backoff is the wait after n failed connections in a row: exponential
-// from ReconnectMin, capped at ReconnectMax, with jitter in [d/2, d).
+// backoff is the wait after n failed connections in a row. It is the
+// outbox's curve, workflows.Backoff (doubling from a first step, jitter in
+// [w/2, w)), so that debrief retries everything one way; the gateway only
+// measures it in its own step, ReconnectMin instead of the outbox's, and
+// caps it at ReconnectMax.
 func (d *Discord) backoff(n int) time.Duration {
-	w := d.cfg.ReconnectMin
-	for i := 1; i < n && w < d.cfg.ReconnectMax; i++ {
-		w *= 2
+	// The outbox's first step: its first wait is in [step/2, step).
+	step := 2 * workflows.Backoff(1, 0)
+	// In float64: a wait of minutes times a step in nanoseconds overflows
+	// int64.
+	w := time.Duration(float64(workflows.Backoff(n, d.jitter())) / float64(step) * float64(d.cfg.ReconnectMin))
+	return min(w, d.cfg.ReconnectMax)
+}
+
+// jitter is a number in [0,1) from the application's source of jitter,
+// workflows.Service.Rand (fixed in tests, so that waits are known), or
+// from rand.Float64 when it has none.
+func (d *Discord) jitter() float64 {
+	if d.svc != nil && d.svc.Rand != nil {
+		return d.svc.Rand()
 	}
-	w = min(w, d.cfg.ReconnectMax)
-	return w/2 + time.Duration(rand.Float64()*float64(w/2))
+	return rand.Float64()
 }
 
 // conn is one gateway websocket: gorilla allows one writer at a time.

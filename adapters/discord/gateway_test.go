@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -196,5 +198,32 @@ func TestPinOfAMessageNotOnRecord(t *testing.T) {
 	ev, ok := find(h.timeline("INC-1"), bot.EventKey, "pinned: said while nobody listened")
 	if !ok || ev.MessageID != id || ev.Author.ID != h.alice {
 		t.Errorf("pin = %+v (%t), want alice's pin of %s with the message's text", ev, ok, id)
+	}
+}
+
+// TestReconnectBackoff: connections that fail in a row are spaced by the
+// outbox's backoff (workflows.Backoff) measured in ReconnectMin and capped
+// at ReconnectMax; a connection that drops after it was established is
+// resumed at once. The harness fixes the jitter at 0.5, so every wait is
+// 3/4 of its step: ReconnectMin is 1 ms, ReconnectMax 20 ms.
+func TestReconnectBackoff(t *testing.T) {
+	h := newHarness(t, overGateway)
+	ctx, cancel := h.waitCtx()
+	defer cancel()
+	h.fake.RefuseConnections(6)
+	h.fake.Disconnect()
+	if err := h.fake.WaitSessions(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	var waits []string
+	for _, m := range regexp.MustCompile(`msg="gateway disconnected; reconnecting".* wait=(\S+)`).FindAllStringSubmatch(h.logs.String(), -1) {
+		waits = append(waits, m[1])
+	}
+	want := []string{"0s", "750µs", "1.5ms", "3ms", "6ms", "12ms", "20ms"}
+	if !slices.Equal(waits, want) {
+		t.Errorf("waits between connections = %q, want %q", waits, want)
+	}
+	if rs := h.fake.Resumes(); len(rs) != 1 {
+		t.Errorf("resumes = %+v, want one: the session survives a gateway that is down a while", rs)
 	}
 }

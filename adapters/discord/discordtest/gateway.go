@@ -62,6 +62,7 @@ type gateway struct {
 	// hold keeps the bot's new connections waiting before HELLO until
 	// its session has dispatched up to seq (DisconnectMissing).
 	hold   *holdUntil
+	refuse int  // the next connections are answered 503 (RefuseConnections)
 	closed bool // the server is closing: nothing waits any more
 }
 
@@ -137,12 +138,22 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "want ?v=10&encoding=json", http.StatusBadRequest)
 		return
 	}
+	g := &s.gw
+	g.mu.Lock()
+	refuse := g.refuse > 0
+	if refuse {
+		g.refuse--
+	}
+	g.mu.Unlock()
+	if refuse {
+		http.Error(w, "gateway unavailable", http.StatusServiceUnavailable)
+		return
+	}
 	ws, err := upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		return
 	}
 	c := &gwConn{c: ws}
-	g := &s.gw
 	g.mu.Lock()
 	g.conns[c] = true
 	g.notify()
@@ -510,6 +521,15 @@ func (s *Server) DisconnectMissing(n int) {
 	}
 	s.gw.mu.Unlock()
 	s.Disconnect()
+}
+
+// RefuseConnections answers the bot's next n gateway connections with 503
+// Service Unavailable, as a gateway that is down does: the bot backs off
+// between them.
+func (s *Server) RefuseConnections(n int) {
+	s.gw.mu.Lock()
+	defer s.gw.mu.Unlock()
+	s.gw.refuse = n
 }
 
 // ReplayFrom makes the next RESUME replay every event after seq, even the
