@@ -289,7 +289,6 @@ func (s *Server) identify(c *gwConn, d json.RawMessage, path string) bool {
 	sess := &gwSession{id: sessID, conn: c}
 	g.sessions[sessID] = sess
 	g.cur = sess
-	g.accepted++
 	g.mu.Unlock()
 	s.gw.dispatch("READY", map[string]any{
 		"v": 10, "user": bot, "guilds": []any{map[string]any{"id": s.GuildID, "unavailable": true}},
@@ -297,7 +296,19 @@ func (s *Server) identify(c *gwConn, d json.RawMessage, path string) bool {
 		"application": map[string]any{"id": s.AppID, "flags": 1 << 19}, "private_channels": []any{},
 	})
 	s.gw.dispatch("GUILD_CREATE", guild)
+	g.accept()
 	return true
+}
+
+// accept counts a session accepted once its READY (and GUILD_CREATE) or
+// RESUMED is dispatched, not before: WaitSessions then Settle must wait
+// for the bot to acknowledge them, and Seq read earlier would be short of
+// them.
+func (g *gateway) accept() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.accepted++
+	g.notify()
 }
 
 // guildJSON is GUILD_CREATE: the guild's channels and active threads, and
@@ -367,9 +378,9 @@ func (s *Server) resume(c *gwConn, d json.RawMessage, path string) bool {
 	g.resumes[len(g.resumes)-1].Replayed = len(missed)
 	sess.conn = c
 	g.cur = sess
-	g.accepted++
 	g.mu.Unlock()
 	g.dispatch("RESUMED", map[string]any{})
+	g.accept()
 	return true
 }
 
