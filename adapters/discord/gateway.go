@@ -244,22 +244,16 @@ func (d *Discord) connect(ctx context.Context, s *session) (established bool, er
 	c := &conn{ws: ws}
 	defer ws.Close()
 
-	interval, err := hello(ws)
+	// Until the event loop watches ctx, shutdown closes the socket: the
+	// handshake's read and write would otherwise hold RunGateway up to
+	// their deadlines (30 s for HELLO).
+	unwatch := context.AfterFunc(ctx, func() { ws.Close() })
+	interval, err := d.handshake(c, s)
+	if !unwatch() {
+		return false, ctx.Err()
+	}
 	if err != nil {
 		return false, err
-	}
-	if s.id != "" {
-		err = c.write(map[string]any{"op": opResume, "d": map[string]any{
-			"token": d.token(), "session_id": s.id, "seq": s.seq.Load()}})
-	} else {
-		s.seq.Store(0)
-		err = c.write(map[string]any{"op": opIdentify, "d": map[string]any{
-			"token": d.token(), "intents": Intents,
-			"properties": map[string]string{"os": "linux", "browser": "debrief", "device": "debrief"},
-		}})
-	}
-	if err != nil {
-		return false, fmt.Errorf("discord: gateway handshake: %w", err)
 	}
 
 	events := make(chan frame, 1024)
@@ -278,9 +272,8 @@ func (d *Discord) connect(ctx context.Context, s *session) (established bool, er
 	go func() { done <- read(ws, events, &acked, beat, stop) }()
 	go func() { done <- heart(interval, &acked, beat, stop) }()
 
-	// Events are handled after the connection ends too (whatever was
-	// read before it did), but a handler is never cut off by shutdown:
-	// an event taken is committed or left for the replay.
+	// A handler is never cut off by shutdown: an event taken is
+	// committed or left for the replay.
 	work := context.WithoutCancel(ctx)
 	for {
 		select {
@@ -289,48 +282,106 @@ func (d *Discord) connect(ctx context.Context, s *session) (established bool, er
 			return established, ctx.Err()
 		case err := <-done:
 			c.close(closeResuming, "reconnecting")
-			return established, err
-		case f := <-events:
-			switch f.T {
-			case "READY":
-				var r struct {
-					SessionID        string          `json:"session_id"`
-					ResumeGatewayURL string          `json:"resume_gateway_url"`
-					User             *discordgo.User `json:"user"`
-				}
-				if err := json.Unmarshal(f.D, &r); err != nil || r.SessionID == "" {
-					c.close(closeResuming, "bad READY")
-					return established, fmt.Errorf("discord: malformed READY: %v", err)
-				}
-				s.id, s.resumeURL = r.SessionID, r.ResumeGatewayURL
-				if r.User != nil {
-					d.setSelf(r.User.ID)
-				}
-				established = true
-				d.log.InfoContext(ctx, "gateway ready", "session", s.id)
-				d.bg.Go(func() {
-					rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-					defer cancel()
-					if err := d.registerCommands(rctx); err != nil {
-						d.log.ErrorContext(rctx, "command registration failed", "err", err)
+			// The events read before the end are handled still, in
+			// order. A select with both cases ready picks one at
+			// random, so without this they would be dropped about half
+			// the time: replayed after a RESUME, but lost for good when
+			// the session ended (opcode 9, 4007, 4009), for Discord
+			// sent them once and will not again. Shutdown stops the
+			// draining: nothing resumes the session after it.
+			for ctx.Err() == nil {
+				select {
+				case f := <-events:
+					ok, herr := d.handle(ctx, work, s, f)
+					established = established || ok
+					if herr != nil {
+						// Stop here: the sequence stays before this
+						// event, and a RESUME replays it.
+						d.log.WarnContext(ctx, "gateway event not handled after the connection ended", "err", herr)
+						return established, err
 					}
-				})
-			case "RESUMED":
-				established = true
-				d.log.InfoContext(ctx, "gateway resumed", "session", s.id, "seq", s.seq.Load())
-			default:
-				if err := d.dispatch(work, f.T, f.D); err != nil {
-					// Not committed: the sequence stays before this
-					// event, and the RESUME replays it.
-					c.close(closeResuming, "resuming after a failed commit")
-					return established, fmt.Errorf("discord: %s not committed: %w", f.T, err)
+				default:
+					return established, err
 				}
 			}
-			if f.S != nil && *f.S > s.seq.Load() {
-				s.seq.Store(*f.S)
+			return established, err
+		case f := <-events:
+			ok, err := d.handle(ctx, work, s, f)
+			established = established || ok
+			if err != nil {
+				// Not committed: the sequence stays before this event,
+				// and the RESUME replays it.
+				c.close(closeResuming, "resuming after an event not handled")
+				return established, err
 			}
 		}
 	}
+}
+
+// handshake reads HELLO and sends IDENTIFY, or RESUME when there is a
+// session to resume, and returns the heartbeat interval HELLO asked for.
+func (d *Discord) handshake(c *conn, s *session) (time.Duration, error) {
+	interval, err := hello(c.ws)
+	if err != nil {
+		return 0, err
+	}
+	if s.id != "" {
+		err = c.write(map[string]any{"op": opResume, "d": map[string]any{
+			"token": d.token(), "session_id": s.id, "seq": s.seq.Load()}})
+	} else {
+		s.seq.Store(0)
+		err = c.write(map[string]any{"op": opIdentify, "d": map[string]any{
+			"token": d.token(), "intents": Intents,
+			"properties": map[string]string{"os": "linux", "browser": "debrief", "device": "debrief"},
+		}})
+	}
+	if err != nil {
+		return 0, fmt.Errorf("discord: gateway handshake: %w", err)
+	}
+	return interval, nil
+}
+
+// handle handles one dispatch of session s: READY and RESUMED here, the
+// rest by d.dispatch with the context work. It advances s.seq past the
+// event only once it is handled, and reports whether the event was
+// Discord accepting the session (READY or RESUMED). An error means the
+// event was not handled and must be replayed.
+func (d *Discord) handle(ctx, work context.Context, s *session, f frame) (accepted bool, err error) {
+	switch f.T {
+	case "READY":
+		var r struct {
+			SessionID        string          `json:"session_id"`
+			ResumeGatewayURL string          `json:"resume_gateway_url"`
+			User             *discordgo.User `json:"user"`
+		}
+		if err := json.Unmarshal(f.D, &r); err != nil || r.SessionID == "" {
+			return false, fmt.Errorf("discord: malformed READY: %v", err)
+		}
+		s.id, s.resumeURL = r.SessionID, r.ResumeGatewayURL
+		if r.User != nil {
+			d.setSelf(r.User.ID)
+		}
+		accepted = true
+		d.log.InfoContext(ctx, "gateway ready", "session", s.id)
+		d.bg.Go(func() {
+			rctx, cancel := context.WithTimeout(work, 30*time.Second)
+			defer cancel()
+			if err := d.registerCommands(rctx); err != nil {
+				d.log.ErrorContext(rctx, "command registration failed", "err", err)
+			}
+		})
+	case "RESUMED":
+		accepted = true
+		d.log.InfoContext(ctx, "gateway resumed", "session", s.id, "seq", s.seq.Load())
+	default:
+		if err := d.dispatch(work, f.T, f.D); err != nil {
+			return false, fmt.Errorf("discord: %s not committed: %w", f.T, err)
+		}
+	}
+	if f.S != nil && *f.S > s.seq.Load() {
+		s.seq.Store(*f.S)
+	}
+	return accepted, nil
 }
 
 // token is the bot token as IDENTIFY and RESUME carry it: without the

@@ -60,8 +60,10 @@ type gateway struct {
 	beats          int
 	noAck          bool // heartbeats go unanswered: a zombie connection
 	// hold keeps the bot's new connections waiting before HELLO until
-	// its session has dispatched up to seq (DisconnectMissing).
+	// its session has dispatched up to seq (DisconnectMissing); held
+	// counts the connections waiting.
 	hold   *holdUntil
+	held   int
 	refuse int  // the next connections are answered 503 (RefuseConnections)
 	closed bool // the server is closing: nothing waits any more
 }
@@ -240,11 +242,20 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 func (g *gateway) waitHold() bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	counted := false
 	for g.hold != nil && g.hold.sess.seq < g.hold.seq && !g.closed {
+		if !counted {
+			counted = true
+			g.held++
+			g.notify()
+		}
 		ch := g.changed
 		g.mu.Unlock()
 		<-ch
 		g.mu.Lock()
+	}
+	if counted {
+		g.held--
 	}
 	g.hold = nil
 	return !g.closed
@@ -532,6 +543,12 @@ func (s *Server) DisconnectMissing(n int) {
 	}
 	s.gw.mu.Unlock()
 	s.Disconnect()
+}
+
+// WaitHeld waits until a connection of the bot is held by
+// DisconnectMissing: the bot has reconnected and waits for HELLO.
+func (s *Server) WaitHeld(ctx context.Context) error {
+	return s.gw.wait(ctx, "a held connection", func() bool { return s.gw.held > 0 })
 }
 
 // RefuseConnections answers the bot's next n gateway connections with 503
