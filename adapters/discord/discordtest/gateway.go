@@ -209,6 +209,19 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 			D  json.RawMessage `json:"d"`
 		}
 		if err := ws.ReadJSON(&f); err != nil {
+			// Discord ends a session its client closes with 1000 or
+			// 1001: a RESUME of it is refused, and the client must
+			// identify anew. Any other code keeps it resumable.
+			var ce *websocket.CloseError
+			if errors.As(err, &ce) && (ce.Code == websocket.CloseNormalClosure || ce.Code == websocket.CloseGoingAway) {
+				g.mu.Lock()
+				for id, sess := range g.sessions {
+					if sess.conn == c {
+						delete(g.sessions, id)
+					}
+				}
+				g.mu.Unlock()
+			}
 			return
 		}
 		switch f.Op {
