@@ -40,12 +40,13 @@
 //     IDENTIFY at once, whether or not the session is resumable and without
 //     the 1 to 5 s pause Discord asks for.)
 //
-// The cost: about 400 lines of protocol code (HELLO, IDENTIFY and RESUME,
-// heartbeats and their acknowledgements, opcodes 7 and 9, close codes), a
-// fake gateway in discordtest to test it against, and Discord's gateway
-// changes (new close codes or opcodes, intents, the next API version) to
-// follow by hand from Discord's change log. One shard only: Discord
-// requires sharding from 2,500 guilds, and debrief serves one.
+// The cost: some 450 lines of protocol code in gateway.go (HELLO, IDENTIFY
+// and RESUME, heartbeats and their acknowledgements, opcodes 7 and 9, close
+// codes, reconnecting), a fake gateway of some 650 lines in discordtest to
+// test it against, and Discord's gateway changes (new close codes or
+// opcodes, intents, the next API version) to follow by hand from Discord's
+// change log. One shard only: Discord requires sharding from 2,500 guilds,
+// and debrief serves one.
 //
 // What would let debrief go back to discordgo's gateway: a release whose
 // handlers can hold the resume point back (a handler that returns an error,
