@@ -1,16 +1,3 @@
-// Package discord connects debrief to a Discord server: the /incident
-// application command (over the gateway and on POST /discord/interactions,
-// verified with Ed25519), the gateway events of incident channels and their
-// threads (messages, edits, deletes, attachments, the key reaction and pins
-// become the timeline), and the outbox's effects (channels, topics, posts,
-// pins, access, locking) through the REST API.
-//
-// It is a translator: every decision is workflows'. Interactions are turned
-// into the text grammar of bot.Parse and run through workflows.Execute, so
-// the commands mean the same on every platform. A gateway event counts as
-// handled only once its timeline entry is committed: the gateway's resume
-// point advances past an event only then, so a failed commit is replayed by
-// Discord after a RESUME, and the dedupe keys store replays once.
 package discord
 
 import (

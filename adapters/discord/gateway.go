@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bwmarrin/discordgo"
+	"github.com/debrief/debrief/workflows"
 	"github.com/gorilla/websocket"
 )
 
@@ -137,7 +138,7 @@ func (d *Discord) RunGateway(ctx context.Context) error {
 			}
 			// Discord asks for a pause of 1 to 5 seconds before
 			// identifying again.
-			wait = d.cfg.ReconnectMin + time.Duration(rand.Float64()*float64(4*d.cfg.ReconnectMin))
+			wait = d.cfg.ReconnectMin + time.Duration(d.jitter()*float64(4*d.cfg.ReconnectMin))
 		case established:
 			failures = 0
 		default:
@@ -157,15 +158,28 @@ func (d *Discord) RunGateway(ctx context.Context) error {
 	}
 }
 
-// backoff is the wait after n failed connections in a row: exponential
-// from ReconnectMin, capped at ReconnectMax, with jitter in [d/2, d).
+// backoff is the wait after n failed connections in a row. It is the
+// outbox's curve, workflows.Backoff (doubling from a first step, jitter in
+// [w/2, w)), so that debrief retries everything one way; the gateway only
+// measures it in its own step, ReconnectMin instead of the outbox's, and
+// caps it at ReconnectMax.
 func (d *Discord) backoff(n int) time.Duration {
-	w := d.cfg.ReconnectMin
-	for i := 1; i < n && w < d.cfg.ReconnectMax; i++ {
-		w *= 2
+	// The outbox's first step: its first wait is in [step/2, step).
+	step := 2 * workflows.Backoff(1, 0)
+	// In float64: a wait of minutes times a step in nanoseconds overflows
+	// int64.
+	w := time.Duration(float64(workflows.Backoff(n, d.jitter())) / float64(step) * float64(d.cfg.ReconnectMin))
+	return min(w, d.cfg.ReconnectMax)
+}
+
+// jitter is a number in [0,1) from the application's source of jitter,
+// workflows.Service.Rand (fixed in tests, so that waits are known), or
+// from rand.Float64 when it has none.
+func (d *Discord) jitter() float64 {
+	if d.svc != nil && d.svc.Rand != nil {
+		return d.svc.Rand()
 	}
-	w = min(w, d.cfg.ReconnectMax)
-	return w/2 + time.Duration(rand.Float64()*float64(w/2))
+	return rand.Float64()
 }
 
 // conn is one gateway websocket: gorilla allows one writer at a time.
@@ -230,22 +244,16 @@ func (d *Discord) connect(ctx context.Context, s *session) (established bool, er
 	c := &conn{ws: ws}
 	defer ws.Close()
 
-	interval, err := hello(ws)
+	// Until the event loop watches ctx, shutdown closes the socket: the
+	// handshake's read and write would otherwise hold RunGateway up to
+	// their deadlines (30 s for HELLO).
+	unwatch := context.AfterFunc(ctx, func() { ws.Close() })
+	interval, err := d.handshake(c, s)
+	if !unwatch() {
+		return false, ctx.Err()
+	}
 	if err != nil {
 		return false, err
-	}
-	if s.id != "" {
-		err = c.write(map[string]any{"op": opResume, "d": map[string]any{
-			"token": d.token(), "session_id": s.id, "seq": s.seq.Load()}})
-	} else {
-		s.seq.Store(0)
-		err = c.write(map[string]any{"op": opIdentify, "d": map[string]any{
-			"token": d.token(), "intents": Intents,
-			"properties": map[string]string{"os": "linux", "browser": "debrief", "device": "debrief"},
-		}})
-	}
-	if err != nil {
-		return false, fmt.Errorf("discord: gateway handshake: %w", err)
 	}
 
 	events := make(chan frame, 1024)
@@ -264,9 +272,8 @@ func (d *Discord) connect(ctx context.Context, s *session) (established bool, er
 	go func() { done <- read(ws, events, &acked, beat, stop) }()
 	go func() { done <- heart(interval, &acked, beat, stop) }()
 
-	// Events are handled after the connection ends too (whatever was
-	// read before it did), but a handler is never cut off by shutdown:
-	// an event taken is committed or left for the replay.
+	// A handler is never cut off by shutdown: an event taken is
+	// committed or left for the replay.
 	work := context.WithoutCancel(ctx)
 	for {
 		select {
@@ -275,48 +282,106 @@ func (d *Discord) connect(ctx context.Context, s *session) (established bool, er
 			return established, ctx.Err()
 		case err := <-done:
 			c.close(closeResuming, "reconnecting")
-			return established, err
-		case f := <-events:
-			switch f.T {
-			case "READY":
-				var r struct {
-					SessionID        string          `json:"session_id"`
-					ResumeGatewayURL string          `json:"resume_gateway_url"`
-					User             *discordgo.User `json:"user"`
-				}
-				if err := json.Unmarshal(f.D, &r); err != nil || r.SessionID == "" {
-					c.close(closeResuming, "bad READY")
-					return established, fmt.Errorf("discord: malformed READY: %v", err)
-				}
-				s.id, s.resumeURL = r.SessionID, r.ResumeGatewayURL
-				if r.User != nil {
-					d.setSelf(r.User.ID)
-				}
-				established = true
-				d.log.InfoContext(ctx, "gateway ready", "session", s.id)
-				d.bg.Go(func() {
-					rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-					defer cancel()
-					if err := d.registerCommands(rctx); err != nil {
-						d.log.ErrorContext(rctx, "command registration failed", "err", err)
+			// The events read before the end are handled still, in
+			// order. A select with both cases ready picks one at
+			// random, so without this they would be dropped about half
+			// the time: replayed after a RESUME, but lost for good when
+			// the session ended (opcode 9, 4007, 4009), for Discord
+			// sent them once and will not again. Shutdown stops the
+			// draining: nothing resumes the session after it.
+			for ctx.Err() == nil {
+				select {
+				case f := <-events:
+					ok, herr := d.handle(ctx, work, s, f)
+					established = established || ok
+					if herr != nil {
+						// Stop here: the sequence stays before this
+						// event, and a RESUME replays it.
+						d.log.WarnContext(ctx, "gateway event not handled after the connection ended", "err", herr)
+						return established, err
 					}
-				})
-			case "RESUMED":
-				established = true
-				d.log.InfoContext(ctx, "gateway resumed", "session", s.id, "seq", s.seq.Load())
-			default:
-				if err := d.dispatch(work, f.T, f.D); err != nil {
-					// Not committed: the sequence stays before this
-					// event, and the RESUME replays it.
-					c.close(closeResuming, "resuming after a failed commit")
-					return established, fmt.Errorf("discord: %s not committed: %w", f.T, err)
+				default:
+					return established, err
 				}
 			}
-			if f.S != nil && *f.S > s.seq.Load() {
-				s.seq.Store(*f.S)
+			return established, err
+		case f := <-events:
+			ok, err := d.handle(ctx, work, s, f)
+			established = established || ok
+			if err != nil {
+				// Not committed: the sequence stays before this event,
+				// and the RESUME replays it.
+				c.close(closeResuming, "resuming after an event not handled")
+				return established, err
 			}
 		}
 	}
+}
+
+// handshake reads HELLO and sends IDENTIFY, or RESUME when there is a
+// session to resume, and returns the heartbeat interval HELLO asked for.
+func (d *Discord) handshake(c *conn, s *session) (time.Duration, error) {
+	interval, err := hello(c.ws)
+	if err != nil {
+		return 0, err
+	}
+	if s.id != "" {
+		err = c.write(map[string]any{"op": opResume, "d": map[string]any{
+			"token": d.token(), "session_id": s.id, "seq": s.seq.Load()}})
+	} else {
+		s.seq.Store(0)
+		err = c.write(map[string]any{"op": opIdentify, "d": map[string]any{
+			"token": d.token(), "intents": Intents,
+			"properties": map[string]string{"os": "linux", "browser": "debrief", "device": "debrief"},
+		}})
+	}
+	if err != nil {
+		return 0, fmt.Errorf("discord: gateway handshake: %w", err)
+	}
+	return interval, nil
+}
+
+// handle handles one dispatch of session s: READY and RESUMED here, the
+// rest by d.dispatch with the context work. It advances s.seq past the
+// event only once it is handled, and reports whether the event was
+// Discord accepting the session (READY or RESUMED). An error means the
+// event was not handled and must be replayed.
+func (d *Discord) handle(ctx, work context.Context, s *session, f frame) (accepted bool, err error) {
+	switch f.T {
+	case "READY":
+		var r struct {
+			SessionID        string          `json:"session_id"`
+			ResumeGatewayURL string          `json:"resume_gateway_url"`
+			User             *discordgo.User `json:"user"`
+		}
+		if err := json.Unmarshal(f.D, &r); err != nil || r.SessionID == "" {
+			return false, fmt.Errorf("discord: malformed READY: %v", err)
+		}
+		s.id, s.resumeURL = r.SessionID, r.ResumeGatewayURL
+		if r.User != nil {
+			d.setSelf(r.User.ID)
+		}
+		accepted = true
+		d.log.InfoContext(ctx, "gateway ready", "session", s.id)
+		d.bg.Go(func() {
+			rctx, cancel := context.WithTimeout(work, 30*time.Second)
+			defer cancel()
+			if err := d.registerCommands(rctx); err != nil {
+				d.log.ErrorContext(rctx, "command registration failed", "err", err)
+			}
+		})
+	case "RESUMED":
+		accepted = true
+		d.log.InfoContext(ctx, "gateway resumed", "session", s.id, "seq", s.seq.Load())
+	default:
+		if err := d.dispatch(work, f.T, f.D); err != nil {
+			return false, fmt.Errorf("discord: %s not committed: %w", f.T, err)
+		}
+	}
+	if f.S != nil && *f.S > s.seq.Load() {
+		s.seq.Store(*f.S)
+	}
+	return accepted, nil
 }
 
 // token is the bot token as IDENTIFY and RESUME carry it: without the

@@ -3,8 +3,13 @@ package discord_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,7 +34,10 @@ func TestResumeReplays(t *testing.T) {
 	h.say(h.alice, ch, "one")
 	h.say(h.bob, ch, "two")
 	h.fake.ReplayFrom(before)
-	h.fake.Disconnect()
+	// The bot reconnects at once after a drop, and could be back before
+	// "three" is said, which would then come live rather than in the
+	// replay: the fake keeps it away until "three" was sent.
+	h.fake.DisconnectMissing(1)
 	// Said while the bot is away: it waits in the session for the RESUME,
 	// and Say returns once the bot acknowledged it.
 	h.say(h.carol, ch, "three")
@@ -194,4 +202,123 @@ func TestPinOfAMessageNotOnRecord(t *testing.T) {
 	if !ok || ev.MessageID != id || ev.Author.ID != h.alice {
 		t.Errorf("pin = %+v (%t), want alice's pin of %s with the message's text", ev, ok, id)
 	}
+}
+
+// TestReconnectBackoff: connections that fail in a row are spaced by the
+// outbox's backoff (workflows.Backoff) measured in ReconnectMin and capped
+// at ReconnectMax; a connection that drops after it was established is
+// resumed at once. The harness fixes the jitter at 0.5, so every wait is
+// 3/4 of its step: ReconnectMin is 1 ms, ReconnectMax 20 ms.
+func TestReconnectBackoff(t *testing.T) {
+	h := newHarness(t, overGateway)
+	ctx, cancel := h.waitCtx()
+	defer cancel()
+	h.fake.RefuseConnections(6)
+	h.fake.Disconnect()
+	if err := h.fake.WaitSessions(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	var waits []string
+	for _, m := range regexp.MustCompile(`msg="gateway disconnected; reconnecting".* wait=(\S+)`).FindAllStringSubmatch(h.logs.String(), -1) {
+		waits = append(waits, m[1])
+	}
+	want := []string{"0s", "750µs", "1.5ms", "3ms", "6ms", "12ms", "20ms"}
+	if !slices.Equal(waits, want) {
+		t.Errorf("waits between connections = %q, want %q", waits, want)
+	}
+	if rs := h.fake.Resumes(); len(rs) != 1 {
+		t.Errorf("resumes = %+v, want one: the session survives a gateway that is down a while", rs)
+	}
+}
+
+// TestShutdownWhileConnecting: shutdown while the bot waits for Discord's
+// HELLO ends RunGateway at once, not when the handshake's 30 s read
+// deadline expires.
+func TestShutdownWhileConnecting(t *testing.T) {
+	h := newHarness(t, overGateway)
+	ctx, cancel := h.waitCtx()
+	defer cancel()
+	// Nothing more is dispatched: the bot's new connection is held
+	// before HELLO until the end.
+	h.fake.DisconnectMissing(1)
+	if err := h.fake.WaitHeld(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h.stop() // fails the test unless RunGateway returns within waitFor
+	select {
+	case <-h.gatewayDone:
+		if h.gatewayErr != nil {
+			t.Errorf("RunGateway = %v, want nil at shutdown", h.gatewayErr)
+		}
+	default:
+	}
+}
+
+// TestEventsReadBeforeTheSessionEnds: the events the bot has read when
+// Discord ends the session (INVALID_SESSION, not resumable) are still
+// handled, in order: the new session will not replay them.
+func TestEventsReadBeforeTheSessionEnds(t *testing.T) {
+	st := &stall{entered: make(chan struct{}), release: make(chan struct{})}
+	h, ch := declared(t, overGateway, func(c *discord.Config, _ *discordtest.Server) {
+		c.HTTPClient = &http.Client{Transport: st}
+	})
+	ctx, cancel := h.waitCtx()
+	defer cancel()
+	// A channel the bot has not seen (no gateway event announced it): a
+	// message there makes it ask Discord what the channel is, which st
+	// holds up.
+	watercooler := h.fake.AddChannel("watercooler", "")
+	st.path.Store(new("/channels/" + watercooler))
+	// Say returns once the bot acknowledged the event; with a context
+	// that is already done it sends the event and returns at once.
+	sent, stop := context.WithCancel(ctx)
+	stop()
+	if _, err := h.fake.Say(sent, h.bob, watercooler, "anyone around?"); !errors.Is(err, discordtest.ErrNotAcked) {
+		t.Fatalf("say: %v", err)
+	}
+	select {
+	case <-st.entered:
+	case <-ctx.Done():
+		t.Fatal("the bot did not look up the unknown channel")
+	}
+	// The event loop waits on the lookup; the bot's reader queues these,
+	// then reads the end of the session.
+	texts := []string{"one", "two", "three"}
+	for _, text := range texts {
+		if _, err := h.fake.Say(sent, h.alice, ch, text); !errors.Is(err, discordtest.ErrNotAcked) {
+			t.Fatalf("say %q: %v", text, err)
+		}
+	}
+	h.fake.InvalidateSession(false)
+	close(st.release)
+	if err := h.fake.WaitIdentifies(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	tl := h.timeline("INC-1")
+	for _, text := range texts {
+		if n := count(tl, text); n != 1 {
+			t.Errorf("%q stored %d times, want once", text, n)
+		}
+	}
+}
+
+// stall holds the bot's REST GETs of one path until release is closed,
+// and closes entered when the first arrives.
+type stall struct {
+	path    atomic.Pointer[string]
+	entered chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func (s *stall) RoundTrip(r *http.Request) (*http.Response, error) {
+	if p := s.path.Load(); p != nil && r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, *p) {
+		s.once.Do(func() { close(s.entered) })
+		select {
+		case <-s.release:
+		case <-r.Context().Done():
+			return nil, r.Context().Err()
+		}
+	}
+	return http.DefaultTransport.RoundTrip(r)
 }

@@ -59,6 +59,19 @@ type gateway struct {
 	replayFrom     *int64 // the next RESUME replays from here, not the bot's seq
 	beats          int
 	noAck          bool // heartbeats go unanswered: a zombie connection
+	// hold keeps the bot's new connections waiting before HELLO until
+	// its session has dispatched up to seq (DisconnectMissing); held
+	// counts the connections waiting.
+	hold   *holdUntil
+	held   int
+	refuse int  // the next connections are answered 503 (RefuseConnections)
+	closed bool // the server is closing: nothing waits any more
+}
+
+// holdUntil is where a hold ends: once sess has dispatched seq.
+type holdUntil struct {
+	sess *gwSession
+	seq  int64
 }
 
 type gwSession struct {
@@ -127,15 +140,24 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "want ?v=10&encoding=json", http.StatusBadRequest)
 		return
 	}
+	g := &s.gw
+	g.mu.Lock()
+	refuse := g.refuse > 0
+	if refuse {
+		g.refuse--
+	}
+	g.mu.Unlock()
+	if refuse {
+		http.Error(w, "gateway unavailable", http.StatusServiceUnavailable)
+		return
+	}
 	ws, err := upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		return
 	}
 	c := &gwConn{c: ws}
-	g := &s.gw
 	g.mu.Lock()
 	g.conns[c] = true
-	interval := g.interval
 	g.notify()
 	g.mu.Unlock()
 	defer func() {
@@ -150,6 +172,12 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 		g.mu.Unlock()
 		ws.Close()
 	}()
+	if !g.waitHold() {
+		return
+	}
+	g.mu.Lock()
+	interval := g.interval
+	g.mu.Unlock()
 	if c.write(map[string]any{"op": 10, "d": map[string]any{"heartbeat_interval": interval.Milliseconds()}}) != nil {
 		return
 	}
@@ -181,6 +209,19 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 			D  json.RawMessage `json:"d"`
 		}
 		if err := ws.ReadJSON(&f); err != nil {
+			// Discord ends a session its client closes with 1000 or
+			// 1001: a RESUME of it is refused, and the client must
+			// identify anew. Any other code keeps it resumable.
+			var ce *websocket.CloseError
+			if errors.As(err, &ce) && (ce.Code == websocket.CloseNormalClosure || ce.Code == websocket.CloseGoingAway) {
+				g.mu.Lock()
+				for id, sess := range g.sessions {
+					if sess.conn == c {
+						delete(g.sessions, id)
+					}
+				}
+				g.mu.Unlock()
+			}
 			return
 		}
 		switch f.Op {
@@ -205,6 +246,32 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+// waitHold keeps a new connection waiting, before HELLO, while a hold
+// (DisconnectMissing) lasts, and ends the hold once it is over. It reports
+// false when the server closes meanwhile. The request's context is no use
+// here: a hijacked connection's is not cancelled when the bot hangs up.
+func (g *gateway) waitHold() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	counted := false
+	for g.hold != nil && g.hold.sess.seq < g.hold.seq && !g.closed {
+		if !counted {
+			counted = true
+			g.held++
+			g.notify()
+		}
+		ch := g.changed
+		g.mu.Unlock()
+		<-ch
+		g.mu.Lock()
+	}
+	if counted {
+		g.held--
+	}
+	g.hold = nil
+	return !g.closed
 }
 
 func closeWith(c *gwConn, code int, text string) {
@@ -246,7 +313,6 @@ func (s *Server) identify(c *gwConn, d json.RawMessage, path string) bool {
 	sess := &gwSession{id: sessID, conn: c}
 	g.sessions[sessID] = sess
 	g.cur = sess
-	g.accepted++
 	g.mu.Unlock()
 	s.gw.dispatch("READY", map[string]any{
 		"v": 10, "user": bot, "guilds": []any{map[string]any{"id": s.GuildID, "unavailable": true}},
@@ -254,7 +320,19 @@ func (s *Server) identify(c *gwConn, d json.RawMessage, path string) bool {
 		"application": map[string]any{"id": s.AppID, "flags": 1 << 19}, "private_channels": []any{},
 	})
 	s.gw.dispatch("GUILD_CREATE", guild)
+	g.accept()
 	return true
+}
+
+// accept counts a session accepted once its READY (and GUILD_CREATE) or
+// RESUMED is dispatched, not before: WaitSessions then Settle must wait
+// for the bot to acknowledge them, and Seq read earlier would be short of
+// them.
+func (g *gateway) accept() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.accepted++
+	g.notify()
 }
 
 // guildJSON is GUILD_CREATE: the guild's channels and active threads, and
@@ -324,9 +402,9 @@ func (s *Server) resume(c *gwConn, d json.RawMessage, path string) bool {
 	g.resumes[len(g.resumes)-1].Replayed = len(missed)
 	sess.conn = c
 	g.cur = sess
-	g.accepted++
 	g.mu.Unlock()
 	g.dispatch("RESUMED", map[string]any{})
+	g.accept()
 	return true
 }
 
@@ -466,6 +544,35 @@ func (s *Server) Disconnect() {
 	}
 }
 
+// DisconnectMissing drops the gateway connection, as Disconnect does, and
+// keeps the bot away until n more events were dispatched: its next
+// connection waits before HELLO. Those n events are then certainly ones
+// it missed, and come in the RESUME's replay. After a plain Disconnect the
+// bot may be back before the next event, which then arrives live.
+func (s *Server) DisconnectMissing(n int) {
+	s.gw.mu.Lock()
+	if s.gw.cur != nil {
+		s.gw.hold = &holdUntil{sess: s.gw.cur, seq: s.gw.cur.seq + int64(n)}
+	}
+	s.gw.mu.Unlock()
+	s.Disconnect()
+}
+
+// WaitHeld waits until a connection of the bot is held by
+// DisconnectMissing: the bot has reconnected and waits for HELLO.
+func (s *Server) WaitHeld(ctx context.Context) error {
+	return s.gw.wait(ctx, "a held connection", func() bool { return s.gw.held > 0 })
+}
+
+// RefuseConnections answers the bot's next n gateway connections with 503
+// Service Unavailable, as a gateway that is down does: the bot backs off
+// between them.
+func (s *Server) RefuseConnections(n int) {
+	s.gw.mu.Lock()
+	defer s.gw.mu.Unlock()
+	s.gw.refuse = n
+}
+
 // ReplayFrom makes the next RESUME replay every event after seq, even the
 // ones the bot had acknowledged: Discord delivers at least once.
 func (s *Server) ReplayFrom(seq int64) {
@@ -526,6 +633,8 @@ func (s *Server) CloseGateway(code int, text string) {
 
 func (g *gateway) closeAll() {
 	g.mu.Lock()
+	g.closed = true
+	g.notify()
 	var cs []*gwConn
 	for c := range g.conns {
 		cs = append(cs, c)
