@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/bwmarrin/discordgo"
-	"github.com/debrief/debrief/workflows"
+	"github.com/debrief/debrief/workflows/outbox"
 	"github.com/gorilla/websocket"
 )
 
@@ -158,18 +158,11 @@ func (d *Discord) RunGateway(ctx context.Context) error {
 	}
 }
 
-// backoff is the wait after n failed connections in a row. It is the
-// outbox's curve, workflows.Backoff (doubling from a first step, jitter in
-// [w/2, w)), so that debrief retries everything one way; the gateway only
-// measures it in its own step, ReconnectMin instead of the outbox's, and
-// caps it at ReconnectMax.
+// backoff is the wait after n failed connections in a row: the outbox's
+// curve (outbox.Curve), stepping from ReconnectMin up to ReconnectMax, so
+// that debrief retries everything one way.
 func (d *Discord) backoff(n int) time.Duration {
-	// The outbox's first step: its first wait is in [step/2, step).
-	step := 2 * workflows.Backoff(1, 0)
-	// In float64: a wait of minutes times a step in nanoseconds overflows
-	// int64.
-	w := time.Duration(float64(workflows.Backoff(n, d.jitter())) / float64(step) * float64(d.cfg.ReconnectMin))
-	return min(w, d.cfg.ReconnectMax)
+	return outbox.Curve{First: d.cfg.ReconnectMin, Max: d.cfg.ReconnectMax}.Wait(n, d.jitter())
 }
 
 // jitter is a number in [0,1) from the application's source of jitter,

@@ -205,10 +205,11 @@ func TestPinOfAMessageNotOnRecord(t *testing.T) {
 }
 
 // TestReconnectBackoff: connections that fail in a row are spaced by the
-// outbox's backoff (workflows.Backoff) measured in ReconnectMin and capped
-// at ReconnectMax; a connection that drops after it was established is
+// outbox's curve (outbox.Curve) stepping from ReconnectMin up to
+// ReconnectMax; a connection that drops after it was established is
 // resumed at once. The harness fixes the jitter at 0.5, so every wait is
-// 3/4 of its step: ReconnectMin is 1 ms, ReconnectMax 20 ms.
+// 3/4 of its step: ReconnectMin is 1 ms, ReconnectMax 20 ms, so the steps
+// are 1, 2, 4, 8, 16 and then 20 ms.
 func TestReconnectBackoff(t *testing.T) {
 	h := newHarness(t, overGateway)
 	ctx, cancel := h.waitCtx()
@@ -222,7 +223,7 @@ func TestReconnectBackoff(t *testing.T) {
 	for _, m := range regexp.MustCompile(`msg="gateway disconnected; reconnecting".* wait=(\S+)`).FindAllStringSubmatch(h.logs.String(), -1) {
 		waits = append(waits, m[1])
 	}
-	want := []string{"0s", "750µs", "1.5ms", "3ms", "6ms", "12ms", "20ms"}
+	want := []string{"0s", "750µs", "1.5ms", "3ms", "6ms", "12ms", "15ms"}
 	if !slices.Equal(waits, want) {
 		t.Errorf("waits between connections = %q, want %q", waits, want)
 	}

@@ -26,21 +26,29 @@ type PermanentError struct{ Err error }
 func (e *PermanentError) Error() string { return "permanent: " + e.Err.Error() }
 func (e *PermanentError) Unwrap() error { return e.Err }
 
-// Backoff bounds for effects that fail without a Retry-After.
-const (
-	backoffBase = 2 * time.Second
-	backoffMax  = 10 * time.Minute
-)
+// Curve is an exponential backoff: the step doubles from First after each
+// failed attempt up to Max, and the wait is drawn in [step/2, step) so that
+// many clients failing together do not retry together. The outbox uses it
+// for effects, the Discord gateway for reconnects: debrief retries one way.
+type Curve struct {
+	First, Max time.Duration
+}
 
-// Backoff returns the wait after the given number of failed attempts:
-// exponential from 2 s, capped at 10 min, with jitter in [d/2, d) so that
-// many clients failing together do not retry together. j is in [0,1). The
-// outbox uses it for effects; the Discord gateway for reconnects.
-func Backoff(attempts int, j float64) time.Duration {
-	d := backoffBase
-	for i := 1; i < attempts && d < backoffMax; i++ {
+// Wait returns the wait after the given number of failed attempts (1 or
+// more); j is in [0,1).
+func (c Curve) Wait(attempts int, j float64) time.Duration {
+	d := c.First
+	for i := 1; i < attempts && d < c.Max; i++ {
 		d *= 2
 	}
-	d = min(d, backoffMax)
+	d = min(d, c.Max)
 	return d/2 + time.Duration(j*float64(d/2))
 }
+
+// effects is the curve of effects that fail without a Retry-After: from
+// 2 s to 10 min.
+var effects = Curve{First: 2 * time.Second, Max: 10 * time.Minute}
+
+// Backoff returns the wait of an effect after the given number of failed
+// attempts, on the effects' curve; j is in [0,1).
+func Backoff(attempts int, j float64) time.Duration { return effects.Wait(attempts, j) }
