@@ -451,3 +451,21 @@ func TestOpenRefusesOtherSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestCheckAfterClose: Check tells a closed store (ErrClosed) from a
+// damaged one, so that a test's cleanup can leave alone a store the test
+// closed on purpose. bolttest's tests damage a file and expect Check to
+// find it.
+func TestCheckAfterClose(t *testing.T) {
+	db := MustOpenDB(t)
+	declare(t, db, "db latency")
+	if err := db.Check(); err != nil {
+		t.Errorf("Check of a sound store = %v", err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Check(); !errors.Is(err, ErrClosed) {
+		t.Errorf("Check after Close = %v, want ErrClosed", err)
+	}
+}
