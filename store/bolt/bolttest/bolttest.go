@@ -17,15 +17,16 @@ import (
 	"github.com/debrief/debrief/store/bolt"
 )
 
-// FileName is the name Open gives the database file in tb.TempDir().
-const FileName = "debrief.db"
+// fileName is the name Open gives the database file in tb.TempDir(): the
+// default of DEBRIEF_DB, so that a test's file looks like a real one.
+const fileName = "debrief.db"
 
 // Open opens a new, empty store in a file of its own under tb.TempDir().
 // At cleanup the store is checked and closed, as Close does; a store the
 // test closed itself is left alone.
 func Open(tb testing.TB, opts ...bolt.Option) *bolt.DB {
 	tb.Helper()
-	return OpenPath(tb, filepath.Join(tb.TempDir(), FileName), opts...)
+	return OpenPath(tb, filepath.Join(tb.TempDir(), fileName), opts...)
 }
 
 // OpenPath opens the store in the file at path, creating it if it does not
