@@ -13,6 +13,7 @@ import (
 	"github.com/debrief/debrief/internal/clocktest"
 	"github.com/debrief/debrief/store"
 	"github.com/debrief/debrief/store/bolt"
+	"github.com/debrief/debrief/store/bolt/bolttest"
 	"github.com/debrief/debrief/workflows"
 )
 
@@ -161,10 +162,7 @@ func newEnv(t testing.TB) *env {
 
 func (e *env) open() {
 	e.t.Helper()
-	db, err := bolt.Open(e.path)
-	if err != nil {
-		e.t.Fatalf("open store: %v", err)
-	}
+	db := bolttest.OpenPath(e.t, e.path)
 	e.db = db
 	e.svc = &workflows.Service{
 		Store: db, Config: e.cfg, Now: e.clock.Now, Rand: func() float64 { return 0.5 },
@@ -176,12 +174,7 @@ func (e *env) close() {
 	if e.db == nil {
 		return
 	}
-	if err := e.db.Check(); err != nil {
-		e.t.Errorf("consistency check: %v", err)
-	}
-	if err := e.db.Close(); err != nil {
-		e.t.Errorf("close store: %v", err)
-	}
+	bolttest.Close(e.t, e.db)
 	e.db = nil
 }
 

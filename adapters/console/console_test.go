@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -16,6 +15,7 @@ import (
 	"github.com/debrief/debrief/adapters/console"
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/store/bolt"
+	"github.com/debrief/debrief/store/bolt/bolttest"
 	"github.com/debrief/debrief/workflows"
 )
 
@@ -28,18 +28,7 @@ var (
 // cleanup. Nothing runs the outbox: tests call DeliverDue.
 func newService(t *testing.T) (*workflows.Service, *bolt.DB) {
 	t.Helper()
-	db, err := bolt.Open(filepath.Join(t.TempDir(), "debrief.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := db.Check(); err != nil {
-			t.Errorf("consistency check: %v", err)
-		}
-		if err := db.Close(); err != nil {
-			t.Error(err)
-		}
-	})
+	db := bolttest.Open(t)
 	return &workflows.Service{Store: db, Config: workflows.DefaultConfig()}, db
 }
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +13,7 @@ import (
 	"github.com/debrief/debrief/adapters/discord/discordtest"
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/store"
-	"github.com/debrief/debrief/store/bolt"
+	"github.com/debrief/debrief/store/bolt/bolttest"
 	"github.com/debrief/debrief/workflows"
 )
 
@@ -392,11 +391,7 @@ func sameCommands(t *testing.T, a, b json.RawMessage) bool {
 func TestStartRefused(t *testing.T) {
 	fake := discordtest.New()
 	defer fake.Close()
-	db, err := bolt.Open(filepath.Join(t.TempDir(), "debrief.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := bolttest.Open(t)
 	svc := &workflows.Service{Store: db, Config: workflows.DefaultConfig()}
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()

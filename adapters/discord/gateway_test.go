@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -16,7 +15,7 @@ import (
 	"github.com/debrief/debrief/adapters/discord"
 	"github.com/debrief/debrief/adapters/discord/discordtest"
 	"github.com/debrief/debrief/bot"
-	"github.com/debrief/debrief/store/bolt"
+	"github.com/debrief/debrief/store/bolt/bolttest"
 	"github.com/debrief/debrief/workflows"
 )
 
@@ -171,11 +170,7 @@ func TestGatewayRefusal(t *testing.T) {
 		fake := discordtest.New()
 		defer fake.Close()
 		fake.EnableMessageContent(false)
-		db, err := bolt.Open(filepath.Join(t.TempDir(), "debrief.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
+		db := bolttest.Open(t)
 		svc := &workflows.Service{Store: db, Config: workflows.DefaultConfig()}
 		dc, err := discord.New(svc, discord.Config{BotToken: fake.BotToken, AppID: fake.AppID, GuildID: fake.GuildID,
 			APIURL: fake.APIURL(), ReconnectMin: time.Millisecond})

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,6 +20,7 @@ import (
 	"github.com/debrief/debrief/internal/clocktest"
 	"github.com/debrief/debrief/store"
 	"github.com/debrief/debrief/store/bolt"
+	"github.com/debrief/debrief/store/bolt/bolttest"
 	"github.com/debrief/debrief/workflows"
 )
 
@@ -139,19 +139,8 @@ func newHarness(t *testing.T, m mode, opts ...option) *harness {
 	}
 	h.announce = fake.AddChannel("incidents", "")
 
-	db, err := bolt.Open(filepath.Join(t.TempDir(), "debrief.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := bolttest.Open(t)
 	h.db = db
-	t.Cleanup(func() {
-		if err := db.Check(); err != nil {
-			t.Errorf("consistency check: %v", err)
-		}
-		if err := db.Close(); err != nil {
-			t.Error(err)
-		}
-	})
 	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	cfg := workflows.DefaultConfig()
 	cfg.Announce = map[bot.Platform]string{bot.Discord: h.announce}
@@ -165,6 +154,7 @@ func newHarness(t *testing.T, m mode, opts ...option) *harness {
 	for _, o := range opts {
 		o(&dcfg, fake)
 	}
+	var err error
 	h.dc, err = discord.New(h.svc, dcfg)
 	if err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 	"github.com/debrief/debrief/internal/clocktest"
 	"github.com/debrief/debrief/store"
 	"github.com/debrief/debrief/store/bolt"
+	"github.com/debrief/debrief/store/bolt/bolttest"
 	"github.com/debrief/debrief/workflows"
 )
 
@@ -120,10 +121,7 @@ func newEnv(t *testing.T, fc githubtest.Config) *env {
 
 func (e *env) open() {
 	e.t.Helper()
-	db, err := bolt.Open(e.path)
-	if err != nil {
-		e.t.Fatalf("open store: %v", err)
-	}
+	db := bolttest.OpenPath(e.t, e.path)
 	fc := e.fake.Config()
 	client, err := github.New(github.Config{
 		Token: fc.Token, Repo: fc.Owner + "/" + fc.Repo, APIURL: e.fake.URL, Timeout: e.timeout, Now: e.clock.Now,
@@ -145,12 +143,7 @@ func (e *env) close() {
 		return
 	}
 	e.hook.Close()
-	if err := e.db.Check(); err != nil {
-		e.t.Errorf("consistency check: %v", err)
-	}
-	if err := e.db.Close(); err != nil {
-		e.t.Errorf("close store: %v", err)
-	}
+	bolttest.Close(e.t, e.db)
 	e.db = nil
 }
 

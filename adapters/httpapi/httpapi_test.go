@@ -22,6 +22,7 @@ import (
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/store"
 	"github.com/debrief/debrief/store/bolt"
+	"github.com/debrief/debrief/store/bolt/bolttest"
 	"github.com/debrief/debrief/workflows"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -48,30 +49,14 @@ type fixture struct {
 	srv *httptest.Server
 	log *bytes.Buffer
 	now time.Time
-	// closed is set by a test that closes the store itself.
-	closed bool
 }
 
 // newFixture serves the routes over a real store holding INC-1 (declared,
 // two messages, a severity change) and INC-2 (declared, nothing else).
 func newFixture(t *testing.T, token string) *fixture {
 	t.Helper()
-	db, err := bolt.Open(filepath.Join(t.TempDir(), "debrief.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := bolttest.Open(t)
 	f := &fixture{db: db, log: &bytes.Buffer{}, now: t0}
-	t.Cleanup(func() {
-		if f.closed {
-			return
-		}
-		if err := db.Check(); err != nil {
-			t.Errorf("consistency check: %v", err)
-		}
-		if err := db.Close(); err != nil {
-			t.Error(err)
-		}
-	})
 	var mu sync.Mutex
 	reg := prometheus.NewRegistry()
 	f.svc = &workflows.Service{
@@ -166,7 +151,6 @@ func TestHealthz(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || strings.TrimSpace(string(body)) != "ok" {
 		t.Errorf("GET /healthz = %d %q, want 200 ok (no token needed)", resp.StatusCode, body)
 	}
-	f.closed = true
 	if err := f.db.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -428,16 +412,12 @@ func TestBackup(t *testing.T) {
 	if err := os.WriteFile(path, body, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	db, err := bolt.Open(path)
-	if err != nil {
-		t.Fatalf("open the copy: %v", err)
-	}
-	defer db.Close()
+	db := bolttest.OpenPath(t, path)
 	if err := db.Check(); err != nil {
 		t.Errorf("copy fails the consistency check: %v", err)
 	}
 	var titles []string
-	err = db.View(context.Background(), func(tx store.ReadTx) error {
+	err := db.View(context.Background(), func(tx store.ReadTx) error {
 		incs, err := tx.Incidents()
 		for _, inc := range incs {
 			titles = append(titles, inc.Title)

@@ -20,7 +20,7 @@ import (
 	"github.com/debrief/debrief/adapters/slack/slacktest"
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/store"
-	"github.com/debrief/debrief/store/bolt"
+	"github.com/debrief/debrief/store/bolt/bolttest"
 	"github.com/debrief/debrief/workflows"
 	slackgo "github.com/slack-go/slack"
 	bbolt "go.etcd.io/bbolt"
@@ -57,14 +57,10 @@ func benchBodies(n int) [][]byte {
 // debriefEvents serves the adapter's /slack/events over a real store with
 // an incident living in benchChannel.
 func debriefEvents(b *testing.B, fake *slacktest.Server) *httptest.Server {
-	db, err := bolt.Open(filepath.Join(b.TempDir(), "debrief.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
+	db := bolttest.Open(b)
 	svc := &workflows.Service{Store: db, Config: workflows.DefaultConfig()}
 	ctx := context.Background()
-	err = db.Update(ctx, func(tx store.Tx) error {
+	err := db.Update(ctx, func(tx store.Tx) error {
 		n, err := tx.NextIncidentNumber()
 		if err != nil {
 			return err

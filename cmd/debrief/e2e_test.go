@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/debrief/debrief/bot"
-	"github.com/debrief/debrief/store/bolt"
+	"github.com/debrief/debrief/store/bolt/bolttest"
 )
 
 const token = "t0ken"
@@ -118,11 +118,7 @@ func TestServeInProcess(t *testing.T) {
 		t.Fatalf("run did not return within %s of cancel", waitFor)
 	}
 	// Shut down cleanly means the file is closed and consistent.
-	db, err := bolt.Open(dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := bolttest.OpenPath(t, dbPath)
 	if err := db.Check(); err != nil {
 		t.Error(err)
 	}
@@ -265,16 +261,12 @@ func TestCrash(t *testing.T) {
 	t.Logf("killed after %d acknowledged messages", len(acked))
 
 	// The lock died with the process: the file opens at once.
-	db, err := bolt.Open(dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := bolttest.OpenPath(t, dbPath)
 	if err := db.Check(); err != nil {
 		t.Fatalf("consistency check after SIGKILL: %v", err)
 	}
 	var tl []bot.TimelineEvent
-	err = db.View(context.Background(), func(tx workflowsReadTx) error {
+	err := db.View(context.Background(), func(tx workflowsReadTx) error {
 		var err error
 		tl, err = tx.Timeline("INC-1")
 		return err

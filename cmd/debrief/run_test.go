@@ -13,7 +13,7 @@ import (
 	"github.com/debrief/debrief/adapters/console"
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/store"
-	"github.com/debrief/debrief/store/bolt"
+	"github.com/debrief/debrief/store/bolt/bolttest"
 	"github.com/debrief/debrief/workflows"
 )
 
@@ -101,14 +101,8 @@ func TestHelpAndVersion(t *testing.T) {
 
 func TestUnknownIncidentExport(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "debrief.db")
-	db, err := bolt.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	_, err = runQuick(t, map[string]string{"DEBRIEF_DB": path}, "export", "INC-4")
+	bolttest.Close(t, bolttest.OpenPath(t, path))
+	_, err := runQuick(t, map[string]string{"DEBRIEF_DB": path}, "export", "INC-4")
 	if err == nil || !strings.Contains(err.Error(), `export INC-4: No incident`) {
 		t.Errorf("export of an unknown incident = %v, want the user-facing message", err)
 	}
@@ -119,13 +113,9 @@ func TestUnknownIncidentExport(t *testing.T) {
 // says what to do.
 func TestLockedInProcess(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "debrief.db")
-	db, err := bolt.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	bolttest.OpenPath(t, path)
 	start := time.Now()
-	_, err = runQuick(t, map[string]string{"DEBRIEF_DB": path}, "export", "INC-1")
+	_, err := runQuick(t, map[string]string{"DEBRIEF_DB": path}, "export", "INC-1")
 	if err == nil || !strings.Contains(err.Error(), "in use by another process") {
 		t.Errorf("export of a locked database = %v, want a clear error", err)
 	}
@@ -152,13 +142,8 @@ func TestLockedBinary(t *testing.T) {
 	online := map[string]string{"DEBRIEF_DB": env["DEBRIEF_DB"], "DEBRIEF_ADDR": addr}
 	if code, out, stderr := runBinary(t, online, "backup", copyPath); code != 0 || !strings.Contains(out, "backed up http://"+addr) {
 		t.Errorf("online backup = exit %d, %q, %q", code, out, stderr)
-	} else if db, err := bolt.Open(copyPath); err != nil {
-		t.Errorf("open the online backup: %v", err)
-	} else {
-		if err := db.Check(); err != nil {
-			t.Errorf("online backup fails the consistency check: %v", err)
-		}
-		db.Close()
+	} else if err := bolttest.OpenPath(t, copyPath).Check(); err != nil {
+		t.Errorf("online backup fails the consistency check: %v", err)
 	}
 	// With the server's address unknown, the error says what was tried.
 	if code, _, stderr := runBinary(t, env, "backup", copyPath+"2"); code == 0 || !strings.Contains(stderr, "held by a running server") {
@@ -178,11 +163,7 @@ func TestLockedBinary(t *testing.T) {
 // TestDrainOutbox: the last pass at shutdown delivers everything due,
 // including what a delivery queues (the pin of the posted summary).
 func TestDrainOutbox(t *testing.T) {
-	db, err := bolt.Open(filepath.Join(t.TempDir(), "debrief.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := bolttest.Open(t)
 	svc := &workflows.Service{Store: db, Config: workflows.DefaultConfig()}
 	out := newLineLog()
 	alice := bot.User{Platform: bot.Console, ID: "alice", Name: "alice"}

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -18,7 +17,7 @@ import (
 	"github.com/debrief/debrief/adapters/slack/slacktest"
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/internal/clocktest"
-	"github.com/debrief/debrief/store/bolt"
+	"github.com/debrief/debrief/store/bolt/bolttest"
 	"github.com/debrief/debrief/workflows"
 )
 
@@ -66,16 +65,7 @@ type driver interface {
 
 func newService(t *testing.T, c *clocktest.Clock, p bot.Platform, announce string) *workflows.Service {
 	t.Helper()
-	db, err := bolt.Open(filepath.Join(t.TempDir(), "debrief.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := db.Check(); err != nil {
-			t.Errorf("consistency check: %v", err)
-		}
-		db.Close()
-	})
+	db := bolttest.Open(t)
 	cfg := workflows.DefaultConfig()
 	cfg.Announce = map[bot.Platform]string{p: announce}
 	return &workflows.Service{Store: db, Config: cfg, Now: c.Now, Rand: func() float64 { return 0.5 }, Log: slog.New(slog.DiscardHandler)}

@@ -34,7 +34,7 @@ import (
 
 var _ store.Store = (*DB)(nil)
 
-// ErrClosed is returned by Append after Close.
+// ErrClosed is returned by Append and Check after Close.
 var ErrClosed = errors.New("store: database is closed")
 
 // schemaVersion is written to the meta bucket on creation; Open refuses a file
@@ -230,14 +230,23 @@ func (db *DB) OutboxDepth(ctx context.Context) (int, error) {
 }
 
 // Check verifies the file's page structure (bbolt's tx.Check) and returns
-// every inconsistency found, joined, or nil.
+// every inconsistency found, joined, or nil. After Close it returns
+// ErrClosed, so that a caller (a test's cleanup) can tell a store the test
+// already closed from a damaged one.
 func (db *DB) Check() error {
+	if db.isClosed() {
+		return fmt.Errorf("store: check %s: %w", db.path, ErrClosed)
+	}
 	// A writable transaction, rolled back: bbolt's Check reads the shared
 	// freelist, which is only safe while holding the writer lock, and an
 	// Update would commit (and fsync) an empty transaction.
 	btx, err := db.bolt.Begin(true)
+	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
+		// Close won the race with the isClosed test above.
+		return fmt.Errorf("store: check %s: %w", db.path, ErrClosed)
+	}
 	if err != nil {
-		return fmt.Errorf("store: check: %w", err)
+		return fmt.Errorf("store: check %s: %w", db.path, err)
 	}
 	defer func() { _ = btx.Rollback() }()
 	var errs []error
