@@ -111,9 +111,3 @@ func (d *Digest) Run(ctx context.Context) error {
 		return err
 	})
 }
-
-// RunDigest runs the digest loop on the cron schedule spec until ctx is
-// done (for cmd, which starts it).
-func (s *Service) RunDigest(ctx context.Context, spec string) error {
-	return s.Digests(spec).Run(ctx)
-}

@@ -230,9 +230,9 @@ func (e *env) refuse(u bot.User, ch bot.Channel, text, wantCode string) error {
 func (e *env) deliver() {
 	e.t.Helper()
 	for range 10 {
-		n, err := e.svc.DeliverDue(context.Background())
+		n, err := e.svc.Outbox().Tick(context.Background(), e.clock.Now())
 		if err != nil {
-			e.t.Fatalf("DeliverDue: %v", err)
+			e.t.Fatalf("Outbox.Tick: %v", err)
 		}
 		if n == 0 {
 			return

@@ -26,15 +26,28 @@ var (
 	_ Loop = (*Reconciler)(nil)
 )
 
-// Loops returns the loops cmd runs for this Service: the outbox, the
+// NamedLoop is a Loop with the name cmd logs it under.
+type NamedLoop struct {
+	Name string
+	Loop
+}
+
+// Loops returns the loops cmd runs for this Service, in the order to start
+// them: the outbox first, then the loops that queue effects for it (the
 // reminders, the countermeasure nudges, the digest on the cron schedule
-// digestSpec, and, with a Tracker, the reconcile every reconcileEvery.
-func (s *Service) Loops(digestSpec string, reconcileEvery time.Duration) map[string]Loop {
-	loops := map[string]Loop{
-		"outbox": s.Outbox(), "reminders": s.Reminders(), "nudges": s.Nudges(), "digest": s.Digests(digestSpec),
+// digestSpec, and, with a Tracker, the reconcile every ReconcileEvery).
+// cmd stops them in reverse, so that the outbox stops last and nothing is
+// queued after it has stopped (its last bounded pass at shutdown is
+// cmd's).
+func (s *Service) Loops(digestSpec string) []NamedLoop {
+	loops := []NamedLoop{
+		{"outbox", s.Outbox()},
+		{"reminders", s.Reminders()},
+		{"nudges", s.Nudges()},
+		{"digest", s.Digests(digestSpec)},
 	}
 	if s.Tracker != nil {
-		loops["reconcile"] = s.Reconciler(reconcileEvery)
+		loops = append(loops, NamedLoop{"reconcile", s.Reconciler()})
 	}
 	return loops
 }

@@ -2,7 +2,6 @@ package workflows_test
 
 import (
 	"context"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -40,36 +39,39 @@ func TestLoopsTickApart(t *testing.T) {
 	if got := e.posts(base, "Reminder:"); len(got) != 1 {
 		t.Errorf("status reminders = %q", got)
 	}
-	if n, err := e.svc.Tick(ctx, at); err != nil || n != 0 {
-		t.Errorf("Service.Tick again = %d, %v; want nothing left", n, err)
+	for _, l := range []workflows.Loop{e.svc.Reminders(), e.svc.Nudges()} {
+		if n, err := l.Tick(ctx, at); err != nil || n != 0 {
+			t.Errorf("%T.Tick again = %d, %v; want nothing left", l, n, err)
+		}
 	}
 }
 
-// TestLoopsListed: cmd gets every loop the configuration calls for, and
-// each Run returns once its context is done.
+// TestLoopsListed: cmd gets every loop the configuration calls for, the
+// outbox first (it is stopped last), and each Run returns once its context
+// is done.
 func TestLoopsListed(t *testing.T) {
 	e := newEnv(t)
-	keys := func(m map[string]workflows.Loop) []string {
-		var ks []string
-		for k := range m {
-			ks = append(ks, k)
+	names := func(loops []workflows.NamedLoop) string {
+		var ns []string
+		for _, l := range loops {
+			ns = append(ns, l.Name)
 		}
-		slices.Sort(ks)
-		return ks
+		return strings.Join(ns, " ")
 	}
-	if got := strings.Join(keys(e.svc.Loops("@weekly", time.Minute)), " "); got != "digest nudges outbox reminders" {
+	if got := names(e.svc.Loops("@weekly")); got != "outbox reminders nudges digest" {
 		t.Errorf("loops without a tracker = %s", got)
 	}
 	e.svc.Tracker = trackerStub{}
-	loops := e.svc.Loops("@weekly", time.Minute)
-	if got := strings.Join(keys(loops), " "); got != "digest nudges outbox reconcile reminders" {
+	e.svc.ReconcileEvery = time.Minute
+	loops := e.svc.Loops("@weekly")
+	if got := names(loops); got != "outbox reminders nudges digest reconcile" {
 		t.Errorf("loops with a tracker = %s", got)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	for name, l := range loops {
+	for _, l := range loops {
 		if err := l.Run(ctx); err != nil {
-			t.Errorf("%s: Run after cancel = %v", name, err)
+			t.Errorf("%s: Run after cancel = %v", l.Name, err)
 		}
 	}
 }

@@ -22,7 +22,7 @@ func TestOutboxRetriesWithBackoff(t *testing.T) {
 
 	var waits []time.Duration
 	for attempt := 1; attempt <= 3; attempt++ {
-		if n, err := e.svc.DeliverDue(context.Background()); err != nil || n != 0 {
+		if n, err := e.svc.Outbox().Tick(context.Background(), e.clock.Now()); err != nil || n != 0 {
 			t.Fatalf("pass %d: delivered %d, err %v; want 0 while failing", attempt, n, err)
 		}
 		eff := e.effects()
@@ -38,7 +38,7 @@ func TestOutboxRetriesWithBackoff(t *testing.T) {
 		// Not due yet: a pass just before NextAt attempts nothing.
 		e.clock.Advance(wait - time.Millisecond)
 		before := len(e.chat.Calls())
-		if _, err := e.svc.DeliverDue(context.Background()); err != nil {
+		if _, err := e.svc.Outbox().Tick(context.Background(), e.clock.Now()); err != nil {
 			t.Fatal(err)
 		}
 		if after := len(e.chat.Calls()); after != before {

@@ -2,7 +2,6 @@ package workflows
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -68,17 +67,6 @@ func (r *Reminders) Run(ctx context.Context) error {
 		_, err := r.Tick(ctx, r.s.now())
 		return err
 	})
-}
-
-// Tick fires every reminder and countermeasure nudge due at now: Reminders'
-// Tick, then Nudges'. It returns how many fired.
-func (s *Service) Tick(ctx context.Context, now time.Time) (int, error) {
-	n, err := s.Reminders().Tick(ctx, now)
-	if err != nil {
-		return n, err
-	}
-	m, err := s.Nudges().Tick(ctx, now)
-	return n + m, err
 }
 
 // fireDue fires, in one transaction, each reminder due at now whose kind is
@@ -206,12 +194,3 @@ func commanderName(inc *bot.Incident) string {
 // reminders. The due times live in the store; the scan only decides how
 // late one may fire.
 const ReminderScan = "@every 30s"
-
-// RunReminders runs the Reminders and Nudges loops until ctx is done (for
-// cmd, which starts it). Tests call Tick with a fake time instead.
-func (s *Service) RunReminders(ctx context.Context) error {
-	errs := make(chan error, 2)
-	go func() { errs <- s.Reminders().Run(ctx) }()
-	go func() { errs <- s.Nudges().Run(ctx) }()
-	return errors.Join(<-errs, <-errs)
-}

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/debrief/debrief/workflows"
 )
 
 // posts returns the whole texts of the messages posted since call index
@@ -21,11 +23,17 @@ func (e *env) posts(from int, sub string) []string {
 	return out
 }
 
+// tick fires the reminders, then the nudges, due now, delivers them and
+// returns how many fired.
 func (e *env) tick() int {
 	e.t.Helper()
-	n, err := e.svc.Tick(context.Background(), e.clock.Now())
-	if err != nil {
-		e.t.Fatalf("Tick: %v", err)
+	n := 0
+	for _, l := range []workflows.Loop{e.svc.Reminders(), e.svc.Nudges()} {
+		m, err := l.Tick(context.Background(), e.clock.Now())
+		if err != nil {
+			e.t.Fatalf("Tick: %v", err)
+		}
+		n += m
 	}
 	e.deliver()
 	return n

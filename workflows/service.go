@@ -48,7 +48,8 @@ type Config struct {
 	// MeetingDuration is the post-mortem's length when none is given.
 	MeetingDuration time.Duration
 	// Policy relaxes the close gate per severity; the zero value relaxes
-	// nothing.
+	// nothing. Its RequireFiled is not for the operator to set: the
+	// Service demands filing whenever it has a Tracker (policy).
 	Policy bot.ClosePolicy
 	// Admins may close any incident and assign roles in it, besides its
 	// commander. Entries are user keys ("slack:U123") or bare IDs.
@@ -102,9 +103,14 @@ type Service struct {
 	// Publisher commits closed incidents' write-ups; optional.
 	Publisher Publisher
 	// Tracker files countermeasures as issues; optional. With one, an
-	// incident does not close before its countermeasures are filed
-	// (policy sets bot.ClosePolicy.RequireFiled).
+	// incident does not close before its countermeasures are filed (the
+	// Service derives bot.ClosePolicy.RequireFiled from it, in policy;
+	// nobody sets it), and the reconcile loop runs (Loops).
 	Tracker Tracker
+	// ReconcileEvery is how often the reconcile loop asks the Tracker for
+	// the issues updated since the last sync; DefaultReconcileEvery when
+	// zero. Whoever sets Tracker sets it (GITHUB_RECONCILE_EVERY).
+	ReconcileEvery time.Duration
 	// PublishPath is the folder Publisher writes into ("postmortems/").
 	PublishPath string
 	// Now is the clock; time.Now when nil. Tests inject a fake.

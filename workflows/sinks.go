@@ -158,13 +158,3 @@ func (s *Service) Outbox() *outbox.Outbox {
 
 // kick tells the outbox there is new work.
 func (s *Service) kick() { s.Outbox().Kick() }
-
-// DeliverDue makes one outbox pass at the injected clock's now (Outbox's
-// Tick) and returns how many effects were delivered.
-func (s *Service) DeliverDue(ctx context.Context) (int, error) {
-	return s.Outbox().Tick(ctx, s.now())
-}
-
-// RunOutbox delivers effects until ctx is done (Outbox's Run), for cmd,
-// which starts it.
-func (s *Service) RunOutbox(ctx context.Context) { _ = s.Outbox().Run(ctx) }

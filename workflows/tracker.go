@@ -355,7 +355,7 @@ func (s *Service) FileUnfiled(ctx context.Context) (int, error) {
 }
 
 // metaReconcileCursor is the store key of the tracker's last update seen by
-// Reconcile.
+// the Reconciler.
 const metaReconcileCursor = "tracker/reconcile_since"
 
 // Reconciler is the loop that asks the tracker for the countermeasure
@@ -367,18 +367,19 @@ type Reconciler struct {
 	every time.Duration
 }
 
-// Reconciler returns the Service's reconcile loop, run every interval.
-func (s *Service) Reconciler(every time.Duration) *Reconciler { return &Reconciler{s: s, every: every} }
+// DefaultReconcileEvery is how often the Reconciler runs when
+// Service.ReconcileEvery is zero: the bound on how late a close whose
+// webhook was lost is noticed (README, "Reconcile").
+const DefaultReconcileEvery = 10 * time.Minute
 
-// Reconcile makes one reconcile pass now (Reconciler.Tick).
-func (s *Service) Reconcile(ctx context.Context) (int, error) {
-	return s.Reconciler(0).Tick(ctx, s.now())
-}
-
-// RunReconcile runs the reconcile loop every interval until ctx is done
-// (for cmd, which starts it).
-func (s *Service) RunReconcile(ctx context.Context, every time.Duration) error {
-	return s.Reconciler(every).Run(ctx)
+// Reconciler returns the Service's reconcile loop, run every
+// Service.ReconcileEvery (DefaultReconcileEvery when zero).
+func (s *Service) Reconciler() *Reconciler {
+	every := s.ReconcileEvery
+	if every <= 0 {
+		every = DefaultReconcileEvery
+	}
+	return &Reconciler{s: s, every: every}
 }
 
 // Tick applies the issues updated since the last sync at now. The cursor
@@ -436,9 +437,6 @@ func (r *Reconciler) Tick(ctx context.Context, now time.Time) (int, error) {
 
 // Run reconciles once at start and then every interval until ctx is done.
 func (r *Reconciler) Run(ctx context.Context) error {
-	if r.every <= 0 {
-		return fmt.Errorf("workflows: reconcile every %s: want a positive interval", r.every)
-	}
 	run := func() error {
 		_, err := r.Tick(ctx, r.s.now())
 		return err

@@ -25,7 +25,7 @@ var (
 )
 
 // newService opens a real store in t.TempDir and checks its consistency at
-// cleanup. Nothing runs the outbox: tests call DeliverDue.
+// cleanup. Nothing runs the outbox: tests call its Tick.
 func newService(t *testing.T) (*workflows.Service, *bolt.DB) {
 	t.Helper()
 	db := bolttest.Open(t)
@@ -103,7 +103,7 @@ func (s *session) expect(want string) string {
 // deliver runs one outbox pass, which prints the effects.
 func (s *session) deliver() {
 	s.t.Helper()
-	if _, err := s.svc.DeliverDue(context.Background()); err != nil {
+	if _, err := s.svc.Outbox().Tick(context.Background(), time.Now()); err != nil {
 		s.t.Fatal(err)
 	}
 }
@@ -344,7 +344,7 @@ func declared(t *testing.T, svc *workflows.Service) string {
 	if r.IncidentID != "INC-1" {
 		t.Fatalf("declare = %+v", r)
 	}
-	if _, err := svc.DeliverDue(ctx); err != nil {
+	if _, err := svc.Outbox().Tick(ctx, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	inc, err := svc.Incident(ctx, "INC-1")

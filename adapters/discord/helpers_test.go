@@ -214,9 +214,9 @@ func (h *harness) deliver() int {
 	total := 0
 	pending := len(h.effects())
 	for range 20 {
-		n, err := h.svc.DeliverDue(h.ctx)
+		n, err := h.svc.Outbox().Tick(h.ctx, h.clock.Now())
 		if err != nil {
-			h.t.Fatalf("DeliverDue: %v", err)
+			h.t.Fatalf("Outbox.Tick: %v", err)
 		}
 		left := len(h.effects())
 		if n == 0 && left >= pending {

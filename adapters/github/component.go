@@ -17,18 +17,19 @@ import (
 )
 
 // DefaultReconcileEvery is how often the countermeasure issues are
-// reconciled with GitHub when GITHUB_RECONCILE_EVERY is not set: the bound
-// on how late a close whose webhook was lost is noticed.
-const DefaultReconcileEvery = 10 * time.Minute
+// reconciled with GitHub when GITHUB_RECONCILE_EVERY is not set: the
+// application's default (workflows.DefaultReconcileEvery).
+const DefaultReconcileEvery = workflows.DefaultReconcileEvery
 
 // Component is GitHub in `debrief serve`: the countermeasure issues, the
-// webhook, published post-mortems, and the reconcile loop. Create it with
-// FromEnv.
+// webhook and published post-mortems. The reconcile loop is the
+// application's (workflows.Service.Loops), run by cmd with the others;
+// this component only gives it the tracker and its interval. Create it
+// with FromEnv.
 type Component struct {
 	client *Client
 	hook   *Webhook
 	svc    *workflows.Service
-	every  time.Duration
 	log    *slog.Logger
 }
 
@@ -118,10 +119,11 @@ func readUsersFile(path string) (map[string]string, error) {
 
 // FromEnv is the GitHub component of `debrief serve`: it reads and checks
 // the GITHUB_* variables, and returns nil when GITHUB_TOKEN is not set.
-// Otherwise it joins svc as its tracker (countermeasures filed as issues),
-// with the users' logins, and as its publisher when GITHUB_POSTMORTEM_PATH
-// is set. What the application makes of a tracker (that countermeasures
-// must be filed before close) is the application's rule, not set here.
+// Otherwise it joins svc as its tracker (countermeasures filed as issues,
+// reconciled every GITHUB_RECONCILE_EVERY by the application's loop), with
+// the users' logins, and as its publisher when GITHUB_POSTMORTEM_PATH is
+// set. What the application makes of a tracker (that countermeasures must
+// be filed before close) is the application's rule, not set here.
 func FromEnv(_ context.Context, getenv func(string) string, svc *workflows.Service, log *slog.Logger) (*Component, error) {
 	c, err := fromEnv(getenv)
 	if err != nil || c.Token == "" {
@@ -133,6 +135,7 @@ func FromEnv(_ context.Context, getenv func(string) string, svc *workflows.Servi
 		return nil, fmt.Errorf("GITHUB_REPO=%s: %w", c.Repo, err)
 	}
 	svc.Tracker = client
+	svc.ReconcileEvery = c.ReconcileEvery
 	svc.Config.Logins = c.Logins
 	if c.PostmortemPath != "" {
 		svc.Publisher = client
@@ -151,7 +154,6 @@ func FromEnv(_ context.Context, getenv func(string) string, svc *workflows.Servi
 		client: client,
 		hook:   &Webhook{Secret: []byte(c.WebhookSecret), Repo: c.Repo, Service: svc, Log: log},
 		svc:    svc,
-		every:  c.ReconcileEvery,
 		log:    log,
 	}, nil
 }
@@ -162,16 +164,15 @@ func (c *Component) Register(mux *http.ServeMux) {
 }
 
 // Run files the countermeasures never filed (recorded before GitHub was
-// configured, or dropped while it was misconfigured), then reconciles with
-// GitHub every interval until ctx is done. Failures are logged and tried
-// again: GitHub being down never stops debrief.
+// configured, or dropped while it was misconfigured), then serves the
+// webhook until ctx is done. A failure is logged, not returned: the next
+// start files them again, and GitHub being down never stops debrief; the
+// filings themselves go through the outbox, which retries them.
 func (c *Component) Run(ctx context.Context) error {
 	if _, err := c.svc.FileUnfiled(ctx); err != nil && ctx.Err() == nil {
 		c.log.ErrorContext(ctx, "filing unfiled countermeasures", "err", err)
 	}
-	if err := c.svc.RunReconcile(ctx, c.every); err != nil {
-		c.log.ErrorContext(ctx, "reconcile stopped", "err", err)
-	}
+	<-ctx.Done()
 	return nil
 }
 

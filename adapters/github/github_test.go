@@ -187,8 +187,8 @@ func TestNeverTwice(t *testing.T) {
 		if passes == 15 {
 			e.restart()
 		}
-		if _, err := e.svc.DeliverDue(context.Background()); err != nil {
-			t.Fatalf("DeliverDue: %v", err)
+		if _, err := e.svc.Outbox().Tick(context.Background(), e.clock.Now()); err != nil {
+			t.Fatalf("Outbox.Tick: %v", err)
 		}
 		e.clock.Advance(11 * time.Minute) // past any backoff or Retry-After
 	}
@@ -240,8 +240,8 @@ func TestCrashWhileCreating(t *testing.T) {
 		}
 		return githubtest.None
 	})
-	if _, err := e.svc.DeliverDue(ctx); err == nil {
-		t.Fatal("DeliverDue survived the crash")
+	if _, err := e.svc.Outbox().Tick(ctx, e.clock.Now()); err == nil {
+		t.Fatal("Outbox.Tick survived the crash")
 	}
 	if eff := e.effects(); len(eff) != 1 || eff[0].Attempts != 0 || !eff[0].Sent {
 		t.Fatalf("after the crash: %+v, want the filing pending, unattempted as far as the store knows, but sent", eff)

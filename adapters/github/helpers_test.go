@@ -172,9 +172,9 @@ func (e *env) run(u bot.User, ch bot.Channel, text string) workflows.Reply {
 func (e *env) deliver() {
 	e.t.Helper()
 	for range 20 {
-		n, err := e.svc.DeliverDue(context.Background())
+		n, err := e.svc.Outbox().Tick(context.Background(), e.clock.Now())
 		if err != nil {
-			e.t.Fatalf("DeliverDue: %v", err)
+			e.t.Fatalf("Outbox.Tick: %v", err)
 		}
 		if n == 0 {
 			return
@@ -182,11 +182,17 @@ func (e *env) deliver() {
 	}
 }
 
+// tick fires the reminders, then the nudges, due now, delivers them and
+// returns how many fired.
 func (e *env) tick() int {
 	e.t.Helper()
-	n, err := e.svc.Tick(context.Background(), e.clock.Now())
-	if err != nil {
-		e.t.Fatalf("Tick: %v", err)
+	n := 0
+	for _, l := range []workflows.Loop{e.svc.Reminders(), e.svc.Nudges()} {
+		m, err := l.Tick(context.Background(), e.clock.Now())
+		if err != nil {
+			e.t.Fatalf("Tick: %v", err)
+		}
+		n += m
 	}
 	e.deliver()
 	return n

@@ -102,7 +102,7 @@ func TestNudges(t *testing.T) {
 	e.clock.Set(utc(19, 15))
 	e.closeIssue(1, "bob")
 	e.fake.Update(2, func(is *githubtest.Issue) { is.State = "closed" })
-	if _, err := e.svc.Reconcile(context.Background()); err != nil {
+	if _, err := e.svc.Reconciler().Tick(context.Background(), e.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	e.deliver()

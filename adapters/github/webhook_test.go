@@ -261,7 +261,7 @@ func TestReconcileCatchesMissedWebhook(t *testing.T) {
 	}
 	e.deliver()
 	ctx := context.Background()
-	if n, err := e.svc.Reconcile(ctx); err != nil || n != 0 {
+	if n, err := e.svc.Reconciler().Tick(ctx, e.clock.Now()); err != nil || n != 0 {
 		t.Fatalf("first reconcile = %d, %v; want nothing to change", n, err)
 	}
 	base := e.chat.len()
@@ -270,7 +270,7 @@ func TestReconcileCatchesMissedWebhook(t *testing.T) {
 	e.fake.Update(4, func(is *githubtest.Issue) { is.State = "closed" })
 	e.restart()
 	before := len(e.fake.Requests())
-	n, err := e.svc.Reconcile(ctx)
+	n, err := e.svc.Reconciler().Tick(ctx, e.clock.Now())
 	if err != nil || n != 1 {
 		t.Fatalf("reconcile = %d, %v; want the missed close", n, err)
 	}
@@ -291,7 +291,7 @@ func TestReconcileCatchesMissedWebhook(t *testing.T) {
 	e.clock.Advance(time.Hour)
 	e.fake.Update(2, func(is *githubtest.Issue) { is.State = "closed" })
 	before = len(e.fake.Requests())
-	if n, err := e.svc.Reconcile(ctx); err != nil || n != 1 {
+	if n, err := e.svc.Reconciler().Tick(ctx, e.clock.Now()); err != nil || n != 1 {
 		t.Fatalf("reconcile after #2 closed = %d, %v", n, err)
 	}
 	if got := e.fake.Requests()[before:]; len(got) != 1 {
@@ -299,7 +299,7 @@ func TestReconcileCatchesMissedWebhook(t *testing.T) {
 	}
 	e.deliver()
 	// Nothing new: nothing happens.
-	if n, err := e.svc.Reconcile(ctx); err != nil || n != 0 {
+	if n, err := e.svc.Reconciler().Tick(ctx, e.clock.Now()); err != nil || n != 0 {
 		t.Errorf("reconcile with nothing new = %d, %v", n, err)
 	}
 	if got := e.chat.since(base, "Thank you"); len(got) != 2 {
@@ -327,7 +327,7 @@ func TestReconcileFromScratch(t *testing.T) {
 		e.fake.Update(n, func(is *githubtest.Issue) { is.State = "closed" })
 	}
 	before := len(e.fake.Requests())
-	if n, err := e.svc.Reconcile(context.Background()); err != nil || n != 2 {
+	if n, err := e.svc.Reconciler().Tick(context.Background(), e.clock.Now()); err != nil || n != 2 {
 		t.Fatalf("reconcile = %d, %v; want 2", n, err)
 	}
 	if pages := len(e.fake.Requests()) - before; pages != 3 {

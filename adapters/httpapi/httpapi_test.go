@@ -75,7 +75,7 @@ func newFixture(t *testing.T, token string) *fixture {
 	if r := f.svc.Execute(ctx, alice, general, `declare "Checkout is down" sev2`); r.IncidentID != "INC-1" {
 		t.Fatalf("declare: %+v", r)
 	}
-	if _, err := f.svc.DeliverDue(ctx); err != nil {
+	if _, err := f.svc.Outbox().Tick(ctx, f.svc.Now()); err != nil {
 		t.Fatal(err)
 	}
 	ch := bot.Channel{Platform: bot.Console, ID: "inc-1-checkout-is-down"}

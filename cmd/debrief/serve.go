@@ -107,22 +107,12 @@ func serve(ctx context.Context, cfg Config, getenv func(string) string, stdin io
 	// Tests listen on :0 and read the port from this line.
 	log.Info("listening", "addr", ln.Addr().String(), "db", cfg.DB, "version", version)
 
-	// Workers run until intake has stopped, so that the effects of the last
-	// commands are still delivered when they can be.
-	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopWork()
-	var workers sync.WaitGroup
-	workers.Go(func() { svc.RunOutbox(workCtx) })
-	workers.Go(func() {
-		if err := svc.RunReminders(workCtx); err != nil {
-			log.Error("reminders stopped", "err", err)
-		}
-	})
-	workers.Go(func() {
-		if err := svc.RunDigest(workCtx, cfg.DigestCron); err != nil {
-			log.Error("countermeasure digest stopped", "err", err)
-		}
-	})
+	// The workers are the application's periodic loops, all started here
+	// (svc.Loops: the outbox, then the loops that queue for it). They run
+	// until intake has stopped, so that the effects of the last commands
+	// are still delivered when they can be.
+	stopWorkers := startWorkers(ctx, svc.Loops(cfg.DigestCron), log)
+	defer stopWorkers()
 
 	httpErr := make(chan error, 1)
 	runErr := runComponents(ctx, comps,
@@ -138,14 +128,40 @@ func serve(ctx context.Context, cfg Config, getenv func(string) string, stdin io
 				log.Warn("http shutdown", "err", err)
 			}
 		}, log)
-	// Then the workers, and one last bounded drain of the outbox so that
-	// the effects of the last commands (the archive after a close) are not
-	// left waiting for the next start. Anything not delivered in time stays
-	// in the outbox and goes out at the next start.
-	stopWork()
-	workers.Wait()
+	// Then the workers, last started first (the outbox last), and one last
+	// bounded drain of the outbox so that the effects of the last commands
+	// (the archive after a close) are not left waiting for the next start.
+	// Anything not delivered in time stays in the outbox and goes out at
+	// the next start.
+	stopWorkers()
 	drainOutbox(context.WithoutCancel(ctx), svc, log)
 	return runErr
+}
+
+// startWorkers runs each loop in its own goroutine, detached from ctx, and
+// returns the function that stops them in reverse order, each one
+// finished before the next is stopped; calling it again does nothing. A
+// loop whose Run fails is logged and the others go on: a schedule that
+// cannot run must not stop the bot.
+func startWorkers(ctx context.Context, loops []workflows.NamedLoop, log *slog.Logger) (stop func()) {
+	stops := make([]context.CancelFunc, len(loops))
+	dones := make([]chan struct{}, len(loops))
+	for i, l := range loops {
+		lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		stops[i], dones[i] = cancel, make(chan struct{})
+		go func() {
+			defer close(dones[i])
+			if err := l.Run(lctx); err != nil {
+				log.Error("loop stopped", "loop", l.Name, "err", err)
+			}
+		}()
+	}
+	return sync.OnceFunc(func() {
+		for i := len(loops) - 1; i >= 0; i-- {
+			stops[i]()
+			<-dones[i]
+		}
+	})
 }
 
 // runComponents runs comps, then the intake (startIntake: the HTTP
@@ -207,12 +223,16 @@ const drainGrace = 5 * time.Second
 
 // drainOutbox delivers what is due until a pass delivers nothing (a
 // delivered post can queue its pin) or drainGrace is over. It runs after
-// the worker has stopped, so no effect is attempted twice at once.
+// the outbox loop has stopped, so no effect is attempted twice at once.
 func drainOutbox(ctx context.Context, svc *workflows.Service, log *slog.Logger) {
 	ctx, cancel := context.WithTimeout(ctx, drainGrace)
 	defer cancel()
+	ob, now := svc.Outbox(), time.Now
+	if svc.Now != nil {
+		now = svc.Now // the Service's clock, as the outbox loop's Run uses
+	}
 	for {
-		n, err := svc.DeliverDue(ctx)
+		n, err := ob.Tick(ctx, now())
 		if err != nil {
 			if ctx.Err() == nil {
 				log.Warn("outbox drain at shutdown", "err", err)

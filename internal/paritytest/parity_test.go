@@ -74,7 +74,7 @@ func newService(t *testing.T, c *clocktest.Clock, p bot.Platform, announce strin
 func deliver(t *testing.T, ctx context.Context, svc *workflows.Service) {
 	t.Helper()
 	for range 20 {
-		n, err := svc.DeliverDue(ctx)
+		n, err := svc.Outbox().Tick(ctx, svc.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
