@@ -124,7 +124,8 @@ type ClosePolicy struct {
 	// reason to refuse the close.
 	LintWarnOnly bool
 	// RequireFiled demands that every countermeasure be filed in the
-	// tracker (set when one is configured).
+	// tracker. The application sets it whenever a tracker is configured, so
+	// that an incident does not close before its countermeasures are tracked.
 	RequireFiled bool
 }
 

@@ -269,6 +269,39 @@ func Help() string {
 	return b.String()
 }
 
+// HelpOn answers "help [topic]": with no topic, the whole help; with a
+// verb's words ("help postmortem schedule", or an alias: "help pm
+// schedule", "help severity"), that verb's usage, and with a group's word
+// ("help action"), the usage of every verb of the group. A topic that names
+// no verb gets the whole help, after a note saying so.
+func HelpOn(topic string) string {
+	words := strings.Fields(strings.ToLower(topic))
+	if len(words) > 0 && words[0] == "/incident" {
+		words = words[1:]
+	}
+	if len(words) == 0 {
+		return Help()
+	}
+	if w, ok := wordAliases[words[0]]; ok {
+		words[0] = w
+	}
+	var usage []string
+	if Lookup(Verb(strings.Join(words, " "))) != nil {
+		usage = append(usage, UsageOf(Verb(strings.Join(words, " "))))
+	}
+	if len(words) == 1 && Group(words[0]) {
+		for _, s := range Verbs {
+			if g, _, ok := strings.Cut(string(s.Verb), " "); ok && g == words[0] {
+				usage = append(usage, UsageOf(s.Verb))
+			}
+		}
+	}
+	if len(usage) == 0 {
+		return fmt.Sprintf("There is no command %s; here is the whole help.\n%s", quote(topic), Help())
+	}
+	return "Usage:\n" + strings.Join(usage, "\n")
+}
+
 // parse reads the arguments of s from rest.
 func (s *VerbSpec) parse(rest string) (Command, error) {
 	if s.Parse != nil {

@@ -31,6 +31,9 @@ func TestHelpVerb(t *testing.T) {
 		{"help  postmortem   schedule ", lines(bot.VerbPostmortemSchedule)},
 		{"help /incident close", lines(bot.VerbClose)},
 		{"help action", lines(bot.VerbAction, bot.VerbActionDone)},
+		{"help pm schedule", lines(bot.VerbPostmortemSchedule)},
+		{"help severity", lines(bot.VerbSev)},
+		{"help Timezone", lines(bot.VerbTZ)},
 	}
 	for _, c := range cases {
 		r := e.svc.Execute(ctx, alice, general, c.text)

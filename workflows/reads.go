@@ -14,41 +14,10 @@ import (
 // readVerbs show what is recorded; they change nothing.
 var readVerbs = verbs{
 	bot.VerbHelp: {global: func(_ *Service, _ context.Context, _ bot.User, _ bot.Channel, cmd bot.Command) (Reply, error) {
-		return Reply{Text: help(cmd.Text), Ephemeral: true}, nil
+		return Reply{Text: bot.HelpOn(cmd.Text), Ephemeral: true}, nil
 	}},
 	bot.VerbList:     {global: (*Service).list},
 	bot.VerbTimeline: {run: (*call).timeline, readOnly: true},
-}
-
-// help answers "help [topic]": with no topic, the whole help; with a
-// verb's words ("help postmortem schedule"), that verb's usage, and with a
-// group's word ("help action"), the usage of every verb of the group. A
-// topic that names no verb gets the whole help, after a note saying so.
-// Everything comes from bot's verb table.
-func help(topic string) string {
-	words := strings.Fields(strings.ToLower(topic))
-	if len(words) > 0 && words[0] == "/incident" {
-		words = words[1:]
-	}
-	if len(words) == 0 {
-		return bot.Help()
-	}
-	v := bot.Verb(strings.Join(words, " "))
-	var usage []string
-	if bot.Lookup(v) != nil {
-		usage = append(usage, bot.UsageOf(v))
-	}
-	if len(words) == 1 && bot.Group(words[0]) {
-		for _, s := range bot.Verbs {
-			if g, _, ok := strings.Cut(string(s.Verb), " "); ok && g == words[0] {
-				usage = append(usage, bot.UsageOf(s.Verb))
-			}
-		}
-	}
-	if len(usage) == 0 {
-		return fmt.Sprintf("There is no command %q; here is the whole help.\n%s", bot.Truncate(topic, 40), bot.Help())
-	}
-	return "Usage:\n" + strings.Join(usage, "\n")
 }
 
 // list shows the incidents not yet closed.
