@@ -44,10 +44,6 @@ func TestChatContract(t *testing.T) {
 				"PostDirect/same key sends once": noDirectKey,
 				"PostDirect/answer lost":         noDirectKey,
 			},
-			KnownDefects: map[string]string{
-				"PostFile/returns the message ID": "PostFile returns the file's ID (F…), not the ts of the message that shares it, " +
-					"so Pin of it answers message_not_found (a PermanentError); workflows.FilePoster promises the message's ID",
-			},
 		}
 	})
 }
