@@ -126,9 +126,10 @@ func (f discordFake) DeleteChannel(id string) bool {
 
 // RemoveBot kicks the bot from the guild: it keeps its token but holds no
 // permission there, so Discord answers Missing Access (or Missing
-// Permissions) to everything it does in the guild.
+// Permissions) to everything it does in the guild, and Cannot send
+// messages to this user to its DMs, since it shares no server with anyone.
 func (f discordFake) RemoveBot() bool {
-	f.GrantPermissions(0)
+	f.Kick()
 	return true
 }
 

@@ -13,3 +13,15 @@ func (s *Server) DMChannel(user string) (string, bool) {
 	}
 	return "", false
 }
+
+// Kick takes the bot out of the guild, as an admin kicking it would: it
+// keeps its token, but holds no permission there and may not list the
+// guild's channels (Missing Access). It shares no server with anyone any
+// more either, so its DM channels still open but a message in one answers
+// Cannot send messages to this user (50007), as when a person closed
+// their DMs.
+func (s *Server) Kick() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.botPerms, s.kicked = 0, true
+}
