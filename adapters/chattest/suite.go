@@ -358,8 +358,14 @@ func failureChecks() []check {
 				if !e.Fake.RemoveBot() {
 					e.t.Skipf("%s: the fake cannot remove the bot", e.Name)
 				}
-				if err := tg.call(); !isPermanent(err) {
+				err := tg.call()
+				if !isPermanent(err) {
 					e.t.Fatalf("%s after the bot was removed = %v (%T), want a *workflows.PermanentError", op, err, err)
+				}
+				// ErrNoDirect sends the message to a channel instead, where
+				// a removed bot cannot post either.
+				if errors.Is(err, workflows.ErrNoDirect) {
+					e.t.Errorf("%s after the bot was removed = %v, want a *workflows.PermanentError that is not ErrNoDirect", op, err)
 				}
 			}},
 		)

@@ -42,12 +42,6 @@ func TestChatContract(t *testing.T) {
 			Limits: map[string]string{
 				"PostFile/attaches the file": "a terminal shows a file's name and size, not its content (GET /api/incidents/{id}/postmortem.md serves the write-up)",
 			},
-			KnownDefects: map[string]string{
-				"Invite/nobody changes nothing": "Invite with no users prints an empty \"invited \" line in the channel",
-				"Invite/other platforms' users are left out": "Invite lists every user it is given, whatever their platform " +
-					"(\"invited @foreign, @alice\"), where Slack and Discord invite only their own; the console runs beside them " +
-					"(cmd/debrief/serve.go) and an invite effect carries all of an incident's responders",
-			},
 		}
 	})
 }
@@ -69,12 +63,16 @@ type screen struct {
 	order    []string
 	channels map[string]*chattest.Channel
 	messages map[string][]chattest.Message
+	// direct holds the direct messages by whom they were to, as the
+	// console names them ("@bob").
+	direct map[string][]chattest.Message
 }
 
 var _ chattest.Fake = (*screen)(nil)
 
 func newScreen(t *testing.T) *screen {
-	return &screen{t: t, joined: make(chan string, 16), channels: map[string]*chattest.Channel{}, messages: map[string][]chattest.Message{}}
+	return &screen{t: t, joined: make(chan string, 16), channels: map[string]*chattest.Channel{},
+		messages: map[string][]chattest.Message{}, direct: map[string][]chattest.Message{}}
 }
 
 func (s *screen) Write(p []byte) (int, error) {
@@ -88,6 +86,17 @@ func (s *screen) Write(p []byte) (int, error) {
 	if name, ok := strings.CutPrefix(out, "* joined #"); ok {
 		s.channel(name)
 		s.joined <- name
+		return len(p), nil
+	}
+	if to, ok := strings.CutPrefix(out, "[to "); ok {
+		// A direct message: "[to @bob] debrief: " on every line.
+		name, _, _ := strings.Cut(to, "] ")
+		prefix := "[to " + name + "] debrief: "
+		lines := strings.Split(out, "\n")
+		for i, l := range lines {
+			lines[i] = strings.TrimPrefix(l, prefix)
+		}
+		s.direct[name] = append(s.direct[name], chattest.Message{Text: strings.Join(lines, "\n")})
 		return len(p), nil
 	}
 	if !strings.HasPrefix(out, "[#") {
@@ -195,9 +204,16 @@ func (s *screen) AddChannel(name string) (string, bool) {
 // once, so only a broken console takes this long.
 const joinWait = 15 * time.Second
 
-// The console has no direct messages, and nothing that fails: a terminal
-// write that fails is ignored so that the outbox does not retry forever.
-func (s *screen) DirectMessages(bot.User) ([]chattest.Message, bool) { return nil, false }
-func (s *screen) DeleteChannel(string) bool                          { return false }
-func (s *screen) RemoveBot() bool                                    { return false }
-func (s *screen) Fail(chattest.Op, chattest.Fault) bool              { return false }
+// DirectMessages are the lines printed to u ("[to @bob] debrief: ..."),
+// which the console names as u.Display() does.
+func (s *screen) DirectMessages(u bot.User) ([]chattest.Message, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.direct[u.Display()]), true
+}
+
+// Nothing on the console fails: a terminal write that fails is ignored so
+// that the outbox does not retry forever.
+func (s *screen) DeleteChannel(string) bool             { return false }
+func (s *screen) RemoveBot() bool                       { return false }
+func (s *screen) Fail(chattest.Op, chattest.Fault) bool { return false }

@@ -31,6 +31,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -416,19 +417,32 @@ func (c *Console) PostFile(ctx context.Context, key, channelID, name, content, c
 	return c.Post(ctx, key, channelID, fmt.Sprintf("%s [file %s, %d bytes]", comment, name, len(content)))
 }
 
-// Invite prints who was added. When the person at the console is among them
-// they join the channel, as Slack puts the declarer in the new channel.
+// Invite prints who was added: the console's own users, each once, as
+// Slack and Discord invite only theirs (an invite effect carries all of an
+// incident's responders, whatever their platform). With nobody of the
+// console among users it prints nothing. When the person at the console is
+// among them they join the channel, as Slack puts the declarer in the new
+// channel.
 func (c *Console) Invite(ctx context.Context, channelID string, users []bot.User) error {
-	names := make([]string, len(users))
+	var names []string
 	me := false
 	c.mu.Lock()
-	for i, u := range users {
-		names[i] = u.Display()
-		if u.Key() == c.user.Key() {
+	self := c.user // /who changes who is at the console
+	c.mu.Unlock()
+	for _, u := range users {
+		if u.Platform != bot.Console || u.ID == "" {
+			continue
+		}
+		if n := u.Display(); !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+		if u.Key() == self.Key() {
 			me = true
 		}
 	}
-	c.mu.Unlock()
+	if len(names) == 0 {
+		return nil
+	}
 	c.say(channelID, "debrief", "invited "+strings.Join(names, ", "))
 	if me {
 		c.join(channelID)

@@ -136,9 +136,28 @@ func (d *Discord) PostDirect(ctx context.Context, key string, u bot.User, text s
 	}
 	id, err := d.Post(ctx, key, dm.ID, text)
 	if restCode(err) == codeCannotMessageUser {
-		return "", fmt.Errorf("discord: DM to %s: %w (%w)", u.ID, workflows.ErrNoDirect, err)
+		return "", d.cannotMessage(ctx, u.ID, err)
 	}
 	return id, err
+}
+
+// cannotMessage says why Discord refused a DM to userID with Cannot send
+// messages to this user (50007): the person closed their DMs or left
+// every server the bot is in, or the bot itself was removed from the
+// guild, since a bot may message only people it shares a server with.
+// Listing the guild's channels tells them apart. Only the first is
+// ErrNoDirect, after which the nudge is posted in a channel; a bot no
+// longer in the guild can post nowhere there, so that is permanent.
+func (d *Discord) cannotMessage(ctx context.Context, userID string, err error) error {
+	_, gerr := d.api.GuildChannels(d.cfg.GuildID, discordgo.WithContext(ctx))
+	switch {
+	case gerr == nil:
+		return fmt.Errorf("discord: DM to %s: %w (%w)", userID, workflows.ErrNoDirect, err)
+	case restCode(gerr) == codeMissingAccess, restCode(gerr) == codeUnknownGuild:
+		return &workflows.PermanentError{Err: fmt.Errorf("discord: DM to %s: the bot is no longer in guild %s (%v): %w", userID, d.cfg.GuildID, gerr, err)}
+	}
+	// Not known yet (an outage, a rate limit): try the whole DM again.
+	return classify("list channels", gerr)
 }
 
 // PostFile attaches content as a file named name, with comment as the

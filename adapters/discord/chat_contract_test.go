@@ -105,8 +105,15 @@ func (f discordFake) Messages(channel string) []chattest.Message {
 	return out
 }
 
-// DirectMessages: the fake has no DM channels yet.
-func (f discordFake) DirectMessages(bot.User) ([]chattest.Message, bool) { return nil, false }
+// DirectMessages are the bot's messages in its DM channel with u, opened
+// with POST /users/@me/channels.
+func (f discordFake) DirectMessages(u bot.User) ([]chattest.Message, bool) {
+	dm, ok := f.DMChannel(u.ID)
+	if !ok {
+		return nil, true
+	}
+	return f.Messages(dm), true
+}
 
 func (f discordFake) AddChannel(name string) (string, bool) {
 	return f.Server.AddChannel(name, ""), true
@@ -119,9 +126,10 @@ func (f discordFake) DeleteChannel(id string) bool {
 
 // RemoveBot kicks the bot from the guild: it keeps its token but holds no
 // permission there, so Discord answers Missing Access (or Missing
-// Permissions) to everything it does in the guild.
+// Permissions) to everything it does in the guild, and Cannot send
+// messages to this user to its DMs, since it shares no server with anyone.
 func (f discordFake) RemoveBot() bool {
-	f.GrantPermissions(0)
+	f.Kick()
 	return true
 }
 
@@ -135,6 +143,9 @@ var routes = map[chattest.Op]string{
 	chattest.OpPin:           discordtest.RoutePin,
 	chattest.OpSetTopic:      discordtest.RouteEditChannel,
 	chattest.OpArchive:       discordtest.RoutePermission,
+	// POST /users/@me/channels opens the DM channel; the message is the
+	// effect.
+	chattest.OpPostDirect: discordtest.RouteCreateMessage,
 }
 
 func (f discordFake) Fail(op chattest.Op, fault chattest.Fault) bool {

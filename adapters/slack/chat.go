@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/workflows"
@@ -167,8 +168,10 @@ func (s *Slack) PostDirect(ctx context.Context, key string, u bot.User, text str
 
 // PostFile uploads content as a file named name into the channel, with
 // comment as its message (the post-mortem's .ics and write-up), and
-// returns the file's ID. A file is not bound by a message's 40,000
-// characters, and Slack shows it as what it is.
+// returns the ts of the message that shares it, which is what Pin and
+// every other message method take (the file's own ID, F…, is not a
+// message). A file is not bound by a message's 40,000 characters, and
+// Slack shows it as what it is.
 func (s *Slack) PostFile(ctx context.Context, key, channelID, name, content, comment string) (string, error) {
 	if content == "" {
 		return s.Post(ctx, key, channelID, comment+"\n"+name+" (empty)")
@@ -193,7 +196,60 @@ func (s *Slack) PostFile(ctx context.Context, key, channelID, name, content, com
 	if err != nil {
 		return "", classify("file upload "+name+" to "+channelID, err)
 	}
-	return id, nil
+	return s.shareTS(ctx, id, channelID), nil
+}
+
+// shareWaits are the pauses before each files.info look for the message
+// that shares an uploaded file, about 4 s in all: Slack shares the file
+// and posts that message asynchronously, after files.completeUploadExternal
+// has answered, and advises polling files.info until the share shows
+// (https://github.com/slackapi/python-slack-sdk/issues/1277).
+var shareWaits = []time.Duration{0, 250 * time.Millisecond, 500 * time.Millisecond, time.Second, 2 * time.Second}
+
+// shareTS returns the ts of the message that shares file fileID in the
+// channel, or "" when files.info does not show it in time. The file is
+// uploaded and shared by then: an error here must not make the outbox
+// upload it a second time, so a share that cannot be read is logged and
+// the message's ID is left unknown.
+func (s *Slack) shareTS(ctx context.Context, fileID, channelID string) string {
+	var err error
+	for _, wait := range shareWaits {
+		if wait > 0 {
+			select {
+			case <-ctx.Done():
+				err = ctx.Err()
+			case <-s.after(wait):
+			}
+			if err != nil {
+				break
+			}
+		}
+		var f *slackgo.File
+		// count and page are for the file's comments, which it has none of.
+		if f, _, _, err = s.api.GetFileInfoContext(ctx, fileID, 1, 1); err != nil {
+			break
+		}
+		for _, shares := range []map[string][]slackgo.ShareFileInfo{f.Shares.Public, f.Shares.Private} {
+			// The bot shares in the channel, not in a thread: the one share
+			// there is its message.
+			for _, sh := range shares[channelID] {
+				if sh.Ts != "" {
+					return sh.Ts
+				}
+			}
+		}
+	}
+	s.log.WarnContext(ctx, "file shared, but not the message that shares it: its ID is unknown",
+		"channel", channelID, "file", fileID, "err", err)
+	return ""
+}
+
+// after is the adapter's clock for waits (Config.After).
+func (s *Slack) after(d time.Duration) <-chan time.Time {
+	if s.cfg.After != nil {
+		return s.cfg.After(d)
+	}
+	return time.After(d)
 }
 
 // Invite adds the Slack users among users to the channel, in one call.

@@ -18,7 +18,7 @@ var BotScopes = []Scope{
 	{"channels:read", "conversations.list: finding a channel debrief created before a crash, when its name is taken"},
 	{"chat:write", "chat.postMessage: summaries, status reminders, announcements"},
 	{"commands", "the /incident slash command and the Declare incident message shortcut"},
-	{"files:read", "the name and permalink of files shared in incident channels"},
+	{"files:read", "the name and permalink of files shared in incident channels; files.info: the message that shares a file debrief uploaded"},
 	{"files:write", "files.getUploadURLExternal, files.completeUploadExternal: the post-mortem's calendar invite and write-up as files"},
 	{"groups:history", "message.groups events: incident channels an admin made private keep being recorded"},
 	{"im:write", "conversations.open: countermeasure nudges sent to their owner as a direct message"},

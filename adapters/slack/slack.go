@@ -52,7 +52,8 @@ type Config struct {
 	// acknowledged with an empty 200 and answered through its
 	// response_url; answer.Within (2 s) when zero, inside Slack's 3 s.
 	DeferAfter time.Duration
-	// After is the clock of that budget; time.After when nil.
+	// After is the clock of that budget and of PostFile's wait for the
+	// message that shares its file; time.After when nil.
 	After func(time.Duration) <-chan time.Time
 }
 

@@ -223,6 +223,7 @@ type Server struct {
 	mu        sync.Mutex
 	lastID    uint64
 	botPerms  int64
+	kicked    bool // Kick: the bot is no longer in the guild
 	users     map[string]*User
 	order     []string // channel IDs in creation order
 	channels  map[string]*Channel
@@ -814,6 +815,10 @@ func (s *Server) perms(c *Channel) int64 {
 	if c == nil {
 		return p
 	}
+	if c.Type == TypeDM {
+		// A DM is not the guild's: no role or overwrite applies.
+		return math.MaxInt64
+	}
 	if c.Type == TypePublicThread || c.Type == TypePrivateThread {
 		c = s.channels[c.ParentID]
 		if c == nil {
@@ -842,6 +847,9 @@ func (s *Server) need(c *Channel, bits int64) *apiError {
 func (s *Server) listChannels(q *request) (int, any) {
 	if q.r.PathValue("guild") != s.GuildID {
 		return 0, fail(http.StatusNotFound, 10004)
+	}
+	if s.kicked {
+		return 0, fail(http.StatusForbidden, 50001)
 	}
 	out := []map[string]any{}
 	for _, id := range s.order {
@@ -1149,7 +1157,8 @@ func (s *Server) createMessage(q *request) (int, any) {
 		return 0, e
 	}
 	if c.Type == TypeDM {
-		if u := s.users[c.Recipient]; u == nil || u.NoDMs || u.Bot {
+		// A bot may message only people it shares a server with.
+		if u := s.users[c.Recipient]; u == nil || u.NoDMs || u.Bot || s.kicked {
 			return 0, fail(http.StatusForbidden, 50007)
 		}
 	}

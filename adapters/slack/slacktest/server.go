@@ -77,6 +77,11 @@ type upload struct {
 	content  []byte
 	uploaded bool
 	shared   bool
+	// channel and ts are the channel it was shared in and the ts of the
+	// message that shares it; hidden is how many more files.info answers
+	// leave the share out (DelayShares).
+	channel, ts string
+	hidden      int
 }
 
 // Message is a message in a channel, as the fake keeps it.
@@ -165,6 +170,9 @@ type Server struct {
 
 	sock socketState
 	resp responses
+
+	// shareDelay is DelayShares's n, under mu.
+	shareDelay int
 }
 
 type trigger struct {
@@ -434,6 +442,7 @@ var methods = map[string]method{
 	"views.open":                   {"", false, (*Server).viewsOpen},
 	"files.getUploadURLExternal":   {"files:write", false, (*Server).filesGetUploadURL},
 	"files.completeUploadExternal": {"files:write", false, (*Server).filesCompleteUpload},
+	"files.info":                   {"files:read", false, (*Server).filesInfo},
 }
 
 // serveAPI answers POST/GET /api/<method> the way Slack does: HTTP 200 with
@@ -1011,6 +1020,10 @@ func (s *Server) filesCompleteUpload(p params) (map[string]any, *apiError) {
 		m := &Message{Channel: c.ID, TS: s.nextTS(), User: s.BotUserID, BotID: s.BotID,
 			Text: p.str("initial_comment"), Files: shared}
 		s.messages[c.ID] = append(s.messages[c.ID], m)
+		for _, f := range files {
+			u := s.uploads[f.ID]
+			u.channel, u.ts, u.hidden = c.ID, m.TS, s.shareDelay
+		}
 	}
 	return map[string]any{"files": out}, nil
 }
