@@ -49,6 +49,9 @@ type Command struct {
 	Login string
 	// N is the countermeasure number (action done).
 	N int
+	// Plan is the plan of gameday schedule; Text is its title.
+	Plan DrillPlan
+
 	// Choice is the value of an ArgChoice argument, as declared in its
 	// Choices.
 	Choice string

@@ -35,6 +35,12 @@ const (
 	VerbActions            Verb = "actions"
 	VerbGithub             Verb = "github"
 	VerbTZ                 Verb = "tz"
+	VerbGamedaySchedule    Verb = "gameday schedule"
+	VerbGamedayInject      Verb = "gameday inject"
+	VerbGamedayAbort       Verb = "gameday abort"
+	VerbGamedayDetected    Verb = "gameday detected"
+	VerbGamedayVerdict     Verb = "gameday verdict"
+	VerbGamedayList        Verb = "gameday list"
 	VerbClose              Verb = "close"
 	VerbTimeline           Verb = "timeline"
 	VerbList               Verb = "list"
@@ -195,6 +201,38 @@ var Verbs = []*VerbSpec{
 		Args: []Arg{{Name: "login", Type: ArgLogin, Required: true, Help: "Your GitHub login"}}},
 	{Verb: VerbTZ, Usage: "tz <IANA zone>", Short: "set your time zone, e.g. Europe/Berlin",
 		Args: []Arg{{Name: "zone", Type: ArgZone, Required: true, Help: "IANA zone, e.g. Europe/Berlin"}}},
+	{Verb: VerbGamedaySchedule, Usage: "gameday schedule <YYYY-MM-DD HH:MM> [zone] [duration] <title> hypothesis: <text> [steady: <text>] [fault: <text>] [target: <text>] [abort: <text>] [with: @user...]",
+		Short: "plan a drill: it opens as an incident at that time",
+		Args: []Arg{
+			{Name: "date", Type: ArgDate, Required: true, Help: "Day (YYYY-MM-DD)"},
+			{Name: "time", Type: ArgTime, Required: true, Noun: "start time", Help: "Start (HH:MM)"},
+			{Name: "title", Type: ArgText, Required: true, Help: "What is rehearsed, e.g. Primary database failover", MaxLen: MaxTitle},
+			{Name: "hypothesis", Type: ArgText, Required: true, Keyword: "hypothesis:", Help: "What should hold, e.g. checkout keeps working with < 1% errors", MaxLen: MaxPlanText},
+			{Name: "zone", Type: ArgZone, Keyword: "zone:", Help: "IANA zone, e.g. Europe/Berlin (default: yours)"},
+			{Name: "duration", Type: ArgDuration, Keyword: "duration:", Help: "e.g. 2h (default 1h)"},
+			{Name: "steady", Type: ArgText, Keyword: "steady:", Noun: "steady state", Help: "The steady state to watch", MaxLen: MaxPlanText},
+			{Name: "fault", Type: ArgText, Keyword: "fault:", Help: "The fault to inject", MaxLen: MaxPlanText},
+			{Name: "target", Type: ArgText, Keyword: "target:", Help: "Where it is injected", MaxLen: MaxPlanText},
+			{Name: "abort", Type: ArgText, Keyword: "abort:", Noun: "abort criteria", Help: "When to stop early", MaxLen: MaxPlanText},
+			{Name: "participants", Type: ArgUsers, Keyword: "with:", Help: "Who takes part", Max: 10},
+		},
+		Parse: parseGamedaySchedule},
+	{Verb: VerbGamedayInject, Usage: "gameday inject [manual] [note]", Short: "the fault goes in now (through the chaos hook unless manual)",
+		Args: []Arg{
+			{Name: "how", Type: ArgChoice, Choices: []string{"hook", "manual"}, Default: "hook", Help: "Call the chaos hook (default) or record a fault injected by hand"},
+			{Name: "note", Type: ArgText, Help: "What was injected, if it differs from the plan"},
+		},
+		Parse: parseGamedayInject},
+	{Verb: VerbGamedayAbort, Usage: "gameday abort [reason]", Short: "stop the drill: the chaos hook is told to abort",
+		Args: []Arg{{Name: "reason", Type: ArgText, Help: "Why it was stopped"}}},
+	{Verb: VerbGamedayDetected, Usage: "gameday detected [note]", Short: "the fault was noticed now",
+		Args: []Arg{{Name: "note", Type: ArgText, Help: "How it was noticed"}}},
+	{Verb: VerbGamedayVerdict, Usage: "gameday verdict <held|refuted> <observed>", Short: "did the hypothesis hold, and what was observed",
+		Args: []Arg{
+			{Name: "verdict", Type: ArgChoice, Required: true, Choices: Verdicts, Help: "Whether the hypothesis held"},
+			{Name: "observed", Type: ArgText, Required: true, Noun: "observation", Help: "What happened", MaxLen: MaxPlanText},
+		}},
+	{Verb: VerbGamedayList, Usage: "gameday list", Short: "upcoming and past drills with their verdicts"},
 	{Verb: VerbClose, Usage: "close", Short: "close the incident (after the post-mortem)"},
 	{Verb: VerbTimeline, Usage: "timeline", Short: "show the timeline"},
 	{Verb: VerbList, Usage: "list", Short: "list open incidents"},
