@@ -178,6 +178,9 @@ func checkClose(inc *Incident, now time.Time, policy ClosePolicy) Refusal {
 			r = append(r, "the post-mortem meeting has no attendees recorded")
 		}
 	}
+	if inc.Drill != nil && inc.Drill.Verdict == "" {
+		r = append(r, "the drill has no verdict (gameday verdict held|refuted <observed>)")
+	}
 	for _, cm := range inc.Countermeasures {
 		if cm.Owner.IsZero() {
 			r = append(r, fmt.Sprintf("countermeasure #%d has no owner", cm.N))

@@ -76,6 +76,19 @@ type Direct struct {
 	Text string   `json:"text"`
 }
 
+// HookInject asks the chaos tool to inject a drill's fault. It is called
+// at most once: a second call could inject the fault twice, so any failure
+// is recorded in the timeline, for the responders to inject by hand.
+type HookInject struct {
+	HookRequest
+}
+
+// HookAbort asks the chaos tool to stop a drill's fault. Stopping twice is
+// harmless and stopping matters, so it is retried until the tool answers.
+type HookAbort struct {
+	HookRequest
+}
+
 // EffectKind implementations name each payload's kind as it is stored.
 func (CreateChannel) EffectKind() store.EffectKind { return "create_channel" }
 func (Post) EffectKind() store.EffectKind          { return "post" }
@@ -87,6 +100,8 @@ func (PostFile) EffectKind() store.EffectKind      { return "file" }
 func (Publish) EffectKind() store.EffectKind       { return "publish" }
 func (FileIssue) EffectKind() store.EffectKind     { return "file_issue" }
 func (Direct) EffectKind() store.EffectKind        { return "direct" }
+func (HookInject) EffectKind() store.EffectKind    { return "gameday_inject" }
+func (HookAbort) EffectKind() store.EffectKind     { return "gameday_abort" }
 
 // publishPlatform names the Publisher in lanes and notes: it is not a chat.
 const publishPlatform bot.Platform = "publish"
@@ -103,6 +118,7 @@ func (k kinds) table() []outbox.Spec {
 	chat := outbox.Sink{Name: "chat", PerPlatform: true, Ready: func(p bot.Platform) bool { return s.Chats[p] != nil }}
 	tracker := outbox.Sink{Name: string(trackerPlatform), Ready: func(bot.Platform) bool { return s.Tracker != nil }}
 	publisher := outbox.Sink{Name: string(publishPlatform), Ready: func(bot.Platform) bool { return s.Publisher != nil }}
+	hook := outbox.Sink{Name: string(hookPlatform), Ready: func(bot.Platform) bool { return s.Hook != nil }}
 	return []outbox.Spec{
 		&outbox.Kind[CreateChannel]{
 			Sink: chat,
@@ -200,6 +216,24 @@ func (k kinds) table() []outbox.Spec {
 			},
 			Delivered: k.published,
 			Legacy:    func(o store.LegacyEffect) Publish { return Publish{Path: o.Name, Content: o.Text, Message: o.Comment} },
+		},
+		&outbox.Kind[HookInject]{
+			Sink: hook, AtMostOnce: true,
+			Deliver: func(ctx context.Context, a outbox.Attempt, p HookInject) (outbox.Result, error) {
+				return k.callHook(ctx, a, p.HookRequest, true)
+			},
+			Delivered: func(tx store.Tx, a outbox.Attempt, p HookInject, r outbox.Result) error {
+				return k.hookAnswered(tx, a, p.HookRequest, r)
+			},
+		},
+		&outbox.Kind[HookAbort]{
+			Sink: hook,
+			Deliver: func(ctx context.Context, a outbox.Attempt, p HookAbort) (outbox.Result, error) {
+				return k.callHook(ctx, a, p.HookRequest, false)
+			},
+			Delivered: func(tx store.Tx, a outbox.Attempt, p HookAbort, r outbox.Result) error {
+				return k.hookAnswered(tx, a, p.HookRequest, r)
+			},
 		},
 		&outbox.Kind[FileIssue]{
 			Sink: tracker, AtMostOnce: true,

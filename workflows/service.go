@@ -26,6 +26,7 @@ import (
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/store"
 	"github.com/debrief/debrief/workflows/outbox"
+	"github.com/debrief/debrief/workflows/render"
 )
 
 // Config is the part of the operator's configuration the workflows use.
@@ -111,6 +112,10 @@ type Service struct {
 	// the issues updated since the last sync; DefaultReconcileEvery when
 	// zero. Whoever sets Tracker sets it (GITHUB_RECONCILE_EVERY).
 	ReconcileEvery time.Duration
+	// Hook is the chaos tool game days call to inject and abort their
+	// fault (DEBRIEF_GAMEDAY_HOOK); optional: without it injections are
+	// marked by hand.
+	Hook Hook
 	// PublishPath is the folder Publisher writes into ("postmortems/").
 	PublishPath string
 	// Now is the clock; time.Now when nil. Tests inject a fake.
@@ -267,6 +272,7 @@ func (s *Service) Handle(ctx context.Context, actor bot.User, ch bot.Channel, cm
 			return err
 		}
 		reply.IncidentID = inc.ID
+		reply.Text = render.Mark(inc, reply.Text)
 		if h.readOnly {
 			return nil
 		}

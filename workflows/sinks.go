@@ -158,3 +158,34 @@ func (s *Service) Outbox() *outbox.Outbox {
 
 // kick tells the outbox there is new work.
 func (s *Service) kick() { s.Outbox().Kick() }
+
+// Hook is the chaos tool a game day calls to inject or abort its fault
+// (DEBRIEF_GAMEDAY_HOOK: adapters/gamedayhook signs and POSTs the request).
+// It returns the tool's answer whatever its status: what an answer means
+// for the drill is the application's rule (gameday.go). An error means no
+// answer came: errors wrapping ErrNotSent say the request never left (the
+// connection was refused), any other may have reached the tool.
+type Hook interface {
+	Call(ctx context.Context, key string, req HookRequest) (HookAnswer, error)
+}
+
+// HookRequest is the JSON body the chaos tool receives (README, "Game
+// days").
+type HookRequest struct {
+	Action string    `json:"action"` // "inject" or "abort"
+	Drill  string    `json:"drill"`  // the drill incident's ID
+	Title  string    `json:"title"`
+	Fault  string    `json:"fault,omitempty"`
+	Target string    `json:"target,omitempty"`
+	At     time.Time `json:"at"` // when it was asked for, RFC 3339
+}
+
+// HookAnswer is the chaos tool's answer: its HTTP status and the start of
+// its body.
+type HookAnswer struct {
+	Status int
+	Body   string
+}
+
+// ErrNotSent says a hook request never reached the far side.
+var ErrNotSent = errors.New("request not sent")

@@ -452,7 +452,7 @@ var steps = []step{
 	{"alice", "incident", command{"close", inv("close")}, "in_channel", "Cannot close INC-1", true},
 	{"carol", "incident", command{"help", inv("help")}, "ephemeral", bot.Help(), false},
 	{"bob", "general", command{`declare "Disk at 90%" sev4 drill #db`, inv("declare", str("title", "Disk at 90%"), num("severity", 4),
-		str("kind", "drill"), str("tags", "#db"))}, "in_channel", "Declared INC-2: Disk at 90% (SEV4). Opening #inc-2-disk-at-90; you are the incident commander.", false},
+		str("kind", "drill"), str("tags", "#db"))}, "in_channel", "[DRILL] Declared INC-2: Disk at 90% (SEV4). Opening #inc-2-drill-disk-at-90; you are the incident commander.", false},
 	{"bob", "general", command{"list", inv("list")}, "ephemeral", "", true},
 }
 

@@ -16,6 +16,9 @@ import (
 // Topic is the incident channel's topic: what a newcomer needs at a glance.
 func Topic(inc *bot.Incident) string {
 	parts := []string{inc.ID, inc.Severity.String(), inc.Status.Human()}
+	if inc.IsDrill() {
+		parts = append([]string{"DRILL"}, parts...)
+	}
 	if c, ok := inc.Role(bot.Commander); ok {
 		parts = append(parts, "IC "+c.Display())
 	}
@@ -28,8 +31,12 @@ func Topic(inc *bot.Incident) string {
 // Summary is the pinned first message of an incident channel.
 func Summary(inc *bot.Incident) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %s\nSeverity: %s | Kind: %s | Status: %s\n", inc.ID, inc.Title,
+	fmt.Fprintf(&b, "%s%s: %s\nSeverity: %s | Kind: %s | Status: %s\n", Mark(inc, ""), inc.ID, inc.Title,
 		inc.Severity, KindName(inc.Kind), inc.Status.Human())
+	if d := inc.Drill; d != nil {
+		fmt.Fprintf(&b, "This is a drill (game day %s), scheduled for %s. The plan:\n%s\n", d.Gameday,
+			d.ScheduledAt.UTC().Format("2006-01-02 15:04 MST"), Plan(d.Plan))
+	}
 	if c, ok := inc.Role(bot.Commander); ok {
 		fmt.Fprintf(&b, "Commander: %s\n", c.Display())
 	}

@@ -22,6 +22,7 @@ func Writeup(inc *bot.Incident, tl []bot.TimelineEvent, loc *time.Location) stri
 	w.times(inc)
 	w.section("Summary", inc.Summary, bot.VerbPostmortemSummary)
 	w.section("Impact", inc.Impact, bot.VerbPostmortemImpact)
+	w.drill(inc)
 	w.keyEvents(tl)
 	w.timeline(tl)
 	w.meeting(inc)
@@ -51,7 +52,11 @@ func (w *writer) time(t time.Time, layout string) {
 }
 
 func (w *writer) header(inc *bot.Incident) {
-	w.s("# ", inc.ID, ": ", mdLine(inc.Title), "\n\n| | |\n|---|---|\n")
+	mark := ""
+	if inc.IsDrill() {
+		mark = bot.DrillMark
+	}
+	w.s("# ", inc.ID, ": ", mark, mdLine(inc.Title), "\n\n| | |\n|---|---|\n")
 	w.s("| Severity | ", inc.Severity.String(), " |\n| Kind | ", KindName(inc.Kind), " |\n| Status | ", inc.Status.Human(), " |\n")
 	if len(inc.Tags) > 0 {
 		w.s("| Tags | ", mdCell(strings.Join(inc.Tags, ", ")), " |\n")
@@ -89,6 +94,12 @@ func (w *writer) times(inc *bot.Incident) {
 		w.s(" |\n")
 	}
 	w.s("\n| | |\n|---|---|\n")
+	if inc.IsDrill() {
+		// A drill's figures are measured from the injection (Hypothesis
+		// vs observed) and never count as MTTD or MTTR.
+		w.s("| Total (declared to resolved) | ", span(inc.DeclaredAt, inc.ResolvedAt), " |\n")
+		return
+	}
 	w.s("| Time undetected (MTTD) | ", span(inc.StartedAt, inc.DetectedAt), " |\n")
 	w.s("| Time to resolve (MTTR) | ", span(inc.DetectedAt, inc.ResolvedAt), " |\n")
 	w.s("| Total impact | ", span(inc.StartedAt, inc.ResolvedAt), " |\n")
