@@ -447,39 +447,39 @@ func (s *Service) openDrill(tx store.Tx, g *store.Gameday, now time.Time) error 
 // GamedayReport is one game day as the list and GET /api/gamedays show it:
 // its plan and, once it ran, its drill's measurements and verdict.
 type GamedayReport struct {
-	ID           string        `json:"id"`
-	Title        string        `json:"title"`
-	Start        time.Time     `json:"start"`
-	Duration     string        `json:"duration"`
-	Zone         string        `json:"zone"`
-	Plan         bot.DrillPlan `json:"plan"`
-	ScheduledBy  bot.User      `json:"scheduled_by"`
-	Participants []bot.User    `json:"participants,omitempty"`
+	ID           string
+	Title        string
+	Start        time.Time
+	Duration     time.Duration
+	Zone         string
+	Plan         bot.DrillPlan
+	ScheduledBy  bot.User
+	Participants []bot.User
 	// State is "scheduled" until the drill opens, then its incident's
 	// status.
-	State      string    `json:"state"`
-	IncidentID string    `json:"incident_id,omitempty"`
-	InjectedAt time.Time `json:"injected_at,omitzero"`
-	DetectedAt time.Time `json:"detected_at,omitzero"`
-	AbortedAt  time.Time `json:"aborted_at,omitzero"`
-	// TimeToDetect and TimeToMitigate are seconds from the injection;
-	// absent until measured.
-	TimeToDetect   *float64    `json:"time_to_detect_seconds,omitempty"`
-	TimeToMitigate *float64    `json:"time_to_mitigate_seconds,omitempty"`
-	Verdict        bot.Verdict `json:"verdict,omitempty"`
-	Observed       string      `json:"observed,omitempty"`
+	State      string
+	IncidentID string
+	InjectedAt time.Time
+	DetectedAt time.Time
+	AbortedAt  time.Time
+	// TimeToDetect and TimeToMitigate are seconds from the injection; nil
+	// until measured.
+	TimeToDetect   *float64
+	TimeToMitigate *float64
+	Verdict        bot.Verdict
+	Observed       string
 }
 
 // GamedayFigures are the drills' own figures, apart from the real
 // incidents': how many ran, how many hypotheses held or were refuted, and
-// the mean times from the injection.
+// the mean times from the injection, in seconds (nil with none measured).
 type GamedayFigures struct {
-	Scheduled          int      `json:"scheduled"`
-	Run                int      `json:"run"`
-	Held               int      `json:"held"`
-	Refuted            int      `json:"refuted"`
-	MeanTimeToDetect   *float64 `json:"mean_time_to_detect_seconds,omitempty"`
-	MeanTimeToMitigate *float64 `json:"mean_time_to_mitigate_seconds,omitempty"`
+	Scheduled          int
+	Run                int
+	Held               int
+	Refuted            int
+	MeanTimeToDetect   *float64
+	MeanTimeToMitigate *float64
 }
 
 // GamedayList returns every game day, upcoming ones first (soonest first),
@@ -493,7 +493,7 @@ func (s *Service) GamedayList(ctx context.Context) ([]GamedayReport, GamedayFigu
 		}
 		for _, g := range all {
 			r := GamedayReport{
-				ID: g.ID, Title: g.Title, Start: g.Start.UTC(), Duration: render.Duration(g.Duration), Zone: g.Zone,
+				ID: g.ID, Title: g.Title, Start: g.Start.UTC(), Duration: g.Duration, Zone: g.Zone,
 				Plan: g.Plan, ScheduledBy: g.ScheduledBy, Participants: g.Participants, State: "scheduled", IncidentID: g.IncidentID,
 			}
 			if g.IncidentID != "" {

@@ -57,6 +57,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.Handle("GET /api/incidents/{id}", s.auth(s.incident))
 	mux.Handle("GET /api/incidents/{id}/timeline", s.auth(s.timeline))
 	mux.Handle("GET /api/incidents/{id}/postmortem.md", s.auth(s.postmortem))
+	mux.Handle("GET /api/gamedays", s.auth(s.gamedays))
 	if s.Backup != nil {
 		mux.Handle("GET /api/backup", s.auth(s.backup))
 	}
@@ -143,6 +144,17 @@ func (s *Server) incidents(w http.ResponseWriter, r *http.Request) {
 		out.Incidents[i] = toIncident(inc)
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// gamedays lists the game days, upcoming first, with the drills' own
+// figures: they never count in the real incidents' (README, "Game days").
+func (s *Server) gamedays(w http.ResponseWriter, r *http.Request) {
+	rs, f, err := s.Service.GamedayList(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toGamedays(rs, f))
 }
 
 func (s *Server) incident(w http.ResponseWriter, r *http.Request) {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	discordadapter "github.com/debrief/debrief/adapters/discord"
+	gamedayadapter "github.com/debrief/debrief/adapters/gameday"
 	githubadapter "github.com/debrief/debrief/adapters/github"
 	slackadapter "github.com/debrief/debrief/adapters/slack"
 	"github.com/debrief/debrief/workflows"
@@ -37,6 +38,7 @@ var platforms = []builder{
 	plug(slackadapter.FromEnv),
 	plug(discordadapter.FromEnv),
 	plug(githubadapter.FromEnv),
+	plug(gamedayadapter.FromEnv),
 }
 
 // builder builds one component from the environment; nil when it is not
