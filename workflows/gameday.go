@@ -166,8 +166,8 @@ func (c *call) inject() (Reply, error) {
 		return Reply{}, bot.Errorf(bot.ECONFLICT, "%s was aborted at %s; its fault is not injected again.",
 			c.inc.ID, d.AbortedAt.UTC().Format("15:04:05 UTC"))
 	case !d.InjectedAt.IsZero() && !manual:
-		return Reply{}, bot.Errorf(bot.ECONFLICT, "The fault of %s was injected at %s. If it went in by hand later, mark that moment: %s manual",
-			c.inc.ID, d.InjectedAt.UTC().Format("15:04:05 UTC"), bot.Syntax(bot.VerbGamedayInject))
+		return Reply{}, bot.Errorf(bot.ECONFLICT, "The fault of %s was injected at %s. If it went in by hand later, mark that moment: /incident %s manual",
+			c.inc.ID, d.InjectedAt.UTC().Format("15:04:05 UTC"), bot.VerbGamedayInject)
 	}
 	text := "fault injected"
 	if manual {
@@ -297,7 +297,7 @@ func (c *call) verdict() (Reply, error) {
 func (k kinds) callHook(ctx context.Context, a outbox.Attempt, req HookRequest, once bool) (outbox.Result, error) {
 	byHand := ""
 	if once {
-		byHand = fmt.Sprintf(". The fault may not be in: check the chaos tool, and if you inject it by hand, mark it: %s manual", bot.Syntax(bot.VerbGamedayInject))
+		byHand = fmt.Sprintf(". The fault may not be in: check the chaos tool, and if you inject it by hand, mark it: /incident %s manual", bot.VerbGamedayInject)
 		if a.Retry {
 			return outbox.Result{}, &PermanentError{Err: fmt.Errorf("%s: an earlier call may have reached the chaos tool (debrief stopped during it), and it is never called twice%s", req.Action, byHand)}
 		}
