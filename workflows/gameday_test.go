@@ -318,6 +318,11 @@ func TestGamedayRestart(t *testing.T) {
 	if gs := e.gamedays(); gs[0].IncidentID != "INC-1" || gs[1].IncidentID != "" || !gs[1].RemindedDay {
 		t.Fatalf("gamedays = %+v", gs)
 	}
+	// GD-2's day reminder was due at 08:00 while debrief was down: it goes
+	// out once, late, with the time left.
+	if got := e.posts(base, "Reminder: game day GD-2 (Cache eviction) starts in 18h"); len(got) != 1 {
+		t.Errorf("GD-2's late day reminder = %q", got)
+	}
 	if hasEvent(e.timeline("INC-1"), "late") {
 		t.Error("a drill opened 30s after its time says it was late")
 	}
