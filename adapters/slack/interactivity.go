@@ -76,6 +76,8 @@ func (s *Slack) interaction(ctx context.Context, ic slackgo.InteractionCallback)
 		return nil
 	case ic.Type == slackgo.InteractionTypeViewSubmission && ic.View.CallbackID == DeclareCallback:
 		return s.submitDeclare(ctx, ic)
+	case ic.Type == slackgo.InteractionTypeViewSubmission && ic.View.CallbackID == GamedayCallback:
+		return s.submitGameday(ctx, ic)
 	}
 	return nil
 }
