@@ -454,6 +454,14 @@ var steps = []step{
 	{"bob", "general", command{`declare "Disk at 90%" sev4 drill #db`, inv("declare", str("title", "Disk at 90%"), num("severity", 4),
 		str("kind", "drill"), str("tags", "#db"))}, "in_channel", "[DRILL] Declared INC-2: Disk at 90% (SEV4). Opening #inc-2-drill-disk-at-90; you are the incident commander.", false},
 	{"bob", "general", command{"list", inv("list")}, "ephemeral", "", true},
+	{"bob", "general", command{"gameday schedule 2026-03-05 10:00 UTC Primary DB failover hypothesis: checkout keeps working fault: kill the primary with: {@carol}",
+		inv("gameday schedule", str("date", "2026-03-05"), str("time", "10:00"), str("title", "Primary DB failover"),
+			str("hypothesis", "checkout keeps working"), str("zone", "UTC"), str("fault", "kill the primary"), usr("participants", "{@carol}"))},
+		"in_channel", "[DRILL] Scheduled game day GD-1: Primary DB failover, at 2026-03-05 10:00 UTC for 1h.", true},
+	{"bob", "general", command{"gameday schedule 2026-03-01 10:00 UTC Old hypothesis: x", inv("gameday schedule", str("date", "2026-03-01"),
+		str("time", "10:00"), str("title", "Old"), str("hypothesis", "x"), str("zone", "UTC"))}, "ephemeral", "2026-03-01 10:00 UTC is in the past", true},
+	{"bob", "general", command{"gameday list", inv("gameday list")}, "ephemeral", "[DRILL] Game days: 1 upcoming, 0 run", true},
+	{"alice", "incident", command{"gameday abort", inv("gameday abort")}, "ephemeral", "INC-1 is not a drill", true},
 }
 
 var entriesRe = regexp.MustCompile(`\(\d+ entries`)
