@@ -138,6 +138,12 @@ type Arg struct {
 	// MaxLen bounds the value's length in a form; 0 means the type's own
 	// bound, if it has one.
 	MaxLen int
+	// Long marks a text that may run to paragraphs (the parts of a
+	// drill's plan): a form asks it in a text area, and Discord, whose
+	// options are one line, asks the long ones in a modal when none was
+	// given as an option. A required long text is then required by the
+	// grammar, not by Discord's option list.
+	Long bool
 }
 
 // Verbs is every verb, in the order help shows them.
@@ -207,13 +213,13 @@ var Verbs = []*VerbSpec{
 			{Name: "date", Type: ArgDate, Required: true, Help: "Day (YYYY-MM-DD)"},
 			{Name: "time", Type: ArgTime, Required: true, Noun: "start time", Help: "Start (HH:MM)"},
 			{Name: "title", Type: ArgText, Required: true, Help: "What is rehearsed, e.g. Primary database failover", MaxLen: MaxTitle},
-			{Name: "hypothesis", Type: ArgText, Required: true, Keyword: "hypothesis:", Help: "What should hold, e.g. checkout keeps working with < 1% errors", MaxLen: MaxPlanText},
+			{Name: "hypothesis", Type: ArgText, Required: true, Keyword: "hypothesis:", Help: "What should hold, e.g. checkout keeps working with < 1% errors", MaxLen: MaxPlanText, Long: true},
 			{Name: "zone", Type: ArgZone, Keyword: "zone:", Help: "IANA zone, e.g. Europe/Berlin (default: yours)"},
 			{Name: "duration", Type: ArgDuration, Keyword: "duration:", Help: "e.g. 2h (default 1h)"},
-			{Name: "steady", Type: ArgText, Keyword: "steady:", Noun: "steady state", Help: "The steady state to watch", MaxLen: MaxPlanText},
-			{Name: "fault", Type: ArgText, Keyword: "fault:", Help: "The fault to inject", MaxLen: MaxPlanText},
-			{Name: "target", Type: ArgText, Keyword: "target:", Help: "Where it is injected", MaxLen: MaxPlanText},
-			{Name: "abort", Type: ArgText, Keyword: "abort:", Noun: "abort criteria", Help: "When to stop early", MaxLen: MaxPlanText},
+			{Name: "steady", Type: ArgText, Keyword: "steady:", Noun: "steady state", Help: "The steady state to watch", MaxLen: MaxPlanText, Long: true},
+			{Name: "fault", Type: ArgText, Keyword: "fault:", Help: "The fault to inject", MaxLen: MaxPlanText, Long: true},
+			{Name: "target", Type: ArgText, Keyword: "target:", Help: "Where it is injected", MaxLen: MaxPlanText, Long: true},
+			{Name: "abort", Type: ArgText, Keyword: "abort:", Noun: "abort criteria", Help: "When to stop early", MaxLen: MaxPlanText, Long: true},
 			{Name: "participants", Type: ArgUsers, Keyword: "with:", Help: "Who takes part", Max: 10},
 		},
 		Parse: parseGamedaySchedule},

@@ -89,6 +89,9 @@ type Discord struct {
 
 	channels channelCache
 
+	// forms are the commands waiting for their modal's answer (form.go).
+	forms forms
+
 	// registerMu serialises command registration; registered is set once
 	// Discord accepted the commands.
 	registerMu sync.Mutex

@@ -71,7 +71,7 @@ func verbModal(spec *bot.VerbSpec, meta string) slackgo.ModalViewRequest {
 		default:
 			in := slackgo.NewPlainTextInputBlockElement(plain(bot.Truncate(a.Help, 150)), a.Name)
 			in.MaxLength = a.MaxLength()
-			in.Multiline = a.Type == bot.ArgText && a.MaxLength() > bot.MaxTitle
+			in.Multiline = a.Long
 			el = in
 		}
 		label := a.Name

@@ -37,9 +37,12 @@ func Plan(p bot.DrillPlan) string {
 // GamedayScheduled is the message posted where a game day was scheduled.
 func GamedayScheduled(g store.Gameday, loc *time.Location) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%sGame day %s scheduled: %s\nOpens as a drill incident at %s (%s), for %s. Scheduled by %s.",
-		bot.DrillMark, g.ID, g.Title, g.Start.In(loc).Format("Mon 2006-01-02 15:04 MST"), g.Start.UTC().Format("15:04 UTC"),
-		Duration(g.Duration), g.ScheduledBy.Display())
+	when := g.Start.In(loc).Format("Mon 2006-01-02 15:04 MST")
+	if loc != time.UTC {
+		when += g.Start.UTC().Format(" (15:04 UTC)")
+	}
+	fmt.Fprintf(&b, "%sGame day %s scheduled: %s\nOpens as a drill incident at %s, for %s. Scheduled by %s.",
+		bot.DrillMark, g.ID, g.Title, when, Duration(g.Duration), g.ScheduledBy.Display())
 	if len(g.Participants) > 0 {
 		b.WriteString("\nParticipants: " + users(g.Participants))
 	}
