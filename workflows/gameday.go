@@ -348,6 +348,21 @@ func (s *Service) Gamedays() *Gamedays { return &Gamedays{s: s} }
 // passed while debrief was down opens now, saying how late.
 func (l *Gamedays) Tick(ctx context.Context, now time.Time) (int, error) {
 	s := l.s
+	// Most passes find nothing to do: look in a read transaction first,
+	// so that an idle loop does not write (and fsync) every scan.
+	anyDue := false
+	if err := s.Store.View(ctx, func(tx store.ReadTx) error {
+		all, err := tx.Gamedays()
+		for _, g := range all {
+			anyDue = anyDue || gamedayDue(g, now)
+		}
+		return err
+	}); err != nil {
+		return 0, fmt.Errorf("workflows: gamedays at %s: %w", now.Format(time.RFC3339), err)
+	}
+	if !anyDue {
+		return 0, nil
+	}
 	done := 0
 	err := s.Store.Update(ctx, func(tx store.Tx) error {
 		done = 0
@@ -393,6 +408,17 @@ func (l *Gamedays) Tick(ctx context.Context, now time.Time) (int, error) {
 		s.kick()
 	}
 	return done, nil
+}
+
+// gamedayDue reports whether g has something to do at now: open, or send
+// a reminder.
+func gamedayDue(g store.Gameday, now time.Time) bool {
+	if g.IncidentID != "" {
+		return false
+	}
+	return !now.Before(g.Start) ||
+		!g.RemindedHour && !now.Before(g.Start.Add(-gamedayReminders[1])) ||
+		!g.RemindedDay && !now.Before(g.Start.Add(-gamedayReminders[0]))
 }
 
 // Run looks for due game days every ReminderScan until ctx is done.

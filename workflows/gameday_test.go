@@ -422,6 +422,43 @@ func TestGamedayHookFailures(t *testing.T) {
 		})
 	}
 
+	// debrief stopped during the call: the effect was marked Sent before
+	// it, so the next attempt does not call the tool again.
+	t.Run("restart during the call", func(t *testing.T) {
+		e := newEnv(t)
+		tool := e.withHook(t)
+		inc, ch := e.openDrill()
+		e.run(alice, ch, "gameday inject")
+		if err := e.db.Update(context.Background(), func(tx store.Tx) error {
+			effs, err := tx.Effects()
+			if err != nil {
+				return err
+			}
+			for _, ef := range effs {
+				if ef.Kind == "gameday_inject" {
+					ef.Sent = true
+					return tx.UpdateEffect(ef)
+				}
+			}
+			t.Fatal("no gameday_inject effect queued")
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		e.restart()
+		e.svc.Hook = &gameday.Hook{URL: tool.URL, Secret: []byte("s3cret"), Now: e.clock.Now}
+		e.deliver()
+		if n := len(tool.Requests()); n != 0 {
+			t.Errorf("the inject was sent again after a restart during the call: %d requests", n)
+		}
+		if !hasEvent(e.timeline(inc.ID), "never called twice") {
+			t.Errorf("the timeline does not say why the inject was not retried")
+		}
+		if n := len(e.effects()); n != 0 {
+			t.Errorf("%d effects pending", n)
+		}
+	})
+
 	t.Run("abort retried", func(t *testing.T) {
 		e := newEnv(t)
 		tool := e.withHook(t)
