@@ -123,7 +123,9 @@ func (s *Slack) submitGameday(ctx context.Context, ic slackgo.InteractionCallbac
 				ids = append(ids, v.SelectedUser)
 			}
 			for _, id := range ids {
-				values[a.Name] = append(values[a.Name], bot.MentionToken(s.user(ctx, id, "")))
+				// Named as a typed mention is (mentionLabel), so the
+				// form and the command name people alike.
+				values[a.Name] = append(values[a.Name], bot.MentionToken(bot.User{ID: id, Name: s.mentionLabel(ctx, id)}))
 			}
 		case bot.ArgChoice, bot.ArgRole, bot.ArgKind:
 			if v.SelectedOption.Value != "" {

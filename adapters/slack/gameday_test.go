@@ -90,7 +90,7 @@ func TestGamedayModal(t *testing.T) {
 	}
 	h.deliver()
 	posted := strings.Join(h.botMessages(general), "\n")
-	for _, want := range []string{"[DRILL] Game day GD-1 scheduled", "Hypothesis: checkout keeps working", "Fault: kill the primary", "Participants: @bob, @"} {
+	for _, want := range []string{"[DRILL] Game day GD-1 scheduled", "Hypothesis: checkout keeps working", "Fault: kill the primary", "Participants: @bob, @carol"} {
 		if !strings.Contains(posted, want) {
 			t.Errorf("general lacks %q:\n%s", want, posted)
 		}

@@ -2,6 +2,7 @@ package paritytest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -19,6 +20,7 @@ import (
 	"github.com/debrief/debrief/internal/clocktest"
 	"github.com/debrief/debrief/store/bolt/bolttest"
 	"github.com/debrief/debrief/workflows"
+	slackgo "github.com/slack-go/slack"
 )
 
 // waitFor bounds each platform's half of the scenario.
@@ -44,6 +46,10 @@ type driver interface {
 	// incidentChannel is the channel of the incident, once created.
 	incidentChannel(id string) string
 	run(who, channel string, c command) reply
+	// form schedules a game day through the platform's form (Slack's
+	// modal; Discord's options, then its modal): values by argument name,
+	// people as {@name} separated by spaces.
+	form(who, channel string, values map[string]string) reply
 	say(who, channel, text string) (id string)
 	thread(who, channel, parent, text string) (id string)
 	edit(channel, id, text string)
@@ -162,6 +168,58 @@ func (d *slackDriver) run(who, channel string, c command) reply {
 	d.ok("/incident "+c.slack, del, err)
 	kind, text := del.Reply()
 	return reply{kind, unescape.Replace(text)}
+}
+
+func (d *slackDriver) form(who, channel string, values map[string]string) reply {
+	d.t.Helper()
+	del, err := d.fake.Command(d.ctx, d.ids[who], channel, "gameday schedule")
+	d.ok("/incident gameday schedule", del, err)
+	views := d.fake.Views()
+	if len(views) == 0 || views[len(views)-1].CallbackID != slack.GamedayCallback {
+		d.t.Fatalf("slack: no game day form opened: %+v", views)
+	}
+	state := map[string]map[string]slackgo.BlockAction{}
+	for _, a := range bot.Lookup(bot.VerbGamedaySchedule).Args {
+		v := values[a.Name]
+		var ba slackgo.BlockAction
+		switch a.Type {
+		case bot.ArgDate:
+			ba = slackgo.BlockAction{Type: "datepicker", SelectedDate: v}
+		case bot.ArgTime:
+			ba = slackgo.BlockAction{Type: "timepicker", SelectedTime: v}
+		case bot.ArgUsers:
+			ba = slackgo.BlockAction{Type: "multi_users_select"}
+			for _, m := range mentionRe.FindAllStringSubmatch(v, -1) {
+				ba.SelectedUsers = append(ba.SelectedUsers, d.ids[m[1]])
+			}
+		default:
+			ba = slackgo.BlockAction{Type: "plain_text_input", Value: v}
+		}
+		state[a.Name] = map[string]slackgo.BlockAction{a.Name: ba}
+	}
+	del, err = d.fake.SubmitView(d.ctx, d.ids[who], views[len(views)-1].ID, state)
+	d.ok("submit the game day form", del, err)
+	var sub struct {
+		ResponseAction string            `json:"response_action"`
+		Errors         map[string]string `json:"errors"`
+		View           struct {
+			Blocks []struct {
+				Text struct{ Text string } `json:"text"`
+			} `json:"blocks"`
+		} `json:"view"`
+	}
+	if err := json.Unmarshal(del.Body, &sub); err != nil {
+		d.t.Fatalf("slack: form answer %s: %v", del.Body, err)
+	}
+	if sub.ResponseAction == "errors" {
+		for _, e := range sub.Errors {
+			return reply{"ephemeral", unescape.Replace(e)}
+		}
+	}
+	if len(sub.View.Blocks) != 1 {
+		d.t.Fatalf("slack: form answer %s", del.Body)
+	}
+	return reply{"in_channel", unescape.Replace(sub.View.Blocks[0].Text.Text)}
 }
 
 func (d *slackDriver) say(who, channel, text string) string {
@@ -333,6 +391,42 @@ func (d *discordDriver) run(who, channel string, c command) reply {
 	kind, text, err := ia.Reply(d.ctx)
 	d.must(fmt.Sprint("/incident ", inv), err)
 	return reply{kind, text}
+}
+
+func (d *discordDriver) form(who, channel string, values map[string]string) reply {
+	d.t.Helper()
+	inv := discordtest.Invocation{Group: "gameday", Sub: "schedule"}
+	long := map[string]string{}
+	for _, a := range bot.Lookup(bot.VerbGamedaySchedule).Args {
+		v := values[a.Name]
+		switch {
+		case v == "":
+		case a.Long:
+			long[a.Name] = v
+		case a.Type == bot.ArgUsers:
+			for i, m := range mentionRe.FindAllStringSubmatch(v, -1) {
+				name := a.Name
+				if i > 0 {
+					name += fmt.Sprint(i + 1)
+				}
+				inv.Options = append(inv.Options, usr(name, d.ids[m[1]]))
+			}
+		default:
+			inv.Options = append(inv.Options, str(a.Name, v))
+		}
+	}
+	ia, err := d.fake.Invoke(d.ctx, d.ids[who], channel, inv)
+	d.must("/incident gameday schedule", err)
+	a, err := ia.Wait(d.ctx, func(a discordtest.Answer) bool { return a.Type != 0 })
+	d.must("/incident gameday schedule", err)
+	if a.Type != 9 {
+		d.t.Fatalf("discord: /incident gameday schedule answered %+v, want a modal", a)
+	}
+	sub, err := d.fake.SubmitModal(d.ctx, d.ids[who], ia, long)
+	d.must("submit the game day modal", err)
+	kind, text, err := sub.Reply(d.ctx)
+	d.must("submit the game day modal", err)
+	return reply{kind, firstLine(text)}
 }
 
 func (d *discordDriver) say(who, channel, text string) string {
@@ -512,6 +606,27 @@ func scenario(t *testing.T, d driver) []string {
 		}
 		d.deliver()
 	}
+	// The game day form, refused then accepted: the same on both.
+	for _, f := range []struct {
+		values     map[string]string
+		kind, text string
+	}{
+		{map[string]string{"date": "2026-03-01", "time": "10:00", "title": "Failover", "zone": "UTC", "hypothesis": "it holds"},
+			"ephemeral", "2026-03-01 10:00 UTC is in the past; pick a time after 2026-03-02 09:"},
+		{map[string]string{"date": "2026-03-06", "time": "10:00", "title": "Cache eviction", "zone": "UTC",
+			"hypothesis": "p99 stays under 300ms", "fault": "flush the cache", "participants": "{@bob} {@carol}"},
+			"in_channel", "[DRILL] Scheduled game day GD-2: Cache eviction, at 2026-03-06 10:00 UTC for 1h."},
+	} {
+		r := d.form("alice", d.general(), f.values)
+		r.text = firstLine(r.text)
+		see("gameday form: %s %s", r.kind, r.text)
+		if r.kind != f.kind || !strings.HasPrefix(r.text, f.text) {
+			t.Errorf("%s: gameday form %v = %s %q, want %s %q", d.name(), f.values, r.kind, r.text, f.kind, f.text)
+		}
+		d.deliver()
+	}
+	see("general: %q", d.posts(d.general()))
+
 	see("topic: %s", d.topic(ch))
 	see("posts: %q", d.posts(ch))
 	see("files: %q", d.files(ch))
