@@ -6,6 +6,7 @@
 package gamedaytest
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -46,6 +47,7 @@ type Tool struct {
 	refused  []string
 	status   int
 	hang     chan struct{}
+	changed  chan struct{} // closed and replaced at each accepted request
 }
 
 // New starts a tool that accepts requests signed with secret and answers
@@ -53,7 +55,7 @@ type Tool struct {
 func New(t interface {
 	Cleanup(func())
 }, secret string, now func() time.Time) *Tool {
-	tl := &Tool{Secret: []byte(secret), Now: now, Tolerance: 5 * time.Minute, status: http.StatusOK}
+	tl := &Tool{Secret: []byte(secret), Now: now, Tolerance: 5 * time.Minute, status: http.StatusOK, changed: make(chan struct{})}
 	tl.Server = httptest.NewServer(http.HandlerFunc(tl.serve))
 	t.Cleanup(func() {
 		tl.mu.Lock()
@@ -90,6 +92,25 @@ func (tl *Tool) Requests() []Request {
 	return append([]Request(nil), tl.requests...)
 }
 
+// Wait returns the accepted requests once there are at least n, or the
+// context's error: for callers whose deliveries run on their own
+// goroutine (serve's outbox).
+func (tl *Tool) Wait(ctx context.Context, n int) ([]Request, error) {
+	for {
+		tl.mu.Lock()
+		reqs, ch := append([]Request(nil), tl.requests...), tl.changed
+		tl.mu.Unlock()
+		if len(reqs) >= n {
+			return reqs, nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return reqs, fmt.Errorf("gamedaytest: %d requests, want %d: %w", len(reqs), n, ctx.Err())
+		}
+	}
+}
+
 // Refused returns why requests were refused (401), in order.
 func (tl *Tool) Refused() []string {
 	tl.mu.Lock()
@@ -118,6 +139,8 @@ func (tl *Tool) serve(w http.ResponseWriter, r *http.Request) {
 	req.Delivery = r.Header.Get("X-Debrief-Delivery")
 	tl.mu.Lock()
 	tl.requests = append(tl.requests, req)
+	close(tl.changed)
+	tl.changed = make(chan struct{})
 	status, hang := tl.status, tl.hang
 	tl.mu.Unlock()
 	if hang != nil {
