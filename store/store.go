@@ -67,6 +67,14 @@ type ReadTx interface {
 	// Meta returns the value stored under key with PutMeta, and whether
 	// there is one: small bookkeeping such as the tracker's sync cursor.
 	Meta(key string) (string, bool, error)
+	// NearMisses returns every near miss, by number.
+	NearMisses() ([]NearMiss, error)
+	// AlertGroup returns the alert group with ID id, and whether it exists.
+	AlertGroup(id string) (AlertGroup, bool, error)
+	// Signal returns the signal with key k, and whether it exists.
+	Signal(k string) (Signal, bool, error)
+	// Signals returns every signal, in key order.
+	Signals() ([]Signal, error)
 }
 
 // Tx reads and writes within one read-write transaction.
@@ -101,6 +109,13 @@ type Tx interface {
 	DeleteReminder(k string) error
 	// PutMeta stores value under key, replacing any previous value.
 	PutMeta(key, value string) error
+	// PutNearMiss inserts or replaces the near miss with nm.Number (from
+	// 1; numbers are the caller's to hand out, len(NearMisses())+1).
+	PutNearMiss(nm NearMiss) error
+	// PutAlertGroup inserts or replaces the alert group with g.ID.
+	PutAlertGroup(g AlertGroup) error
+	// PutSignal inserts or replaces the signal with s.Key.
+	PutSignal(s Signal) error
 }
 
 // UserPrefs is what a user told the bot about themselves.

@@ -15,6 +15,7 @@
 //	due         Due UnixNano (8) + Reminder.Key  -> empty
 //	meta        "schema"                         -> schema version
 //	            "kv/" + key                      -> value of PutMeta (e.g. the GitHub sync cursor)
+//	nearmisses, alertgroups, signals: see signals.go
 package bolt
 
 import (
@@ -55,6 +56,7 @@ var (
 	allBuckets = [][]byte{
 		bucketIncidents, bucketTimelines, bucketChannels, bucketDedupe,
 		bucketUsers, bucketOutbox, bucketReminders, bucketDue, bucketMeta,
+		bucketNearMisses, bucketAlertGroups, bucketSignals,
 	}
 
 	keySchema = []byte("schema")

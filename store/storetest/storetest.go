@@ -51,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Meta", testMeta},
 		{"Rollback", testRollback},
 		{"ViewIsReadOnly", testViewIsReadOnly},
+		{"WeakSignals", testWeakSignals},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.test(t, open(t)) })
 	}
