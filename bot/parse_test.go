@@ -316,7 +316,7 @@ func TestParseUsage(t *testing.T) {
 		in   string
 		want string
 	}{
-		{"declare", "\nUsage: /incident declare <title> [sev1..sev4] [drill|near-miss] [#tag...]"},
+		{"declare", "\nUsage: /incident declare <title> [sev1..sev4] [drill|near-miss] [#tag...] [--from NM-n|AL-id]"},
 		{"sev", "\nUsage: /incident sev <1-4>"},
 		{"role", "\nUsage: /incident role <commander|comms|scribe> @user"},
 		{"status", "\nUsage: /incident status <text>"},
