@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -301,7 +302,11 @@ func (s *Service) applyAlerts(tx store.Tx, g *store.AlertGroup, n AlertNotice, n
 			fp = SignalKey(a.Name, a.Labels)
 		}
 		old, seen := g.Alerts[fp]
-		st := store.AlertState{Name: a.Name, Firing: a.Firing, StartsAt: a.StartsAt, EndsAt: a.EndsAt, Signal: SignalKey(a.Name, a.Labels)}
+		sigKey := SignalKey(a.Name, a.Labels)
+		if seen && a.Labels == nil {
+			sigKey = old.Signal // an Events v2 resolve names the group only
+		}
+		st := store.AlertState{Name: a.Name, Firing: a.Firing, StartsAt: a.StartsAt, EndsAt: a.EndsAt, Signal: sigKey}
 		g.Alerts[fp] = st
 		if a.Firing && (g.StartedAt.IsZero() || (!a.StartsAt.IsZero() && a.StartsAt.Before(g.StartedAt))) {
 			g.StartedAt = a.StartsAt
@@ -538,5 +543,37 @@ func (s *Service) Signals(ctx context.Context) ([]store.Signal, error) {
 		return err
 	})
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Count > out[j].Count })
+	return out, err
+}
+
+// ErrUnknownGroup says an alert group was never seen.
+var ErrUnknownGroup = errors.New("unknown alert group")
+
+// AlertState returns the alerts of the group source/key as last heard,
+// with the action they had (the group's strongest, for all), for an
+// acknowledgement or a resolve that names the group only.
+func (s *Service) AlertState(ctx context.Context, source, key string) ([]Alert, error) {
+	var out []Alert
+	err := s.Store.View(ctx, func(tx store.ReadTx) error {
+		g, ok, err := tx.AlertGroup(GroupID(source, key))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return ErrUnknownGroup
+		}
+		action := AlertSignal
+		switch {
+		case g.IncidentID != "":
+			action = AlertDeclare
+		case g.Suggested:
+			action = AlertSuggest
+		}
+		for fp, a := range g.Alerts {
+			out = append(out, Alert{Fingerprint: fp, Name: a.Name, Firing: a.Firing, StartsAt: a.StartsAt, EndsAt: a.EndsAt, Action: action, Severity: g.Severity})
+		}
+		return nil
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].Fingerprint < out[j].Fingerprint })
 	return out, err
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	alertsadapter "github.com/debrief/debrief/adapters/alerts"
 	discordadapter "github.com/debrief/debrief/adapters/discord"
 	githubadapter "github.com/debrief/debrief/adapters/github"
 	slackadapter "github.com/debrief/debrief/adapters/slack"
@@ -37,6 +38,7 @@ var platforms = []builder{
 	plug(slackadapter.FromEnv),
 	plug(discordadapter.FromEnv),
 	plug(githubadapter.FromEnv),
+	plug(alertsadapter.FromEnv),
 }
 
 // builder builds one component from the environment; nil when it is not
