@@ -418,16 +418,14 @@ func (s *Service) alertEntries(tx store.Tx, inc *bot.Incident, g store.AlertGrou
 			return appended, err
 		}
 	}
-	if repeat && len(changes) == 0 {
+	// A notice that changes no alert is a repeat (Alertmanager's
+	// repeat_interval) or an acknowledgement: noted, once per notice.
+	if len(changes) == 0 && (repeat || n.Event != "" || firing(g) > 0) {
 		text := fmt.Sprintf("alert still firing: %d of %s's alerts (repeat)", firing(g), g.ID)
 		if n.Event == "acknowledge" {
 			text = "alert acknowledged at the source"
 		}
 		if err := add(text, n.Link, fmt.Sprintf("alert/%s/repeat/%d", g.ID, now.UnixNano()), now); err != nil {
-			return appended, err
-		}
-	} else if n.Event == "acknowledge" && len(changes) == 0 {
-		if err := add("alert acknowledged at the source", n.Link, fmt.Sprintf("alert/%s/ack/%d", g.ID, now.UnixNano()), now); err != nil {
 			return appended, err
 		}
 	}

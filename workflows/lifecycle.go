@@ -122,6 +122,8 @@ func (s *Service) open(tx store.Tx, actor bot.User, ch bot.Channel, cmd bot.Comm
 	}
 	if !o.commander.IsZero() {
 		inc.Roles[bot.Commander] = o.commander
+	} else {
+		inc.Responders = nil // an alert opened it: nobody has answered yet
 	}
 	// The timeline refuses entries for incidents it does not know.
 	if err := tx.PutIncident(inc); err != nil {
