@@ -98,8 +98,10 @@ func (h *Handler) serveAlertmanager(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, "not an Alertmanager notification: groupKey is missing")
 		return
 	}
-	if msg.Version != "" && msg.Version != "4" {
-		badRequest(w, "webhook version %q: debrief reads version 4", msg.Version)
+	// Alertmanager's webhook is version 4; Grafana's contact point, a
+	// superset of it, says "1" (its own revision).
+	if msg.Version != "" && msg.Version != "4" && msg.Version != "1" {
+		badRequest(w, "webhook version %q: debrief reads Alertmanager's version 4 (and Grafana's 1)", msg.Version)
 		return
 	}
 	n := workflows.AlertNotice{Source: "alertmanager", Key: msg.GroupKey, Truncated: int(msg.TruncatedAlerts), Link: msg.ExternalURL}
