@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
@@ -46,7 +47,7 @@ func (d *Discord) serveInteraction(w http.ResponseWriter, r *http.Request) {
 	switch i.Type {
 	case discordgo.InteractionPing:
 		_ = hr.answer(r.Context(), &discordgo.InteractionResponse{Type: discordgo.InteractionResponsePong})
-	case discordgo.InteractionApplicationCommand:
+	case discordgo.InteractionApplicationCommand, discordgo.InteractionMessageComponent:
 		then := d.command(r.Context(), &i, hr)
 		if !hr.sent {
 			http.Error(w, "internal error", http.StatusInternalServerError)
@@ -161,7 +162,7 @@ func (d *Discord) gatewayInteraction(ctx context.Context, i *discordgo.Interacti
 	if i.Type == discordgo.InteractionPing {
 		return
 	}
-	if i.Type != discordgo.InteractionApplicationCommand {
+	if i.Type != discordgo.InteractionApplicationCommand && i.Type != discordgo.InteractionMessageComponent {
 		if err := (callbackResponder{d, i}).answer(ctx, ephemeral("debrief only answers /incident.")); err != nil {
 			d.log.WarnContext(ctx, "could not answer an interaction", "err", err)
 		}
@@ -185,8 +186,23 @@ func (d *Discord) command(ctx context.Context, i *discordgo.Interaction, respond
 		}
 		return nil
 	}
-	data, ok := i.Data.(discordgo.ApplicationCommandInteractionData)
-	if !ok {
+	var text string
+	switch data := i.Data.(type) {
+	case discordgo.ApplicationCommandInteractionData:
+		t, err := commandText(data)
+		if err != nil {
+			return fail(bot.ErrorMessage(err))
+		}
+		text = t
+	case discordgo.MessageComponentInteractionData:
+		// A button the bot posted (PostButton): its custom_id carries the
+		// command, run as whoever clicked, like a typed one.
+		t, ok := strings.CutPrefix(data.CustomID, commandPrefix)
+		if !ok {
+			return fail("debrief does not know this button.")
+		}
+		text = t
+	default:
 		return fail("The command came without its data.")
 	}
 	if i.GuildID != d.cfg.GuildID {
@@ -198,10 +214,6 @@ func (d *Discord) command(ctx context.Context, i *discordgo.Interaction, respond
 	}
 	if u == nil || i.ChannelID == "" {
 		return fail("The command came without a user or channel.")
-	}
-	text, err := commandText(data)
-	if err != nil {
-		return fail(bot.ErrorMessage(err))
 	}
 	actor := userOf(u, m)
 	chID, err := d.incidentChannel(ctx, i.ChannelID)
