@@ -300,9 +300,16 @@ func (s *Slack) nearMiss(ctx context.Context, e *inner) error {
 	if e.Item.Type != "message" || ch == "" || ts == "" {
 		return nil
 	}
-	hist, err := s.api.GetConversationHistoryContext(ctx, &slackgo.GetConversationHistoryParameters{
-		ChannelID: ch, Latest: ts, Inclusive: true, Limit: 1,
-	})
+	params := &slackgo.GetConversationHistoryParameters{ChannelID: ch, Latest: ts, Inclusive: true, Limit: 1}
+	hist, err := s.api.GetConversationHistoryContext(ctx, params)
+	if slackError(err) == "not_in_channel" {
+		// A public channel the bot was not added to: joined, as for a
+		// post in the announcement channel (Post).
+		if _, _, _, jerr := s.api.JoinConversationContext(ctx, ch); jerr != nil {
+			return classify("conversations.join "+ch, jerr)
+		}
+		hist, err = s.api.GetConversationHistoryContext(ctx, params)
+	}
 	if err != nil {
 		return classify("conversations.history "+ch, err)
 	}
