@@ -71,7 +71,6 @@ func (s *Service) RecordNearMiss(ctx context.Context, nm store.NearMiss) (store.
 		return store.NearMiss{}, false, err
 	}
 	if !dup {
-		s.metrics().Commands.WithLabelValues("nearmiss_recorded", "ok").Inc()
 		s.kick()
 	}
 	return nm, dup, nil

@@ -8,16 +8,31 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
 
 const alertToken = "al3rt"
 
+// accepted records how long each alert request took to answer, for the
+// figures TestAlertsBinary reports.
+var accepted struct {
+	sync.Mutex
+	took []time.Duration
+}
+
 // post sends body to url with the bearer token, if any.
 func post(t *testing.T, url, token string, body []byte) (int, string) {
 	t.Helper()
+	start := time.Now()
+	defer func() {
+		accepted.Lock()
+		accepted.took = append(accepted.took, time.Since(start))
+		accepted.Unlock()
+	}()
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
@@ -256,6 +271,11 @@ func TestAlertsBinary(t *testing.T) {
 		t.Errorf("INC-3 timeline lacks the trigger or the resolve:\n%s", body3)
 	}
 	t.Logf("timeline entries: INC-1 %d, INC-3 %d", len(tl.Entries), len(tl3.Entries))
+	accepted.Lock()
+	took := slices.Clone(accepted.took)
+	accepted.Unlock()
+	slices.Sort(took)
+	t.Logf("%d alert requests (bad input included): median %s, slowest %s", len(took), took[len(took)/2].Round(time.Microsecond), took[len(took)-1].Round(time.Microsecond))
 
 	status, body = get(t, base+"/api/signals", token)
 	if status != 200 || !strings.Contains(body, `"name": "HighDiskUsage"`) || !strings.Contains(body, `"count": 3`) {
