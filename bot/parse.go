@@ -272,22 +272,20 @@ func validFrom(s string) bool {
 const MaxNearMiss = 2000
 
 // parseNearMiss parses nearmiss <what happened> [#tag...]: the trailing
-// #words are tags, the rest is the text, kept as typed.
+// #words are tags; the rest is the text, kept as typed (quotes included),
+// like a note's.
 func parseNearMiss(rest string) (Command, error) {
-	toks, ok := tokenize(rest)
-	if !ok {
-		return Command{}, unterminated(VerbNearMiss)
-	}
 	cmd := Command{Verb: VerbNearMiss}
-	end := len(toks)
+	text := strings.TrimSpace(rest)
 	var tags []string
-	for ; end > 0; end-- {
-		t := toks[end-1]
-		tag, ok := ParseTag(t.text)
-		if t.quoted || !ok {
+	for text != "" {
+		i := strings.LastIndexFunc(text, unicode.IsSpace)
+		tag, ok := ParseTag(text[i+1:])
+		if !ok {
 			break
 		}
 		tags = append(tags, tag)
+		text = strings.TrimSpace(text[:i+1])
 	}
 	seen := map[string]bool{}
 	for i := len(tags) - 1; i >= 0; i-- {
@@ -296,7 +294,7 @@ func parseNearMiss(rest string) (Command, error) {
 			cmd.Tags = append(cmd.Tags, tags[i])
 		}
 	}
-	text := strings.TrimSpace(plainMentions(joinTokens(toks[:end])))
+	text = plainMentions(text)
 	switch n := utf8.RuneCountInString(text); {
 	case text == "":
 		return Command{}, invalid(`Missing what happened: say what almost went wrong, e.g. "deploy nearly hit prod DB".`, VerbNearMiss)
