@@ -294,6 +294,11 @@ func parseNearMiss(rest string) (Command, error) {
 			cmd.Tags = append(cmd.Tags, tags[i])
 		}
 	}
+	// Wholly quoted (as a form writes text followed by tags, Compose),
+	// the quotes are not the text's.
+	if toks, ok := tokenize(text); ok && len(toks) == 1 && toks[0].quoted {
+		text = strings.TrimSpace(toks[0].text)
+	}
 	text = plainMentions(text)
 	switch n := utf8.RuneCountInString(text); {
 	case text == "":

@@ -35,6 +35,10 @@ func TestParseNearMiss(t *testing.T) {
 	if err != nil || c.Verb != bot.VerbNearMiss || c.Text != `deploy #1 almost hit "prod"` || !slices.Equal(c.Tags, []string{"deploy", "db"}) {
 		t.Errorf("nearmiss = %+v, %v", c, err)
 	}
+	// A form writes text then tags with the text quoted (Compose).
+	if c, err := bot.Parse(`nearmiss "disk nearly full on db-3" #db`); err != nil || c.Text != "disk nearly full on db-3" || !slices.Equal(c.Tags, []string{"db"}) {
+		t.Errorf("composed nearmiss = %+v, %v", c, err)
+	}
 	for _, in := range []string{"nearmiss", "nearmiss #only #tags", "nearmiss " + strings.Repeat("x", bot.MaxNearMiss+1)} {
 		if _, err := bot.Parse(in); bot.ErrorCode(err) != bot.EINVALID || !strings.Contains(bot.ErrorMessage(err), "nearmiss") {
 			t.Errorf("Parse(%.40q) = %v, want EINVALID with the usage", in, err)

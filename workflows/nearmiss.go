@@ -22,7 +22,10 @@ var nearMissVerbs = verbs{
 		if err != nil {
 			return Reply{}, err
 		}
-		return Reply{Text: fmt.Sprintf("Recorded near miss %s. Thank you: small signals count. Declare it if it grows: /incident declare --from %s", nm.ID, nm.ID)}, nil
+		// For the caller only: the channel gets the near miss's note, with
+		// its Declare button (RecordNearMiss).
+		return Reply{Text: fmt.Sprintf("Recorded near miss %s. Thank you: small signals count. Declare it if it grows: /incident declare --from %s", nm.ID, nm.ID),
+			Ephemeral: true}, nil
 	}},
 }
 

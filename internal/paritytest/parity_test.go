@@ -693,7 +693,7 @@ func TestParity(t *testing.T) {
 		`near miss NM-2: "db-3 disk at 95%, cleaned /tmp before it filled" by Carol Shaw, reported by bob, tags [], link true`,
 		"INC-3: disk 91% on db-3 started 2026-03-02T08:56:00Z detected 2026-03-02T09:00:00Z commander alice",
 		"INC-4: db-3 disk at 95%, cleaned /tmp before it filled started true",
-		"nearmiss: in_channel Recorded near miss NM-1. Thank you: small signals count. Declare it if it grows: /incident declare --from NM-1",
+		"nearmiss: ephemeral Recorded near miss NM-1. Thank you: small signals count. Declare it if it grows: /incident declare --from NM-1",
 		"clicked Declare on the alert: in_channel Declared INC-3: disk 91% on db-3 (SEV2). Opening #inc-3-disk-91-on-db-3; you are the incident commander.",
 		"clicked Declare on the near miss: in_channel Declared INC-4: db-3 disk at 95%, cleaned /tmp before it filled (SEV3). Opening #inc-4-db-3-disk-at-95-cleaned-tmp-before-it-filled; you are the incident commander.",
 	} {
