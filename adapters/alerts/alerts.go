@@ -22,13 +22,27 @@ import (
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/internal/httpbody"
 	"github.com/debrief/debrief/workflows"
-	"github.com/prometheus/alertmanager/notify/webhook"
 	"github.com/prometheus/alertmanager/template"
 )
 
 // MaxBody is the largest payload accepted: Alertmanager's groups are
 // bounded by max_alerts, and 1 MiB holds thousands of alerts.
 const MaxBody = 1 << 20
+
+// Message is Alertmanager's webhook payload: its template.Data (receiver,
+// status, alerts, group and common labels, externalURL), decoded with
+// Alertmanager's own types, and the three fields its notify/webhook.Message
+// adds around it. That type is not imported: its package brings
+// Alertmanager's whole notification pipeline (clustering, every receiver),
+// which would almost double debrief's binary for three fields.
+// TestMessageMatchesWebhook holds this one to it.
+type Message struct {
+	*template.Data
+
+	Version         string `json:"version"`
+	GroupKey        string `json:"groupKey"`
+	TruncatedAlerts uint64 `json:"truncatedAlerts"`
+}
 
 // Handler serves the two alert routes.
 type Handler struct {
@@ -89,7 +103,7 @@ func (h *Handler) serveAlertmanager(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var msg webhook.Message
+	var msg Message
 	if err := json.Unmarshal(body, &msg); err != nil {
 		badRequest(w, "malformed JSON: %v", err)
 		return

@@ -3,6 +3,7 @@ package alerts_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -17,6 +18,8 @@ import (
 	"github.com/debrief/debrief/store"
 	"github.com/debrief/debrief/store/bolt/bolttest"
 	"github.com/debrief/debrief/workflows"
+	"github.com/prometheus/alertmanager/notify/webhook"
+	"github.com/prometheus/alertmanager/template"
 )
 
 func TestParseRules(t *testing.T) {
@@ -231,5 +234,35 @@ func TestEvents(t *testing.T) {
 	want := "alert firing: Checkout 5xx\nalert acknowledged at the source\nalert resolved: Checkout 5xx\nall alerts resolved"
 	if got := strings.Join(texts, "\n"); got != want {
 		t.Errorf("timeline =\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestMessageMatchesWebhook: what Alertmanager's notify/webhook.Message
+// encodes, Message decodes whole, and encodes the same again.
+func TestMessageMatchesWebhook(t *testing.T) {
+	at := time.Date(2026, 3, 2, 9, 50, 0, 0, time.UTC)
+	want := webhook.Message{
+		Data: &template.Data{
+			Receiver: "debrief", Status: "firing", ExternalURL: "http://am.example",
+			Alerts: template.Alerts{{Status: "firing", Labels: template.KV{"alertname": "A"}, Annotations: template.KV{"summary": "s"},
+				StartsAt: at, EndsAt: at.Add(time.Hour), GeneratorURL: "http://prom.example", Fingerprint: "f"}},
+			GroupLabels: template.KV{"a": "b"}, CommonLabels: template.KV{"c": "d"}, CommonAnnotations: template.KV{"e": "f"},
+		},
+		Version: "4", GroupKey: `{}:{a="b"}`, TruncatedAlerts: 3,
+	}
+	b, err := json.Marshal(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got alerts.Message
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	again, err := json.Marshal(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(again) != string(b) {
+		t.Errorf("Message encodes\n%s\nwebhook.Message encodes\n%s", again, b)
 	}
 }
