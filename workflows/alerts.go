@@ -182,7 +182,6 @@ func (s *Service) Alerts(ctx context.Context, n AlertNotice) (AlertOutcome, erro
 		if g.Alerts == nil {
 			g.Alerts = map[string]store.AlertState{}
 		}
-		repeat := ok && g.Digest == digest
 		g.Digest, g.LastAt = digest, now
 		if n.Link != "" {
 			g.Link = n.Link
@@ -196,7 +195,6 @@ func (s *Service) Alerts(ctx context.Context, n AlertNotice) (AlertOutcome, erro
 				// Closed is over: the group firing again is news.
 				inc, g.IncidentID, g.Suggested, g.DetectedAt, g.StartedAt = nil, "", false, now, time.Time{}
 				g.Alerts = map[string]store.AlertState{}
-				repeat = false
 			}
 		}
 		// What the group is: its strongest firing alert's title, severity
@@ -204,13 +202,13 @@ func (s *Service) Alerts(ctx context.Context, n AlertNotice) (AlertOutcome, erro
 		if inc == nil {
 			s.describe(&g, n)
 		}
-		changes, err := s.applyAlerts(tx, &g, n, now, repeat)
+		changes, err := s.applyAlerts(tx, &g, n, now)
 		if err != nil {
 			return err
 		}
 		switch {
 		case inc != nil:
-			out.Entries, err = s.alertEntries(tx, inc, g, n, changes, repeat, now)
+			out.Entries, err = s.alertEntries(tx, inc, g, n, changes, now)
 		case out.Action == AlertDeclare && anyFiring(n):
 			origin := s.alertOrigin()
 			actor := alertUser(n.Source, origin.Platform)
@@ -218,7 +216,7 @@ func (s *Service) Alerts(ctx context.Context, n AlertNotice) (AlertOutcome, erro
 				opening{started: g.StartedAt, detected: g.DetectedAt}, now)
 			if err == nil {
 				g.IncidentID = inc.ID
-				out.Entries, err = s.alertEntries(tx, inc, g, n, changes, false, now)
+				out.Entries, err = s.alertEntries(tx, inc, g, n, changes, now)
 			}
 		case out.Action == AlertSuggest && anyFiring(n) && !g.Suggested:
 			g.Suggested = true
@@ -294,7 +292,7 @@ type alertChange struct {
 
 // applyAlerts records the notice's alerts in the group and counts each new
 // firing as a signal; it returns what changed.
-func (s *Service) applyAlerts(tx store.Tx, g *store.AlertGroup, n AlertNotice, now time.Time, repeat bool) ([]alertChange, error) {
+func (s *Service) applyAlerts(tx store.Tx, g *store.AlertGroup, n AlertNotice, now time.Time) ([]alertChange, error) {
 	var changes []alertChange
 	for _, a := range n.Alerts {
 		fp := a.Fingerprint
@@ -372,10 +370,11 @@ func (s *Service) markDeclared(tx store.Tx, g store.AlertGroup, id string) error
 }
 
 // alertEntries appends "alert firing"/"alert resolved" entries for the
-// changes to inc's timeline (or one "still firing" entry for a repeat),
+// changes to inc's timeline (or, when nothing changed, one "still firing"
+// entry for a repeat, or the acknowledgement),
 // and when every alert of the group has resolved, says so in the channel
 // and suggests mitigate. It returns how many entries it appended.
-func (s *Service) alertEntries(tx store.Tx, inc *bot.Incident, g store.AlertGroup, n AlertNotice, changes []alertChange, repeat bool, now time.Time) (int, error) {
+func (s *Service) alertEntries(tx store.Tx, inc *bot.Incident, g store.AlertGroup, n AlertNotice, changes []alertChange, now time.Time) (int, error) {
 	author := alertUser(n.Source, inc.Origin.Platform)
 	appended := 0
 	add := func(text, url, key string, at time.Time) error {
@@ -420,13 +419,18 @@ func (s *Service) alertEntries(tx store.Tx, inc *bot.Incident, g store.AlertGrou
 	}
 	// A notice that changes no alert is a repeat (Alertmanager's
 	// repeat_interval) or an acknowledgement: noted, once per notice.
-	if len(changes) == 0 && (repeat || n.Event != "" || firing(g) > 0) {
-		text := fmt.Sprintf("alert still firing: %d of %s's alerts (repeat)", firing(g), g.ID)
-		if n.Event == "acknowledge" {
+	if len(changes) == 0 {
+		text := ""
+		switch {
+		case n.Event == "acknowledge":
 			text = "alert acknowledged at the source"
+		case firing(g) > 0:
+			text = fmt.Sprintf("alert still firing: %d of %s's alerts (repeat)", firing(g), g.ID)
 		}
-		if err := add(text, n.Link, fmt.Sprintf("alert/%s/repeat/%d", g.ID, now.UnixNano()), now); err != nil {
-			return appended, err
+		if text != "" {
+			if err := add(text, n.Link, fmt.Sprintf("alert/%s/repeat/%d", g.ID, now.UnixNano()), now); err != nil {
+				return appended, err
+			}
 		}
 	}
 	if n.Truncated > 0 {

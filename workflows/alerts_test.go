@@ -165,6 +165,11 @@ func TestAllResolved(t *testing.T) {
 	if !told || inc.Status != bot.StatusInvestigating {
 		t.Errorf("after the last resolve: told %v, status %s; want told, still investigating", told, inc.Status)
 	}
+	// Alertmanager repeats a resolved notification too: nothing new.
+	e.clock.Advance(5 * time.Hour)
+	if out := e.alerts(alertNotice("g", workflows.AlertDeclare, ra, rb)); out.Duplicate || out.Entries != 0 {
+		t.Errorf("resolved again, later = %+v; want no entries", out)
+	}
 	got := strings.Join(alertTexts(e.timeline("INC-1")), "\n")
 	want := "alert firing: A\nalert firing: B\nalert resolved: A\nalert resolved: B\nall alerts resolved"
 	if got != want {
