@@ -55,4 +55,7 @@ type Command struct {
 	// Choice is the value of an ArgChoice argument, as declared in its
 	// Choices.
 	Choice string
+	// From is what declare --from opens the incident from: a near miss
+	// ("NM-7") or an alert group ("AL-…"), as typed, upper-cased.
+	From string
 }

@@ -45,6 +45,7 @@ const (
 	VerbTimeline           Verb = "timeline"
 	VerbList               Verb = "list"
 	VerbHelp               Verb = "help"
+	VerbNearMiss           Verb = "nearmiss"
 )
 
 // A VerbSpec declares one /incident verb, once, in the manner of the Go
@@ -148,14 +149,21 @@ type Arg struct {
 
 // Verbs is every verb, in the order help shows them.
 var Verbs = []*VerbSpec{
-	{Verb: VerbDeclare, Usage: "declare <title> [sev1..sev4] [drill|near-miss] [#tag...]", Short: "open an incident and its channel",
+	{Verb: VerbDeclare, Usage: "declare <title> [sev1..sev4] [drill|near-miss] [#tag...] [--from NM-n|AL-id]", Short: "open an incident and its channel",
 		Args: []Arg{
 			{Name: "title", Type: ArgText, Required: true, Help: "What is wrong, e.g. Checkout is down", MaxLen: MaxTitle},
 			{Name: "severity", Type: ArgSeverity, Help: "SEV1 is the worst"},
 			{Name: "kind", Type: ArgKind, Help: "A real incident (default), a rehearsal or a near miss", Default: string(KindReal)},
 			{Name: "tags", Type: ArgTags, Help: "Tags, e.g. #payments #eu"},
+			{Name: "from", Type: ArgText, Keyword: "--from", Help: "Open it from a near miss or an alert group, e.g. NM-7", MaxLen: 40},
 		},
 		Parse: parseDeclare},
+	{Verb: VerbNearMiss, Usage: "nearmiss <what happened> [#tag...]", Short: "record a near miss (no incident, no channel)",
+		Args: []Arg{
+			{Name: "text", Type: ArgText, Required: true, Noun: "near miss text", Help: "What almost went wrong", MaxLen: MaxNearMiss},
+			{Name: "tags", Type: ArgTags, Help: "Tags, e.g. #payments #eu"},
+		},
+		Parse: parseNearMiss},
 	{Verb: VerbSev, Usage: "sev <1-4>", Short: "change the severity", Glued: true,
 		Args: []Arg{{Name: "severity", Type: ArgSeverity, Required: true, Help: "SEV1 is the worst"}}},
 	{Verb: VerbRole, Usage: "role <commander|comms|scribe> @user", Short: "assign a role",
@@ -302,16 +310,27 @@ func Syntax(v Verb) string {
 	return "/incident " + s.Usage
 }
 
-// Help is the help text: every verb's help line, in table order.
+// HelpHeading opens Help.
+const HelpHeading = "Usage: /incident <command>, one of:"
+
+// Help is the help text: a heading, then every verb's usage and
+// description, in table order. The lines leave out "/incident ", which
+// the heading says once, so that the whole help (with an "Unknown
+// command" before it) fits in one Discord message (MaxHelp).
 func Help() string {
 	var b strings.Builder
-	b.WriteString("Usage:")
+	b.WriteString(HelpHeading)
 	for _, s := range Verbs {
 		b.WriteString("\n")
-		b.WriteString(UsageOf(s.Verb))
+		b.WriteString(s.Usage + "   " + s.Short)
 	}
 	return b.String()
 }
+
+// MaxHelp is the most characters Help may take: Discord cuts a message at
+// 2000 characters, and an unknown command's answer puts up to 100 before
+// it. A longer help would arrive in two messages.
+const MaxHelp = 1900
 
 // HelpOn answers "help [topic]": with no topic, the whole help; with a
 // verb's words ("help postmortem schedule", or an alias: "help pm

@@ -69,6 +69,14 @@ type ReadTx interface {
 	Meta(key string) (string, bool, error)
 	// Gamedays returns every game day ever scheduled, by Number.
 	Gamedays() ([]Gameday, error)
+	// NearMisses returns every near miss, by number.
+	NearMisses() ([]NearMiss, error)
+	// AlertGroup returns the alert group with ID id, and whether it exists.
+	AlertGroup(id string) (AlertGroup, bool, error)
+	// Signal returns the signal with key k, and whether it exists.
+	Signal(k string) (Signal, bool, error)
+	// Signals returns every signal, in key order.
+	Signals() ([]Signal, error)
 }
 
 // Tx reads and writes within one read-write transaction.
@@ -105,6 +113,13 @@ type Tx interface {
 	PutMeta(key, value string) error
 	// PutGameday inserts or replaces the game day with g.Number (from 1).
 	PutGameday(g Gameday) error
+	// PutNearMiss inserts or replaces the near miss with nm.Number (from
+	// 1; numbers are the caller's to hand out, len(NearMisses())+1).
+	PutNearMiss(nm NearMiss) error
+	// PutAlertGroup inserts or replaces the alert group with g.ID.
+	PutAlertGroup(g AlertGroup) error
+	// PutSignal inserts or replaces the signal with s.Key.
+	PutSignal(s Signal) error
 }
 
 // UserPrefs is what a user told the bot about themselves.

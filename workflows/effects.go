@@ -89,6 +89,16 @@ type HookAbort struct {
 	HookRequest
 }
 
+// PostButton posts Text with one button that runs Command (the words
+// after /incident) as whoever clicks it: the Declare of a suggested alert
+// or a near miss. Where the Chat has no buttons (ButtonPoster), the
+// command is written out for people to type.
+type PostButton struct {
+	Text    string `json:"text"`
+	Label   string `json:"label"`
+	Command string `json:"command"`
+}
+
 // EffectKind implementations name each payload's kind as it is stored.
 func (CreateChannel) EffectKind() store.EffectKind { return "create_channel" }
 func (Post) EffectKind() store.EffectKind          { return "post" }
@@ -102,6 +112,7 @@ func (FileIssue) EffectKind() store.EffectKind     { return "file_issue" }
 func (Direct) EffectKind() store.EffectKind        { return "direct" }
 func (HookInject) EffectKind() store.EffectKind    { return "gameday_inject" }
 func (HookAbort) EffectKind() store.EffectKind     { return "gameday_abort" }
+func (PostButton) EffectKind() store.EffectKind    { return "post_button" }
 
 // publishPlatform names the Publisher in lanes and notes: it is not a chat.
 const publishPlatform bot.Platform = "publish"
@@ -207,6 +218,19 @@ func (k kinds) table() []outbox.Spec {
 				}
 				return d
 			},
+		},
+		&outbox.Kind[PostButton]{
+			Sink: chat, NeedsChannel: true,
+			Deliver: func(ctx context.Context, a outbox.Attempt, p PostButton) (outbox.Result, error) {
+				c := s.Chats[a.Effect.Platform]
+				if bp, ok := c.(ButtonPoster); ok {
+					id, err := bp.PostButton(ctx, a.Effect.Key, a.Channel, p.Text, p.Label, p.Command)
+					return outbox.Result{ID: id}, err
+				}
+				id, err := c.Post(ctx, a.Effect.Key, a.Channel, p.Text+"\n"+p.Label+": /incident "+p.Command)
+				return outbox.Result{ID: id}, err
+			},
+			Legacy: func(o store.LegacyEffect) PostButton { return PostButton{Text: o.Text} },
 		},
 		&outbox.Kind[Publish]{
 			Sink: publisher,

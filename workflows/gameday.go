@@ -451,7 +451,9 @@ func (s *Service) remindGameday(tx store.Tx, g store.Gameday, now time.Time) err
 func (s *Service) openDrill(tx store.Tx, g *store.Gameday, now time.Time) error {
 	cmd := bot.Command{Verb: bot.VerbDeclare, Text: g.Title, Kind: bot.KindDrill}
 	d := &bot.Drill{Gameday: g.ID, Plan: g.Plan, ScheduledAt: g.Start, OpenedAt: now}
-	inc, err := s.open(tx, now, g.ScheduledBy, g.Origin, cmd, nil, d, g.Participants)
+	inc, err := s.open(tx, g.ScheduledBy, g.Origin, cmd, opening{
+		commander: g.ScheduledBy, started: now, detected: now, drill: d, participants: g.Participants,
+	}, now)
 	if err != nil {
 		return err
 	}

@@ -44,6 +44,9 @@ func (s *Service) Declare(ctx context.Context, actor bot.User, ch bot.Channel, c
 }
 
 func (s *Service) declare(ctx context.Context, actor bot.User, ch bot.Channel, cmd bot.Command, seed *bot.TimelineEvent) (Reply, error) {
+	if cmd.From != "" {
+		return s.declareFrom(ctx, actor, ch, cmd)
+	}
 	now := s.now()
 	commander := actor
 	if len(cmd.Users) > 0 {
@@ -51,22 +54,138 @@ func (s *Service) declare(ctx context.Context, actor bot.User, ch bot.Channel, c
 	}
 	var inc *bot.Incident
 	err := s.Store.Update(ctx, func(tx store.Tx) error {
+		o := opening{commander: commander, started: now, detected: now}
+		if seed != nil {
+			o.seed = []bot.TimelineEvent{*seed}
+		}
 		var err error
-		inc, err = s.open(tx, now, actor, ch, cmd, seed, nil, nil)
+		inc, err = s.open(tx, actor, ch, cmd, o, now)
 		return err
 	})
 	if err != nil {
 		return Reply{}, err
 	}
 	s.kick()
+	return declared(inc, actor, commander), nil
+}
+
+// declared is the reply to a declaration.
+func declared(inc *bot.Incident, actor, commander bot.User) Reply {
 	who := "you are the incident commander"
-	if commander.Key() != actor.Key() {
+	switch {
+	case commander.IsZero():
+		who = "nobody is the incident commander yet: take it with /incident role commander @you"
+	case commander.Key() != actor.Key():
 		who = commander.Display() + " is the incident commander"
 	}
 	return Reply{
 		Text:       render.Mark(inc, fmt.Sprintf("Declared %s: %s (%s). Opening #%s; %s.", inc.ID, inc.Title, inc.Severity, inc.ChannelName(), who)),
 		IncidentID: inc.ID,
-	}, nil
+	}
+}
+
+// opening is how an incident opens besides its command: who commands it
+// (nobody for one an alert opened), when its impact started and when it
+// was detected (MTTD is detected - started: an alert's startsAt and
+// arrival, a near miss's time), and the entries its timeline starts with.
+type opening struct {
+	commander         bot.User
+	started, detected time.Time
+	seed              []bot.TimelineEvent
+	// drill and participants are set for a drill a game day opens: its
+	// record, and the people invited besides the commander.
+	drill        *bot.Drill
+	participants []bot.User
+}
+
+// open declares an incident within tx: its record, its first timeline
+// entries, its channel and announcement (effects), its status reminder.
+func (s *Service) open(tx store.Tx, actor bot.User, ch bot.Channel, cmd bot.Command, o opening, now time.Time) (*bot.Incident, error) {
+	sev := cmd.Severity
+	if sev == 0 {
+		sev = s.Config.DefaultSeverity
+	}
+	if !sev.Valid() {
+		sev = bot.SEV3
+	}
+	kind := cmd.Kind
+	if kind == "" {
+		kind = bot.KindReal
+	}
+	n, err := tx.NextIncidentNumber()
+	if err != nil {
+		return nil, fmt.Errorf("workflows: declare: %w", err)
+	}
+	inc := &bot.Incident{
+		ID: bot.IncidentID(n), Number: n, Title: cmd.Text, Kind: kind, Severity: sev,
+		Status: bot.StatusInvestigating, Tags: cmd.Tags, DeclaredBy: actor,
+		Roles:      map[bot.Role]bot.User{},
+		Responders: []bot.User{actor},
+		Origin:     ch,
+		StartedAt:  o.started, DetectedAt: o.detected, DeclaredAt: now, AcknowledgedAt: now,
+	}
+	if !o.commander.IsZero() {
+		inc.Roles[bot.Commander] = o.commander
+	} else {
+		inc.Responders = nil // an alert opened it: nobody has answered yet
+	}
+	if o.drill != nil {
+		inc.Kind, inc.Drill = bot.KindDrill, o.drill
+		kind = bot.KindDrill
+	}
+	// The timeline refuses entries for incidents it does not know.
+	if err := tx.PutIncident(inc); err != nil {
+		return nil, fmt.Errorf("workflows: declare %s: %w", inc.ID, err)
+	}
+	if !o.commander.IsZero() {
+		inc.AddResponder(o.commander)
+	}
+	for _, u := range o.participants {
+		inc.AddResponder(u)
+	}
+	for _, ev := range o.seed {
+		ev.IncidentID = inc.ID
+		if ev.RecordedAt.IsZero() {
+			ev.RecordedAt = now
+		}
+		if _, _, err := tx.AppendEvent(ev); err != nil {
+			return nil, fmt.Errorf("workflows: declare %s: seed: %w", inc.ID, err)
+		}
+	}
+	c := &call{s: s, tx: tx, inc: inc, actor: actor, cmd: cmd, now: now, loc: s.zone()}
+	commander := "none yet"
+	if !o.commander.IsZero() {
+		commander = o.commander.Display()
+	}
+	if err := c.event(bot.EventLifecycle, fmt.Sprintf("declared %s %q (%s, %s); commander %s",
+		inc.ID, inc.Title, inc.Severity, render.KindName(kind), commander)); err != nil {
+		return nil, err
+	}
+	// Order matters: the outbox delivers an incident's effects on a
+	// platform in ID order, and everything after create_channel waits
+	// for the channel to exist.
+	for _, e := range []outbox.Payload{
+		CreateChannel{Name: inc.ChannelName()},
+		Invite{Users: inc.Responders},
+		SetTopic{Topic: render.Topic(inc)},
+		Post{Text: render.Summary(inc), Pin: true},
+	} {
+		if err := c.effect(e); err != nil {
+			return nil, err
+		}
+	}
+	if err := c.announce(fmt.Sprintf("%s declared: %s (%s, %s) by %s",
+		inc.ID, inc.Title, inc.Severity, render.KindName(kind), actor.Display())); err != nil {
+		return nil, err
+	}
+	if err := c.s.Reminders().scheduleStatus(tx, inc, now); err != nil {
+		return nil, err
+	}
+	// Again: the commander and participants joined after the first put.
+	if err := tx.PutIncident(inc); err != nil {
+		return nil, fmt.Errorf("workflows: declare %s: %w", inc.ID, err)
+	}
+	return inc, nil
 }
 
 func (c *call) mitigate() (Reply, error) {
@@ -160,88 +279,4 @@ func (s *Service) queuePublish(tx store.Tx, inc *bot.Incident, now time.Time) er
 		Path: path.Join(s.PublishPath, inc.ID+".md"), Content: render.Writeup(inc, tl, s.zone()),
 		Message: fmt.Sprintf("Post-mortem of %s: %s", inc.ID, inc.Title),
 	})
-}
-
-// open opens an incident within tx at now: the declare of actor in ch
-// (commander cmd.Users[0], or actor), and, for a drill opened by a game
-// day, its drill record and participants. Its channel, invites, topic and
-// pinned summary are queued in the same transaction.
-func (s *Service) open(tx store.Tx, now time.Time, actor bot.User, ch bot.Channel, cmd bot.Command, seed *bot.TimelineEvent,
-	drill *bot.Drill, participants []bot.User) (*bot.Incident, error) {
-	commander := actor
-	if len(cmd.Users) > 0 {
-		commander = cmd.Users[0]
-	}
-	sev := cmd.Severity
-	if sev == 0 {
-		sev = s.Config.DefaultSeverity
-	}
-	if !sev.Valid() {
-		sev = bot.SEV3
-	}
-	kind := cmd.Kind
-	if kind == "" {
-		kind = bot.KindReal
-	}
-	n, err := tx.NextIncidentNumber()
-	if err != nil {
-		return nil, fmt.Errorf("workflows: declare: %w", err)
-	}
-	inc := &bot.Incident{
-		ID: bot.IncidentID(n), Number: n, Title: cmd.Text, Kind: kind, Severity: sev,
-		Status: bot.StatusInvestigating, Tags: cmd.Tags, DeclaredBy: actor,
-		Roles:      map[bot.Role]bot.User{bot.Commander: commander},
-		Responders: []bot.User{actor},
-		Origin:     ch,
-		StartedAt:  now, DetectedAt: now, DeclaredAt: now, AcknowledgedAt: now,
-	}
-	if drill != nil {
-		inc.Kind, inc.Drill = bot.KindDrill, drill
-		kind = bot.KindDrill
-	}
-	// The timeline refuses entries for incidents it does not know.
-	if err := tx.PutIncident(inc); err != nil {
-		return nil, fmt.Errorf("workflows: declare %s: %w", inc.ID, err)
-	}
-	inc.AddResponder(commander)
-	for _, u := range participants {
-		inc.AddResponder(u)
-	}
-	if seed != nil {
-		ev := *seed
-		ev.IncidentID, ev.RecordedAt = inc.ID, now
-		if _, _, err := tx.AppendEvent(ev); err != nil {
-			return nil, fmt.Errorf("workflows: declare %s: seed: %w", inc.ID, err)
-		}
-	}
-	c := &call{s: s, tx: tx, inc: inc, actor: actor, cmd: cmd, now: now, loc: s.zone()}
-	if err := c.event(bot.EventLifecycle, fmt.Sprintf("declared %s %q (%s, %s); commander %s",
-		inc.ID, inc.Title, inc.Severity, render.KindName(kind), commander.Display())); err != nil {
-		return nil, err
-	}
-	// Order matters: the outbox delivers an incident's effects on a
-	// platform in ID order, and everything after create_channel waits
-	// for the channel to exist.
-	for _, e := range []outbox.Payload{
-		CreateChannel{Name: inc.ChannelName()},
-		Invite{Users: inc.Responders},
-		SetTopic{Topic: render.Topic(inc)},
-		Post{Text: render.Summary(inc), Pin: true},
-	} {
-		if err := c.effect(e); err != nil {
-			return nil, err
-		}
-	}
-	if err := c.announce(fmt.Sprintf("%s declared: %s (%s, %s) by %s",
-		inc.ID, inc.Title, inc.Severity, render.KindName(kind), actor.Display())); err != nil {
-		return nil, err
-	}
-	if err := c.s.Reminders().scheduleStatus(tx, inc, now); err != nil {
-		return nil, err
-	}
-	// Again: the commander and participants joined after the first put.
-	if err := tx.PutIncident(inc); err != nil {
-		return nil, fmt.Errorf("workflows: declare %s: %w", inc.ID, err)
-	}
-	return inc, nil
 }

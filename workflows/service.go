@@ -7,7 +7,8 @@
 //
 // Where things are: the command handlers, one file per verb family, each
 // with its own verb table (lifecycle.go, roles.go, postmortem.go,
-// countermeasures.go, prefs.go, reads.go; verbs.go merges them); the effect
+// countermeasures.go, prefs.go, reads.go, nearmiss.go; verbs.go merges
+// them); alert notices into incidents and signals (alerts.go); the effect
 // kinds in one table (effects.go); the sinks (sinks.go); the periodic loops,
 // each with a synchronous Tick(ctx, now) and a Run(ctx) that cmd starts
 // (reminders.go, nudges.go, digest.go, tracker.go's Reconciler, and the

@@ -62,6 +62,15 @@ type DirectPoster interface {
 	PostDirect(ctx context.Context, key string, u bot.User, text string) (messageID string, err error)
 }
 
+// ButtonPoster is a Chat that can post a message with a button (Slack: a
+// block action; Discord: a button component). A click runs command (the
+// words after /incident) as the person who clicked, like a typed command.
+type ButtonPoster interface {
+	// PostButton posts text with one button labelled label and returns
+	// the message's ID.
+	PostButton(ctx context.Context, key, channelID, text, label, command string) (messageID string, err error)
+}
+
 // ErrNoDirect says a person cannot be messaged directly; the message goes
 // to the channel with a mention instead.
 var ErrNoDirect = errors.New("cannot message this person directly")

@@ -25,7 +25,7 @@ func FromEnv(ctx context.Context, getenv func(string) string, svc *workflows.Ser
 	cfg := Config{
 		BotToken: get("DISCORD_BOT_TOKEN"), AppID: get("DISCORD_APP_ID"), GuildID: get("DISCORD_GUILD_ID"),
 		PublicKey: get("DISCORD_PUBLIC_KEY"), APIURL: get("DISCORD_API_URL"), CategoryID: get("DISCORD_CATEGORY_ID"),
-		KeyEmoji: get("DISCORD_KEY_EMOJI"), Log: log,
+		KeyEmoji: get("DISCORD_KEY_EMOJI"), NearMissEmoji: get("DEBRIEF_NEARMISS_EMOJI"), Log: log,
 	}
 	announce := get("DISCORD_ANNOUNCE_CHANNEL")
 	if announce != "" && !isSnowflake(announce) {

@@ -58,6 +58,8 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.Handle("GET /api/incidents/{id}/timeline", s.auth(s.timeline))
 	mux.Handle("GET /api/incidents/{id}/postmortem.md", s.auth(s.postmortem))
 	mux.Handle("GET /api/gamedays", s.auth(s.gamedays))
+	mux.Handle("GET /api/nearmisses", s.auth(s.nearMisses))
+	mux.Handle("GET /api/signals", s.auth(s.signals))
 	if s.Backup != nil {
 		mux.Handle("GET /api/backup", s.auth(s.backup))
 	}

@@ -59,6 +59,10 @@ func fromEnv(getenv func(string) string) (envConfig, error) {
 			return envConfig{}, fmt.Errorf("SLACK_KEY_EMOJI=%q: want an emoji name such as pushpin (lower case, no colons needed)", getenv("SLACK_KEY_EMOJI"))
 		}
 	}
+	c.NearMissEmoji, _ = bot.EmojiForms(bot.DefaultNearMissEmoji)
+	if v := get("DEBRIEF_NEARMISS_EMOJI"); v != "" {
+		c.NearMissEmoji, _ = bot.EmojiForms(v)
+	}
 	if v := get("SLACK_ARCHIVE_ON_CLOSE"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	alertsadapter "github.com/debrief/debrief/adapters/alerts"
 	discordadapter "github.com/debrief/debrief/adapters/discord"
 	gamedayadapter "github.com/debrief/debrief/adapters/gameday"
 	githubadapter "github.com/debrief/debrief/adapters/github"
@@ -39,6 +40,7 @@ var platforms = []builder{
 	plug(discordadapter.FromEnv),
 	plug(githubadapter.FromEnv),
 	plug(gamedayadapter.FromEnv),
+	plug(alertsadapter.FromEnv),
 }
 
 // builder builds one component from the environment; nil when it is not

@@ -43,6 +43,8 @@ type driver interface {
 	name() string
 	svc() *workflows.Service
 	general() string
+	// announcementChannel is where declares are announced.
+	announcementChannel() string
 	// incidentChannel is the channel of the incident, once created.
 	incidentChannel(id string) string
 	run(who, channel string, c command) reply
@@ -60,6 +62,11 @@ type driver interface {
 	file(who, channel, name string)
 	// keyEmoji is how the key reaction is named in the timeline.
 	keyEmoji() string
+	// nearMiss reacts to message id with the near-miss emoji.
+	nearMiss(who, channel, id string)
+	// click clicks the button labelled label on the bot's last message
+	// with one in channel, and returns the answer.
+	click(who, channel, label string) reply
 	deliver()
 	topic(channel string) string
 	// posts are what the outbox posted in a channel (answers to commands
@@ -114,7 +121,7 @@ func newSlack(t *testing.T, ctx context.Context, c *clocktest.Clock) *slackDrive
 	fake.AddUser(slacktest.User{ID: "U0CAROL", Name: "carol", RealName: "Carol Shaw", TZ: "UTC"})
 	d.announce = fake.AddChannel("incidents", "U0ALICE", "U0ALICE", "U0BOB", "U0CAROL")
 	d.s = newService(t, c, bot.Slack, d.announce)
-	sl := slack.New(d.s, slack.Config{BotToken: fake.BotToken, SigningSecret: fake.SigningSecret, APIURL: fake.APIURL()})
+	sl := slack.New(d.s, slack.Config{BotToken: fake.BotToken, SigningSecret: fake.SigningSecret, APIURL: fake.APIURL(), NearMissEmoji: "grimacing"})
 	d.s.Chats = map[bot.Platform]workflows.Chat{bot.Slack: sl}
 	d.s.Zones = map[bot.Platform]workflows.ZoneSource{bot.Slack: sl}
 	if err := sl.Start(ctx); err != nil {
@@ -134,6 +141,7 @@ func (d *slackDriver) general() string             { return d.fake.General() }
 func (d *slackDriver) keyEmoji() string            { return ":pushpin:" }
 func (d *slackDriver) deliver()                    { deliver(d.t, d.ctx, d.s) }
 func (d *slackDriver) announcements() []string     { return d.posts(d.announce) }
+func (d *slackDriver) announcementChannel() string { return d.announce }
 func (d *slackDriver) topic(channel string) string { c, _ := d.fake.Channel(channel); return c.Topic }
 
 func (d *slackDriver) incidentChannel(id string) string {
@@ -258,6 +266,30 @@ func (d *slackDriver) react(who, channel, id string, key bool) {
 	d.ok("react", del, err)
 }
 
+func (d *slackDriver) nearMiss(who, channel, id string) {
+	del, err := d.fake.React(d.ctx, d.ids[who], channel, id, "grimacing")
+	d.ok("near-miss reaction", del, err)
+}
+
+func (d *slackDriver) click(who, channel, label string) reply {
+	d.t.Helper()
+	msgs := d.fake.Messages(channel)
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if len(d.fake.Buttons(channel, msgs[i].TS)) == 0 {
+			continue
+		}
+		del, err := d.fake.Click(d.ctx, d.ids[who], channel, msgs[i].TS, label)
+		d.ok("click "+label, del, err)
+		r, err := d.fake.WaitResponse(d.ctx)
+		if err != nil {
+			d.t.Fatal(err)
+		}
+		return reply{r.ResponseType, unescape.Replace(r.Text)}
+	}
+	d.t.Fatalf("slack: no message with a button in %s", channel)
+	return reply{}
+}
+
 func (d *slackDriver) pin(who, channel, id string) {
 	del, err := d.fake.Pin(d.ctx, d.ids[who], channel, id)
 	d.ok("pin", del, err)
@@ -340,11 +372,12 @@ func newDiscord(t *testing.T, ctx context.Context, c *clocktest.Clock) *discordD
 	return d
 }
 
-func (d *discordDriver) name() string            { return "discord" }
-func (d *discordDriver) svc() *workflows.Service { return d.s }
-func (d *discordDriver) general() string         { return d.fake.General() }
-func (d *discordDriver) keyEmoji() string        { return "📌" }
-func (d *discordDriver) announcements() []string { return d.posts(d.announce) }
+func (d *discordDriver) name() string                { return "discord" }
+func (d *discordDriver) svc() *workflows.Service     { return d.s }
+func (d *discordDriver) general() string             { return d.fake.General() }
+func (d *discordDriver) keyEmoji() string            { return "📌" }
+func (d *discordDriver) announcements() []string     { return d.posts(d.announce) }
+func (d *discordDriver) announcementChannel() string { return d.announce }
 func (d *discordDriver) topic(channel string) string {
 	c, _ := d.fake.Channel(channel)
 	return c.Topic
@@ -465,6 +498,27 @@ func (d *discordDriver) react(who, channel, id string, key bool) {
 		emoji = "📌"
 	}
 	d.must("react", d.fake.React(d.ctx, d.ids[who], channel, id, emoji))
+}
+
+func (d *discordDriver) nearMiss(who, channel, id string) {
+	d.must("near-miss reaction", d.fake.React(d.ctx, d.ids[who], channel, id, "😬"))
+}
+
+func (d *discordDriver) click(who, channel, label string) reply {
+	d.t.Helper()
+	msgs := d.fake.Messages(channel)
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if len(d.fake.Buttons(channel, msgs[i].ID)) == 0 {
+			continue
+		}
+		ia, err := d.fake.Click(d.ctx, d.ids[who], channel, msgs[i].ID, label)
+		d.must("click "+label, err)
+		kind, text, err := ia.Reply(d.ctx)
+		d.must("click "+label, err)
+		return reply{kind, text}
+	}
+	d.t.Fatalf("discord: no message with a button in %s", channel)
+	return reply{}
 }
 
 func (d *discordDriver) file(who, channel, name string) {
@@ -654,6 +708,61 @@ func scenario(t *testing.T, d driver) []string {
 		t.Fatal(err)
 	}
 	see("INC-2: %s %s %v", inc.Severity, inc.Kind, inc.Tags)
+	return append(obs, weakSignals(t, d)...)
+}
+
+// weakSignals: the near-miss command and reaction, and the Declare
+// buttons of a suggested alert and of a near miss.
+func weakSignals(t *testing.T, d driver) []string {
+	var obs []string
+	see := func(format string, args ...any) { obs = append(obs, fmt.Sprintf(format, args...)) }
+	ctx := context.Background()
+
+	r := d.run("bob", d.general(), command{"nearmiss the deploy script almost ran against prod #deploy",
+		inv("nearmiss", str("text", "the deploy script almost ran against prod"), str("tags", "#deploy"))})
+	see("nearmiss: %s %s", r.kind, r.text)
+	msg := d.say("carol", d.general(), "db-3 disk at 95%, cleaned /tmp before it filled")
+	d.nearMiss("bob", d.general(), msg)
+	d.nearMiss("alice", d.general(), msg) // the same message: recorded once
+	d.deliver()
+	nms, err := d.svc().NearMisses(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, nm := range nms {
+		see("near miss %s: %q by %s, reported by %s, tags %v, link %t", nm.ID, nm.Text, nm.Author.Name, nm.Reporter.Name, nm.Tags, nm.Permalink != "")
+	}
+	see("general: %q", d.posts(d.general()))
+
+	// A suggested alert: one click declares it, with the alert's times.
+	start := d.svc().Now().Add(-4 * time.Minute)
+	out, err := d.svc().Alerts(ctx, workflows.AlertNotice{Source: "alertmanager", Key: `{}:{team="db"}`, Alerts: []workflows.Alert{{
+		Fingerprint: "f1", Name: "DiskFilling", Summary: "disk 91% on db-3", Labels: map[string]string{"alertname": "DiskFilling", "instance": "db-3"},
+		Firing: true, StartsAt: start, Action: workflows.AlertSuggest, Severity: bot.SEV2,
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.deliver()
+	see("suggested: %s %q", out.Action, out.IncidentID)
+	see("announcements: %q", d.announcements())
+	r = d.click("alice", d.announcementChannel(), "Declare")
+	see("clicked Declare on the alert: %s %s", r.kind, r.text)
+	d.deliver()
+	inc, err := d.svc().Incident(ctx, "INC-3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	see("INC-3: %s started %s detected %s commander %s", inc.Title, inc.StartedAt.Format(time.RFC3339), inc.DetectedAt.Format(time.RFC3339), inc.Roles[bot.Commander].Name)
+	// The near miss's button promotes it.
+	r = d.click("carol", d.general(), "Declare")
+	see("clicked Declare on the near miss: %s %s", r.kind, r.text)
+	d.deliver()
+	inc, err = d.svc().Incident(ctx, "INC-4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	see("INC-4: %s started %t", inc.Title, inc.StartedAt.Equal(nms[len(nms)-1].At))
 	return obs
 }
 
@@ -704,6 +813,12 @@ func TestParity(t *testing.T) {
 		"timeline: [key_event] alice: pinned: rolling back the deploy",
 		"timeline: [severity] alice: severity SEV2 -> SEV1",
 		"INC-2: SEV4 drill [db]",
+		`near miss NM-2: "db-3 disk at 95%, cleaned /tmp before it filled" by Carol Shaw, reported by bob, tags [], link true`,
+		"INC-3: disk 91% on db-3 started 2026-03-02T08:56:00Z detected 2026-03-02T09:00:00Z commander alice",
+		"INC-4: db-3 disk at 95%, cleaned /tmp before it filled started true",
+		"nearmiss: ephemeral Recorded near miss NM-1. Thank you: small signals count. Declare it if it grows: /incident declare --from NM-1",
+		"clicked Declare on the alert: in_channel Declared INC-3: disk 91% on db-3 (SEV2). Opening #inc-3-disk-91-on-db-3; you are the incident commander.",
+		"clicked Declare on the near miss: in_channel Declared INC-4: db-3 disk at 95%, cleaned /tmp before it filled (SEV3). Opening #inc-4-db-3-disk-at-95-cleaned-tmp-before-it-filled; you are the incident commander.",
 	} {
 		found := false
 		for _, o := range slackObs {

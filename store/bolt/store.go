@@ -16,6 +16,7 @@
 //	meta        "schema"                         -> schema version
 //	            "kv/" + key                      -> value of PutMeta (e.g. the GitHub sync cursor)
 //	gamedays    Gameday.Number (8)               -> store.Gameday JSON
+//	nearmisses, alertgroups, signals: see signals.go
 package bolt
 
 import (
@@ -60,6 +61,7 @@ var (
 		bucketIncidents, bucketTimelines, bucketChannels, bucketDedupe,
 		bucketUsers, bucketOutbox, bucketReminders, bucketDue, bucketMeta,
 		bucketGamedays,
+		bucketNearMisses, bucketAlertGroups, bucketSignals,
 	}
 
 	keySchema = []byte("schema")

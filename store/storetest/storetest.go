@@ -52,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Gamedays", testGamedays},
 		{"Rollback", testRollback},
 		{"ViewIsReadOnly", testViewIsReadOnly},
+		{"WeakSignals", testWeakSignals},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.test(t, open(t)) })
 	}
