@@ -28,6 +28,7 @@ func TestFromEnv(t *testing.T) {
 		{map[string]string{"DISCORD_ANNOUNCE_CHANNEL": "#incidents"}, "DISCORD_ANNOUNCE_CHANNEL"},
 		{map[string]string{"DISCORD_API_URL": "discord.com"}, "DISCORD_API_URL"},
 		{map[string]string{"DISCORD_KEY_EMOJI": "push pin"}, "DISCORD_KEY_EMOJI"},
+		{map[string]string{"DISCORD_LOCK_ON_CLOSE": "sometimes"}, "DISCORD_LOCK_ON_CLOSE"},
 		{map[string]string{"DISCORD_BOT_TOKEN": "secret-1", "DISCORD_GUILD_ID": "2"}, "DISCORD_APP_ID"},
 		{map[string]string{"DISCORD_BOT_TOKEN": "secret-1", "DISCORD_APP_ID": "1"}, "DISCORD_GUILD_ID"},
 		{map[string]string{"DISCORD_BOT_TOKEN": "secret-1", "DISCORD_APP_ID": "1", "DISCORD_GUILD_ID": "my server"}, "DISCORD_GUILD_ID"},
