@@ -29,7 +29,9 @@ type envConfig struct {
 // enabled reports whether any Slack credential is set: a platform is on when
 // its credentials are, and one set without the others is an error (fromEnv)
 // rather than a platform silently left off.
-func (c envConfig) enabled() bool { return c.BotToken != "" || c.AppToken != "" || c.SigningSecret != "" }
+func (c envConfig) enabled() bool {
+	return c.BotToken != "" || c.AppToken != "" || c.SigningSecret != ""
+}
 
 // fromEnv reads the SLACK_* variables and checks that the set makes sense,
 // also when Slack is off (a mistyped URL should not wait for the day the
