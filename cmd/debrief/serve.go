@@ -95,6 +95,7 @@ func serve(ctx context.Context, cfg Config, getenv func(string) string, stdin io
 	}()
 
 	svc.Store = db
+	reg.MustRegister(svc.OutboxCollector())
 	if !isLoopback(ln.Addr()) && cfg.APIToken == "" {
 		log.Warn("listening beyond loopback without DEBRIEF_API_TOKEN: the /api/ routes are open to anyone who can reach them", "addr", ln.Addr().String())
 	}

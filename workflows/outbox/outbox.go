@@ -31,9 +31,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Metrics are the outbox's gauges and counters; any may be nil.
+// Metrics are the outbox's counters; any may be nil. What the outbox holds
+// is read from the store when scraped (workflows.Service.OutboxCollector).
 type Metrics struct {
-	Depth     prometheus.Gauge       // effects pending at the last pass
 	Delivered *prometheus.CounterVec // by kind
 	Retries   *prometheus.CounterVec // failed attempts to retry, by kind
 	Dropped   *prometheus.CounterVec // permanent failures, by kind
@@ -140,9 +140,6 @@ func (o *Outbox) Tick(ctx context.Context, now time.Time) (int, error) {
 	})
 	if err != nil {
 		return 0, fmt.Errorf("outbox: pass: %w", err)
-	}
-	if o.Metrics.Depth != nil {
-		o.Metrics.Depth.Set(float64(len(pending)))
 	}
 	blocked := map[string]bool{}
 	delivered := 0
