@@ -18,6 +18,7 @@ import (
 	"github.com/debrief/debrief/workflows"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/term"
 )
 
 // stopGrace bounds the whole shutdown, from the signal to the database
@@ -35,7 +36,22 @@ const shutdownGrace = 4 * time.Second
 // workers, then close the database, so that nothing accepted is cut off
 // mid-write.
 func serve(ctx context.Context, cfg Config, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) (err error) {
-	log := newLogger(cfg, stderr)
+	// On a terminal, the console reads through a line editor, and the log
+	// goes through it too when it shares the terminal, so that no line
+	// lands in the middle of what is being typed.
+	var editor *term.Terminal
+	logOut := stderr
+	if in, out, ok := terminals(stdin, stdout); ok {
+		t, restore, err := console.OpenTerminal(in, out)
+		if err == nil {
+			editor = t
+			defer func() { _ = restore() }()
+			if isTerminal(stderr) {
+				logOut = t
+			}
+		}
+	}
+	log := newLogger(cfg, logOut)
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
@@ -63,6 +79,10 @@ func serve(ctx context.Context, cfg Config, getenv func(string) string, stdin io
 	con.Ack = cfg.Console.Ack
 	con.Writers = cfg.Console.Writers
 	con.Prompt = isTerminal(stdin)
+	if editor != nil {
+		con.UseTerminal(editor)
+	}
+	con.Settle = consoleSettle
 	con.Log = log
 	svc.Chats = map[bot.Platform]workflows.Chat{bot.Console: con}
 	comps := []component{con}
@@ -273,15 +293,27 @@ func isLoopback(a net.Addr) bool {
 	return ok && tcp.IP.IsLoopback()
 }
 
-// isTerminal reports whether r is a terminal, where a prompt helps; on a
-// pipe or /dev/null it would only clutter the output.
-func isTerminal(r io.Reader) bool {
-	f, ok := r.(*os.File)
-	if !ok {
-		return false
+// consoleSettle is how long a console command waits for its effects on the
+// console before the next line is read (console.Console.Settle).
+const consoleSettle = 5 * time.Second
+
+// isTerminal reports whether f is a terminal, where a prompt helps; on a
+// pipe or /dev/null (a character device, but no terminal: a container
+// without -it) it would only clutter the output.
+func isTerminal(f any) bool {
+	file, ok := f.(*os.File)
+	return ok && term.IsTerminal(int(file.Fd()))
+}
+
+// terminals returns stdin and stdout as files when both are terminals: the
+// line editor needs to read keys from one and draw on the other.
+func terminals(stdin io.Reader, stdout io.Writer) (*os.File, *os.File, bool) {
+	in, ok1 := stdin.(*os.File)
+	out, ok2 := stdout.(*os.File)
+	if !ok1 || !ok2 || !isTerminal(in) || !isTerminal(out) {
+		return nil, nil, false
 	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return in, out, true
 }
 
 func buildInfo() prometheus.Collector {
