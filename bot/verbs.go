@@ -162,7 +162,8 @@ var Verbs = []*VerbSpec{
 			{Name: "time", Type: ArgTime, Required: true, Noun: "start time", Help: "Start (HH:MM)"},
 			{Name: "zone", Type: ArgZone, Help: "IANA zone, e.g. Europe/Berlin (default: yours)"},
 			{Name: "duration", Type: ArgDuration, Help: "e.g. 45m (default 1h)"},
-		}},
+		},
+		Parse: parseSchedule},
 	{Verb: VerbPostmortemHeld, Usage: "postmortem held @attendee... [-- notes]", Short: "the review took place",
 		Args: []Arg{
 			{Name: "attendee", Type: ArgUsers, Required: true, Noun: "attendees", Help: "Who attended", Max: 10},
@@ -434,7 +435,7 @@ func (a Arg) hint() string {
 	case ArgUser, ArgUsers:
 		return "mention them, e.g. @alice"
 	case ArgDate:
-		return "give an existing day as YYYY-MM-DD"
+		return "give an existing day as YYYY-MM-DD, or today, tomorrow, +3d"
 	case ArgTime:
 		return "give HH:MM, e.g. 14:30"
 	case ArgZone:
@@ -556,11 +557,11 @@ func (a Arg) set(cmd *Command, word string) string {
 		}
 		cmd.Users = append(cmd.Users, u)
 	case ArgDate:
-		d, err := ParseDate(word)
-		if err != nil {
+		d, rel, ok := parseDay(word)
+		if !ok {
 			return bad("Invalid")
 		}
-		cmd.Date = d
+		cmd.Date, cmd.DateRel = d, rel
 	case ArgTime:
 		c, ok := parseClock(word)
 		if !ok {

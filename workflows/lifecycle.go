@@ -98,7 +98,7 @@ func (s *Service) declare(ctx context.Context, actor bot.User, ch bot.Channel, c
 			CreateChannel{Name: inc.ChannelName()},
 			Invite{Users: inc.Responders},
 			SetTopic{Topic: render.Topic(inc)},
-			Post{Text: render.Summary(inc), Pin: true},
+			Post{Text: render.Summary(inc, c.s.zone()), Pin: true},
 		} {
 			if err := c.effect(e); err != nil {
 				return err

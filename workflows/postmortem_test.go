@@ -337,9 +337,13 @@ func TestImpactTimes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if strings.Contains(md, "| UTC | UTC |") || strings.Contains(md, "UTC (") {
+		t.Errorf("the write-up in UTC shows UTC twice:\n%s", md)
+	}
 	for _, want := range []string{
-		"| Started | 2026-03-02 09:15 | 2026-03-02 09:15 UTC |",
-		"| Detected | 2026-03-02 09:40 |",
+		"## Times (UTC)\n",
+		"| Started | 2026-03-02 09:15 UTC |",
+		"| Detected | 2026-03-02 09:40 UTC |",
 		"| Time undetected (MTTD) | 25m |",
 		"| Time to resolve (MTTR) | 1h10m |",
 		"| Total impact | 1h35m |",
