@@ -63,7 +63,11 @@ func TimelineLine(ev bot.TimelineEvent, loc *time.Location) string {
 // LintReport lists the blameless lint's findings about incident id.
 func LintReport(id string, findings []bot.Finding) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Blameless lint of %s: %d finding(s).", id, len(findings))
+	if len(findings) == 1 {
+		fmt.Fprintf(&b, "Blameless lint of %s: 1 finding.", id)
+	} else {
+		fmt.Fprintf(&b, "Blameless lint of %s: %d findings.", id, len(findings))
+	}
 	for _, f := range findings {
 		b.WriteString("\n- " + f.String())
 	}
