@@ -2,16 +2,21 @@ package main
 
 import (
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/debrief/debrief/store/bolt/bolttest"
+	"go.etcd.io/bbolt"
 )
 
 // TestVersionFlag: -version and --version print what `version` prints, and
@@ -154,5 +159,70 @@ func TestLogFormatAndLevel(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), kv[0]) {
 			t.Errorf("%s=%s: %v, want an error naming it", kv[0], kv[1], err)
 		}
+	}
+}
+
+// TestSecondSignalExits: a second SIGTERM during a shutdown that is stuck
+// ends the process at once with 130, as it must when debrief is PID 1 in a
+// container, where the kernel ignores signals the process does not handle.
+// The shutdown is held by a backup download that the client stopped
+// reading: the server waits for it, up to shutdownGrace.
+func TestSecondSignalExits(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "debrief.db")
+	padDatabase(t, path, 64<<20) // more than the sockets' buffers hold
+	env := map[string]string{"DEBRIEF_DB": path, "DEBRIEF_ADDR": "127.0.0.1:0"}
+	p := startProc(t, env)
+	addr := p.stderr.match(t, listenRe)
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte("GET /api/backup HTTP/1.1\r\nHost: x\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(conn, make([]byte, 1024)); err != nil {
+		t.Fatal(err) // the download has started; now it is not read
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	p.stderr.expect(t, "shutting down")
+	start := time.Now()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	code := p.wait(t)
+	if d := time.Since(start); code != 130 || d > shutdownGrace-time.Second {
+		t.Errorf("after the second signal: exit %d after %s; want 130 at once (the stuck shutdown has %s)", code, d, shutdownGrace)
+	}
+	p.stderr.expect(t, "second signal")
+}
+
+// padDatabase makes a debrief database of about size bytes: the store's
+// own buckets, and a bucket debrief does not read holding the padding.
+func padDatabase(t *testing.T, path string, size int) {
+	t.Helper()
+	bolttest.Close(t, bolttest.OpenPath(t, path))
+	db, err := bbolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	chunk := make([]byte, 1<<20)
+	err = db.Update(func(tx *bbolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists([]byte("test-padding"))
+		if err != nil {
+			return err
+		}
+		for i := 0; i < size/len(chunk); i++ {
+			if err := b.Put([]byte(strconv.Itoa(i)), chunk); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -17,24 +17,23 @@ import (
 var version = ""
 
 func main() {
-	// signal.NotifyContext catches SIGINT and SIGTERM also as PID 1 in a
-	// container, where the kernel would otherwise ignore them (a process
-	// with PID 1 gets no default action for signals it does not handle).
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	// The signals are caught for the whole run, never handed back to the
+	// default action: as PID 1 in a container the kernel ignores a signal
+	// the process does not handle, so "restore the default and let the
+	// second Ctrl-C kill it" would leave a stuck shutdown stuck. The first
+	// signal starts the graceful shutdown; the second exits at once.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	go func() {
-		<-ctx.Done()
-		stop()
-		// A second signal ends a stuck shutdown. Restoring the default
-		// handling is not enough as PID 1, which the kernel shields from
-		// default actions; so the second signal is caught and exits.
-		again := make(chan os.Signal, 1)
-		signal.Notify(again, os.Interrupt, syscall.SIGTERM)
-		<-again
+		s := <-sigs
+		cancel(fmt.Errorf("%v signal received", s))
+		<-sigs
 		fmt.Fprintln(os.Stderr, "debrief: second signal, exiting without finishing the shutdown")
 		os.Exit(130)
 	}()
 	err := run(ctx, os.Args, os.Getenv, os.Stdin, os.Stdout, os.Stderr)
-	stop()
+	cancel(nil)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "debrief: %v\n", err)
 		if errors.Is(err, errUsage) {
