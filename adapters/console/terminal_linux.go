@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 
 	"golang.org/x/sys/unix"
 	"golang.org/x/term"
@@ -31,13 +32,38 @@ func OpenTerminal(in, out *os.File) (*term.Terminal, func() error, error) {
 	if err := unix.IoctlSetTermios(fd, unix.TCSETS, &raw); err != nil {
 		return nil, nil, fmt.Errorf("console: terminal settings: %w", err)
 	}
-	restore := func() error { return unix.IoctlSetTermios(fd, unix.TCSETS, old) }
 	t := term.NewTerminal(struct {
 		io.Reader
 		io.Writer
 	}{in, out}, "")
-	if w, h, err := term.GetSize(int(out.Fd())); err == nil {
-		_ = t.SetSize(w, h)
+	// The editor wraps long lines at the terminal's width: told at start
+	// and at every resize (SIGWINCH). A terminal that reports no size (a
+	// pseudo-terminal nobody sized) keeps x/term's 80 columns.
+	resize := func() {
+		if w, h, err := term.GetSize(int(out.Fd())); err == nil && w > 0 && h > 0 {
+			_ = t.SetSize(w, h)
+		}
+	}
+	resize()
+	winch := make(chan os.Signal, 1)
+	signal.Notify(winch, unix.SIGWINCH)
+	stop := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-winch:
+				resize()
+			case <-stop:
+				return
+			}
+		}
+	}()
+	restore := func() error {
+		signal.Stop(winch)
+		close(stop)
+		// Leave no prompt behind for the shell's own to follow.
+		_, _ = out.WriteString("\r\x1b[K")
+		return unix.IoctlSetTermios(fd, unix.TCSETS, old)
 	}
 	return t, restore, nil
 }
