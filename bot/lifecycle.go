@@ -273,14 +273,3 @@ func Apply(inc *Incident, step Step, now time.Time, policy ClosePolicy) error {
 	}
 	return nil
 }
-
-func statusList(ss []Status) string {
-	h := make([]string, len(ss))
-	for i, s := range ss {
-		h[i] = s.Human()
-	}
-	if len(h) == 1 {
-		return h[0]
-	}
-	return strings.Join(h[:len(h)-1], ", ") + " or " + h[len(h)-1]
-}
