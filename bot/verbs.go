@@ -158,7 +158,7 @@ var Verbs = []*VerbSpec{
 	{Verb: VerbReopen, Usage: "reopen", Short: "it is back"},
 	{Verb: VerbPostmortemSchedule, Usage: "postmortem schedule <YYYY-MM-DD HH:MM> [IANA zone] [duration]", Short: "book the blameless review",
 		Args: []Arg{
-			{Name: "date", Type: ArgDate, Required: true, Help: "Day (YYYY-MM-DD)"},
+			{Name: "date", Type: ArgDate, Required: true, Help: "Day: YYYY-MM-DD, today, tomorrow or +3d"},
 			{Name: "time", Type: ArgTime, Required: true, Noun: "start time", Help: "Start (HH:MM)"},
 			{Name: "zone", Type: ArgZone, Help: "IANA zone, e.g. Europe/Berlin (default: yours)"},
 			{Name: "duration", Type: ArgDuration, Help: "e.g. 45m (default 1h)"},
@@ -186,7 +186,7 @@ var Verbs = []*VerbSpec{
 		Args: []Arg{
 			{Name: "text", Type: ArgText, Required: true, Noun: "countermeasure text", Help: "What will be done"},
 			{Name: "owner", Type: ArgUser, Required: true, Noun: "owner", Help: "Who owns it"},
-			{Name: "due", Type: ArgDate, Required: true, Keyword: "due", Noun: "due date", Help: "Due date (YYYY-MM-DD)"},
+			{Name: "due", Type: ArgDate, Required: true, Keyword: "due", Noun: "due date", Help: "Due date: YYYY-MM-DD, tomorrow or +14d"},
 		},
 		Parse: parseAction},
 	{Verb: VerbActionDone, Usage: "action done <n>", Short: "mark countermeasure n done",
@@ -206,7 +206,7 @@ var Verbs = []*VerbSpec{
 }
 
 var instantArgs = []Arg{
-	{Name: "date", Type: ArgDate, Required: true, Help: "Day (YYYY-MM-DD)"},
+	{Name: "date", Type: ArgDate, Required: true, Help: "Day: YYYY-MM-DD, today, tomorrow or +3d"},
 	{Name: "time", Type: ArgTime, Required: true, Help: "Time (HH:MM)"},
 	{Name: "zone", Type: ArgZone, Help: "IANA zone (default: yours)"},
 }
