@@ -483,9 +483,9 @@ func parseAction(rest string) (Command, error) {
 	if due < 0 || due+1 >= len(toks) {
 		return Command{}, invalid("Missing the due date: end with due <YYYY-MM-DD>.", v)
 	}
-	d, err := ParseDate(toks[due+1].text)
-	if err != nil {
-		return Command{}, invalid(fmt.Sprintf("Invalid due date %s: give an existing day as YYYY-MM-DD.", quote(toks[due+1].text)), v)
+	d, rel, ok := parseDay(toks[due+1].text)
+	if !ok {
+		return Command{}, invalid(fmt.Sprintf("Invalid due date %s: give an existing day as YYYY-MM-DD, or tomorrow, +14d.", quote(toks[due+1].text)), v)
 	}
 	for i := owner + 1; i < len(toks); i++ {
 		if !inDue(i) {
@@ -503,7 +503,7 @@ func parseAction(rest string) (Command, error) {
 	if strings.TrimSpace(text) == "" {
 		return Command{}, invalid("Missing the countermeasure text: say what will be done.", v)
 	}
-	return Command{Verb: v, Text: text, Users: []User{u}, Due: d}, nil
+	return Command{Verb: v, Text: text, Users: []User{u}, Due: d, DueRel: rel}, nil
 }
 
 func validLogin(s string) bool {

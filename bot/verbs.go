@@ -178,11 +178,12 @@ var Verbs = []*VerbSpec{
 	{Verb: VerbReopen, Usage: "reopen", Short: "it is back"},
 	{Verb: VerbPostmortemSchedule, Usage: "postmortem schedule <YYYY-MM-DD HH:MM> [IANA zone] [duration]", Short: "book the blameless review",
 		Args: []Arg{
-			{Name: "date", Type: ArgDate, Required: true, Help: "Day (YYYY-MM-DD)"},
+			{Name: "date", Type: ArgDate, Required: true, Help: "Day: YYYY-MM-DD, today, tomorrow or +3d"},
 			{Name: "time", Type: ArgTime, Required: true, Noun: "start time", Help: "Start (HH:MM)"},
 			{Name: "zone", Type: ArgZone, Help: "IANA zone, e.g. Europe/Berlin (default: yours)"},
 			{Name: "duration", Type: ArgDuration, Help: "e.g. 45m (default 1h)"},
-		}},
+		},
+		Parse: parseSchedule},
 	{Verb: VerbPostmortemHeld, Usage: "postmortem held @attendee... [-- notes]", Short: "the review took place",
 		Args: []Arg{
 			{Name: "attendee", Type: ArgUsers, Required: true, Noun: "attendees", Help: "Who attended", Max: 10},
@@ -205,7 +206,7 @@ var Verbs = []*VerbSpec{
 		Args: []Arg{
 			{Name: "text", Type: ArgText, Required: true, Noun: "countermeasure text", Help: "What will be done"},
 			{Name: "owner", Type: ArgUser, Required: true, Noun: "owner", Help: "Who owns it"},
-			{Name: "due", Type: ArgDate, Required: true, Keyword: "due", Noun: "due date", Help: "Due date (YYYY-MM-DD)"},
+			{Name: "due", Type: ArgDate, Required: true, Keyword: "due", Noun: "due date", Help: "Due date: YYYY-MM-DD, tomorrow or +14d"},
 		},
 		Parse: parseAction},
 	{Verb: VerbActionDone, Usage: "action done <n>", Short: "mark countermeasure n done",
@@ -257,7 +258,7 @@ var Verbs = []*VerbSpec{
 }
 
 var instantArgs = []Arg{
-	{Name: "date", Type: ArgDate, Required: true, Help: "Day (YYYY-MM-DD)"},
+	{Name: "date", Type: ArgDate, Required: true, Help: "Day: YYYY-MM-DD, today, tomorrow or +3d"},
 	{Name: "time", Type: ArgTime, Required: true, Help: "Time (HH:MM)"},
 	{Name: "zone", Type: ArgZone, Help: "IANA zone (default: yours)"},
 }
@@ -497,7 +498,7 @@ func (a Arg) hint() string {
 	case ArgUser, ArgUsers:
 		return "mention them, e.g. @alice"
 	case ArgDate:
-		return "give an existing day as YYYY-MM-DD"
+		return "give an existing day as YYYY-MM-DD, or today, tomorrow, +3d"
 	case ArgTime:
 		return "give HH:MM, e.g. 14:30"
 	case ArgZone:
@@ -619,11 +620,11 @@ func (a Arg) set(cmd *Command, word string) string {
 		}
 		cmd.Users = append(cmd.Users, u)
 	case ArgDate:
-		d, err := ParseDate(word)
-		if err != nil {
+		d, rel, ok := parseDay(word)
+		if !ok {
 			return bad("Invalid")
 		}
-		cmd.Date = d
+		cmd.Date, cmd.DateRel = d, rel
 	case ArgTime:
 		c, ok := parseClock(word)
 		if !ok {

@@ -168,7 +168,7 @@ func (s *Service) open(tx store.Tx, actor bot.User, ch bot.Channel, cmd bot.Comm
 		CreateChannel{Name: inc.ChannelName()},
 		Invite{Users: inc.Responders},
 		SetTopic{Topic: render.Topic(inc)},
-		Post{Text: render.Summary(inc), Pin: true},
+		Post{Text: render.Summary(inc, c.s.zone()), Pin: true},
 	} {
 		if err := c.effect(e); err != nil {
 			return nil, err
@@ -213,8 +213,15 @@ func (c *call) resolve() (Reply, error) {
 	if err := c.s.Reminders().scheduleBooking(c.tx, c.inc, c.now); err != nil {
 		return Reply{}, err
 	}
-	return Reply{Text: fmt.Sprintf("%s is resolved. Next: the blameless post-mortem. Book it with %s",
-		c.inc.ID, bot.Syntax(bot.VerbPostmortemSchedule))}, nil
+	reply := fmt.Sprintf("%s is resolved. Next: the blameless post-mortem. Book it with %s",
+		c.inc.ID, bot.Syntax(bot.VerbPostmortemSchedule))
+	// The summary goes into the write-up: say now what the close gate
+	// will say later, while resolving is never held up by it.
+	if findings := bot.Lint("summary", c.cmd.Text, c.inc.People()); len(findings) > 0 {
+		reply += "\nThe summary is not blameless yet; rewrite it with " + bot.Syntax(bot.VerbPostmortemSummary) + ".\n" +
+			render.LintReport(c.inc.ID, findings)
+	}
+	return Reply{Text: reply}, nil
 }
 
 func (c *call) reopen() (Reply, error) {

@@ -210,9 +210,17 @@ type Reply struct {
 // channel ch and renders the outcome as a reply. Internal errors are logged
 // and shown as a generic message; refusals carry their reasons.
 func (s *Service) Execute(ctx context.Context, actor bot.User, ch bot.Channel, text string) Reply {
+	start := time.Now()
 	cmd, err := bot.Parse(text)
 	if err != nil {
-		s.metrics().Commands.WithLabelValues("invalid", bot.EINVALID).Inc()
+		// Counted by the verb typed, so that a verb people keep getting
+		// wrong shows; the label stays bounded to the verbs and "unknown".
+		verb := "unknown"
+		if v, ok := bot.VerbOf(text); ok {
+			verb = metricVerb(v)
+		}
+		s.metrics().Commands.WithLabelValues(verb, bot.EINVALID).Inc()
+		s.metrics().CommandSeconds.WithLabelValues(verb).Observe(time.Since(start).Seconds())
 		return Reply{Text: bot.ErrorMessage(err), Ephemeral: true}
 	}
 	r, err := s.Handle(ctx, actor, ch, cmd)
@@ -221,6 +229,8 @@ func (s *Service) Execute(ctx context.Context, actor bot.User, ch bot.Channel, t
 		code = "ok"
 	}
 	s.metrics().Commands.WithLabelValues(metricVerb(cmd.Verb), code).Inc()
+	// Wall time, not the injected clock: this measures the work.
+	s.metrics().CommandSeconds.WithLabelValues(metricVerb(cmd.Verb)).Observe(time.Since(start).Seconds())
 	if err != nil {
 		if code == bot.EINTERNAL {
 			s.log().ErrorContext(ctx, "command failed", "verb", cmd.Verb, "platform", ch.Platform,
@@ -332,7 +342,9 @@ func (s *Service) Record(ctx context.Context, ch bot.Channel, ev bot.TimelineEve
 	}
 	ev.IncidentID = id
 	ev.RecordedAt = s.now()
+	start := time.Now()
 	stored, dup, err := s.Store.Append(ctx, ev)
+	s.metrics().CommitSeconds.Observe(time.Since(start).Seconds())
 	if err != nil {
 		return bot.TimelineEvent{}, fmt.Errorf("workflows: record %s in %s: %w", ev.Kind, id, err)
 	}

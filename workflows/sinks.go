@@ -159,7 +159,7 @@ func (s *Service) Outbox() *outbox.Outbox {
 		m := s.metrics()
 		o := outbox.New(s.Store, kinds{s}.table()...)
 		o.Now, o.Rand, o.Log = s.now, s.jitter, s.log()
-		o.Metrics = outbox.Metrics{Depth: m.OutboxDepth, Delivered: m.OutboxDelivered, Retries: m.OutboxRetries, Dropped: m.OutboxDropped}
+		o.Metrics = outbox.Metrics{Delivered: m.OutboxDelivered, Retries: m.OutboxRetries, Dropped: m.OutboxDropped}
 		s.ob = o
 	})
 	return s.ob

@@ -63,6 +63,28 @@ func (s *Server) Register(mux *http.ServeMux) {
 	if s.Backup != nil {
 		mux.Handle("GET /api/backup", s.auth(s.backup))
 	}
+	// Anything else under /api/ is answered like the rest of the API, in
+	// JSON, rather than by the mux's text/plain 404.
+	mux.Handle("/api/", s.auth(s.noRoute(mux)))
+}
+
+// noRoute answers what no /api/ route takes: 405 when the path is a route
+// for GET (every API route is), 404 otherwise.
+func (s *Server) noRoute(mux *http.ServeMux) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			get := r.Clone(r.Context())
+			get.Method = http.MethodGet
+			if _, pattern := mux.Handler(get); pattern != "/api/" {
+				w.Header().Set("Allow", "GET, HEAD")
+				writeJSON(w, http.StatusMethodNotAllowed, errorBody{Code: bot.EINVALID,
+					Error: fmt.Sprintf("%s %s: the API is read-only; use GET.", r.Method, r.URL.Path)})
+				return
+			}
+		}
+		writeJSON(w, http.StatusNotFound, errorBody{Code: bot.ENOTFOUND,
+			Error: fmt.Sprintf("No API route %s %s; the README's HTTP section lists them.", r.Method, r.URL.Path)})
+	}
 }
 
 // backup streams the database. Once bytes are out the status cannot change,
@@ -237,6 +259,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	// The answers are read by programs and people, never embedded in a
+	// page: "->" stays "->", not "\u003e".
+	enc.SetEscapeHTML(false)
 	_ = enc.Encode(v)
 }
 

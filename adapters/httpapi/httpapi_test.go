@@ -485,3 +485,36 @@ func TestGamedays(t *testing.T) {
 		t.Errorf("a real incident has drill fields: %v", real["drill"])
 	}
 }
+
+// TestUnknownAPIRoute: what no route takes under /api/ is answered in JSON
+// like the rest of the API: 404 for an unknown path, 405 for a known path
+// with another method than GET.
+func TestUnknownAPIRoute(t *testing.T) {
+	f := newFixture(t, "")
+	v := f.getJSON(t, "/api/nope", "", http.StatusNotFound)
+	if v["code"] != "not_found" || !strings.Contains(v["error"].(string), "GET /api/nope") {
+		t.Errorf("GET /api/nope = %v", v)
+	}
+	f.getJSON(t, "/api/incidents/INC-1/nope", "", http.StatusNotFound)
+	resp, err := http.Post(f.srv.URL+"/api/incidents/INC-1", "application/json", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Content-Type") != "application/json" || resp.Header.Get("Allow") != "GET, HEAD" {
+		t.Errorf("POST /api/incidents/INC-1 = %d %q Allow %q, want a JSON 405", resp.StatusCode, resp.Header.Get("Content-Type"), resp.Header.Get("Allow"))
+	}
+	// With a token, an unknown route is no way around it.
+	g := newFixture(t, "s3cret")
+	g.getJSON(t, "/api/nope", "", http.StatusUnauthorized)
+}
+
+// TestNoHTMLEscaping: the JSON is not HTML: "->" and "<" are written as
+// they are, not as \u003e and \u003c.
+func TestNoHTMLEscaping(t *testing.T) {
+	f := newFixture(t, "")
+	_, body := f.get(t, "/api/incidents/INC-1/timeline", "")
+	if !strings.Contains(string(body), "severity SEV2 -> SEV1") || strings.Contains(string(body), `\u003e`) {
+		t.Errorf("timeline JSON escapes HTML characters:\n%s", body)
+	}
+}
