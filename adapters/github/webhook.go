@@ -41,7 +41,12 @@ type Webhook struct {
 	Secret  []byte
 	Repo    string // owner/name: events from other repositories are ignored
 	Service IssueApplier
-	Log     *slog.Logger
+	// Me returns the login of the tracker's token (Client.Login): an issue
+	// it created may tie a countermeasure not yet tied to its issue. When
+	// nil, or when it fails, no delivery ties one; the outbox's own filing
+	// and the reconcile still do.
+	Me  func(context.Context) (string, error)
+	Log *slog.Logger
 }
 
 // handledActions are the issue events that can change a countermeasure:
@@ -104,12 +109,21 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !handledActions[ev.GetAction()] || ev.Issue.IsPullRequest() ||
-		(h.Repo != "" && ev.Repo != nil && !strings.EqualFold(ev.Repo.GetFullName(), h.Repo)) {
+		(h.Repo != "" && !strings.EqualFold(ev.GetRepo().GetFullName(), h.Repo)) {
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write([]byte("ignored\n"))
 		return
 	}
 	st := stateOf(ev.Issue)
+	if h.Me != nil {
+		// Only a delivery for an issue not yet tied needs this; the login
+		// is cached after the first ask, so it costs nothing later.
+		if me, err := h.Me(r.Context()); err == nil {
+			st.ByUs = strings.EqualFold(ev.Issue.GetUser().GetLogin(), me)
+		} else {
+			log.WarnContext(r.Context(), "who the token is unknown: the issue's creator is not trusted", "err", err)
+		}
+	}
 	st.Actor = ev.GetSender().GetLogin()
 	st.Delivery = "github:" + delivery
 	if delivery == "" {
