@@ -1,14 +1,16 @@
 package github
 
 import (
+	"bytes"
 	"context"
-	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
 
 	gh "github.com/google/go-github/v60/github"
 
+	"github.com/debrief/debrief/internal/httpbody"
 	"github.com/debrief/debrief/workflows"
 )
 
@@ -71,7 +73,6 @@ func (h *Webhook) log() *slog.Logger {
 func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	delivery := gh.DeliveryID(r)
 	log := h.log().With("platform", "github", "event_id", delivery)
-	r.Body = http.MaxBytesReader(w, r.Body, MaxWebhookBody)
 	if len(h.Secret) == 0 {
 		log.WarnContext(r.Context(), "webhook refused: GITHUB_WEBHOOK_SECRET is not set")
 		http.Error(w, "webhook secret not configured", http.StatusUnauthorized)
@@ -84,13 +85,15 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Header.Del(gh.SHA1SignatureHeader)
+	// Read under the process-wide budget of unverified bodies, then
+	// verified from memory.
+	body, ok := httpbody.Read(w, r, MaxWebhookBody)
+	if !ok {
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	payload, err := gh.ValidatePayload(r, h.Secret)
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			http.Error(w, "payload too large", http.StatusRequestEntityTooLarge)
-			return
-		}
 		log.WarnContext(r.Context(), "webhook refused", "err", err)
 		http.Error(w, "invalid signature", http.StatusUnauthorized)
 		return

@@ -13,6 +13,8 @@
 //	outbox      Effect.ID (8)                    -> Effect JSON
 //	reminders   Reminder.Key                     -> Reminder JSON
 //	due         Due UnixNano (8) + Reminder.Key  -> empty
+//	seen        key of Remember                   -> expiry UnixNano (8)
+//	expiry      expiry UnixNano (8) + key        -> empty (what to forget first)
 //	meta        "schema"                         -> schema version
 //	            "kv/" + key                      -> value of PutMeta (e.g. the GitHub sync cursor)
 package bolt
@@ -51,10 +53,13 @@ var (
 	bucketReminders = []byte("reminders")
 	bucketDue       = []byte("due")
 	bucketMeta      = []byte("meta")
+	bucketSeen      = []byte("seen")
+	bucketExpiry    = []byte("expiry")
 
 	allBuckets = [][]byte{
 		bucketIncidents, bucketTimelines, bucketChannels, bucketDedupe,
 		bucketUsers, bucketOutbox, bucketReminders, bucketDue, bucketMeta,
+		bucketSeen, bucketExpiry, // added in place: files without them get them at Open
 	}
 
 	keySchema = []byte("schema")
