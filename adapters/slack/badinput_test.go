@@ -379,3 +379,30 @@ func TestReplayedRequests(t *testing.T) {
 		t.Errorf("%d incidents after a declare sent three times, want 2", incidents)
 	}
 }
+
+// TestOutOfRangeTime: a signed message whose ts is centuries away can never
+// be stored: it is acknowledged (Slack would retry a 500 forever), logged,
+// and changes nothing.
+func TestOutOfRangeTime(t *testing.T) {
+	h, ch := declared(t, overHTTP)
+	body, _ := json.Marshal(map[string]any{
+		"type": "event_callback", "event_id": "Ev0FUTURE", "team_id": h.fake.TeamID,
+		"event": map[string]any{"type": "message", "channel": ch, "user": alice, "text": "from the far future", "ts": "999999999999.000100"},
+	})
+	before := h.snapshot()
+	for retry := range 3 {
+		hd := signed(h.fake.SigningSecret, time.Now(), body)
+		if retry > 0 {
+			hd.Set("X-Slack-Retry-Num", strconv.Itoa(retry))
+		}
+		if status, reply := h.post("/slack/events", "application/json", body, hd); status != http.StatusOK {
+			t.Errorf("delivery %d = %d %q, want 200", retry, status, reply)
+		}
+	}
+	if after := h.snapshot(); after != before {
+		t.Errorf("state changed:\nbefore %+v\nafter  %+v", before, after)
+	}
+	if !strings.Contains(h.logs.String(), "cannot be stored") {
+		t.Error("the dropped event was not logged")
+	}
+}

@@ -116,6 +116,13 @@ func (s *Slack) event(ctx context.Context, env *envelope, retry int) error {
 		if bot.ErrorCode(err) == bot.ENOTFOUND {
 			return nil // not an incident channel: only chat
 		}
+		if bot.ErrorCode(err) == bot.EINVALID {
+			// It can never be stored (a ts past 2262): acknowledged, so
+			// that Slack does not retry it forever, and logged.
+			s.log.WarnContext(ctx, "event dropped: it cannot be stored", "event_id", env.EventID, "channel", ch,
+				"ts", ev.MessageID, "err", err)
+			continue
+		}
 		if err != nil {
 			if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 				return err // the request went away; Slack will retry

@@ -49,6 +49,7 @@ Environment:
   DEBRIEF_ADDR            HTTP listen address (127.0.0.1:8080)
   DEBRIEF_TZ              zone for rendering times when a user has none (UTC)
   DEBRIEF_API_TOKEN       bearer token required by the /api/ routes (none)
+  DEBRIEF_INSECURE_API    true: serve /api/ beyond loopback without a token
   DEBRIEF_ADMINS          comma-separated users who may close any incident
   DEBRIEF_DIGEST_CRON     weekly countermeasure digest (CRON_TZ=UTC 0 9 * * MON)
   DEBRIEF_STATUS_EVERY    status-update reminders per severity
