@@ -12,6 +12,7 @@ import (
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/store/bolt"
 	"github.com/debrief/debrief/workflows"
+	"github.com/debrief/debrief/workflows/render"
 	berrors "go.etcd.io/bbolt/errors"
 
 	// The zone database is embedded so that DEBRIEF_TZ and /incident tz
@@ -209,7 +210,9 @@ func export(ctx context.Context, cfg Config, id string, stdout io.Writer) (err e
 	if err != nil {
 		return fmt.Errorf("export %s: %w", id, userError(err))
 	}
-	_, err = io.WriteString(stdout, md)
+	// The write-up already escapes what users wrote; Visible again on the
+	// way out, since stdout is often a terminal.
+	_, err = io.WriteString(stdout, render.Visible(md))
 	return err
 }
 
