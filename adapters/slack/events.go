@@ -110,7 +110,15 @@ func (s *Slack) eventPayload(ctx context.Context, payload []byte, retry int) err
 // channels, and kinds debrief does not record, are acknowledged and
 // dropped.
 func (s *Slack) event(ctx context.Context, env *envelope, retry int) error {
-	ch, evs := s.translate(ctx, &env.Event)
+	// Names are nice, the acknowledgement is vital: everyone the event
+	// names is looked up at once, and every lookup of the request shares
+	// one lookupTimeout. Past it, the entry is committed with what the
+	// payload carries (the ID, the handle) and the lookups go on filling
+	// the cache for the next event.
+	lctx, cancel := context.WithTimeout(ctx, lookupTimeout)
+	s.prefetch(lctx, eventUsers(&env.Event))
+	ch, evs := s.translate(lctx, &env.Event)
+	cancel()
 	for _, ev := range evs {
 		_, err := s.svc.Record(ctx, bot.Channel{Platform: bot.Slack, ID: ch}, ev)
 		if bot.ErrorCode(err) == bot.ENOTFOUND {
@@ -142,6 +150,18 @@ func (s *Slack) event(ctx context.Context, env *envelope, retry int) error {
 		s.log.DebugContext(ctx, "event recorded", "event_id", env.EventID, "channel", ch, "kind", evs[0].Kind)
 	}
 	return nil
+}
+
+// eventUsers returns the user IDs an event names: its authors and the
+// people its texts mention.
+func eventUsers(e *inner) []string {
+	ids := []string{e.User}
+	for _, m := range []*message{&e.message, e.Message, e.PreviousMessage} {
+		if m != nil {
+			ids = append(append(ids, m.User), mentionedIDs(m.Text)...)
+		}
+	}
+	return ids
 }
 
 // translate turns a Slack event into timeline entries (none for what is not
