@@ -53,8 +53,7 @@ type soakBox struct {
 func (b *soakBox) start() {
 	b.t.Helper()
 	p := startProc(b.t, b.env)
-	m := listenRe.FindStringSubmatch(p.stderr.match(b.t, listenRe))
-	u := "http://" + m[1]
+	u := "http://" + p.stderr.match(b.t, listenRe)
 	b.mu.Lock()
 	b.p = p
 	b.mu.Unlock()
