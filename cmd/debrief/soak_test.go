@@ -103,10 +103,10 @@ func (b *soakBox) message(channel, ts, text string) int {
 // SoakReport is what a run measured.
 type SoakReport struct {
 	Senders, Seconds, Kills, SlackStorms, Slack429, SlackHangs, GitHubOutages int
-	Sent, Acked, Stored, Lost, Duplicated                                  int
-	Countermeasures, IssuesFiledTwice, PostsDeliveredTwice                  int
-	DiskFull                                                                string
-	Check                                                                   string
+	Sent, Acked, Stored, Lost, Duplicated                                     int
+	Countermeasures, IssuesFiledTwice, PostsDeliveredTwice                    int
+	DiskFull                                                                  string
+	Check                                                                     string
 }
 
 func TestSoak(t *testing.T) {
