@@ -9,6 +9,7 @@ import (
 	discordadapter "github.com/debrief/debrief/adapters/discord"
 	githubadapter "github.com/debrief/debrief/adapters/github"
 	slackadapter "github.com/debrief/debrief/adapters/slack"
+	webadapter "github.com/debrief/debrief/adapters/web"
 	"github.com/debrief/debrief/workflows"
 )
 
@@ -37,6 +38,7 @@ var platforms = []builder{
 	plug(slackadapter.FromEnv),
 	plug(discordadapter.FromEnv),
 	plug(githubadapter.FromEnv),
+	plug(webadapter.FromEnv),
 }
 
 // builder builds one component from the environment; nil when it is not
