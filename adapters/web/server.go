@@ -38,6 +38,7 @@ func parsePages() map[string]*template.Template {
 		"kind":  render.KindName,
 		"add":   func(a, b int) int { return a + b },
 		"int":   func(s bot.Severity) int { return int(s) },
+		"list":  func(s ...string) []string { return s },
 	}
 	out := map[string]*template.Template{}
 	for _, name := range []string{"list", "search", "incident", "stats", "login", "error"} {
