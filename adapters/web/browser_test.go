@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -51,6 +52,24 @@ func run[T any](t *testing.T, ctx context.Context, what string, a chromedp.Actio
 	return v
 }
 
+// navigate runs an action that loads another page (a click on a link, a
+// form's submit) and waits for that page's load event: a wait for an
+// element alone could find it on the page being left.
+func navigate(t *testing.T, ctx context.Context, what string, a chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	loaded := chromedp.Events(ctx, page.LoadEventFired)
+	if err := chromedp.Do(ctx, a); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	for _, err := range loaded {
+		if err != nil {
+			t.Fatalf("%s: waiting for the page: %v", what, err)
+		}
+		return
+	}
+	t.Fatalf("%s: no page loaded", what)
+}
+
 func do(t *testing.T, ctx context.Context, what string, as ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	if err := chromedp.Do(ctx, as...); err != nil {
@@ -88,10 +107,8 @@ func TestBrowser(t *testing.T) {
 	shoot("list")
 
 	// Filter by severity with the form.
-	do(t, ctx, "filter SEV1",
-		chromedp.SetValue(chromedp.CSS(`select[name="sev"]`), "1"),
-		chromedp.Click(chromedp.CSS("#filter")),
-		chromedp.WaitVisible(chromedp.CSS("table.incidents")))
+	do(t, ctx, "pick SEV1", chromedp.SetValue(chromedp.CSS(`select[name="sev"]`), "1"))
+	navigate(t, ctx, "filter SEV1", chromedp.Click(chromedp.CSS("#filter")))
 	loc := run(t, ctx, "location", chromedp.Location())
 	list = run(t, ctx, "read the filtered list", chromedp.Text(chromedp.CSS("table.incidents tbody")))
 	if !strings.Contains(loc, "sev=1") || !strings.Contains(list, "INC-1") || strings.Contains(list, "INC-2") || strings.Contains(list, "INC-3") {
@@ -99,9 +116,7 @@ func TestBrowser(t *testing.T) {
 	}
 
 	// Open the incident: its timeline shows, the key event highlighted.
-	do(t, ctx, "open INC-1",
-		chromedp.Click(chromedp.CSS(`a[href="/incidents/INC-1"]`)),
-		chromedp.WaitVisible(chromedp.CSS("ol.timeline")))
+	navigate(t, ctx, "open INC-1", chromedp.Click(chromedp.CSS(`a[href="/incidents/INC-1"]`)))
 	key := run(t, ctx, "key event", chromedp.Text(chromedp.CSS("ol.timeline li.key_event")))
 	if !strings.Contains(key, "failover started by hand") {
 		t.Errorf("key event = %q", key)
@@ -124,10 +139,8 @@ func TestBrowser(t *testing.T) {
 
 	// The zone picker changes the times shown, and remembers.
 	before := run(t, ctx, "declared time", chromedp.Text(chromedp.CSS("ol.timeline li time")))
-	do(t, ctx, "pick Tokyo",
-		chromedp.SetValue(chromedp.CSS("#tz"), "Asia/Tokyo"),
-		chromedp.Click(chromedp.CSS("#tz-set")),
-		chromedp.WaitVisible(chromedp.CSS("ol.timeline")))
+	do(t, ctx, "pick Tokyo", chromedp.SetValue(chromedp.CSS("#tz"), "Asia/Tokyo"))
+	navigate(t, ctx, "set the zone", chromedp.Click(chromedp.CSS("#tz-set")))
 	after := run(t, ctx, "declared time in Tokyo", chromedp.Text(chromedp.CSS("ol.timeline li time")))
 	if before == after || !strings.Contains(after, "JST") || !strings.Contains(before, "UTC") {
 		t.Errorf("time before the zone change %q, after %q; want UTC then JST", before, after)
@@ -138,15 +151,13 @@ func TestBrowser(t *testing.T) {
 	}
 
 	// A search finds a word said in the timeline and links to that moment.
-	do(t, ctx, "search",
-		chromedp.SetValue(chromedp.CSS(`header input[name="q"]`), "replication"),
-		chromedp.Submit(chromedp.CSS(`header input[name="q"]`)),
-		chromedp.WaitVisible(chromedp.CSS("ol.hits")))
+	do(t, ctx, "type a search", chromedp.SetValue(chromedp.CSS(`header input[name="q"]`), "replication"))
+	navigate(t, ctx, "search", chromedp.Submit(chromedp.CSS(`header input[name="q"]`)))
 	mark := run(t, ctx, "highlight", chromedp.Text(chromedp.CSS("ol.hits mark")))
 	if !strings.EqualFold(mark, "replication") {
 		t.Errorf("highlight = %q", mark)
 	}
-	do(t, ctx, "follow the hit", chromedp.Click(chromedp.CSS(`ol.hits a[href$="#e-2"]`)), chromedp.WaitVisible(chromedp.CSS("ol.timeline")))
+	navigate(t, ctx, "follow the hit", chromedp.Click(chromedp.CSS(`ol.hits a[href$="#e-2"]`)))
 	target := run(t, ctx, "target", chromedp.Evaluate[string](`(document.querySelector(':target')||{}).id || location.hash`))
 	said := run(t, ctx, "target text", chromedp.Evaluate[string](`(document.querySelector(':target')||{}).textContent || ''`))
 	if target != "e-2" || !strings.Contains(said, "replication lag is 40s") {

@@ -33,6 +33,7 @@ type archive struct {
 	idx   *Index
 	x     *Indexer
 	http  *httptest.Server
+	clock time.Time // the Indexer's, an hour on per Tick
 }
 
 func newArchive(t testing.TB) *archive {
@@ -46,7 +47,7 @@ func newArchive(t testing.TB) *archive {
 	cat := NewCatalog()
 	cfg := workflows.DefaultConfig()
 	svc := &workflows.Service{Store: db, Config: cfg}
-	a := &archive{t: t, store: db, idx: idx}
+	a := &archive{t: t, store: db, idx: idx, clock: t0}
 	a.srv = &Server{Service: svc, Index: idx, Catalog: cat, Auth: Auth{Open: true}, Now: func() time.Time { return t0.Add(30 * 24 * time.Hour) }}
 	a.x = &Indexer{Store: db, Index: idx, Catalog: cat}
 	mux := http.NewServeMux()
@@ -104,7 +105,8 @@ func (a *archive) say(id string, kind bot.EventKind, text string, at time.Time) 
 func (a *archive) index() {
 	a.t.Helper()
 	for i := 0; ; i++ {
-		n, err := a.x.Tick(context.Background(), t0.Add(time.Duration(i)*time.Hour))
+		a.clock = a.clock.Add(time.Hour)
+		n, err := a.x.Tick(context.Background(), a.clock)
 		if err != nil {
 			a.t.Fatal(err)
 		}
@@ -148,7 +150,6 @@ func mustLack(t testing.TB, what, body string, nots ...string) {
 		}
 	}
 }
-
 
 func mustPrefixes(t testing.TB, ss ...string) []netip.Prefix {
 	var out []netip.Prefix

@@ -106,13 +106,20 @@ func (x *Indexer) Tick(ctx context.Context, now time.Time) (int, error) {
 	return total, nil
 }
 
-// follow indexes incident id's entries past its cursor, up to head.
+// follow indexes incident id's entries past its cursor, up to head. When
+// the incident's severity, kind, title or tags differ from what its
+// entries were indexed with, it feeds them all again from Seq 1, so that
+// the filters stay true.
 func (x *Indexer) follow(ctx context.Context, id string, head uint64) (int, error) {
 	cur, err := x.Index.cursor(id)
 	if err != nil {
 		return 0, fmt.Errorf("web: index cursor %s: %w", id, err)
 	}
-	if cur >= head && x.Catalog.Get(id) != nil {
+	indexed, err := x.Index.idx.GetInternal(facetsKey(id))
+	if err != nil {
+		return 0, fmt.Errorf("web: index facets %s: %w", id, err)
+	}
+	if known := x.Catalog.Get(id); cur >= head && known != nil && string(indexed) == facetsOf(known) {
 		return 0, nil
 	}
 	limit := x.Batch
@@ -126,20 +133,14 @@ func (x *Indexer) follow(ctx context.Context, id string, head uint64) (int, erro
 		if inc, err = tx.Incident(id); err != nil {
 			return err
 		}
+		if string(indexed) != facetsOf(inc) {
+			cur = 0
+		}
 		evs, err = tx.TimelineSince(id, cur, limit)
 		return err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("web: index %s: %w", id, err)
-	}
-	// An incident whose severity, kind or tags changed has its entries
-	// fed again, so that their filters stay true.
-	if old := x.Catalog.Get(id); old != nil && !sameFacets(old, inc) && cur > 0 {
-		if err := x.Index.idx.SetInternal(cursorKey(id), []byte("0")); err != nil {
-			return 0, fmt.Errorf("web: index %s: %w", id, err)
-		}
-		x.Catalog.put(inc)
-		return x.follow(ctx, id, head)
 	}
 	x.Catalog.put(inc)
 	b := x.Index.idx.NewBatch()
@@ -154,14 +155,20 @@ func (x *Indexer) follow(ctx context.Context, id string, head uint64) (int, erro
 		next = ev.Seq
 	}
 	b.SetInternal(cursorKey(id), []byte(strconv.FormatUint(next, 10)))
+	b.SetInternal(facetsKey(id), []byte(facetsOf(inc)))
 	if err := x.Index.idx.Batch(b); err != nil {
 		return 0, fmt.Errorf("web: index %s: %w", id, err)
 	}
 	return len(evs), nil
 }
 
-func sameFacets(a, b *bot.Incident) bool {
-	return a.Severity == b.Severity && a.Kind == b.Kind && a.Title == b.Title && slices.Equal(a.Tags, b.Tags)
+// facetsKey is where the index keeps the facets (facetsOf) that incident
+// id's entries were indexed with.
+func facetsKey(id string) []byte { return []byte("facets/" + id) }
+
+// facetsOf is what entries copy from their incident, as one string.
+func facetsOf(inc *bot.Incident) string {
+	return fmt.Sprintf("%d|%s|%q|%q", inc.Severity, inc.Kind, inc.Title, inc.Tags)
 }
 
 // Run ticks every TickEvery until ctx is done.

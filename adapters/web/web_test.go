@@ -1,8 +1,10 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -299,5 +301,61 @@ func TestAuthFromEnv(t *testing.T) {
 		if err != nil || a.Open != tc.open {
 			t.Errorf("authFromEnv(%v) = open %v, %v; want open %v", tc.env, a.Open, err, tc.open)
 		}
+	}
+}
+
+// TestIndexFollowsChanges: a severity change re-files the incident's
+// earlier entries under the new severity, and a sweep picks up a change
+// that added no entry.
+func TestIndexFollowsChanges(t *testing.T) {
+	a, db := fixture(t)
+	if _, body, _ := a.get("/search?q=replication+sev%3A2"); strings.Contains(body, "seq=2#") {
+		t.Fatalf("found as SEV2 before the change")
+	}
+	db.Severity = bot.SEV2
+	a.put(db)
+	a.say(db.ID, bot.EventSeverity, "severity SEV1 -> SEV2", t0.Add(3*time.Hour))
+	a.index()
+	if _, body, _ := a.get("/search?q=replication+sev%3A2"); !strings.Contains(body, "seq=2#") {
+		t.Errorf("an entry said before the severity change is not found under sev:2")
+	}
+	if _, body, _ := a.get("/search?q=replication+sev%3A1"); strings.Contains(body, "seq=2#") {
+		t.Errorf("an entry is still found under the old severity")
+	}
+
+	// No entry: only the sweep sees it.
+	db.Impact = "Quokkas could not check out."
+	a.put(db)
+	a.index()
+	if _, body, _ := a.get("/search?q=quokkas"); !strings.Contains(body, "<mark>Quokkas</mark>") {
+		t.Errorf("a change without an entry is not indexed after a sweep")
+	}
+}
+
+// TestReindex: `debrief reindex` rebuilds from the store what the Indexer
+// built, and a second Tick on the result indexes nothing again.
+func TestReindex(t *testing.T) {
+	a, _ := fixture(t)
+	path := filepath.Join(t.TempDir(), "rebuilt")
+	n, err := Reindex(context.Background(), a.store, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 10 {
+		t.Errorf("Reindex indexed %d entries, want 10", n)
+	}
+	idx, err := OpenIndex(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idx.Close()
+	docs, _ := idx.DocCount()
+	want, _ := a.idx.DocCount()
+	if docs != want {
+		t.Errorf("rebuilt index holds %d documents, the live one %d", docs, want)
+	}
+	x := &Indexer{Store: a.store, Index: idx, Catalog: NewCatalog()}
+	if n, err := x.Tick(context.Background(), t0); err != nil || n != 0 {
+		t.Errorf("Tick after Reindex = %d, %v; want nothing to do", n, err)
 	}
 }
