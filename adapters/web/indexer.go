@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/blevesearch/bleve/v2"
 	"log/slog"
 	"slices"
 	"strconv"
@@ -39,7 +40,8 @@ type Indexer struct {
 	// when zero.
 	SweepEvery time.Duration
 	// Batch bounds the entries indexed per incident per Tick, so that a
-	// 100k-entry timeline is indexed in steps that each commit.
+	// 100k-entry timeline is indexed in steps that each commit, and the
+	// size of each index batch.
 	Batch int
 
 	lastSweep time.Time
@@ -92,25 +94,52 @@ func (x *Indexer) Tick(ctx context.Context, now time.Time) (int, error) {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
+	// Incidents share batches: a bleve batch is a segment, and one per
+	// incident would make a first pass over 10k incidents build 10k of
+	// them. Each incident's cursor is in the batch with its documents.
+	limit := x.batch()
+	b := x.Index.idx.NewBatch()
+	flush := func() error {
+		if b.Size() == 0 {
+			return nil
+		}
+		if err := x.Index.idx.Batch(b); err != nil {
+			return fmt.Errorf("web: index: %w", err)
+		}
+		b.Reset()
+		return nil
+	}
 	total := 0
 	for _, id := range ids {
 		if err := ctx.Err(); err != nil {
 			return total, err
 		}
-		n, err := x.follow(ctx, id, lens[id])
+		n, err := x.follow(ctx, b, id, lens[id])
 		total += n
 		if err != nil {
 			return total, err
 		}
+		if b.Size() >= limit {
+			if err := flush(); err != nil {
+				return total, err
+			}
+		}
 	}
-	return total, nil
+	return total, flush()
+}
+
+func (x *Indexer) batch() int {
+	if x.Batch <= 0 {
+		return defaultBatch
+	}
+	return x.Batch
 }
 
 // follow indexes incident id's entries past its cursor, up to head. When
 // the incident's severity, kind, title or tags differ from what its
 // entries were indexed with, it feeds them all again from Seq 1, so that
 // the filters stay true.
-func (x *Indexer) follow(ctx context.Context, id string, head uint64) (int, error) {
+func (x *Indexer) follow(ctx context.Context, b *bleve.Batch, id string, head uint64) (int, error) {
 	cur, err := x.Index.cursor(id)
 	if err != nil {
 		return 0, fmt.Errorf("web: index cursor %s: %w", id, err)
@@ -122,10 +151,7 @@ func (x *Indexer) follow(ctx context.Context, id string, head uint64) (int, erro
 	if known := x.Catalog.Get(id); cur >= head && known != nil && string(indexed) == facetsOf(known) {
 		return 0, nil
 	}
-	limit := x.Batch
-	if limit <= 0 {
-		limit = defaultBatch
-	}
+	limit := x.batch()
 	var inc *bot.Incident
 	var evs []bot.TimelineEvent
 	err = x.Store.View(ctx, func(tx store.ReadTx) error {
@@ -143,7 +169,6 @@ func (x *Indexer) follow(ctx context.Context, id string, head uint64) (int, erro
 		return 0, fmt.Errorf("web: index %s: %w", id, err)
 	}
 	x.Catalog.put(inc)
-	b := x.Index.idx.NewBatch()
 	if err := b.Index(inc.ID, incidentDoc(inc)); err != nil {
 		return 0, fmt.Errorf("web: index %s: %w", id, err)
 	}
@@ -156,9 +181,6 @@ func (x *Indexer) follow(ctx context.Context, id string, head uint64) (int, erro
 	}
 	b.SetInternal(cursorKey(id), []byte(strconv.FormatUint(next, 10)))
 	b.SetInternal(facetsKey(id), []byte(facetsOf(inc)))
-	if err := x.Index.idx.Batch(b); err != nil {
-		return 0, fmt.Errorf("web: index %s: %w", id, err)
-	}
 	return len(evs), nil
 }
 
