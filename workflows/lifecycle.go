@@ -60,6 +60,7 @@ func (s *Service) declare(ctx context.Context, actor bot.User, ch bot.Channel, c
 	if kind == "" {
 		kind = bot.KindReal
 	}
+	similar := s.similar(ctx, cmd.Text, cmd.Tags)
 	var inc *bot.Incident
 	err := s.Store.Update(ctx, func(tx store.Tx) error {
 		n, err := tx.NextIncidentNumber()
@@ -101,6 +102,11 @@ func (s *Service) declare(ctx context.Context, actor bot.User, ch bot.Channel, c
 			Post{Text: render.Summary(inc), Pin: true},
 		} {
 			if err := c.effect(e); err != nil {
+				return err
+			}
+		}
+		if len(similar) > 0 {
+			if err := c.post(similarText(similar)); err != nil {
 				return err
 			}
 		}

@@ -111,6 +111,9 @@ type Service struct {
 	// the issues updated since the last sync; DefaultReconcileEvery when
 	// zero. Whoever sets Tracker sets it (GITHUB_RECONCILE_EVERY).
 	ReconcileEvery time.Duration
+	// Similar finds past incidents like a new one, posted at declare;
+	// optional (the archive sets it).
+	Similar SimilarFinder
 	// PublishPath is the folder Publisher writes into ("postmortems/").
 	PublishPath string
 	// Now is the clock; time.Now when nil. Tests inject a fake.

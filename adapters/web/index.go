@@ -252,8 +252,9 @@ func (x *Index) Similar(ctx context.Context, inc *bot.Incident, n int) ([]string
 	self := bleve.NewTermQuery(inc.ID)
 	self.SetField(fIncident)
 	bq := bleve.NewBooleanQuery()
-	bq.AddMust(incidentsOnly())
-	bq.AddShould(should...)
+	// A must of a disjunction: with a must beside them, should clauses
+	// alone would be optional, and every incident would be "similar".
+	bq.AddMust(incidentsOnly(), bleve.NewDisjunctionQuery(should...))
 	bq.AddMustNot(self)
 	req := bleve.NewSearchRequestOptions(bq, n*4, 0, false)
 	req.Fields = []string{fIncident, fSeq}

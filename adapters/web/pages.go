@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -319,16 +320,12 @@ func (s *Server) incident(w http.ResponseWriter, r *http.Request) {
 	for _, ev := range evs {
 		p.Entries = append(p.Entries, Entry{TimelineEvent: ev, Key: keyKinds[ev.Kind]})
 	}
-	var ids []string
-	if idx := s.index(); idx != nil {
-		if ids, err = idx.Similar(r.Context(), inc, 3); err != nil {
-			s.log().WarnContext(r.Context(), "similar incidents", "incident", id, "err", err)
-		}
+	similar, err := s.similar(r.Context(), inc, 3)
+	if err != nil {
+		s.log().WarnContext(r.Context(), "similar incidents", "incident", id, "err", err)
 	}
-	for _, sid := range ids {
-		if other := s.Catalog.Get(sid); other != nil {
-			p.Similar = append(p.Similar, rowOf(other))
-		}
+	for _, other := range similar {
+		p.Similar = append(p.Similar, rowOf(other))
 	}
 	s.render(w, r, "incident", p)
 }
@@ -370,4 +367,23 @@ func writeup(inc *bot.Incident) (template.HTML, error) {
 	}
 	// goldmark without html.WithUnsafe escapes text and omits raw HTML.
 	return template.HTML(out.String()), nil //nolint:gosec // see above
+}
+
+// similar looks up the index's similar incidents in the catalog.
+func (s *Server) similar(ctx context.Context, inc *bot.Incident, n int) ([]*bot.Incident, error) {
+	idx := s.index()
+	if idx == nil {
+		return nil, nil
+	}
+	ids, err := idx.Similar(ctx, inc, n)
+	if err != nil {
+		return nil, err
+	}
+	var out []*bot.Incident
+	for _, id := range ids {
+		if other := s.Catalog.Get(id); other != nil {
+			out = append(out, other)
+		}
+	}
+	return out, nil
 }

@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/workflows"
 )
 
@@ -51,7 +52,9 @@ func FromEnv(ctx context.Context, getenv func(string) string, svc *workflows.Ser
 	}
 	cat := NewCatalog()
 	srv := &Server{Service: svc, Catalog: cat, Auth: auth, Log: log}
-	return &Web{Server: srv, Indexer: &Indexer{Catalog: cat, Log: log}, path: path}, nil
+	w := &Web{Server: srv, Indexer: &Indexer{Catalog: cat, Log: log}, path: path}
+	svc.Similar = w
+	return w, nil
 }
 
 // Register mounts the archive's pages.
@@ -245,4 +248,12 @@ type loginPage struct {
 	Page
 	Next   string
 	Failed bool
+}
+
+var _ workflows.SimilarFinder = (*Web)(nil)
+
+// Similar finds, in the index, up to n past incidents like inc: what a
+// declare posts in the new channel. Nothing while the index is not open.
+func (w *Web) Similar(ctx context.Context, inc *bot.Incident, n int) ([]*bot.Incident, error) {
+	return w.Server.similar(ctx, inc, n)
 }

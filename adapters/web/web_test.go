@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/debrief/debrief/bot"
+	"github.com/debrief/debrief/store"
 )
 
 // fixture is a small archive: a SEV1 database incident with a long
@@ -358,4 +359,33 @@ func TestReindex(t *testing.T) {
 	if n, err := x.Tick(context.Background(), t0); err != nil || n != 0 {
 		t.Errorf("Tick after Reindex = %d, %v; want nothing to do", n, err)
 	}
+}
+
+// TestSimilarOnDeclare: a declare posts the similar past incidents, with
+// their open countermeasures, in the new channel (an outbox post queued
+// with the declare).
+func TestSimilarOnDeclare(t *testing.T) {
+	a, _ := fixture(t)
+	svc := a.srv.Service
+	svc.Similar = &Web{Server: a.srv}
+	rep := svc.Execute(context.Background(), ada, bot.Channel{Platform: bot.Console, ID: "ops"}, "declare database failover slow again sev2 #db")
+	if rep.IncidentID == "" {
+		t.Fatalf("declare = %q", rep.Text)
+	}
+	var posts []string
+	err := a.store.View(context.Background(), func(tx store.ReadTx) error {
+		effs, err := tx.Effects()
+		for _, e := range effs {
+			if e.IncidentID == rep.IncidentID && e.Kind == "post" {
+				posts = append(posts, string(e.Payload))
+			}
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := strings.Join(posts, "\n")
+	mustContain(t, "the declare's posts", all, "Similar past incidents:", "INC-1 Database primary failover stuck", "still open: #1 Alert on replication lag", "INC-2 Game day")
+	mustLack(t, "the declare's posts", all, "CDN certificate")
 }
