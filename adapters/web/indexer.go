@@ -235,8 +235,11 @@ func Reindex(ctx context.Context, s store.Store, path string) (int, error) {
 	for {
 		n, err := x.Tick(ctx, time.Now())
 		total += n
-		if err != nil || n == 0 {
+		if err != nil {
 			return total, err
+		}
+		if n == 0 {
+			return total, idx.Sync(ctx)
 		}
 	}
 }

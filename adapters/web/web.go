@@ -74,6 +74,13 @@ func (w *Web) Run(ctx context.Context) error {
 	w.Indexer.Index = idx
 	err = w.Indexer.Run(ctx)
 	w.Server.idx.Store(nil)
+	// What is not on disk at close would be indexed again at the next
+	// start; a clean stop need not cost that.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	if serr := idx.Sync(sctx); serr != nil {
+		w.Server.log().Warn("index not synced at stop: what was not written is indexed again at the next start", "err", serr)
+	}
+	cancel()
 	if cerr := idx.Close(); cerr != nil {
 		err = errors.Join(err, fmt.Errorf("close index %s: %w", w.path, cerr))
 	}
