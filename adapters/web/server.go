@@ -7,7 +7,6 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -265,16 +264,6 @@ func pager(r *http.Request, n, total, size int) Pager {
 		p.Next = link(n + 1)
 	}
 	return p
-}
-
-func queryOf(v url.Values, keys ...string) string {
-	q := url.Values{}
-	for _, k := range keys {
-		if v.Get(k) != "" {
-			q.Set(k, v.Get(k))
-		}
-	}
-	return q.Encode()
 }
 
 func trimTag(s string) string { return strings.TrimPrefix(strings.TrimSpace(s), "#") }
