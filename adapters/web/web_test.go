@@ -389,3 +389,27 @@ func TestSimilarOnDeclare(t *testing.T) {
 	mustContain(t, "the declare's posts", all, "Similar past incidents:", "INC-1 Database primary failover stuck", "still open: #1 Alert on replication lag", "INC-2 Game day")
 	mustLack(t, "the declare's posts", all, "CDN certificate")
 }
+
+// TestTimesDST: times are shown in the reader's zone with its daylight
+// saving on the day, and UTC beside.
+func TestTimesDST(t *testing.T) {
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := Page{Loc: paris}
+	for _, tc := range []struct {
+		at   time.Time
+		want Moment
+	}{
+		{time.Date(2025, 3, 30, 0, 59, 0, 0, time.UTC), Moment{Local: "2025-03-30 01:59 CET", UTC: "00:59 UTC", ISO: "2025-03-30T00:59:00Z"}},
+		{time.Date(2025, 3, 30, 1, 0, 0, 0, time.UTC), Moment{Local: "2025-03-30 03:00 CEST", UTC: "01:00 UTC", ISO: "2025-03-30T01:00:00Z"}},
+		{time.Date(2025, 10, 26, 0, 30, 0, 0, time.UTC), Moment{Local: "2025-10-26 02:30 CEST", UTC: "00:30 UTC", ISO: "2025-10-26T00:30:00Z"}},
+		{time.Date(2025, 10, 26, 1, 30, 0, 0, time.UTC), Moment{Local: "2025-10-26 02:30 CET", UTC: "01:30 UTC", ISO: "2025-10-26T01:30:00Z"}},
+		{time.Time{}, Moment{Zero: true}},
+	} {
+		if got := p.T(tc.at); got != tc.want {
+			t.Errorf("T(%v) = %+v, want %+v", tc.at, got, tc.want)
+		}
+	}
+}
