@@ -27,7 +27,9 @@ func (s *Service) Digests(spec string) *Digest { return &Digest{s: s, spec: spec
 // Tick posts the digest of countermeasures not yet done, overdue ones
 // first, to each platform's announcement channel (Config.Announce): for
 // each, the countermeasures of the incidents that live on it. A platform
-// with none gets no digest. Overdue is judged in the configured zone at
+// with none gets no digest, unless it had incidents a year ago this week,
+// which the digest lists too (with links into the archive when
+// Config.ArchiveURL is set). Overdue is judged in the configured zone at
 // now. It returns how many digests it queued.
 func (d *Digest) Tick(ctx context.Context, now time.Time) (int, error) {
 	s := d.s
@@ -54,9 +56,25 @@ func (d *Digest) Tick(ctx context.Context, now time.Time) (int, error) {
 				}
 			}
 		}
+		// A year ago this week, as Morgue's anniversary mails: the
+		// incidents declared in the seven days from this day a year ago.
+		yearAgo := map[bot.Platform][]*bot.Incident{}
+		from, to := now.AddDate(-1, 0, 0), now.AddDate(-1, 0, 7)
+		for _, inc := range incs {
+			if !inc.DeclaredAt.Before(from) && inc.DeclaredAt.Before(to) {
+				for _, p := range incidentPlatforms(inc) {
+					yearAgo[p] = append(yearAgo[p], inc)
+				}
+			}
+		}
 		platforms := make([]bot.Platform, 0, len(per))
 		for p := range per {
 			platforms = append(platforms, p)
+		}
+		for p := range yearAgo {
+			if _, ok := per[p]; !ok {
+				platforms = append(platforms, p)
+			}
 		}
 		sort.Slice(platforms, func(i, j int) bool { return platforms[i] < platforms[j] })
 		for _, p := range platforms {
@@ -78,12 +96,26 @@ func (d *Digest) Tick(ctx context.Context, now time.Time) (int, error) {
 				}
 			}
 			var b strings.Builder
-			fmt.Fprintf(&b, "Countermeasures not done yet, as of %s: %d, %d overdue.", today, len(items), nOverdue)
+			if len(items) > 0 {
+				fmt.Fprintf(&b, "Countermeasures not done yet, as of %s: %d, %d overdue.", today, len(items), nOverdue)
+			}
 			if overdue.Len() > 0 {
 				b.WriteString("\nOverdue:" + overdue.String())
 			}
 			if open.Len() > 0 {
 				b.WriteString("\nOpen:" + open.String())
+			}
+			if ago := yearAgo[p]; len(ago) > 0 {
+				if b.Len() > 0 {
+					b.WriteString("\n")
+				}
+				b.WriteString("A year ago this week:")
+				for _, inc := range ago {
+					fmt.Fprintf(&b, "\n- %s %s (%s, declared %s)", inc.ID, inc.Title, inc.Severity, bot.DateOf(inc.DeclaredAt.In(s.zone())))
+					if s.Config.ArchiveURL != "" {
+						b.WriteString(" " + strings.TrimSuffix(s.Config.ArchiveURL, "/") + "/incidents/" + inc.ID)
+					}
+				}
 			}
 			r := outbox.Route{Platform: p, ChannelID: ch, Key: path.Join("digest", today.String(), string(p))}
 			if _, err := s.Outbox().Enqueue(tx, r, Post{Text: b.String()}, now); err != nil {

@@ -56,6 +56,9 @@ type Config struct {
 	Admins []string
 	// Zone renders times for users who set none.
 	Zone *time.Location
+	// ArchiveURL is where readers reach the archive (DEBRIEF_WEB_URL),
+	// for links in chat; none when empty.
+	ArchiveURL string
 	// Announce maps a platform to the channel where declares, severity
 	// changes, resolves and closes are announced; none when absent.
 	Announce map[bot.Platform]string

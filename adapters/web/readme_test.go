@@ -20,7 +20,7 @@ func TestREADME(t *testing.T) {
 			t.Errorf("README's HTTP table lacks the route %s %s", method, path)
 		}
 	}
-	for _, v := range []string{"DEBRIEF_INDEX", "DEBRIEF_WEB_USER_HEADER", "DEBRIEF_TRUSTED_PROXIES", "DEBRIEF_API_TOKEN"} {
+	for _, v := range []string{"DEBRIEF_INDEX", "DEBRIEF_WEB_USER_HEADER", "DEBRIEF_TRUSTED_PROXIES", "DEBRIEF_API_TOKEN", "DEBRIEF_WEB_URL"} {
 		if !inTableRow(readme, "`"+v+"`") {
 			t.Errorf("README's Configuration table lacks %s", v)
 		}

@@ -34,7 +34,9 @@ type Web struct {
 }
 
 // FromEnv builds the archive from DEBRIEF_ADDR, DEBRIEF_DB, DEBRIEF_INDEX,
-// DEBRIEF_API_TOKEN, DEBRIEF_WEB_USER_HEADER and DEBRIEF_TRUSTED_PROXIES.
+// DEBRIEF_API_TOKEN, DEBRIEF_WEB_USER_HEADER, DEBRIEF_TRUSTED_PROXIES and
+// DEBRIEF_WEB_URL, and joins the Service: its index finds the similar
+// incidents a declare posts, its URL links the digest's year-ago list.
 // The archive is always on; beyond loopback it refuses to start unless
 // access is guarded by the proxy header or the token.
 func FromEnv(ctx context.Context, getenv func(string) string, svc *workflows.Service, log *slog.Logger) (*Web, error) {
@@ -49,6 +51,14 @@ func FromEnv(ctx context.Context, getenv func(string) string, svc *workflows.Ser
 	path := getenv("DEBRIEF_INDEX")
 	if path == "" {
 		path = db + ".index"
+	}
+	if u := getenv("DEBRIEF_WEB_URL"); u != "" {
+		p, err := url.Parse(u)
+		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			return nil, fmt.Errorf("DEBRIEF_WEB_URL=%s is not an http(s) URL", u)
+		}
+		// The digest links the incidents of a year ago into the archive.
+		svc.Config.ArchiveURL = u
 	}
 	cat := NewCatalog()
 	srv := &Server{Service: svc, Catalog: cat, Auth: auth, Log: log}

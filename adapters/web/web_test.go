@@ -11,6 +11,7 @@ import (
 
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/store"
+	"github.com/debrief/debrief/workflows"
 )
 
 // fixture is a small archive: a SEV1 database incident with a long
@@ -410,6 +411,31 @@ func TestTimesDST(t *testing.T) {
 	} {
 		if got := p.T(tc.at); got != tc.want {
 			t.Errorf("T(%v) = %+v, want %+v", tc.at, got, tc.want)
+		}
+	}
+}
+
+// TestWebURL: DEBRIEF_WEB_URL must be an http(s) URL; it becomes the
+// Service's ArchiveURL, and FromEnv joins the Service as its SimilarFinder.
+func TestWebURL(t *testing.T) {
+	for _, tc := range []struct {
+		url, err string
+	}{
+		{"https://debrief.example.com", ""},
+		{"ftp://debrief.example.com", "not an http(s) URL"},
+		{"debrief.example.com", "not an http(s) URL"},
+	} {
+		svc := &workflows.Service{}
+		env := map[string]string{"DEBRIEF_WEB_URL": tc.url, "DEBRIEF_DB": filepath.Join(t.TempDir(), "db")}
+		w, err := FromEnv(context.Background(), func(k string) string { return env[k] }, svc, nil)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("DEBRIEF_WEB_URL=%s: %v, want %q", tc.url, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || svc.Config.ArchiveURL != tc.url || svc.Similar != w {
+			t.Errorf("DEBRIEF_WEB_URL=%s: %v, ArchiveURL %q, Similar %v", tc.url, err, svc.Config.ArchiveURL, svc.Similar)
 		}
 	}
 }
