@@ -242,9 +242,12 @@ func localPath(p string) string {
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	secure(w.Header())
+	if r.Method == http.MethodPost {
+		// Bounded before anything reads the form.
+		r.Body = http.MaxBytesReader(w, r.Body, 4096)
+	}
 	next := localPath(r.FormValue("next"))
 	if r.Method == http.MethodPost {
-		r.Body = http.MaxBytesReader(w, r.Body, 4096)
 		if s.Auth.Token != "" && equal(r.PostFormValue("token"), s.Auth.Token) {
 			http.SetCookie(w, &http.Cookie{
 				Name: sessionCookie, Value: session(s.Auth.Token), Path: "/",

@@ -258,6 +258,15 @@ func TestLogin(t *testing.T) {
 	if res.StatusCode != http.StatusUnauthorized || len(res.Cookies()) != 0 {
 		t.Errorf("login with a wrong token = %d, cookies %v", res.StatusCode, res.Cookies())
 	}
+	// An oversized form is refused, token or not.
+	res, err = c.PostForm(a.http.URL+"/login", map[string][]string{"token": {"s3cret"}, "next": {"/" + strings.Repeat("x", 5000)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode == http.StatusSeeOther || len(res.Cookies()) != 0 {
+		t.Errorf("login with a 5 kB form = %d, cookies %v; want refused", res.StatusCode, res.Cookies())
+	}
 	res, err = c.PostForm(a.http.URL+"/login", map[string][]string{"token": {"s3cret"}, "next": {"/stats"}})
 	if err != nil {
 		t.Fatal(err)
