@@ -37,12 +37,15 @@ type Web struct {
 // DEBRIEF_API_TOKEN, DEBRIEF_WEB_USER_HEADER, DEBRIEF_TRUSTED_PROXIES and
 // DEBRIEF_WEB_URL, and joins the Service: its index finds the similar
 // incidents a declare posts, its URL links the digest's year-ago list.
-// The archive is always on; beyond loopback it refuses to start unless
-// access is guarded by the proxy header or the token.
+// The archive is always on; beyond loopback without the proxy header or
+// the token, it answers loopback addresses only, as the API does.
 func FromEnv(ctx context.Context, getenv func(string) string, svc *workflows.Service, log *slog.Logger) (*Web, error) {
 	auth, err := authFromEnv(getenv)
 	if err != nil {
 		return nil, err
+	}
+	if auth.LoopbackOnly {
+		log.Warn("listening beyond loopback without DEBRIEF_API_TOKEN or an auth proxy: the archive answers loopback only; set DEBRIEF_API_TOKEN, or DEBRIEF_WEB_USER_HEADER with DEBRIEF_TRUSTED_PROXIES")
 	}
 	db := getenv("DEBRIEF_DB")
 	if db == "" {
@@ -104,9 +107,11 @@ func (w *Web) Ready() error { return nil }
 
 // Auth says who may read the archive.
 type Auth struct {
-	// Open lets anyone in: only when listening on loopback with neither
-	// of the others configured.
-	Open bool
+	// Open lets anyone in when neither of the others is configured:
+	// anyone who can reach a loopback listener, and with LoopbackOnly
+	// (a listener beyond loopback) only requests from loopback addresses,
+	// as the API answers without a token.
+	Open, LoopbackOnly bool
 	// UserHeader names the user when the request comes from one of
 	// Trusted (an auth proxy such as oauth2-proxy).
 	UserHeader string
@@ -140,10 +145,7 @@ func authFromEnv(getenv func(string) string) (Auth, error) {
 		addr = "127.0.0.1:8080"
 	}
 	if a.UserHeader == "" && a.Token == "" {
-		if !loopback(addr) {
-			return a, fmt.Errorf("DEBRIEF_ADDR=%s is beyond loopback: the archive needs DEBRIEF_WEB_USER_HEADER with DEBRIEF_TRUSTED_PROXIES, or DEBRIEF_API_TOKEN", addr)
-		}
-		a.Open = true
+		a.Open, a.LoopbackOnly = true, !loopback(addr)
 	}
 	return a, nil
 }
@@ -186,7 +188,13 @@ func (a Auth) user(r *http.Request) (string, bool) {
 			return "token", true
 		}
 	}
-	return "", a.Open
+	return "", a.Open && (!a.LoopbackOnly || fromLoopback(r.RemoteAddr))
+}
+
+// fromLoopback reports whether the request's remote address is loopback.
+func fromLoopback(remote string) bool {
+	ap, err := netip.ParseAddrPort(remote)
+	return err == nil && ap.Addr().Unmap().IsLoopback()
 }
 
 func (a Auth) trusted(remote string) bool {
@@ -222,6 +230,10 @@ func (s *Server) guard(next http.HandlerFunc) http.HandlerFunc {
 		if _, ok := s.Auth.user(r); !ok {
 			if s.Auth.Token != "" {
 				http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+				return
+			}
+			if s.Auth.LoopbackOnly {
+				s.fail(w, r, http.StatusForbidden, "This archive answers its own machine only: its operator can set DEBRIEF_API_TOKEN, or an auth proxy with DEBRIEF_WEB_USER_HEADER and DEBRIEF_TRUSTED_PROXIES.")
 				return
 			}
 			s.fail(w, r, http.StatusUnauthorized, "Sign in through your organisation's proxy to read the archive.")

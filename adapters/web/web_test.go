@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -288,19 +289,20 @@ func TestLogin(t *testing.T) {
 
 func TestAuthFromEnv(t *testing.T) {
 	for _, tc := range []struct {
-		env  map[string]string
-		open bool
-		err  string
+		env          map[string]string
+		open         bool
+		err          string
+		loopbackOnly bool
 	}{
-		{map[string]string{}, true, ""},
-		{map[string]string{"DEBRIEF_ADDR": "localhost:80"}, true, ""},
-		{map[string]string{"DEBRIEF_ADDR": "0.0.0.0:8080"}, false, "beyond loopback"},
-		{map[string]string{"DEBRIEF_ADDR": ":8080"}, false, "beyond loopback"},
-		{map[string]string{"DEBRIEF_ADDR": "0.0.0.0:8080", "DEBRIEF_API_TOKEN": "t"}, false, ""},
-		{map[string]string{"DEBRIEF_ADDR": "0.0.0.0:8080", "DEBRIEF_WEB_USER_HEADER": "X-Email", "DEBRIEF_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.1"}, false, ""},
-		{map[string]string{"DEBRIEF_WEB_USER_HEADER": "X-Email"}, false, "without DEBRIEF_TRUSTED_PROXIES"},
-		{map[string]string{"DEBRIEF_TRUSTED_PROXIES": "10.0.0.1"}, false, "without DEBRIEF_WEB_USER_HEADER"},
-		{map[string]string{"DEBRIEF_WEB_USER_HEADER": "X", "DEBRIEF_TRUSTED_PROXIES": "proxy.local"}, false, "neither an address nor a CIDR"},
+		{map[string]string{}, true, "", false},
+		{map[string]string{"DEBRIEF_ADDR": "localhost:80"}, true, "", false},
+		{map[string]string{"DEBRIEF_ADDR": "0.0.0.0:8080"}, true, "", true},
+		{map[string]string{"DEBRIEF_ADDR": ":8080"}, true, "", true},
+		{map[string]string{"DEBRIEF_ADDR": "0.0.0.0:8080", "DEBRIEF_API_TOKEN": "t"}, false, "", false},
+		{map[string]string{"DEBRIEF_ADDR": "0.0.0.0:8080", "DEBRIEF_WEB_USER_HEADER": "X-Email", "DEBRIEF_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.1"}, false, "", false},
+		{map[string]string{"DEBRIEF_WEB_USER_HEADER": "X-Email"}, false, "without DEBRIEF_TRUSTED_PROXIES", false},
+		{map[string]string{"DEBRIEF_TRUSTED_PROXIES": "10.0.0.1"}, false, "without DEBRIEF_WEB_USER_HEADER", false},
+		{map[string]string{"DEBRIEF_WEB_USER_HEADER": "X", "DEBRIEF_TRUSTED_PROXIES": "proxy.local"}, false, "neither an address nor a CIDR", false},
 	} {
 		a, err := authFromEnv(func(k string) string { return tc.env[k] })
 		if tc.err != "" {
@@ -309,9 +311,35 @@ func TestAuthFromEnv(t *testing.T) {
 			}
 			continue
 		}
-		if err != nil || a.Open != tc.open {
-			t.Errorf("authFromEnv(%v) = open %v, %v; want open %v", tc.env, a.Open, err, tc.open)
+		if err != nil || a.Open != tc.open || a.LoopbackOnly != tc.loopbackOnly {
+			t.Errorf("authFromEnv(%v) = open %v loopback only %v, %v; want open %v loopback only %v",
+				tc.env, a.Open, a.LoopbackOnly, err, tc.open, tc.loopbackOnly)
 		}
+	}
+}
+
+// TestLoopbackOnly: an archive listening beyond loopback with no access
+// control answers loopback addresses and refuses the others, saying what
+// to set.
+func TestLoopbackOnly(t *testing.T) {
+	a := Auth{Open: true, LoopbackOnly: true}
+	for remote, want := range map[string]bool{
+		"127.0.0.1:5000": true, "[::1]:5000": true, "192.0.2.7:5000": false, "[2001:db8::1]:5000": false, "garbage": false,
+	} {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.RemoteAddr = remote
+		if _, ok := a.user(r); ok != want {
+			t.Errorf("user from %s = %v, want %v", remote, ok, want)
+		}
+	}
+	arc := newArchive(t)
+	arc.srv.Auth = a
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.RemoteAddr = "192.0.2.7:5000"
+	rec := httptest.NewRecorder()
+	arc.srv.guard(func(http.ResponseWriter, *http.Request) { t.Error("a remote reader got through") })(rec, r)
+	if rec.Code != http.StatusForbidden || !strings.Contains(rec.Body.String(), "DEBRIEF_API_TOKEN") {
+		t.Errorf("remote reader = %d %q, want 403 naming DEBRIEF_API_TOKEN", rec.Code, rec.Body)
 	}
 }
 
