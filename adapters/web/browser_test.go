@@ -170,8 +170,9 @@ func TestBrowser(t *testing.T) {
 	do(t, ctx, "stats", chromedp.Navigate(base+"/stats"), chromedp.WaitVisible(chromedp.CSS("svg.bars")))
 	charts := run(t, ctx, "charts", chromedp.Evaluate[int](`document.querySelectorAll('svg.bars').length`))
 	bars := run(t, ctx, "bars", chromedp.Evaluate[int](`document.querySelectorAll('svg.bars rect').length`))
-	if charts != 2 || bars == 0 {
-		t.Errorf("stats shows %d charts with %d bars, want 2 with bars", charts, bars)
+	// By severity, by kind, and the weak signals.
+	if charts != 3 || bars == 0 {
+		t.Errorf("stats shows %d charts with %d bars, want 3 with bars", charts, bars)
 	}
 	shoot("stats")
 }

@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/debrief/debrief/bot"
+	"github.com/debrief/debrief/store"
 )
 
 // MonthRow is one month of one severity: the mean times to detect,
@@ -58,7 +60,23 @@ type statsPage struct {
 	ReviewedInTime int
 	ReviewShare    string
 	Kinds          []KindRow
+	// Weak is the trend of the weak signals: near misses recorded and
+	// alerts only counted (signal rules), per week; Quiet are the signals
+	// that fired most in those weeks without ever becoming an incident.
+	Weak  Chart
+	Quiet []QuietSignal
 }
+
+// QuietSignal is a signal that fires without ever becoming an incident.
+type QuietSignal struct {
+	Name   string
+	Labels string
+	Fired  int
+	LastAt time.Time
+}
+
+// maxQuiet is how many quiet signals /stats lists.
+const maxQuiet = 10
 
 // KindRow counts incidents of one kind: drills and near misses are shown
 // apart from real incidents.
@@ -79,7 +97,81 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
 	p := statsPage{Page: s.page(r, "Stats")}
 	now := s.now()
 	computeStats(&p, s.Catalog.All(), now, s.Service.Config.ScheduleWithin, p.Loc)
+	var nms []store.NearMiss
+	var sigs []store.Signal
+	err := s.Service.Store.View(r.Context(), func(tx store.ReadTx) error {
+		var err error
+		if nms, err = tx.NearMisses(); err != nil {
+			return err
+		}
+		sigs, err = tx.Signals()
+		return err
+	})
+	if err != nil {
+		s.internal(w, r, fmt.Errorf("web: stats: weak signals: %w", err))
+		return
+	}
+	weakSignals(&p, nms, sigs, now, p.Loc)
 	s.render(w, r, "stats", p)
+}
+
+// weakSignals charts the near misses and counted alerts of the last
+// statsWeeks weeks, and lists the signals that fired most in them without
+// becoming an incident: the warnings a team has learnt to ignore.
+func weakSignals(p *statsPage, nms []store.NearMiss, sigs []store.Signal, now time.Time, loc *time.Location) {
+	start := startOfWeek(now.In(loc)).AddDate(0, 0, -7*(statsWeeks-1))
+	weeks := make([][]int, statsWeeks)
+	for i := range weeks {
+		weeks[i] = make([]int, 2)
+	}
+	week := func(t time.Time) (int, bool) {
+		if t.Before(start) {
+			return 0, false
+		}
+		i := int(t.In(loc).Sub(start).Hours() / (24 * 7))
+		return i, i < statsWeeks
+	}
+	for _, nm := range nms {
+		if i, ok := week(nm.At); ok {
+			weeks[i][0]++
+		}
+	}
+	for _, sg := range sigs {
+		fired := 0
+		for _, at := range sg.Fires {
+			if i, ok := week(at); ok {
+				weeks[i][1]++
+				fired++
+			}
+		}
+		if fired > 0 && len(sg.IncidentIDs) == 0 {
+			p.Quiet = append(p.Quiet, QuietSignal{Name: sg.Name, Labels: labelList(sg.Labels), Fired: fired, LastAt: sg.LastAt})
+		}
+	}
+	sort.SliceStable(p.Quiet, func(i, j int) bool { return p.Quiet[i].Fired > p.Quiet[j].Fired })
+	if len(p.Quiet) > maxQuiet {
+		p.Quiet = p.Quiet[:maxQuiet]
+	}
+	p.Weak = chart("Weak signals per week", []string{"near misses", "alerts counted"}, weakColors, start, weeks)
+}
+
+var weakColors = []string{"#00838f", "#ef6c00"}
+
+// labelList renders labels as Alertmanager shows them: name="value", by
+// name, the alert's name left out.
+func labelList(labels map[string]string) string {
+	names := make([]string, 0, len(labels))
+	for n := range labels {
+		if n != "alertname" {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = fmt.Sprintf("%s=%q", n, labels[n])
+	}
+	return strings.Join(parts, ", ")
 }
 
 func computeStats(p *statsPage, incs []*bot.Incident, now time.Time, within map[bot.Severity]int, loc *time.Location) {

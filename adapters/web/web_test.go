@@ -476,3 +476,70 @@ func TestWebURL(t *testing.T) {
 		}
 	}
 }
+
+// TestStatsWeakSignals: /stats charts the near misses and counted alerts of
+// the last weeks and lists the signals that fired without ever becoming an
+// incident, most fired first; a signal that became one is not listed, and
+// firings before the chart's weeks are not counted.
+func TestStatsWeakSignals(t *testing.T) {
+	a := newArchive(t)
+	now := a.srv.Now()
+	err := a.store.Update(context.Background(), func(tx store.Tx) error {
+		for i, at := range []time.Time{now.AddDate(0, 0, -1), now.AddDate(0, 0, -9), now.AddDate(-1, 0, 0)} {
+			nm := store.NearMiss{ID: store.NearMissID(i + 1), Number: i + 1, Text: "almost dropped the table", At: at, RecordedAt: at}
+			if err := tx.PutNearMiss(nm); err != nil {
+				return err
+			}
+		}
+		fires := func(n int, from time.Time) []time.Time {
+			var ts []time.Time
+			for i := range n {
+				ts = append(ts, from.Add(time.Duration(i)*time.Hour))
+			}
+			return ts
+		}
+		for _, sg := range []store.Signal{
+			{Key: "disk", Name: "HighDiskUsage", Labels: map[string]string{"alertname": "HighDiskUsage", "instance": "db-3"}, Count: 14, Fires: fires(14, now.AddDate(0, 0, -20)), LastAt: now.AddDate(0, 0, -19)},
+			{Key: "cpu", Name: "HighCPU", Labels: map[string]string{"instance": "web-1"}, Count: 3, Fires: fires(3, now.AddDate(0, 0, -2)), LastAt: now.AddDate(0, 0, -2)},
+			{Key: "db", Name: "ReplicationLag", Count: 5, Fires: fires(5, now.AddDate(0, 0, -3)), LastAt: now.AddDate(0, 0, -3), IncidentIDs: []string{"INC-1"}},
+			{Key: "old", Name: "AncientAlert", Count: 2, Fires: fires(2, now.AddDate(-1, 0, 0)), LastAt: now.AddDate(-1, 0, 0)},
+		} {
+			if err := tx.PutSignal(sg); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, body, _ := a.get("/stats")
+	if code != 200 {
+		t.Fatalf("stats = %d", code)
+	}
+	mustContain(t, "stats", body, "Weak signals per week", "near misses", "alerts counted",
+		"Signals that fire and are never declared", "HighDiskUsage", `instance=&#34;db-3&#34;`, "HighCPU")
+	mustLack(t, "stats", body, "ReplicationLag", "AncientAlert")
+	if i, j := strings.Index(body, "HighDiskUsage"), strings.Index(body, "HighCPU"); i > j {
+		t.Errorf("HighCPU (3 firings) listed before HighDiskUsage (14)")
+	}
+	// The chart's table: 2 near misses and 14+3+5 firings in the weeks
+	// shown (the year-old ones are not).
+	var p statsPage
+	var nms []store.NearMiss
+	var sigs []store.Signal
+	_ = a.store.View(context.Background(), func(tx store.ReadTx) error {
+		nms, _ = tx.NearMisses()
+		sigs, _ = tx.Signals()
+		return nil
+	})
+	weakSignals(&p, nms, sigs, now, time.UTC)
+	var near, fired int
+	for _, w := range p.Weak.Weeks {
+		near += w.Counts[0]
+		fired += w.Counts[1]
+	}
+	if near != 2 || fired != 22 {
+		t.Errorf("weak signal chart counts %d near misses and %d firings, want 2 and 22", near, fired)
+	}
+}
