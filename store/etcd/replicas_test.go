@@ -1,0 +1,166 @@
+package etcd_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/debrief/debrief/bot"
+	"github.com/debrief/debrief/store"
+	"github.com/debrief/debrief/store/etcd"
+	"github.com/debrief/debrief/store/etcd/etcdtest"
+)
+
+var t0 = time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+
+// replicas returns n stores on one cluster, each with a client of its own:
+// what n debrief replicas see.
+func replicas(t *testing.T, n int) []*etcd.Store {
+	m := etcdtest.Member(t)
+	var ss []*etcd.Store
+	for range n {
+		ss = append(ss, etcdtest.Open(t, etcdtest.Client(t, m), "r/"))
+	}
+	return ss
+}
+
+func declare(t *testing.T, s store.Store) *bot.Incident {
+	t.Helper()
+	var inc *bot.Incident
+	err := s.Update(context.Background(), func(tx store.Tx) error {
+		n, err := tx.NextIncidentNumber()
+		if err != nil {
+			return err
+		}
+		inc = &bot.Incident{ID: bot.IncidentID(n), Number: n, Title: fmt.Sprint("inc ", n), Severity: bot.SEV3, Status: bot.StatusInvestigating, Kind: bot.KindReal, DeclaredAt: t0}
+		return tx.PutIncident(inc)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return inc
+}
+
+// TestReplicasDeclare: replicas declaring at once never share a number.
+func TestReplicasDeclare(t *testing.T) {
+	ss := replicas(t, 3)
+	const each = 10
+	var mu sync.Mutex
+	seen := map[int]int{}
+	var wg sync.WaitGroup
+	for _, s := range ss {
+		wg.Go(func() {
+			for range each {
+				inc := declare(t, s)
+				mu.Lock()
+				seen[inc.Number]++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	for n := 1; n <= len(ss)*each; n++ {
+		if seen[n] != 1 {
+			t.Errorf("number %d handed out %d times", n, seen[n])
+		}
+	}
+	var incs []*bot.Incident
+	err := ss[0].View(context.Background(), func(tx store.ReadTx) error {
+		var err error
+		incs, err = tx.Incidents()
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(incs) != len(ss)*each {
+		t.Errorf("%d incidents stored, want %d", len(incs), len(ss)*each)
+	}
+}
+
+// TestReplicasDedupe: the same redelivery reaching every replica at once is
+// stored once, and every replica answers with that entry.
+func TestReplicasDedupe(t *testing.T) {
+	ss := replicas(t, 3)
+	inc := declare(t, ss[0])
+	for k := range 20 {
+		key := fmt.Sprint("Ev-", k)
+		res := make([]bot.TimelineEvent, 2*len(ss))
+		dups := make([]bool, len(res))
+		var wg sync.WaitGroup
+		for i := range res {
+			wg.Go(func() {
+				ev := bot.TimelineEvent{IncidentID: inc.ID, Kind: bot.EventMessage, Text: fmt.Sprint("from ", i), RecordedAt: t0, DedupeKey: key}
+				var err error
+				res[i], dups[i], err = ss[i%len(ss)].Append(context.Background(), ev)
+				if err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		fresh := 0
+		for i := range res {
+			if !dups[i] {
+				fresh++
+			}
+			if res[i] != res[0] {
+				t.Errorf("%s: replica answers differ: %+v, %+v", key, res[i], res[0])
+			}
+		}
+		if fresh != 1 {
+			t.Errorf("%s stored %d times", key, fresh)
+		}
+	}
+	var evs []bot.TimelineEvent
+	_ = ss[1].View(context.Background(), func(tx store.ReadTx) error {
+		var err error
+		evs, err = tx.Timeline(inc.ID)
+		return err
+	})
+	if len(evs) != 20 {
+		t.Errorf("timeline has %d entries, want 20", len(evs))
+	}
+}
+
+// TestFence: an Update under a fence commits while the fence key keeps its
+// revision and is refused, writing nothing, once it does not.
+func TestFence(t *testing.T) {
+	ss := replicas(t, 1)
+	s := ss[0]
+	ctx := context.Background()
+	cli := s.Client()
+	resp, err := cli.Put(ctx, "election/leader-a", "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fenced := etcd.Fence(ctx, "election/leader-a", resp.Header.Revision)
+	put := func(v string) error {
+		return s.Update(fenced, func(tx store.Tx) error { return tx.PutMeta("k", v) })
+	}
+	if err := put("while leading"); err != nil {
+		t.Fatalf("Update while leading: %v", err)
+	}
+	if _, err := cli.Delete(ctx, "election/leader-a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := put("after losing"); !errors.Is(err, etcd.ErrFenced) {
+		t.Errorf("Update after losing the lease = %v, want ErrFenced", err)
+	}
+	// Another leader with the same key name is another revision.
+	if _, err := cli.Put(ctx, "election/leader-a", "b"); err != nil {
+		t.Fatal(err)
+	}
+	if err := put("ABA"); !errors.Is(err, etcd.ErrFenced) {
+		t.Errorf("Update under a recreated key = %v, want ErrFenced", err)
+	}
+	_ = s.View(ctx, func(tx store.ReadTx) error {
+		if v, _, _ := tx.Meta("k"); v != "while leading" {
+			t.Errorf("Meta = %q, want the write made while leading", v)
+		}
+		return nil
+	})
+}

@@ -1,0 +1,314 @@
+// Package etcd keeps debrief's state in an etcd cluster, so that several
+// debrief replicas share it and any one of them may die: incidents, their
+// timelines, the indexes that find them, the outbox and the reminders. It
+// implements store.Store, passes the same contract suite as store/bolt
+// (store/storetest), and holds no business rules.
+//
+// Layout, under a prefix (default "debrief/"); numbers are zero-padded to 20
+// decimal digits so that etcd's byte order is the order callers want:
+//
+//	schema                            -> schema version
+//	inc/<number>                      -> bot.Incident JSON
+//	ctr/incident, ctr/outbox          -> the last number / effect ID handed out
+//	tl/<INC-n>/<RecordedAt ns>/<uid>  -> timeline record JSON (entry, dedupe key, index in its commit)
+//	dd/<dedupe key>                   -> the timeline key of the entry first stored with it
+//	ch/<platform>/<channel ID>        -> incident ID
+//	user/<key>                        -> UserPrefs JSON
+//	outbox/<ID>                       -> Effect JSON
+//	rem/<key>                         -> Reminder JSON
+//	due/<Due ns>/<key>                -> empty: the due index
+//	meta/<key>                        -> value of PutMeta
+//	gen/outbox, gen/due               -> bumped by every delete in that range (see tx.deleted)
+//
+// A timeline entry's Seq is derived from the etcd revision that created it
+// (revision * 1024 + its index among the appends of that commit): revisions
+// grow with every commit across the cluster, so Seqs are unique and
+// increasing within an incident without a per-incident counter that every
+// replica's appends would contend on.
+//
+// Transactions are optimistic (see tx.go): reads come from one revision, and
+// the commit is an etcd Txn that succeeds only if nothing read changed
+// since; otherwise fn runs again on a fresh snapshot. Append is one Txn whose
+// condition is that the dedupe key has never been created, so two replicas
+// storing the same redelivery at once store it once.
+package etcd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/debrief/debrief/bot"
+	"github.com/debrief/debrief/store"
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+var _ store.Store = (*Store)(nil)
+
+// schemaVersion is written on creation; Open refuses a cluster holding
+// another version rather than misreading it.
+const schemaVersion = "1"
+
+// seqPerRev is how many appends one commit may hold: Seq is revision *
+// seqPerRev + the entry's index in its commit.
+const seqPerRev = 1024
+
+// maxAttempts bounds how often Update reruns fn after a conflict. Within one
+// process Updates are serialized, so conflicts come only from other
+// replicas' commits; this many in a row means something is wrong.
+const maxAttempts = 64
+
+// ErrConflict is returned by Update when fn conflicted with other commits
+// maxAttempts times in a row.
+var ErrConflict = errors.New("store: etcd: transaction kept conflicting with other commits")
+
+// ErrFenced is returned by Update when the context carries a fence (see
+// Fence) and the key it names no longer has the revision it had: this
+// replica lost its leadership, and nothing was written.
+var ErrFenced = errors.New("store: etcd: fenced: leadership lost, write refused")
+
+// Store is the etcd-backed store.Store. It is safe for concurrent use.
+type Store struct {
+	cli    *clientv3.Client
+	prefix string
+
+	// mu serializes Updates of this process: they would conflict with each
+	// other on the counters anyway, and a local queue is cheaper than
+	// rerunning fn. Append does not take it.
+	mu sync.Mutex
+
+	// commitObserver, when set, is told how long each commit took.
+	commitObserver func(time.Duration)
+}
+
+// Option configures Open.
+type Option func(*Store)
+
+// WithPrefix keeps every key under prefix (default "debrief/"), so that one
+// etcd cluster can hold several debrief installations.
+func WithPrefix(prefix string) Option { return func(s *Store) { s.prefix = prefix } }
+
+// WithCommitObserver has observe called with the latency of every etcd
+// commit (Update's and Append's), for metrics.
+func WithCommitObserver(observe func(time.Duration)) Option {
+	return func(s *Store) { s.commitObserver = observe }
+}
+
+// Open returns a Store on cli, writing the schema version on first use. It
+// does not own cli: Close leaves it open.
+func Open(ctx context.Context, cli *clientv3.Client, opts ...Option) (*Store, error) {
+	s := &Store{cli: cli, prefix: "debrief/"}
+	for _, o := range opts {
+		o(s)
+	}
+	k := s.key("schema")
+	resp, err := cli.Txn(ctx).
+		If(clientv3.Compare(clientv3.CreateRevision(k), "=", 0)).
+		Then(clientv3.OpPut(k, schemaVersion)).
+		Else(clientv3.OpGet(k)).
+		Commit()
+	if err != nil {
+		return nil, fmt.Errorf("store: etcd: open: %w", err)
+	}
+	if !resp.Succeeded {
+		kvs := resp.Responses[0].GetResponseRange().Kvs
+		if len(kvs) == 1 && string(kvs[0].Value) != schemaVersion {
+			return nil, fmt.Errorf("store: etcd: open: schema version %q, this debrief reads %q", kvs[0].Value, schemaVersion)
+		}
+	}
+	return s, nil
+}
+
+// Client returns the etcd client the store uses.
+func (s *Store) Client() *clientv3.Client { return s.cli }
+
+// Prefix returns the prefix every key of the store is under.
+func (s *Store) Prefix() string { return s.prefix }
+
+// Close is a no-op: the store holds nothing but the client, which its owner
+// closes. It exists so that a Store and a bolt.DB close alike.
+func (s *Store) Close() error { return nil }
+
+func (s *Store) key(parts ...string) string {
+	k := s.prefix
+	for i, p := range parts {
+		if i > 0 {
+			k += "/"
+		}
+		k += p
+	}
+	return k
+}
+
+// num formats n so that byte order is numeric order.
+func num(n uint64) string { return fmt.Sprintf("%020d", n) }
+
+func (s *Store) observe(start time.Time) {
+	if s.commitObserver != nil {
+		s.commitObserver(time.Since(start))
+	}
+}
+
+type fenceKey struct{}
+
+type fence struct {
+	key string
+	rev int64
+}
+
+// Fence returns a context under which every Update commits only while key
+// still has create revision rev: the leader's election key. A replica that
+// lost its lease (its key deleted, another's created) can then no longer
+// write, even if it is paused and does not know yet (Update returns
+// ErrFenced).
+func Fence(ctx context.Context, key string, rev int64) context.Context {
+	return context.WithValue(ctx, fenceKey{}, fence{key: key, rev: rev})
+}
+
+// Update runs fn in an optimistic transaction: reads from one revision,
+// writes buffered, and one etcd Txn that commits them if nothing fn read
+// has changed since. On a conflict fn runs again on a fresh snapshot, so fn
+// must not act outside the transaction (as with any STM). fn's error is
+// returned as is; Update returns only once etcd has committed.
+func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, fenced := ctx.Value(fenceKey{}).(fence)
+	for range maxAttempts {
+		t := newTx(ctx, s, true)
+		if err := fn(t); err != nil {
+			if t.err != nil {
+				// fn saw a read fail (and may have turned it into
+				// something else): report the store's error.
+				return t.err
+			}
+			return err
+		}
+		if t.err != nil {
+			return t.err
+		}
+		ok, err := t.commit(f, fenced)
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	return ErrConflict
+}
+
+// View runs fn over the store as of one revision. fn's error is returned
+// as is.
+func (s *Store) View(ctx context.Context, fn func(store.ReadTx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	t := newTx(ctx, s, false)
+	err := fn(t)
+	if t.err != nil {
+		return t.err
+	}
+	return err
+}
+
+// Append stores ev in one etcd Txn, conditional on its incident existing
+// and its dedupe key never having been stored, and returns once etcd has
+// committed. A redelivery writes nothing and gets the entry first stored.
+func (s *Store) Append(ctx context.Context, ev bot.TimelineEvent) (bot.TimelineEvent, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return bot.TimelineEvent{}, false, err
+	}
+	rec, err := s.prepare(ev, 0)
+	if err != nil {
+		return bot.TimelineEvent{}, false, err
+	}
+	incKey := s.incidentKey(rec.num)
+	cmps := []clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(incKey), ">", 0)}
+	puts := []clientv3.Op{clientv3.OpPut(rec.key, string(rec.val))}
+	var ddKey string
+	if ev.DedupeKey != "" {
+		ddKey = s.key("dd", ev.DedupeKey)
+		cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(ddKey), "=", 0))
+		puts = append(puts, clientv3.OpPut(ddKey, rec.key))
+	}
+	elses := []clientv3.Op{clientv3.OpGet(incKey, clientv3.WithCountOnly())}
+	if ddKey != "" {
+		elses = append(elses, clientv3.OpGet(ddKey))
+	}
+	start := time.Now()
+	resp, err := s.cli.Txn(ctx).If(cmps...).Then(puts...).Else(elses...).Commit()
+	if err != nil {
+		return bot.TimelineEvent{}, false, fmt.Errorf("store: etcd: append %s: %w", rec.ev.IncidentID, err)
+	}
+	s.observe(start)
+	if resp.Succeeded {
+		stored := rec.ev
+		stored.Seq = uint64(resp.Header.Revision)*seqPerRev + 0
+		return stored, false, nil
+	}
+	// Which condition failed: a redelivery wins over a missing incident,
+	// as the dedupe check spans every incident.
+	if ddKey != "" {
+		if kvs := resp.Responses[1].GetResponseRange().Kvs; len(kvs) == 1 {
+			stored, err := s.entryAt(ctx, string(kvs[0].Value), resp.Header.Revision)
+			if err != nil {
+				return bot.TimelineEvent{}, false, err
+			}
+			return stored, true, nil
+		}
+	}
+	return bot.TimelineEvent{}, false, noIncident(ev.IncidentID)
+}
+
+// entryAt reads the timeline entry at key k as of revision rev.
+func (s *Store) entryAt(ctx context.Context, k string, rev int64) (bot.TimelineEvent, error) {
+	resp, err := s.cli.Get(ctx, k, clientv3.WithRev(rev), clientv3.WithSerializable())
+	if err != nil {
+		return bot.TimelineEvent{}, fmt.Errorf("store: etcd: read %s: %w", k, err)
+	}
+	if len(resp.Kvs) != 1 {
+		return bot.TimelineEvent{}, fmt.Errorf("store: etcd: dedupe index names missing entry %s", k)
+	}
+	return decodeEntry(resp.Kvs[0].Value, resp.Kvs[0].CreateRevision)
+}
+
+// Backup writes a snapshot of the member the client talks to (etcd's own
+// snapshot format, restored with etcdutl snapshot restore) to w and
+// returns the bytes written.
+func (s *Store) Backup(ctx context.Context, w io.Writer) (int64, error) {
+	rc, err := s.cli.Snapshot(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("store: etcd: snapshot: %w", err)
+	}
+	defer func() { _ = rc.Close() }()
+	n, err := io.Copy(w, rc)
+	if err != nil {
+		return n, fmt.Errorf("store: etcd: snapshot: %w", err)
+	}
+	return n, nil
+}
+
+// OutboxDepth returns how many effects wait in the outbox, for metrics.
+func (s *Store) OutboxDepth(ctx context.Context) (int, error) {
+	resp, err := s.cli.Get(ctx, s.key("outbox")+"/", clientv3.WithPrefix(), clientv3.WithCountOnly(), clientv3.WithSerializable())
+	if err != nil {
+		return 0, fmt.Errorf("store: etcd: outbox depth: %w", err)
+	}
+	return int(resp.Count), nil
+}
+
+func (s *Store) incidentKey(n int) string { return s.key("inc", num(uint64(n))) }
+
+func noIncident(id string) error {
+	return bot.Errorf(bot.ENOTFOUND, "No incident %s.", id)
+}
