@@ -33,6 +33,10 @@ type Config struct {
 	// post-mortem should be scheduled (DEBRIEF_SCHEDULE_WITHIN="SEV3=3").
 	ScheduleWithin map[bot.Severity]int
 
+	// Cluster is where the state lives when not in DB: etcd, external or
+	// embedded (DEBRIEF_ETCD_*, DEBRIEF_CLUSTER_*).
+	Cluster ClusterConfig
+
 	// The platforms (SLACK_*, DISCORD_*, GITHUB_*) are not here: each
 	// adapter reads and checks its own variables when serve builds it
 	// (component.go), so that a new platform does not touch this file.
@@ -123,6 +127,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			return Config{}, fmt.Errorf("DEBRIEF_CLOSE_WITHOUT_REVIEW=%q: %q is not a severity (SEV1..SEV4)", getenv("DEBRIEF_CLOSE_WITHOUT_REVIEW"), f)
 		}
 		c.CloseWithoutReview = append(c.CloseWithoutReview, sev)
+	}
+
+	if c.Cluster, err = loadCluster(getenv); err != nil {
+		return Config{}, err
 	}
 
 	str(&c.Console.User, "USER")

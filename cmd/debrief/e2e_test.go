@@ -74,7 +74,7 @@ func checkTimeline(t *testing.T, base string) {
 	if status, body := get(t, base+"/api/incidents/INC-9", token); status != 404 || !strings.Contains(body, `"code": "not_found"`) {
 		t.Errorf("unknown incident = %d %s, want 404 not_found", status, body)
 	}
-	if status, body := get(t, base+"/healthz", ""); status != 200 || strings.TrimSpace(body) != "ok" {
+	if status, body := get(t, base+"/healthz", ""); status != 200 || strings.TrimSpace(body) != `{"ready":true,"leader":true}` {
 		t.Errorf("healthz = %d %q", status, body)
 	}
 	if status, body := get(t, base+"/metrics", ""); status != 200 ||

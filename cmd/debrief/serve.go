@@ -71,18 +71,31 @@ func serve(ctx context.Context, cfg Config, getenv func(string) string, stdin io
 		}
 	}
 
-	db, err := openStore(cfg.DB)
+	db, err := openBackend(ctx, cfg, reg)
 	if err != nil {
 		return err
 	}
 	defer func() {
-		if cerr := db.Close(); cerr != nil {
-			err = errors.Join(err, fmt.Errorf("close %s: %w", cfg.DB, cerr))
+		if cerr := db.close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("close %s: %w", db.where, cerr))
 		}
 		log.Info("stopped")
 	}()
 
-	svc.Store = db
+	svc.Store = db.Store
+	// On a cluster one replica leads: only it runs the loops and the
+	// platform connections (cluster.go).
+	var lead *leadership
+	var leader func() bool
+	if db.cli != nil {
+		lead = newLeadership(db.cli, db.prefix, cfg.Cluster.Name+"@"+cfg.Addr, log, reg)
+		leader = lead.Leading
+		for i, c := range comps {
+			if holdsConnection(c, getenv) {
+				comps[i] = leaderOnly{component: c, lead: lead}
+			}
+		}
+	}
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -92,7 +105,7 @@ func serve(ctx context.Context, cfg Config, getenv func(string) string, stdin io
 		log.Warn("listening beyond loopback without DEBRIEF_API_TOKEN: the /api/ routes are open to anyone who can reach them", "addr", ln.Addr().String())
 	}
 	mux := http.NewServeMux()
-	(&httpapi.Server{Service: svc, Token: cfg.APIToken, Gatherer: reg, Backup: db.Backup, Ready: ready(comps), Log: log}).Register(mux)
+	(&httpapi.Server{Service: svc, Token: cfg.APIToken, Gatherer: reg, Backup: db.backup, Ready: ready(comps), Leader: leader, Log: log}).Register(mux)
 	for _, c := range comps {
 		c.Register(mux)
 	}
@@ -105,13 +118,19 @@ func serve(ctx context.Context, cfg Config, getenv func(string) string, stdin io
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	// Tests listen on :0 and read the port from this line.
-	log.Info("listening", "addr", ln.Addr().String(), "db", cfg.DB, "version", version)
+	log.Info("listening", "addr", ln.Addr().String(), "db", db.where, "version", version)
 
 	// The workers are the application's periodic loops, all started here
 	// (svc.Loops: the outbox, then the loops that queue for it). They run
 	// until intake has stopped, so that the effects of the last commands
 	// are still delivered when they can be.
-	stopWorkers := startWorkers(ctx, svc.Loops(cfg.DigestCron), log)
+	loops := svc.Loops(cfg.DigestCron)
+	var stopWorkers func()
+	if lead == nil {
+		stopWorkers = startWorkers(ctx, loops, log)
+	} else {
+		stopWorkers = leadWorkers(ctx, lead, db, svc, loops, log)
+	}
 	defer stopWorkers()
 
 	httpErr := make(chan error, 1)
@@ -134,7 +153,11 @@ func serve(ctx context.Context, cfg Config, getenv func(string) string, stdin io
 	// Anything not delivered in time stays in the outbox and goes out at
 	// the next start.
 	stopWorkers()
-	drainOutbox(context.WithoutCancel(ctx), svc, log)
+	if lead == nil {
+		// On a cluster the next leader delivers: a replica that no
+		// longer leads must not.
+		drainOutbox(context.WithoutCancel(ctx), svc, log)
+	}
 	return runErr
 }
 
