@@ -27,6 +27,9 @@ Usage:
   debrief [-db FILE] [-addr HOST:PORT] [serve]   run the bot (the default)
   debrief [-db FILE] export <INC-n>              print the post-mortem Markdown
   debrief [-db FILE] backup <file>               copy the database consistently
+                                                 (on etcd: a snapshot)
+  debrief [-db FILE] migrate to-etcd|to-bolt     copy the state between DEBRIEF_DB
+                                                 and etcd, compared entry by entry
   debrief version                                print the version
   debrief help                                   this help
 
@@ -60,6 +63,14 @@ Environment:
                           refuse postmortem held and close (block)
   DEBRIEF_SCHEDULE_WITHIN working days after resolve to schedule the
                           post-mortem (SEV1=2,SEV2=2,SEV3=5,SEV4=10)
+  DEBRIEF_ETCD_ENDPOINTS  keep the state in this etcd cluster instead of
+                          DEBRIEF_DB (comma-separated client URLs);
+                          DEBRIEF_ETCD_CERT, _KEY, _CA: client TLS
+  DEBRIEF_CLUSTER_NAME, DEBRIEF_CLUSTER_PEERS, DEBRIEF_CLUSTER_DIR
+                          or embed an etcd member: this member's name, every
+                          member (a=http://10.0.0.1:2380,b=...), its data
+                          (<DEBRIEF_DB>.etcd); DEBRIEF_CLUSTER_CERT, _KEY,
+                          _CA: peer TLS
   USER                    the console user's name (operator)
   SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN, SLACK_API_URL,
   SLACK_ANNOUNCE_CHANNEL, SLACK_KEY_EMOJI, SLACK_ARCHIVE_ON_CLOSE
@@ -130,7 +141,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		_, err := fmt.Fprintf(stdout, "debrief %s\n", version)
 		return err
 	}
-	if cmd != "serve" && cmd != "export" && cmd != "backup" {
+	if cmd != "serve" && cmd != "export" && cmd != "backup" && cmd != "migrate" {
 		return fmt.Errorf("unknown command %q: %w", cmd, errUsage)
 	}
 	rest, help, err = parse(cmd, rest)
@@ -164,6 +175,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			return fmt.Errorf("backup takes one file name: %w", errUsage)
 		}
 		return backup(ctx, cfg, rest[0], stdout)
+	case "migrate":
+		if len(rest) != 1 {
+			return fmt.Errorf("migrate takes to-etcd or to-bolt: %w", errUsage)
+		}
+		return migrate(ctx, cfg, rest[0], stdout)
 	}
 	if len(rest) != 0 {
 		return fmt.Errorf("serve takes no arguments, got %q: %w", strings.Join(rest, " "), errUsage)

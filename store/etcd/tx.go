@@ -676,3 +676,54 @@ func (t *tx) PutMeta(key, value string) error {
 	}
 	return t.put(t.s.key("meta", key), []byte(value))
 }
+
+var _ store.Lister = (*tx)(nil)
+
+// Channels returns the channel index.
+func (t *tx) Channels() (map[bot.Channel]string, error) {
+	prefix := t.s.key("ch") + "/"
+	kvs, err := t.scanPrefix(prefix)
+	if err != nil {
+		return nil, err
+	}
+	out := map[bot.Channel]string{}
+	for _, c := range kvs {
+		p, id, ok := strings.Cut(strings.TrimPrefix(c.key, prefix), "/")
+		if !ok {
+			return nil, fmt.Errorf("store: etcd: channels: key %q", c.key)
+		}
+		out[bot.Channel{Platform: bot.Platform(p), ID: id}] = string(c.val)
+	}
+	return out, nil
+}
+
+// Users returns every UserPrefs stored, in key order.
+func (t *tx) Users() ([]store.UserPrefs, error) {
+	kvs, err := t.scanPrefix(t.s.key("user") + "/")
+	if err != nil {
+		return nil, err
+	}
+	var out []store.UserPrefs
+	for _, c := range kvs {
+		var p store.UserPrefs
+		if err := json.Unmarshal(c.val, &p); err != nil {
+			return nil, fmt.Errorf("store: etcd: %s: %w", c.key, err)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// MetaAll returns every value stored with PutMeta.
+func (t *tx) MetaAll() (map[string]string, error) {
+	prefix := t.s.key("meta") + "/"
+	kvs, err := t.scanPrefix(prefix)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, c := range kvs {
+		out[strings.TrimPrefix(c.key, prefix)] = string(c.val)
+	}
+	return out, nil
+}
