@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,4 +65,37 @@ func Open(t testing.TB, cli *clientv3.Client, prefix string) *etcd.Store {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// Cluster starts an n-member cluster on loopback, as n embedded replicas
+// would form, and returns its members once all have joined; they are
+// closed at cleanup.
+func Cluster(t testing.TB, n int) []*etcd.Member {
+	t.Helper()
+	var peers []string
+	for i := range n {
+		peers = append(peers, fmt.Sprintf("m%d=http://127.0.0.1:%d", i, FreePort(t)))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	ms := make([]*etcd.Member, n)
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			m, err := etcd.StartMember(ctx, etcd.MemberConfig{
+				Name: fmt.Sprintf("m%d", i), Peers: strings.Join(peers, ","), Dir: t.TempDir(), Logger: zap.NewNop(),
+			})
+			ms[i] = m
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, m := range ms {
+		t.Cleanup(m.Close)
+	}
+	return ms
 }
