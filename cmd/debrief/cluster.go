@@ -223,7 +223,11 @@ func (l *leadership) Term() (context.Context, <-chan struct{}) {
 	return l.term, l.changed
 }
 
-func (l *leadership) set(term context.Context) {
+// begin starts a term; end ends it.
+func (l *leadership) begin(term context.Context) { l.change(term) }
+func (l *leadership) end()                       { l.change(nil) }
+
+func (l *leadership) change(term context.Context) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.term = term
@@ -260,7 +264,7 @@ func (l *leadership) campaign(ctx context.Context) error {
 	l.log.Info("leading", "term", el.Rev())
 	l.gauge.Set(1)
 	l.termGauge.Set(float64(el.Rev()))
-	l.set(term)
+	l.begin(term)
 	// The lease is lost when keepalives fail for its TTL (this replica cut
 	// off from the quorum) or it expired; either way stop at once: the
 	// next leader may already be elected.
@@ -270,7 +274,7 @@ func (l *leadership) campaign(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	cancel()
-	l.set(nil)
+	l.end()
 	l.gauge.Set(0)
 	if ctx.Err() != nil {
 		// Hand over now rather than after the TTL.
