@@ -223,15 +223,26 @@ func (l *leadership) Term() (context.Context, <-chan struct{}) {
 	return l.term, l.changed
 }
 
-// begin starts a term; end ends it.
-func (l *leadership) begin(term context.Context) { l.change(term) }
-func (l *leadership) end()                       { l.change(nil) }
-
-func (l *leadership) change(term context.Context) {
+// begin starts a term.
+func (l *leadership) begin(term context.Context) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.term = term
-	l.leading.Store(term != nil)
+	l.leading.Store(true)
+	l.notify()
+}
+
+// end ends the term.
+func (l *leadership) end() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.term = nil
+	l.leading.Store(false)
+	l.notify()
+}
+
+// notify wakes Term's waiters; l.mu is held.
+func (l *leadership) notify() {
 	close(l.changed)
 	l.changed = make(chan struct{})
 }
