@@ -113,7 +113,28 @@ type backend struct {
 	// cli and prefix are set on etcd: the election runs on them.
 	cli    *clientv3.Client
 	prefix string
+	ping   func(context.Context) error
 	where  string // for the log
+}
+
+// pingTimeout bounds the quorum check of GET /healthz: a member cut off
+// from the others would hold a linearizable read until etcd's own request
+// timeout.
+const pingTimeout = 2 * time.Second
+
+// ready adds the store's quorum check, on etcd, to the components'.
+func (b *backend) ready(components func() error) func() error {
+	if b.ping == nil {
+		return components
+	}
+	return func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), pingTimeout)
+		defer cancel()
+		if err := b.ping(ctx); err != nil {
+			return err
+		}
+		return components()
+	}
 }
 
 // openEtcd connects to the configured cluster, starting this replica's
@@ -168,7 +189,7 @@ func openEtcd(ctx context.Context, cfg Config, reg prometheus.Registerer) (*back
 		_ = closeAll()
 		return nil, err
 	}
-	return &backend{Store: s, backup: s.Backup, close: closeAll, cli: cli, prefix: s.Prefix(), where: where}, nil
+	return &backend{Store: s, backup: s.Backup, close: closeAll, cli: cli, prefix: s.Prefix(), ping: s.Ping, where: where}, nil
 }
 
 // leaderTTL is the lease of the leader key, in seconds: a leader that dies

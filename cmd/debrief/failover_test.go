@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -32,6 +33,7 @@ func freePort(t *testing.T) int {
 // replica is one debrief process of the cluster under test.
 type replica struct {
 	name string
+	env  map[string]string
 	p    *proc
 	base string // http://host:port
 	dead atomic.Bool
@@ -126,7 +128,7 @@ func TestFailover(t *testing.T) {
 			"SLACK_SIGNING_SECRET":  fake.SigningSecret,
 			"SLACK_API_URL":         fake.APIURL(),
 		}
-		reps = append(reps, &replica{name: n, p: startProc(t, env)})
+		reps = append(reps, &replica{name: n, env: env, p: startProc(t, env)})
 	}
 	for _, r := range reps {
 		r.base = "http://" + r.p.stderr.match(t, listenRe)
@@ -168,13 +170,7 @@ func TestFailover(t *testing.T) {
 				close(killAt)
 			}
 			text := fmt.Sprintf("m-%03d", i)
-			_, d, err := fake.Say(ctx, "U0ALICE", ch.ID, text)
-			id := fake.LastEventID()
-			for tries := 0; (err != nil || d.Status != http.StatusOK) && tries < 200 && ctx.Err() == nil; tries++ {
-				time.Sleep(20 * time.Millisecond) // Slack's retry, compressed
-				d, err = fake.Redeliver(ctx, id)
-			}
-			if err == nil && d.Status == http.StatusOK {
+			if say(ctx, t, fake, ch.ID, text) {
 				acked = append(acked, text)
 			}
 		}
@@ -212,6 +208,52 @@ func TestFailover(t *testing.T) {
 	}
 	<-loadDone
 
+	// The killed replica comes back with its data and rejoins.
+	first.p = startProc(t, first.env)
+	first.base = "http://" + first.p.stderr.match(t, listenRe)
+	poll(t, "the restarted replica ready", func() bool {
+		h, ok := health(first.base)
+		return ok && h.Ready
+	})
+	first.dead.Store(false)
+	for i := range 30 {
+		if say(ctx, t, fake, ch.ID, fmt.Sprintf("back-%02d", i)) {
+			acked = append(acked, fmt.Sprintf("back-%02d", i))
+		}
+	}
+
+	// Two of three stopped (SIGSTOP: their members and processes frozen,
+	// as when cut off): the one left cannot reach a quorum and must not
+	// acknowledge. Once they resume, the redelivery is stored, once.
+	alone := reps[0]
+	for _, r := range reps[1:] {
+		if err := r.p.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+			t.Fatal(err)
+		}
+		r.dead.Store(true)
+	}
+	stopped := time.Now()
+	_, d, err = fake.Say(ctx, "U0ALICE", ch.ID, "said without a quorum")
+	id := fake.LastEventID()
+	t.Logf("without a quorum: %v %d after %v", err, d.Status, time.Since(stopped).Round(time.Millisecond))
+	if err == nil && d.Status == http.StatusOK {
+		t.Errorf("replica %s alone acknowledged an event without a quorum", alone.name)
+	}
+	if h, ok := health(alone.base); ok && h.Ready {
+		t.Errorf("replica %s alone says it is ready", alone.name)
+	}
+	for _, r := range reps[1:] {
+		if err := r.p.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+			t.Fatal(err)
+		}
+		r.dead.Store(false)
+	}
+	poll(t, "the redelivery acknowledged once the quorum is back", func() bool {
+		d, err := fake.Redeliver(ctx, id)
+		return err == nil && d.Status == http.StatusOK
+	})
+	acked = append(acked, "said without a quorum")
+
 	// RPO 0: every acknowledged message is stored, once.
 	var survivor *replica
 	for _, r := range reps {
@@ -236,7 +278,7 @@ func TestFailover(t *testing.T) {
 			t.Errorf("%s stored %d times", text, n)
 		}
 	}
-	t.Logf("%d of %d messages acknowledged, %d stored", len(acked), total, len(count))
+	t.Logf("%d messages acknowledged, %d stored", len(acked), len(count))
 	if len(acked) < total*9/10 {
 		t.Errorf("only %d of %d messages acknowledged", len(acked), total)
 	}
@@ -268,4 +310,17 @@ func TestFailover(t *testing.T) {
 func topic(fake *slacktest.Server, id string) string {
 	c, _ := fake.Channel(id)
 	return c.Topic
+}
+
+// say delivers a message, and again until acknowledged, as Slack does; it
+// reports whether it was.
+func say(ctx context.Context, t *testing.T, fake *slacktest.Server, channel, text string) bool {
+	t.Helper()
+	_, d, err := fake.Say(ctx, "U0ALICE", channel, text)
+	id := fake.LastEventID()
+	for tries := 0; (err != nil || d.Status != http.StatusOK) && tries < 200 && ctx.Err() == nil; tries++ {
+		time.Sleep(20 * time.Millisecond) // Slack's retry, compressed
+		d, err = fake.Redeliver(ctx, id)
+	}
+	return err == nil && d.Status == http.StatusOK
 }

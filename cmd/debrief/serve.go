@@ -105,7 +105,7 @@ func serve(ctx context.Context, cfg Config, getenv func(string) string, stdin io
 		log.Warn("listening beyond loopback without DEBRIEF_API_TOKEN: the /api/ routes are open to anyone who can reach them", "addr", ln.Addr().String())
 	}
 	mux := http.NewServeMux()
-	(&httpapi.Server{Service: svc, Token: cfg.APIToken, Gatherer: reg, Backup: db.backup, Ready: ready(comps), Leader: leader, Log: log}).Register(mux)
+	(&httpapi.Server{Service: svc, Token: cfg.APIToken, Gatherer: reg, Backup: db.backup, Ready: db.ready(ready(comps)), Leader: leader, Log: log}).Register(mux)
 	for _, c := range comps {
 		c.Register(mux)
 	}

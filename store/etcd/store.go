@@ -152,6 +152,14 @@ func (s *Store) observe(start time.Time) {
 	}
 }
 
+// requireLeader makes etcd refuse a request at once when this client's
+// member has no leader (it is cut off from the quorum), rather than hold it
+// until the request times out: a replica that cannot commit answers with
+// an error quickly, and the platform delivers again elsewhere.
+func requireLeader(ctx context.Context) context.Context {
+	return clientv3.WithRequireLeader(ctx)
+}
+
 type fenceKey struct{}
 
 type fence struct {
@@ -180,6 +188,7 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	f, fenced := ctx.Value(fenceKey{}).(fence)
+	ctx = requireLeader(ctx)
 	for range maxAttempts {
 		t := newTx(ctx, s, true)
 		if err := fn(t); err != nil {
@@ -213,7 +222,7 @@ func (s *Store) View(ctx context.Context, fn func(store.ReadTx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	t := newTx(ctx, s, false)
+	t := newTx(requireLeader(ctx), s, false)
 	err := fn(t)
 	if t.err != nil {
 		return t.err
@@ -232,6 +241,7 @@ func (s *Store) Append(ctx context.Context, ev bot.TimelineEvent) (bot.TimelineE
 	if err != nil {
 		return bot.TimelineEvent{}, false, err
 	}
+	ctx = requireLeader(ctx)
 	incKey := s.incidentKey(rec.num)
 	cmps := []clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(incKey), ">", 0)}
 	puts := []clientv3.Op{clientv3.OpPut(rec.key, string(rec.val))}
@@ -280,6 +290,16 @@ func (s *Store) entryAt(ctx context.Context, k string, rev int64) (bot.TimelineE
 		return bot.TimelineEvent{}, fmt.Errorf("store: etcd: dedupe index names missing entry %s", k)
 	}
 	return decodeEntry(resp.Kvs[0].Value, resp.Kvs[0].CreateRevision)
+}
+
+// Ping makes a linearizable read, which succeeds only while this client's
+// member is part of a quorum: a replica cut off from the others is not
+// ready (GET /healthz answers 503 and the load balancer sends elsewhere).
+func (s *Store) Ping(ctx context.Context) error {
+	if _, err := s.cli.Get(requireLeader(ctx), s.key("schema"), clientv3.WithCountOnly()); err != nil {
+		return fmt.Errorf("store: etcd: no quorum: %w", err)
+	}
+	return nil
 }
 
 // Backup writes a snapshot of the member the client talks to (etcd's own
