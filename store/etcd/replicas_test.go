@@ -164,3 +164,63 @@ func TestFence(t *testing.T) {
 		return nil
 	})
 }
+
+// TestReplicasFireOnce: two replicas that both believe they lead (a
+// split brain, before the fence catches the old one) fire a due reminder
+// at once: the transactions conflict, and it fires once, one effect
+// queued.
+func TestReplicasFireOnce(t *testing.T) {
+	ss := replicas(t, 2)
+	ctx := context.Background()
+	for k := range 10 {
+		key := fmt.Sprint("INC-1/status_update/", k)
+		err := ss[0].Update(ctx, func(tx store.Tx) error {
+			return tx.PutReminder(store.Reminder{Key: key, IncidentID: "INC-1", Kind: store.RemindStatus, Due: t0})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fired := make([]int, len(ss))
+		var wg sync.WaitGroup
+		for i, s := range ss {
+			wg.Go(func() {
+				err := s.Update(ctx, func(tx store.Tx) error {
+					fired[i] = 0
+					due, err := tx.DueReminders(t0)
+					if err != nil {
+						return err
+					}
+					for _, r := range due {
+						r.Due, r.Count = r.Due.Add(time.Hour), r.Count+1
+						if err := tx.PutReminder(r); err != nil {
+							return err
+						}
+						if _, err := tx.AddEffect(store.Effect{Kind: "post", Lane: "slack/INC-1", Key: r.Key + "#" + fmt.Sprint(r.Count)}); err != nil {
+							return err
+						}
+						fired[i]++
+					}
+					return nil
+				})
+				if err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if fired[0]+fired[1] != 1 {
+			t.Errorf("round %d: fired %d + %d times, want once", k, fired[0], fired[1])
+		}
+	}
+	var effs []store.Effect
+	if err := ss[1].View(ctx, func(tx store.ReadTx) error {
+		var err error
+		effs, err = tx.Effects()
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(effs) != 10 {
+		t.Errorf("%d effects queued, want 10 (one a reminder)", len(effs))
+	}
+}
