@@ -114,6 +114,10 @@ func TestMigrate(t *testing.T) {
 	if err != nil || !strings.Contains(out, "3 incidents, 120 timeline entries, 3 channels, 1 users, 3 reminders, 3 effects, 1 meta") {
 		t.Fatalf("migrate to-etcd = %q, %v", out, err)
 	}
+	// export reads etcd when it is configured.
+	if md, err := runQuick(t, env, "export", "INC-2"); err != nil || !strings.Contains(md, "db latency") {
+		t.Errorf("export INC-2 from etcd = %.200q, %v", md, err)
+	}
 	if _, err := runQuick(t, env, "migrate", "to-etcd"); err == nil || !strings.Contains(err.Error(), "not empty") {
 		t.Errorf("second migrate to-etcd = %v, want refused: not empty", err)
 	}

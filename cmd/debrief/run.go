@@ -210,16 +210,24 @@ func openExisting(path string) (*bolt.DB, error) {
 }
 
 func export(ctx context.Context, cfg Config, id string, stdout io.Writer) (err error) {
-	db, err := openExisting(cfg.DB)
+	var db *backend
+	if cfg.Cluster.On() {
+		db, err = openEtcd(ctx, cfg, nil)
+	} else {
+		var bdb *bolt.DB
+		if bdb, err = openExisting(cfg.DB); err == nil {
+			db = &backend{Store: bdb, close: bdb.Close, where: cfg.DB}
+		}
+	}
 	if err != nil {
 		return err
 	}
 	defer func() {
-		if cerr := db.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("close %s: %w", cfg.DB, cerr)
+		if cerr := db.close(); cerr != nil && err == nil {
+			err = fmt.Errorf("close %s: %w", db.where, cerr)
 		}
 	}()
-	svc := &workflows.Service{Store: db, Config: workflowsConfig(cfg)}
+	svc := &workflows.Service{Store: db.Store, Config: workflowsConfig(cfg)}
 	md, err := svc.Export(ctx, id, cfg.Zone)
 	if err != nil {
 		return fmt.Errorf("export %s: %w", id, userError(err))

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	bbolt "go.etcd.io/bbolt"
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
@@ -77,6 +78,9 @@ func StartMember(ctx context.Context, mc MemberConfig) (*Member, error) {
 	self, ok := peers[mc.Name]
 	if !ok {
 		return nil, fmt.Errorf("etcd member: %q is not among the peers %s", mc.Name, mc.Peers)
+	}
+	if err := notInUse(mc.Dir); err != nil {
+		return nil, fmt.Errorf("etcd member %s: %w", mc.Name, err)
 	}
 	cfg := embed.NewConfig()
 	cfg.Name = mc.Name
@@ -160,3 +164,18 @@ func (m *Member) Err() <-chan error { return m.etcd.Err() }
 
 // Close stops the member.
 func (m *Member) Close() { m.etcd.Close() }
+
+// notInUse fails when another process runs a member on dir: etcd would
+// wait for the lock on its database forever, and a second debrief (or
+// migrate, on a running replica) would hang instead of saying why.
+func notInUse(dir string) error {
+	db := filepath.Join(dir, "member", "snap", "db")
+	if _, err := os.Stat(db); err != nil {
+		return nil // a new member
+	}
+	b, err := bbolt.Open(db, 0o600, &bbolt.Options{Timeout: time.Second, ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("%s is in use by another process (is this replica running?): %w", dir, err)
+	}
+	return b.Close()
+}
