@@ -254,6 +254,42 @@ func TestFailover(t *testing.T) {
 	})
 	acked = append(acked, "said without a quorum")
 
+	// The leader paused (SIGSTOP), as a leader cut off from the others
+	// looks to them: another takes over and delivers; resumed, the old
+	// one finds its lease gone and stops leading.
+	paused := leaderOf(t, reps)
+	if err := paused.p.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	paused.dead.Store(true)
+	pausedAt := time.Now()
+	next := leaderOf(t, reps)
+	for {
+		d, err := fake.Command(ctx, "U0ALICE", ch.ID, "sev 2")
+		if err == nil && d.Status == http.StatusOK {
+			break
+		}
+		if time.Since(pausedAt) > 30*time.Second {
+			t.Fatalf("sev 2 not answered within 30 s of pausing the leader: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	poll(t, "the SEV2 topic from the next leader", func() bool { return strings.HasPrefix(topic(fake, ch.ID), "INC-1 | SEV2") })
+	t.Logf("leader %s paused: %s delivered the next effect after %v", paused.name, next.name, time.Since(pausedAt).Round(10*time.Millisecond))
+	if err := paused.p.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	resumed := time.Now()
+	poll(t, "the resumed former leader stepping down", func() bool {
+		h, ok := health(paused.base)
+		return ok && !h.Leader
+	})
+	paused.dead.Store(false)
+	t.Logf("the resumed former leader stepped down within %v", time.Since(resumed).Round(10*time.Millisecond))
+	if l := leaderOf(t, reps); l != next {
+		t.Errorf("leader after the resume = %s, want %s still", l.name, next.name)
+	}
+
 	// RPO 0: every acknowledged message is stored, once.
 	var survivor *replica
 	for _, r := range reps {
