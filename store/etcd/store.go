@@ -263,7 +263,8 @@ func (s *Store) Append(ctx context.Context, ev bot.TimelineEvent) (bot.TimelineE
 	s.observe(start)
 	if resp.Succeeded {
 		stored := rec.ev
-		stored.Seq = uint64(resp.Header.Revision)*seqPerRev + 0
+		// The only append of its commit: index 0.
+		stored.Seq = uint64(resp.Header.Revision) * seqPerRev
 		return stored, false, nil
 	}
 	// Which condition failed: a redelivery wins over a missing incident,
