@@ -37,6 +37,12 @@ type Command struct {
 	// when Zone is empty, in the actor's zone).
 	Date Date
 	Time Clock
+	// DateRel is set instead of Date when the day was written relative
+	// to today ("tomorrow", "+3d"); resolve it with DateRel.Resolve.
+	DateRel RelDay
+	// In is the meeting start written relative to now (postmortem
+	// schedule in 2h); Date and Time are unset then.
+	In time.Duration
 	// Zone is an IANA zone name, already checked to exist: the meeting's
 	// zone (postmortem schedule) or the user's zone (tz).
 	Zone string
@@ -45,11 +51,19 @@ type Command struct {
 
 	// Due is the countermeasure's due date (action).
 	Due Date
+	// DueRel is set instead of Due for a relative due date ("+14d").
+	DueRel RelDay
 	// Login is the GitHub login (github).
 	Login string
 	// N is the countermeasure number (action done).
 	N int
+	// Plan is the plan of gameday schedule; Text is its title.
+	Plan DrillPlan
+
 	// Choice is the value of an ArgChoice argument, as declared in its
 	// Choices.
 	Choice string
+	// From is what declare --from opens the incident from: a near miss
+	// ("NM-7") or an alert group ("AL-…"), as typed, upper-cased.
+	From string
 }

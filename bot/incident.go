@@ -166,6 +166,9 @@ type Incident struct {
 
 	Postmortem      Postmortem       `json:"postmortem"`
 	Countermeasures []Countermeasure `json:"countermeasures,omitempty"`
+
+	// Drill is set on a drill opened by a game day (KindDrill).
+	Drill *Drill `json:"drill,omitempty"`
 }
 
 // Channel is a channel on one platform.
@@ -276,9 +279,13 @@ func Slug(title string, max int) string {
 }
 
 // ChannelName is the incident channel's name: "inc-42-db-latency", at most
-// 80 characters (Slack's limit; Discord allows 100).
+// 80 characters (Slack's limit; Discord allows 100); a drill's says so:
+// "inc-43-drill-db-failover".
 func (inc *Incident) ChannelName() string {
 	prefix := fmt.Sprintf("inc-%d", inc.Number)
+	if inc.IsDrill() {
+		prefix += "-drill"
+	}
 	slug := Slug(inc.Title, 80-len(prefix)-1)
 	if slug == "" {
 		return prefix

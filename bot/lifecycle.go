@@ -151,8 +151,44 @@ func Check(inc *Incident, step Step, now time.Time, policy ClosePolicy) Refusal 
 			return nil
 		}
 	}
-	return Refusal{fmt.Sprintf("%s is %s; %s needs it to be %s",
-		inc.ID, inc.Status.Human(), step, statusList(t.From))}
+	return Refusal{fmt.Sprintf("it is %s; %s", describeStatus(inc.Status), requirement[step])}
+}
+
+// describeStatus says where an incident is, as a person would: "it is
+// still under investigation", "it is past its review".
+func describeStatus(s Status) string {
+	switch s {
+	case StatusInvestigating:
+		return "still under investigation"
+	case StatusReviewScheduled:
+		return "resolved and its review is scheduled"
+	case StatusReviewHeld:
+		return "past its review"
+	}
+	return s.Human()
+}
+
+// requirement says when a step can be taken, for its refusal. It follows
+// Transitions; TestCheck holds the two together.
+var requirement = map[Step]string{
+	StepMitigate: "only an incident under investigation can be marked mitigated",
+	StepResolve:  "only an incident under investigation or mitigated can be resolved",
+	StepReopen:   "only an incident that is mitigated, resolved or waiting for its review can be reopened",
+	StepSchedule: "the review can be scheduled once the incident is resolved, until it is held",
+	StepHold:     "the review can be marked held once it is scheduled (postmortem schedule)",
+}
+
+// stepAction names what a step does to incident id, for "Cannot ...".
+func stepAction(step Step, id string) string {
+	switch step {
+	case StepMitigate:
+		return "mark " + id + " mitigated"
+	case StepSchedule:
+		return "schedule the review of " + id
+	case StepHold:
+		return "mark the review of " + id + " held"
+	}
+	return string(step) + " " + id
 }
 
 func checkClose(inc *Incident, now time.Time, policy ClosePolicy) Refusal {
@@ -178,6 +214,9 @@ func checkClose(inc *Incident, now time.Time, policy ClosePolicy) Refusal {
 			r = append(r, "the post-mortem meeting has no attendees recorded")
 		}
 	}
+	if inc.Drill != nil && inc.Drill.Verdict == "" {
+		r = append(r, "the drill has no verdict (gameday verdict held|refuted <observed>)")
+	}
 	for _, cm := range inc.Countermeasures {
 		if cm.Owner.IsZero() {
 			r = append(r, fmt.Sprintf("countermeasure #%d has no owner", cm.N))
@@ -190,10 +229,10 @@ func checkClose(inc *Incident, now time.Time, policy ClosePolicy) Refusal {
 		}
 	}
 	if !policy.LintWarnOnly {
-		if n := len(LintIncident(inc)); n == 1 {
-			r = append(r, "the write-up has 1 blameless-lint finding (postmortem lint)")
-		} else if n > 1 {
-			r = append(r, fmt.Sprintf("the write-up has %d blameless-lint findings (postmortem lint)", n))
+		// Each finding is quoted with its rewording hint: "2 findings"
+		// sends people to another command to learn what to fix.
+		for _, f := range LintIncident(inc) {
+			r = append(r, "not blameless yet: "+f.String())
 		}
 	}
 	return r
@@ -210,9 +249,13 @@ func (r Refusal) Error() string {
 func Apply(inc *Incident, step Step, now time.Time, policy ClosePolicy) error {
 	if r := Check(inc, step, now, policy); r != nil {
 		if len(r) == 1 {
-			return Errorf(ECONFLICT, "Cannot %s %s: %s.", step, inc.ID, r[0])
+			msg := fmt.Sprintf("Cannot %s: %s", stepAction(step, inc.ID), r[0])
+			if !strings.HasSuffix(msg, ".") && !strings.HasSuffix(msg, "?") {
+				msg += "."
+			}
+			return &Error{Code: ECONFLICT, Message: msg}
 		}
-		return Errorf(ECONFLICT, "Cannot %s %s:\n- %s", step, inc.ID, strings.Join(r, "\n- "))
+		return Errorf(ECONFLICT, "Cannot %s:\n- %s", stepAction(step, inc.ID), strings.Join(r, "\n- "))
 	}
 	inc.Status = Transitions[step].To
 	switch step {
@@ -232,15 +275,4 @@ func Apply(inc *Incident, step Step, now time.Time, policy ClosePolicy) error {
 		inc.ClosedAt = now
 	}
 	return nil
-}
-
-func statusList(ss []Status) string {
-	h := make([]string, len(ss))
-	for i, s := range ss {
-		h[i] = s.Human()
-	}
-	if len(h) == 1 {
-		return h[0]
-	}
-	return strings.Join(h[:len(h)-1], ", ") + " or " + h[len(h)-1]
 }

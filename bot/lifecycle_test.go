@@ -56,39 +56,39 @@ func TestCheckEveryStatusAndStep(t *testing.T) {
 		want   bot.Refusal
 	}{
 		{inv, bot.StepMitigate, nil},
-		{mit, bot.StepMitigate, bot.Refusal{"INC-7 is mitigated; mitigate needs it to be investigating"}},
-		{res, bot.StepMitigate, bot.Refusal{"INC-7 is resolved; mitigate needs it to be investigating"}},
-		{sch, bot.StepMitigate, bot.Refusal{"INC-7 is review scheduled; mitigate needs it to be investigating"}},
-		{hld, bot.StepMitigate, bot.Refusal{"INC-7 is review held; mitigate needs it to be investigating"}},
-		{cls, bot.StepMitigate, bot.Refusal{"INC-7 is closed; mitigate needs it to be investigating"}},
+		{mit, bot.StepMitigate, bot.Refusal{"it is mitigated; only an incident under investigation can be marked mitigated"}},
+		{res, bot.StepMitigate, bot.Refusal{"it is resolved; only an incident under investigation can be marked mitigated"}},
+		{sch, bot.StepMitigate, bot.Refusal{"it is resolved and its review is scheduled; only an incident under investigation can be marked mitigated"}},
+		{hld, bot.StepMitigate, bot.Refusal{"it is past its review; only an incident under investigation can be marked mitigated"}},
+		{cls, bot.StepMitigate, bot.Refusal{"it is closed; only an incident under investigation can be marked mitigated"}},
 
 		{inv, bot.StepResolve, nil},
 		{mit, bot.StepResolve, nil},
-		{res, bot.StepResolve, bot.Refusal{"INC-7 is resolved; resolve needs it to be investigating or mitigated"}},
-		{sch, bot.StepResolve, bot.Refusal{"INC-7 is review scheduled; resolve needs it to be investigating or mitigated"}},
-		{hld, bot.StepResolve, bot.Refusal{"INC-7 is review held; resolve needs it to be investigating or mitigated"}},
-		{cls, bot.StepResolve, bot.Refusal{"INC-7 is closed; resolve needs it to be investigating or mitigated"}},
+		{res, bot.StepResolve, bot.Refusal{"it is resolved; only an incident under investigation or mitigated can be resolved"}},
+		{sch, bot.StepResolve, bot.Refusal{"it is resolved and its review is scheduled; only an incident under investigation or mitigated can be resolved"}},
+		{hld, bot.StepResolve, bot.Refusal{"it is past its review; only an incident under investigation or mitigated can be resolved"}},
+		{cls, bot.StepResolve, bot.Refusal{"it is closed; only an incident under investigation or mitigated can be resolved"}},
 
-		{inv, bot.StepReopen, bot.Refusal{"INC-7 is investigating; reopen needs it to be mitigated, resolved or review scheduled"}},
+		{inv, bot.StepReopen, bot.Refusal{"it is still under investigation; only an incident that is mitigated, resolved or waiting for its review can be reopened"}},
 		{mit, bot.StepReopen, nil},
 		{res, bot.StepReopen, nil},
 		{sch, bot.StepReopen, nil},
-		{hld, bot.StepReopen, bot.Refusal{"INC-7 is review held; reopen needs it to be mitigated, resolved or review scheduled"}},
-		{cls, bot.StepReopen, bot.Refusal{"INC-7 is closed; reopen needs it to be mitigated, resolved or review scheduled"}},
+		{hld, bot.StepReopen, bot.Refusal{"it is past its review; only an incident that is mitigated, resolved or waiting for its review can be reopened"}},
+		{cls, bot.StepReopen, bot.Refusal{"it is closed; only an incident that is mitigated, resolved or waiting for its review can be reopened"}},
 
-		{inv, bot.StepSchedule, bot.Refusal{"INC-7 is investigating; schedule review needs it to be resolved or review scheduled"}},
-		{mit, bot.StepSchedule, bot.Refusal{"INC-7 is mitigated; schedule review needs it to be resolved or review scheduled"}},
+		{inv, bot.StepSchedule, bot.Refusal{"it is still under investigation; the review can be scheduled once the incident is resolved, until it is held"}},
+		{mit, bot.StepSchedule, bot.Refusal{"it is mitigated; the review can be scheduled once the incident is resolved, until it is held"}},
 		{res, bot.StepSchedule, nil},
 		{sch, bot.StepSchedule, nil}, // a reschedule
-		{hld, bot.StepSchedule, bot.Refusal{"INC-7 is review held; schedule review needs it to be resolved or review scheduled"}},
-		{cls, bot.StepSchedule, bot.Refusal{"INC-7 is closed; schedule review needs it to be resolved or review scheduled"}},
+		{hld, bot.StepSchedule, bot.Refusal{"it is past its review; the review can be scheduled once the incident is resolved, until it is held"}},
+		{cls, bot.StepSchedule, bot.Refusal{"it is closed; the review can be scheduled once the incident is resolved, until it is held"}},
 
-		{inv, bot.StepHold, bot.Refusal{"INC-7 is investigating; hold review needs it to be review scheduled"}},
-		{mit, bot.StepHold, bot.Refusal{"INC-7 is mitigated; hold review needs it to be review scheduled"}},
-		{res, bot.StepHold, bot.Refusal{"INC-7 is resolved; hold review needs it to be review scheduled"}},
+		{inv, bot.StepHold, bot.Refusal{"it is still under investigation; the review can be marked held once it is scheduled (postmortem schedule)"}},
+		{mit, bot.StepHold, bot.Refusal{"it is mitigated; the review can be marked held once it is scheduled (postmortem schedule)"}},
+		{res, bot.StepHold, bot.Refusal{"it is resolved; the review can be marked held once it is scheduled (postmortem schedule)"}},
 		{sch, bot.StepHold, nil},
-		{hld, bot.StepHold, bot.Refusal{"INC-7 is review held; hold review needs it to be review scheduled"}},
-		{cls, bot.StepHold, bot.Refusal{"INC-7 is closed; hold review needs it to be review scheduled"}},
+		{hld, bot.StepHold, bot.Refusal{"it is past its review; the review can be marked held once it is scheduled (postmortem schedule)"}},
+		{cls, bot.StepHold, bot.Refusal{"it is closed; the review can be marked held once it is scheduled (postmortem schedule)"}},
 
 		{inv, bot.StepClose, bot.Refusal{"INC-7 is investigating: resolve it first", notScheduled, notHeld}},
 		{mit, bot.StepClose, bot.Refusal{"INC-7 is mitigated: resolve it first", notScheduled, notHeld}},
@@ -280,8 +280,12 @@ func TestCloseGate(t *testing.T) {
 	}
 	lintStates := []lintState{
 		{"clean", "The failover took 20 minutes because the replica was behind.", nil},
-		{"one finding", "We should have failed over sooner.", []string{"the write-up has 1 blameless-lint finding (postmortem lint)"}},
-		{"two findings", "If only we had a canary; it was human error.", []string{"the write-up has 2 blameless-lint findings (postmortem lint)"}},
+		// Each finding is quoted, with the sentence and the rewording hint.
+		{"one finding", "We should have failed over sooner.", []string{
+			`not blameless yet: summary line 1: "should have" (counterfactual) in "We should have failed over sooner.". Describe what happened and why it made sense at the time, not what did not happen.`}},
+		{"two findings", "If only we had a canary; it was human error.", []string{
+			`not blameless yet: summary line 1: "If only" (counterfactual) in "If only we had a canary; it was human error.". Describe what happened and why it made sense at the time, not what did not happen.`,
+			`not blameless yet: summary line 1: "human error" (blame) in "If only we had a canary; it was human error.". Why did it make sense at the time? Name what in the system allowed it, not who.`}},
 	}
 	for _, m := range meetings {
 		for _, c := range cmStates {

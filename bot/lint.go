@@ -13,6 +13,9 @@ type Finding struct {
 	Text  string `json:"text"`  // the words that matched, as written
 	Rule  string `json:"rule"`  // LintCounterfactual or LintBlame
 	Hint  string `json:"hint"`
+	// Quote is the line the words are in, shortened, so that a refusal
+	// shows the sentence to rewrite without a second command.
+	Quote string `json:"quote,omitempty"`
 }
 
 // The lint rules.
@@ -21,9 +24,24 @@ const (
 	LintBlame          = "blame"
 )
 
-// String renders the finding for chat: where, what, and how to rewrite it.
+// String renders the finding for chat: where, what, in which sentence, and
+// how to rewrite it.
 func (f Finding) String() string {
-	return f.Field + " line " + strconv.Itoa(f.Line) + ": \"" + f.Text + "\" (" + f.Rule + "): " + f.Hint
+	s := f.Field + " line " + strconv.Itoa(f.Line) + ": \"" + f.Text + "\" (" + f.Rule + ")"
+	if f.Quote != "" && !strings.EqualFold(f.Quote, f.Text) {
+		s += " in \"" + f.Quote + "\""
+	}
+	return s + ". " + f.Hint
+}
+
+// quoteLine shortens a line for Finding.Quote.
+func quoteLine(line string) string {
+	line = strings.TrimSpace(line)
+	const limit = 100
+	if r := []rune(line); len(r) > limit {
+		line = string(r[:limit]) + "…"
+	}
+	return line
 }
 
 const (
@@ -73,16 +91,17 @@ func Lint(field, text string, people []string) []Finding {
 		if strings.HasPrefix(strings.TrimSpace(line), ">") {
 			continue
 		}
+		q := quoteLine(line)
 		line = maskCode(line)
 		for _, m := range counterfactuals.FindAllStringIndex(line, -1) {
-			out = append(out, Finding{Field: field, Line: i + 1, Text: line[m[0]:m[1]], Rule: LintCounterfactual, Hint: hintCounterfactual})
+			out = append(out, Finding{Field: field, Line: i + 1, Text: line[m[0]:m[1]], Rule: LintCounterfactual, Hint: hintCounterfactual, Quote: q})
 		}
 		for _, m := range blameWords.FindAllStringIndex(line, -1) {
-			out = append(out, Finding{Field: field, Line: i + 1, Text: line[m[0]:m[1]], Rule: LintBlame, Hint: hintBlame})
+			out = append(out, Finding{Field: field, Line: i + 1, Text: line[m[0]:m[1]], Rule: LintBlame, Hint: hintBlame, Quote: q})
 		}
 		for _, m := range blameVerbs.FindAllStringIndex(line, -1) {
 			if subj, ok := personBefore(line[:m[0]], names); ok {
-				out = append(out, Finding{Field: field, Line: i + 1, Text: subj + line[m[0]:m[1]], Rule: LintBlame, Hint: hintBlame})
+				out = append(out, Finding{Field: field, Line: i + 1, Text: subj + line[m[0]:m[1]], Rule: LintBlame, Hint: hintBlame, Quote: q})
 			}
 		}
 	}

@@ -190,6 +190,18 @@ func parseDeclare(rest string) (Command, error) {
 		return Command{}, unterminated(VerbDeclare)
 	}
 	cmd := Command{Verb: VerbDeclare, Kind: KindReal}
+	// --from <ref> may stand anywhere; it is taken out first.
+	for i := 0; i < len(toks); i++ {
+		if toks[i].quoted || toks[i].text != "--from" {
+			continue
+		}
+		if i+1 >= len(toks) || !validFrom(toks[i+1].text) {
+			return Command{}, invalid("After --from, name a near miss (NM-7) or an alert group (AL-…).", VerbDeclare)
+		}
+		cmd.From = strings.ToUpper(toks[i+1].text)
+		toks = append(toks[:i:i], toks[i+2:]...)
+		i--
+	}
 	kindSet := false
 	var tags []string
 	end := len(toks)
@@ -231,6 +243,8 @@ func parseDeclare(rest string) (Command, error) {
 
 	title := plainMentions(joinTokens(toks[:end]))
 	switch n := utf8.RuneCountInString(title); {
+	case strings.TrimSpace(title) == "" && cmd.From != "":
+		// The title is the near miss's or the alert's.
 	case strings.TrimSpace(title) == "":
 		return Command{}, invalid(`Missing the title: say what is wrong, e.g. "checkout is down".`, VerbDeclare)
 	case n > MaxTitle:
@@ -239,6 +253,60 @@ func parseDeclare(rest string) (Command, error) {
 		return Command{}, invalid("The title must be one line of text.", VerbDeclare)
 	}
 	cmd.Text = title
+	return cmd, nil
+}
+
+// validFrom accepts NM-<n> and AL-<letters and digits>.
+func validFrom(s string) bool {
+	u := strings.ToUpper(s)
+	if n, ok := strings.CutPrefix(u, "NM-"); ok {
+		return allDigits(n) && len(n) < 10
+	}
+	if id, ok := strings.CutPrefix(u, "AL-"); ok && id != "" && len(id) <= 32 {
+		return strings.IndexFunc(id, func(r rune) bool { return !(r >= '0' && r <= '9' || r >= 'A' && r <= 'Z') }) < 0
+	}
+	return false
+}
+
+// MaxNearMiss is the longest near-miss text, in characters: a paragraph.
+const MaxNearMiss = 2000
+
+// parseNearMiss parses nearmiss <what happened> [#tag...]: the trailing
+// #words are tags; the rest is the text, kept as typed (quotes included),
+// like a note's.
+func parseNearMiss(rest string) (Command, error) {
+	cmd := Command{Verb: VerbNearMiss}
+	text := strings.TrimSpace(rest)
+	var tags []string
+	for text != "" {
+		i := strings.LastIndexFunc(text, unicode.IsSpace)
+		tag, ok := ParseTag(text[i+1:])
+		if !ok {
+			break
+		}
+		tags = append(tags, tag)
+		text = strings.TrimSpace(text[:i+1])
+	}
+	seen := map[string]bool{}
+	for i := len(tags) - 1; i >= 0; i-- {
+		if !seen[tags[i]] {
+			seen[tags[i]] = true
+			cmd.Tags = append(cmd.Tags, tags[i])
+		}
+	}
+	// Wholly quoted (as a form writes text followed by tags, Compose),
+	// the quotes are not the text's.
+	if toks, ok := tokenize(text); ok && len(toks) == 1 && toks[0].quoted {
+		text = strings.TrimSpace(toks[0].text)
+	}
+	text = plainMentions(text)
+	switch n := utf8.RuneCountInString(text); {
+	case text == "":
+		return Command{}, invalid(`Missing what happened: say what almost went wrong, e.g. "deploy nearly hit prod DB".`, VerbNearMiss)
+	case n > MaxNearMiss:
+		return Command{}, invalid(fmt.Sprintf("The near miss is too long: %d characters, at most %d.", n, MaxNearMiss), VerbNearMiss)
+	}
+	cmd.Text = text
 	return cmd, nil
 }
 
@@ -415,9 +483,9 @@ func parseAction(rest string) (Command, error) {
 	if due < 0 || due+1 >= len(toks) {
 		return Command{}, invalid("Missing the due date: end with due <YYYY-MM-DD>.", v)
 	}
-	d, err := ParseDate(toks[due+1].text)
-	if err != nil {
-		return Command{}, invalid(fmt.Sprintf("Invalid due date %s: give an existing day as YYYY-MM-DD.", quote(toks[due+1].text)), v)
+	d, rel, ok := parseDay(toks[due+1].text)
+	if !ok {
+		return Command{}, invalid(fmt.Sprintf("Invalid due date %s: give an existing day as YYYY-MM-DD, or tomorrow, +14d.", quote(toks[due+1].text)), v)
 	}
 	for i := owner + 1; i < len(toks); i++ {
 		if !inDue(i) {
@@ -435,7 +503,7 @@ func parseAction(rest string) (Command, error) {
 	if strings.TrimSpace(text) == "" {
 		return Command{}, invalid("Missing the countermeasure text: say what will be done.", v)
 	}
-	return Command{Verb: v, Text: text, Users: []User{u}, Due: d}, nil
+	return Command{Verb: v, Text: text, Users: []User{u}, Due: d, DueRel: rel}, nil
 }
 
 func validLogin(s string) bool {

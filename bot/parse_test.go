@@ -227,7 +227,11 @@ func TestParseInvalid(t *testing.T) {
 		{"postmortem detected 2026-03-01 10:00 UTC extra", "Unexpected"},
 		{"postmortem cancel", `Unknown postmortem step "cancel"`},
 		{"postmortem schedule", "Missing the date and start time."},
-		{"postmortem schedule tomorrow 10:00", `Invalid date "tomorrow"`},
+		{"postmortem schedule someday 10:00", `Invalid date "someday"`},
+		{"postmortem schedule +3x 10:00", `Invalid start "+3x"`},
+		{"postmortem schedule in soon", `Invalid start in "soon"`},
+		{"postmortem schedule in 30s", `Invalid start in "30s"`},
+		{"action x @bob due someday", `Invalid due date "someday"`},
 		{"postmortem schedule 2026-02-30 10:00", `Invalid date "2026-02-30"`},
 		{"postmortem schedule 2026-3-10 10:00", `Invalid date "2026-3-10"`},
 		{"postmortem schedule 2026-03-10", "Missing the start time"},
@@ -316,7 +320,7 @@ func TestParseUsage(t *testing.T) {
 		in   string
 		want string
 	}{
-		{"declare", "\nUsage: /incident declare <title> [sev1..sev4] [drill|near-miss] [#tag...]"},
+		{"declare", "\nUsage: /incident declare <title> [sev1..sev4] [drill|near-miss] [#tag...] [--from NM-n|AL-id]"},
 		{"sev", "\nUsage: /incident sev <1-4>"},
 		{"role", "\nUsage: /incident role <commander|comms|scribe> @user"},
 		{"status", "\nUsage: /incident status <text>"},
@@ -360,13 +364,18 @@ func TestParseUnknownShowsHelp(t *testing.T) {
 func TestHelp(t *testing.T) {
 	h := bot.Help()
 	lines := strings.Split(h, "\n")
-	if lines[0] != "Usage:" || len(lines) != len(bot.Verbs)+1 {
+	if lines[0] != bot.HelpHeading || len(lines) != len(bot.Verbs)+1 {
 		t.Fatalf("Help() = %q, want a heading and one line per command", h)
+	}
+	// A verb whose usage makes the help longer than one Discord message
+	// must say less.
+	if n := utf8.RuneCountInString(h); n > bot.MaxHelp {
+		t.Errorf("Help() is %d characters, more than %d: shorten the usage lines", n, bot.MaxHelp)
 	}
 	for i, s := range bot.Verbs {
 		want := "/incident " + s.Usage + "   " + s.Short
-		if lines[i+1] != want {
-			t.Errorf("Help() line %d = %q, want %q", i+1, lines[i+1], want)
+		if lines[i+1] != s.Usage+"   "+s.Short {
+			t.Errorf("Help() line %d = %q, want %q", i+1, lines[i+1], s.Usage+"   "+s.Short)
 		}
 		if bot.UsageOf(s.Verb) != want {
 			t.Errorf("UsageOf(%s) = %q, want %q", s.Verb, bot.UsageOf(s.Verb), want)

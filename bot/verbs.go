@@ -35,10 +35,17 @@ const (
 	VerbActions            Verb = "actions"
 	VerbGithub             Verb = "github"
 	VerbTZ                 Verb = "tz"
+	VerbGamedaySchedule    Verb = "gameday schedule"
+	VerbGamedayInject      Verb = "gameday inject"
+	VerbGamedayAbort       Verb = "gameday abort"
+	VerbGamedayDetected    Verb = "gameday detected"
+	VerbGamedayVerdict     Verb = "gameday verdict"
+	VerbGamedayList        Verb = "gameday list"
 	VerbClose              Verb = "close"
 	VerbTimeline           Verb = "timeline"
 	VerbList               Verb = "list"
 	VerbHelp               Verb = "help"
+	VerbNearMiss           Verb = "nearmiss"
 )
 
 // A VerbSpec declares one /incident verb, once, in the manner of the Go
@@ -132,18 +139,31 @@ type Arg struct {
 	// MaxLen bounds the value's length in a form; 0 means the type's own
 	// bound, if it has one.
 	MaxLen int
+	// Long marks a text that may run to paragraphs (the parts of a
+	// drill's plan): a form asks it in a text area, and Discord, whose
+	// options are one line, asks the long ones in a modal when none was
+	// given as an option. A required long text is then required by the
+	// grammar, not by Discord's option list.
+	Long bool
 }
 
 // Verbs is every verb, in the order help shows them.
 var Verbs = []*VerbSpec{
-	{Verb: VerbDeclare, Usage: "declare <title> [sev1..sev4] [drill|near-miss] [#tag...]", Short: "open an incident and its channel",
+	{Verb: VerbDeclare, Usage: "declare <title> [sev1..sev4] [drill|near-miss] [#tag...] [--from NM-n|AL-id]", Short: "open an incident and its channel",
 		Args: []Arg{
 			{Name: "title", Type: ArgText, Required: true, Help: "What is wrong, e.g. Checkout is down", MaxLen: MaxTitle},
 			{Name: "severity", Type: ArgSeverity, Help: "SEV1 is the worst"},
 			{Name: "kind", Type: ArgKind, Help: "A real incident (default), a rehearsal or a near miss", Default: string(KindReal)},
 			{Name: "tags", Type: ArgTags, Help: "Tags, e.g. #payments #eu"},
+			{Name: "from", Type: ArgText, Keyword: "--from", Help: "Open it from a near miss or an alert group, e.g. NM-7", MaxLen: 40},
 		},
 		Parse: parseDeclare},
+	{Verb: VerbNearMiss, Usage: "nearmiss <what happened> [#tag...]", Short: "record a near miss (no incident, no channel)",
+		Args: []Arg{
+			{Name: "text", Type: ArgText, Required: true, Noun: "near miss text", Help: "What almost went wrong", MaxLen: MaxNearMiss},
+			{Name: "tags", Type: ArgTags, Help: "Tags, e.g. #payments #eu"},
+		},
+		Parse: parseNearMiss},
 	{Verb: VerbSev, Usage: "sev <1-4>", Short: "change the severity", Glued: true,
 		Args: []Arg{{Name: "severity", Type: ArgSeverity, Required: true, Help: "SEV1 is the worst"}}},
 	{Verb: VerbRole, Usage: "role <commander|comms|scribe> @user", Short: "assign a role",
@@ -158,11 +178,12 @@ var Verbs = []*VerbSpec{
 	{Verb: VerbReopen, Usage: "reopen", Short: "it is back"},
 	{Verb: VerbPostmortemSchedule, Usage: "postmortem schedule <YYYY-MM-DD HH:MM> [IANA zone] [duration]", Short: "book the blameless review",
 		Args: []Arg{
-			{Name: "date", Type: ArgDate, Required: true, Help: "Day (YYYY-MM-DD)"},
+			{Name: "date", Type: ArgDate, Required: true, Help: "Day: YYYY-MM-DD, today, tomorrow or +3d"},
 			{Name: "time", Type: ArgTime, Required: true, Noun: "start time", Help: "Start (HH:MM)"},
 			{Name: "zone", Type: ArgZone, Help: "IANA zone, e.g. Europe/Berlin (default: yours)"},
 			{Name: "duration", Type: ArgDuration, Help: "e.g. 45m (default 1h)"},
-		}},
+		},
+		Parse: parseSchedule},
 	{Verb: VerbPostmortemHeld, Usage: "postmortem held @attendee... [-- notes]", Short: "the review took place",
 		Args: []Arg{
 			{Name: "attendee", Type: ArgUsers, Required: true, Noun: "attendees", Help: "Who attended", Max: 10},
@@ -185,7 +206,7 @@ var Verbs = []*VerbSpec{
 		Args: []Arg{
 			{Name: "text", Type: ArgText, Required: true, Noun: "countermeasure text", Help: "What will be done"},
 			{Name: "owner", Type: ArgUser, Required: true, Noun: "owner", Help: "Who owns it"},
-			{Name: "due", Type: ArgDate, Required: true, Keyword: "due", Noun: "due date", Help: "Due date (YYYY-MM-DD)"},
+			{Name: "due", Type: ArgDate, Required: true, Keyword: "due", Noun: "due date", Help: "Due date: YYYY-MM-DD, tomorrow or +14d"},
 		},
 		Parse: parseAction},
 	{Verb: VerbActionDone, Usage: "action done <n>", Short: "mark countermeasure n done",
@@ -195,6 +216,38 @@ var Verbs = []*VerbSpec{
 		Args: []Arg{{Name: "login", Type: ArgLogin, Required: true, Help: "Your GitHub login"}}},
 	{Verb: VerbTZ, Usage: "tz <IANA zone>", Short: "set your time zone, e.g. Europe/Berlin",
 		Args: []Arg{{Name: "zone", Type: ArgZone, Required: true, Help: "IANA zone, e.g. Europe/Berlin"}}},
+	{Verb: VerbGamedaySchedule, Usage: "gameday schedule <YYYY-MM-DD HH:MM> <title> hypothesis: <text> [zone:|duration:|steady:|fault:|target:|abort:|with: ...]",
+		Short: "plan a drill",
+		Args: []Arg{
+			{Name: "date", Type: ArgDate, Required: true, Help: "Day (YYYY-MM-DD)"},
+			{Name: "time", Type: ArgTime, Required: true, Noun: "start time", Help: "Start (HH:MM)"},
+			{Name: "title", Type: ArgText, Required: true, Help: "What is rehearsed, e.g. Primary database failover", MaxLen: MaxTitle},
+			{Name: "hypothesis", Type: ArgText, Required: true, Keyword: "hypothesis:", Help: "What should hold, e.g. checkout keeps working with < 1% errors", MaxLen: MaxPlanText, Long: true},
+			{Name: "zone", Type: ArgZone, Keyword: "zone:", Help: "IANA zone, e.g. Europe/Berlin (default: yours)"},
+			{Name: "duration", Type: ArgDuration, Keyword: "duration:", Help: "e.g. 2h (default 1h)"},
+			{Name: "steady", Type: ArgText, Keyword: "steady:", Noun: "steady state", Help: "The steady state to watch", MaxLen: MaxPlanText, Long: true},
+			{Name: "fault", Type: ArgText, Keyword: "fault:", Help: "The fault to inject", MaxLen: MaxPlanText, Long: true},
+			{Name: "target", Type: ArgText, Keyword: "target:", Help: "Where it is injected", MaxLen: MaxPlanText, Long: true},
+			{Name: "abort", Type: ArgText, Keyword: "abort:", Noun: "abort criteria", Help: "When to stop early", MaxLen: MaxPlanText, Long: true},
+			{Name: "participants", Type: ArgUsers, Keyword: "with:", Help: "Who takes part", Max: 10},
+		},
+		Parse: parseGamedaySchedule},
+	{Verb: VerbGamedayInject, Usage: "gameday inject [manual] [note]", Short: "inject the fault",
+		Args: []Arg{
+			{Name: "how", Type: ArgChoice, Choices: []string{"hook", "manual"}, Default: "hook", Help: "Call the chaos hook (default) or record a fault injected by hand"},
+			{Name: "note", Type: ArgText, Help: "What was injected, if it differs from the plan"},
+		},
+		Parse: parseGamedayInject},
+	{Verb: VerbGamedayAbort, Usage: "gameday abort [reason]", Short: "stop the drill",
+		Args: []Arg{{Name: "reason", Type: ArgText, Help: "Why it was stopped"}}},
+	{Verb: VerbGamedayDetected, Usage: "gameday detected [note]", Short: "the fault is noticed",
+		Args: []Arg{{Name: "note", Type: ArgText, Help: "How it was noticed"}}},
+	{Verb: VerbGamedayVerdict, Usage: "gameday verdict <held|refuted> <observed>", Short: "hypothesis held?",
+		Args: []Arg{
+			{Name: "verdict", Type: ArgChoice, Required: true, Choices: Verdicts, Help: "Whether the hypothesis held"},
+			{Name: "observed", Type: ArgText, Required: true, Noun: "observation", Help: "What happened", MaxLen: MaxPlanText},
+		}},
+	{Verb: VerbGamedayList, Usage: "gameday list", Short: "drills"},
 	{Verb: VerbClose, Usage: "close", Short: "close the incident (after the post-mortem)"},
 	{Verb: VerbTimeline, Usage: "timeline", Short: "show the timeline"},
 	{Verb: VerbList, Usage: "list", Short: "list open incidents"},
@@ -205,7 +258,7 @@ var Verbs = []*VerbSpec{
 }
 
 var instantArgs = []Arg{
-	{Name: "date", Type: ArgDate, Required: true, Help: "Day (YYYY-MM-DD)"},
+	{Name: "date", Type: ArgDate, Required: true, Help: "Day: YYYY-MM-DD, today, tomorrow or +3d"},
 	{Name: "time", Type: ArgTime, Required: true, Help: "Time (HH:MM)"},
 	{Name: "zone", Type: ArgZone, Help: "IANA zone (default: yours)"},
 }
@@ -258,16 +311,27 @@ func Syntax(v Verb) string {
 	return "/incident " + s.Usage
 }
 
-// Help is the help text: every verb's help line, in table order.
+// HelpHeading opens Help.
+const HelpHeading = "Usage: /incident <command>, one of:"
+
+// Help is the help text: a heading, then every verb's usage and
+// description, in table order. The lines leave out "/incident ", which
+// the heading says once, so that the whole help (with an "Unknown
+// command" before it) fits in one Discord message (MaxHelp).
 func Help() string {
 	var b strings.Builder
-	b.WriteString("Usage:")
+	b.WriteString(HelpHeading)
 	for _, s := range Verbs {
 		b.WriteString("\n")
-		b.WriteString(UsageOf(s.Verb))
+		b.WriteString(s.Usage + "   " + s.Short)
 	}
 	return b.String()
 }
+
+// MaxHelp is the most characters Help may take: Discord cuts a message at
+// 2000 characters, and an unknown command's answer puts up to 100 before
+// it. A longer help would arrive in two messages.
+const MaxHelp = 1900
 
 // HelpOn answers "help [topic]": with no topic, the whole help; with a
 // verb's words ("help postmortem schedule", or an alias: "help pm
@@ -434,7 +498,7 @@ func (a Arg) hint() string {
 	case ArgUser, ArgUsers:
 		return "mention them, e.g. @alice"
 	case ArgDate:
-		return "give an existing day as YYYY-MM-DD"
+		return "give an existing day as YYYY-MM-DD, or today, tomorrow, +3d"
 	case ArgTime:
 		return "give HH:MM, e.g. 14:30"
 	case ArgZone:
@@ -556,11 +620,11 @@ func (a Arg) set(cmd *Command, word string) string {
 		}
 		cmd.Users = append(cmd.Users, u)
 	case ArgDate:
-		d, err := ParseDate(word)
-		if err != nil {
+		d, rel, ok := parseDay(word)
+		if !ok {
 			return bad("Invalid")
 		}
-		cmd.Date = d
+		cmd.Date, cmd.DateRel = d, rel
 	case ArgTime:
 		c, ok := parseClock(word)
 		if !ok {

@@ -67,6 +67,16 @@ type ReadTx interface {
 	// Meta returns the value stored under key with PutMeta, and whether
 	// there is one: small bookkeeping such as the tracker's sync cursor.
 	Meta(key string) (string, bool, error)
+	// Gamedays returns every game day ever scheduled, by Number.
+	Gamedays() ([]Gameday, error)
+	// NearMisses returns every near miss, by number.
+	NearMisses() ([]NearMiss, error)
+	// AlertGroup returns the alert group with ID id, and whether it exists.
+	AlertGroup(id string) (AlertGroup, bool, error)
+	// Signal returns the signal with key k, and whether it exists.
+	Signal(k string) (Signal, bool, error)
+	// Signals returns every signal, in key order.
+	Signals() ([]Signal, error)
 }
 
 // Lister enumerates what ReadTx finds only by key, so that a whole store
@@ -115,6 +125,15 @@ type Tx interface {
 	DeleteReminder(k string) error
 	// PutMeta stores value under key, replacing any previous value.
 	PutMeta(key, value string) error
+	// PutGameday inserts or replaces the game day with g.Number (from 1).
+	PutGameday(g Gameday) error
+	// PutNearMiss inserts or replaces the near miss with nm.Number (from
+	// 1; numbers are the caller's to hand out, len(NearMisses())+1).
+	PutNearMiss(nm NearMiss) error
+	// PutAlertGroup inserts or replaces the alert group with g.ID.
+	PutAlertGroup(g AlertGroup) error
+	// PutSignal inserts or replaces the signal with s.Key.
+	PutSignal(s Signal) error
 }
 
 // UserPrefs is what a user told the bot about themselves.
@@ -122,6 +141,34 @@ type UserPrefs struct {
 	Key    string `json:"key"`    // bot.User.Key()
 	Zone   string `json:"zone"`   // IANA zone set with /incident tz
 	GitHub string `json:"github"` // GitHub login set with /incident github
+}
+
+// Gameday is a drill scheduled with /incident gameday schedule: kept until
+// its time, when the application opens it as an incident of kind drill
+// (IncidentID), and after, for the list of drills. Its reminders are its
+// own flags rather than Reminders, which belong to incidents.
+type Gameday struct {
+	ID     string `json:"id"` // "GD-3"
+	Number int    `json:"number"`
+	Title  string `json:"title"`
+	// Start is when the drill opens; Duration how long it is planned to
+	// last; Zone the zone it was scheduled in.
+	Start    time.Time     `json:"start"`
+	Duration time.Duration `json:"duration"`
+	Zone     string        `json:"zone"`
+	Plan     bot.DrillPlan `json:"plan"`
+	// ScheduledBy is who scheduled it, from the channel Origin, where the
+	// invite and reminders go until the drill has its own channel.
+	ScheduledBy  bot.User    `json:"scheduled_by"`
+	Origin       bot.Channel `json:"origin"`
+	Participants []bot.User  `json:"participants,omitempty"`
+	ScheduledAt  time.Time   `json:"scheduled_at"`
+	// RemindedDay and RemindedHour record that the reminders a day and an
+	// hour before went out.
+	RemindedDay  bool `json:"reminded_day,omitempty"`
+	RemindedHour bool `json:"reminded_hour,omitempty"`
+	// IncidentID is the drill incident, once opened.
+	IncidentID string `json:"incident_id,omitempty"`
 }
 
 // ReminderKind says what a reminder nudges about.

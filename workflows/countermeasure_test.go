@@ -24,7 +24,7 @@ func TestActionRefusals(t *testing.T) {
 	}{
 		{"action add a canary stage due 2026-03-20", "Missing the owner"},
 		{"action add a canary stage @bob", "Missing the due date"},
-		{"action add a canary stage @bob due 2026-03-01", "is in the past"},
+		{"action add a canary stage @bob due 2026-03-01", "has passed: today is 2026-03-02"},
 		{"action Be more careful @bob due 2026-03-20", "is not a countermeasure: it asks people to be careful"},
 		{"action pay more attention to the dashboards @bob due 2026-03-20", "asks people to pay attention"},
 		{"action Don't do that again @bob due 2026-03-20", "asks people to not do it again"},

@@ -29,8 +29,10 @@ func (c *call) action() (Reply, error) {
 	}
 	owner := c.cmd.Users[0]
 	today := bot.DateOf(c.now.In(c.loc))
+	// "+14d" and "tomorrow" count from the actor's today.
+	c.cmd.Due = c.cmd.DueRel.Resolve(c.cmd.Due, c.now.In(c.loc))
 	if c.cmd.Due.Before(today) {
-		return Reply{}, bot.Errorf(bot.EINVALID, "The due date %s is in the past; today is %s.", c.cmd.Due, today)
+		return Reply{}, bot.Errorf(bot.EINVALID, "The due date %s has passed: today is %s. Give today or a later day.", c.cmd.Due, today)
 	}
 	if err := bot.CheckCountermeasure(c.cmd.Text); err != nil {
 		return Reply{}, err

@@ -54,17 +54,8 @@ func (d *Digest) Tick(ctx context.Context, now time.Time) (int, error) {
 				}
 			}
 		}
-		platforms := make([]bot.Platform, 0, len(per))
-		for p := range per {
-			platforms = append(platforms, p)
-		}
-		sort.Slice(platforms, func(i, j int) bool { return platforms[i] < platforms[j] })
-		for _, p := range platforms {
-			ch := s.Config.Announce[p]
-			if ch == "" {
-				continue
-			}
-			items := per[p]
+		texts := map[bot.Platform][]string{}
+		for p, items := range per {
 			sort.SliceStable(items, func(i, j int) bool { return items[i].cm.Due.Before(items[j].cm.Due) })
 			var overdue, open strings.Builder
 			nOverdue := 0
@@ -85,8 +76,23 @@ func (d *Digest) Tick(ctx context.Context, now time.Time) (int, error) {
 			if open.Len() > 0 {
 				b.WriteString("\nOpen:" + open.String())
 			}
+			texts[p] = append(texts[p], b.String())
+		}
+		if err := s.weakSignals(tx, texts, now); err != nil {
+			return err
+		}
+		platforms := make([]bot.Platform, 0, len(texts))
+		for p := range texts {
+			platforms = append(platforms, p)
+		}
+		sort.Slice(platforms, func(i, j int) bool { return platforms[i] < platforms[j] })
+		for _, p := range platforms {
+			ch := s.Config.Announce[p]
+			if ch == "" {
+				continue
+			}
 			r := outbox.Route{Platform: p, ChannelID: ch, Key: path.Join("digest", today.String(), string(p))}
-			if _, err := s.Outbox().Enqueue(tx, r, Post{Text: b.String()}, now); err != nil {
+			if _, err := s.Outbox().Enqueue(tx, r, Post{Text: strings.Join(texts[p], "\n\n")}, now); err != nil {
 				return fmt.Errorf("workflows: digest for %s: %w", p, err)
 			}
 			queued++
@@ -100,6 +106,89 @@ func (d *Digest) Tick(ctx context.Context, now time.Time) (int, error) {
 		s.kick()
 	}
 	return queued, nil
+}
+
+// DigestSignals is how many never-declared signals the digest lists, and
+// the window their firings are counted in.
+const (
+	DigestSignals      = 5
+	DigestSignalWindow = 30 * 24 * time.Hour
+)
+
+// weakSignals adds to texts the week's near misses (on the platform they
+// were recorded on) and the signals that fired most in DigestSignalWindow
+// without ever becoming an incident (where alert incidents live), at least
+// twice: once is noise, twice is a pattern.
+func (s *Service) weakSignals(tx store.Tx, texts map[bot.Platform][]string, now time.Time) error {
+	nms, err := tx.NearMisses()
+	if err != nil {
+		return fmt.Errorf("workflows: digest near misses: %w", err)
+	}
+	week := now.Add(-7 * 24 * time.Hour)
+	lines := map[bot.Platform][]string{}
+	for _, nm := range nms {
+		if nm.RecordedAt.Before(week) || nm.RecordedAt.After(now) {
+			continue
+		}
+		line := fmt.Sprintf("\n- %s %s (%s)", nm.ID, headline(nm.Text, 120), nm.Reporter.Display())
+		if nm.IncidentID != "" {
+			line += ", declared as " + nm.IncidentID
+		}
+		lines[nm.Channel.Platform] = append(lines[nm.Channel.Platform], line)
+	}
+	for p, ls := range lines {
+		texts[p] = append(texts[p], fmt.Sprintf("Near misses this week: %d.%s", len(ls), strings.Join(ls, "")))
+	}
+	sigs, err := tx.Signals()
+	if err != nil {
+		return fmt.Errorf("workflows: digest signals: %w", err)
+	}
+	type counted struct {
+		sig store.Signal
+		n   int
+	}
+	var top []counted
+	since := now.Add(-DigestSignalWindow)
+	for _, sg := range sigs {
+		if len(sg.IncidentIDs) > 0 {
+			continue
+		}
+		n := 0
+		for _, at := range sg.Fires {
+			if !at.Before(since) && !at.After(now) {
+				n++
+			}
+		}
+		if n >= 2 {
+			top = append(top, counted{sg, n})
+		}
+	}
+	if len(top) == 0 {
+		return nil
+	}
+	sort.SliceStable(top, func(i, j int) bool { return top[i].n > top[j].n })
+	if len(top) > DigestSignals {
+		top = top[:DigestSignals]
+	}
+	var b strings.Builder
+	b.WriteString("Signals that fired most without becoming an incident:")
+	for _, c := range top {
+		fmt.Fprintf(&b, "\n- %s: fired %d times in 30 days, never declared", signalName(c.sig), c.n)
+	}
+	p := s.alertOrigin().Platform
+	texts[p] = append(texts[p], b.String())
+	return nil
+}
+
+// signalName is an alert's name and its telling label: "HighDiskUsage on
+// db-3".
+func signalName(sg store.Signal) string {
+	for _, l := range []string{"instance", "host", "source", "service", "job"} {
+		if v := sg.Labels[l]; v != "" {
+			return sg.Name + " on " + v
+		}
+	}
+	return sg.Name
 }
 
 // Run posts the digest on its cron schedule until ctx is done. A digest

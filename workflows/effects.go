@@ -76,6 +76,29 @@ type Direct struct {
 	Text string   `json:"text"`
 }
 
+// HookInject asks the chaos tool to inject a drill's fault. It is called
+// at most once: a second call could inject the fault twice, so any failure
+// is recorded in the timeline, for the responders to inject by hand.
+type HookInject struct {
+	HookRequest
+}
+
+// HookAbort asks the chaos tool to stop a drill's fault. Stopping twice is
+// harmless and stopping matters, so it is retried until the tool answers.
+type HookAbort struct {
+	HookRequest
+}
+
+// PostButton posts Text with one button that runs Command (the words
+// after /incident) as whoever clicks it: the Declare of a suggested alert
+// or a near miss. Where the Chat has no buttons (ButtonPoster), the
+// command is written out for people to type.
+type PostButton struct {
+	Text    string `json:"text"`
+	Label   string `json:"label"`
+	Command string `json:"command"`
+}
+
 // EffectKind implementations name each payload's kind as it is stored.
 func (CreateChannel) EffectKind() store.EffectKind { return "create_channel" }
 func (Post) EffectKind() store.EffectKind          { return "post" }
@@ -87,6 +110,9 @@ func (PostFile) EffectKind() store.EffectKind      { return "file" }
 func (Publish) EffectKind() store.EffectKind       { return "publish" }
 func (FileIssue) EffectKind() store.EffectKind     { return "file_issue" }
 func (Direct) EffectKind() store.EffectKind        { return "direct" }
+func (HookInject) EffectKind() store.EffectKind    { return "gameday_inject" }
+func (HookAbort) EffectKind() store.EffectKind     { return "gameday_abort" }
+func (PostButton) EffectKind() store.EffectKind    { return "post_button" }
 
 // publishPlatform names the Publisher in lanes and notes: it is not a chat.
 const publishPlatform bot.Platform = "publish"
@@ -103,6 +129,7 @@ func (k kinds) table() []outbox.Spec {
 	chat := outbox.Sink{Name: "chat", PerPlatform: true, Ready: func(p bot.Platform) bool { return s.Chats[p] != nil }}
 	tracker := outbox.Sink{Name: string(trackerPlatform), Ready: func(bot.Platform) bool { return s.Tracker != nil }}
 	publisher := outbox.Sink{Name: string(publishPlatform), Ready: func(bot.Platform) bool { return s.Publisher != nil }}
+	hook := outbox.Sink{Name: string(hookPlatform), Ready: func(bot.Platform) bool { return s.Hook != nil }}
 	return []outbox.Spec{
 		&outbox.Kind[CreateChannel]{
 			Sink: chat,
@@ -192,6 +219,19 @@ func (k kinds) table() []outbox.Spec {
 				return d
 			},
 		},
+		&outbox.Kind[PostButton]{
+			Sink: chat, NeedsChannel: true,
+			Deliver: func(ctx context.Context, a outbox.Attempt, p PostButton) (outbox.Result, error) {
+				c := s.Chats[a.Effect.Platform]
+				if bp, ok := c.(ButtonPoster); ok {
+					id, err := bp.PostButton(ctx, a.Effect.Key, a.Channel, p.Text, p.Label, p.Command)
+					return outbox.Result{ID: id}, err
+				}
+				id, err := c.Post(ctx, a.Effect.Key, a.Channel, p.Text+"\n"+p.Label+": /incident "+p.Command)
+				return outbox.Result{ID: id}, err
+			},
+			Legacy: func(o store.LegacyEffect) PostButton { return PostButton{Text: o.Text} },
+		},
 		&outbox.Kind[Publish]{
 			Sink: publisher,
 			Deliver: func(ctx context.Context, a outbox.Attempt, p Publish) (outbox.Result, error) {
@@ -200,6 +240,24 @@ func (k kinds) table() []outbox.Spec {
 			},
 			Delivered: k.published,
 			Legacy:    func(o store.LegacyEffect) Publish { return Publish{Path: o.Name, Content: o.Text, Message: o.Comment} },
+		},
+		&outbox.Kind[HookInject]{
+			Sink: hook, AtMostOnce: true,
+			Deliver: func(ctx context.Context, a outbox.Attempt, p HookInject) (outbox.Result, error) {
+				return k.callHook(ctx, a, p.HookRequest, true)
+			},
+			Delivered: func(tx store.Tx, a outbox.Attempt, p HookInject, r outbox.Result) error {
+				return k.hookAnswered(tx, a, p.HookRequest, r)
+			},
+		},
+		&outbox.Kind[HookAbort]{
+			Sink: hook,
+			Deliver: func(ctx context.Context, a outbox.Attempt, p HookAbort) (outbox.Result, error) {
+				return k.callHook(ctx, a, p.HookRequest, false)
+			},
+			Delivered: func(tx store.Tx, a outbox.Attempt, p HookAbort, r outbox.Result) error {
+				return k.hookAnswered(tx, a, p.HookRequest, r)
+			},
 		},
 		&outbox.Kind[FileIssue]{
 			Sink: tracker, AtMostOnce: true,

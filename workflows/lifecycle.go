@@ -44,11 +44,63 @@ func (s *Service) Declare(ctx context.Context, actor bot.User, ch bot.Channel, c
 }
 
 func (s *Service) declare(ctx context.Context, actor bot.User, ch bot.Channel, cmd bot.Command, seed *bot.TimelineEvent) (Reply, error) {
+	if cmd.From != "" {
+		return s.declareFrom(ctx, actor, ch, cmd)
+	}
 	now := s.now()
 	commander := actor
 	if len(cmd.Users) > 0 {
 		commander = cmd.Users[0]
 	}
+	var inc *bot.Incident
+	err := s.Store.Update(ctx, func(tx store.Tx) error {
+		o := opening{commander: commander, started: now, detected: now}
+		if seed != nil {
+			o.seed = []bot.TimelineEvent{*seed}
+		}
+		var err error
+		inc, err = s.open(tx, actor, ch, cmd, o, now)
+		return err
+	})
+	if err != nil {
+		return Reply{}, err
+	}
+	s.kick()
+	return declared(inc, actor, commander), nil
+}
+
+// declared is the reply to a declaration.
+func declared(inc *bot.Incident, actor, commander bot.User) Reply {
+	who := "you are the incident commander"
+	switch {
+	case commander.IsZero():
+		who = "nobody is the incident commander yet: take it with /incident role commander @you"
+	case commander.Key() != actor.Key():
+		who = commander.Display() + " is the incident commander"
+	}
+	return Reply{
+		Text:       render.Mark(inc, fmt.Sprintf("Declared %s: %s (%s). Opening #%s; %s.", inc.ID, inc.Title, inc.Severity, inc.ChannelName(), who)),
+		IncidentID: inc.ID,
+	}
+}
+
+// opening is how an incident opens besides its command: who commands it
+// (nobody for one an alert opened), when its impact started and when it
+// was detected (MTTD is detected - started: an alert's startsAt and
+// arrival, a near miss's time), and the entries its timeline starts with.
+type opening struct {
+	commander         bot.User
+	started, detected time.Time
+	seed              []bot.TimelineEvent
+	// drill and participants are set for a drill a game day opens: its
+	// record, and the people invited besides the commander.
+	drill        *bot.Drill
+	participants []bot.User
+}
+
+// open declares an incident within tx: its record, its first timeline
+// entries, its channel and announcement (effects), its status reminder.
+func (s *Service) open(tx store.Tx, actor bot.User, ch bot.Channel, cmd bot.Command, o opening, now time.Time) (*bot.Incident, error) {
 	sev := cmd.Severity
 	if sev == 0 {
 		sev = s.Config.DefaultSeverity
@@ -60,68 +112,80 @@ func (s *Service) declare(ctx context.Context, actor bot.User, ch bot.Channel, c
 	if kind == "" {
 		kind = bot.KindReal
 	}
-	var inc *bot.Incident
-	err := s.Store.Update(ctx, func(tx store.Tx) error {
-		n, err := tx.NextIncidentNumber()
-		if err != nil {
-			return fmt.Errorf("workflows: declare: %w", err)
-		}
-		inc = &bot.Incident{
-			ID: bot.IncidentID(n), Number: n, Title: cmd.Text, Kind: kind, Severity: sev,
-			Status: bot.StatusInvestigating, Tags: cmd.Tags, DeclaredBy: actor,
-			Roles:      map[bot.Role]bot.User{bot.Commander: commander},
-			Responders: []bot.User{actor},
-			Origin:     ch,
-			StartedAt:  now, DetectedAt: now, DeclaredAt: now, AcknowledgedAt: now,
-		}
-		// The timeline refuses entries for incidents it does not know.
-		if err := tx.PutIncident(inc); err != nil {
-			return fmt.Errorf("workflows: declare %s: %w", inc.ID, err)
-		}
-		inc.AddResponder(commander)
-		if seed != nil {
-			ev := *seed
-			ev.IncidentID, ev.RecordedAt = inc.ID, now
-			if _, _, err := tx.AppendEvent(ev); err != nil {
-				return fmt.Errorf("workflows: declare %s: seed: %w", inc.ID, err)
-			}
-		}
-		c := &call{s: s, tx: tx, inc: inc, actor: actor, cmd: cmd, now: now, loc: s.zone()}
-		if err := c.event(bot.EventLifecycle, fmt.Sprintf("declared %s %q (%s, %s); commander %s",
-			inc.ID, inc.Title, inc.Severity, render.KindName(kind), commander.Display())); err != nil {
-			return err
-		}
-		// Order matters: the outbox delivers an incident's effects on a
-		// platform in ID order, and everything after create_channel waits
-		// for the channel to exist.
-		for _, e := range []outbox.Payload{
-			CreateChannel{Name: inc.ChannelName()},
-			Invite{Users: inc.Responders},
-			SetTopic{Topic: render.Topic(inc)},
-			Post{Text: render.Summary(inc), Pin: true},
-		} {
-			if err := c.effect(e); err != nil {
-				return err
-			}
-		}
-		if err := c.announce(fmt.Sprintf("%s declared: %s (%s, %s) by %s",
-			inc.ID, inc.Title, inc.Severity, render.KindName(kind), actor.Display())); err != nil {
-			return err
-		}
-		return c.s.Reminders().scheduleStatus(tx, inc, now)
-	})
+	n, err := tx.NextIncidentNumber()
 	if err != nil {
-		return Reply{}, err
+		return nil, fmt.Errorf("workflows: declare: %w", err)
 	}
-	s.kick()
-	who := "you are the incident commander"
-	if commander.Key() != actor.Key() {
-		who = commander.Display() + " is the incident commander"
+	inc := &bot.Incident{
+		ID: bot.IncidentID(n), Number: n, Title: cmd.Text, Kind: kind, Severity: sev,
+		Status: bot.StatusInvestigating, Tags: cmd.Tags, DeclaredBy: actor,
+		Roles:      map[bot.Role]bot.User{},
+		Responders: []bot.User{actor},
+		Origin:     ch,
+		StartedAt:  o.started, DetectedAt: o.detected, DeclaredAt: now, AcknowledgedAt: now,
 	}
-	return Reply{
-		Text:       fmt.Sprintf("Declared %s: %s (%s). Opening #%s; %s.", inc.ID, inc.Title, inc.Severity, inc.ChannelName(), who),
-		IncidentID: inc.ID,
-	}, nil
+	if !o.commander.IsZero() {
+		inc.Roles[bot.Commander] = o.commander
+	} else {
+		inc.Responders = nil // an alert opened it: nobody has answered yet
+	}
+	if o.drill != nil {
+		inc.Kind, inc.Drill = bot.KindDrill, o.drill
+		kind = bot.KindDrill
+	}
+	// The timeline refuses entries for incidents it does not know.
+	if err := tx.PutIncident(inc); err != nil {
+		return nil, fmt.Errorf("workflows: declare %s: %w", inc.ID, err)
+	}
+	if !o.commander.IsZero() {
+		inc.AddResponder(o.commander)
+	}
+	for _, u := range o.participants {
+		inc.AddResponder(u)
+	}
+	for _, ev := range o.seed {
+		ev.IncidentID = inc.ID
+		if ev.RecordedAt.IsZero() {
+			ev.RecordedAt = now
+		}
+		if _, _, err := tx.AppendEvent(ev); err != nil {
+			return nil, fmt.Errorf("workflows: declare %s: seed: %w", inc.ID, err)
+		}
+	}
+	c := &call{s: s, tx: tx, inc: inc, actor: actor, cmd: cmd, now: now, loc: s.zone()}
+	commander := "none yet"
+	if !o.commander.IsZero() {
+		commander = o.commander.Display()
+	}
+	if err := c.event(bot.EventLifecycle, fmt.Sprintf("declared %s %q (%s, %s); commander %s",
+		inc.ID, inc.Title, inc.Severity, render.KindName(kind), commander)); err != nil {
+		return nil, err
+	}
+	// Order matters: the outbox delivers an incident's effects on a
+	// platform in ID order, and everything after create_channel waits
+	// for the channel to exist.
+	for _, e := range []outbox.Payload{
+		CreateChannel{Name: inc.ChannelName()},
+		Invite{Users: inc.Responders},
+		SetTopic{Topic: render.Topic(inc)},
+		Post{Text: render.Summary(inc, c.s.zone()), Pin: true},
+	} {
+		if err := c.effect(e); err != nil {
+			return nil, err
+		}
+	}
+	if err := c.announce(fmt.Sprintf("%s declared: %s (%s, %s) by %s",
+		inc.ID, inc.Title, inc.Severity, render.KindName(kind), actor.Display())); err != nil {
+		return nil, err
+	}
+	if err := c.s.Reminders().scheduleStatus(tx, inc, now); err != nil {
+		return nil, err
+	}
+	// Again: the commander and participants joined after the first put.
+	if err := tx.PutIncident(inc); err != nil {
+		return nil, fmt.Errorf("workflows: declare %s: %w", inc.ID, err)
+	}
+	return inc, nil
 }
 
 func (c *call) mitigate() (Reply, error) {
@@ -149,8 +213,15 @@ func (c *call) resolve() (Reply, error) {
 	if err := c.s.Reminders().scheduleBooking(c.tx, c.inc, c.now); err != nil {
 		return Reply{}, err
 	}
-	return Reply{Text: fmt.Sprintf("%s is resolved. Next: the blameless post-mortem. Book it with %s",
-		c.inc.ID, bot.Syntax(bot.VerbPostmortemSchedule))}, nil
+	reply := fmt.Sprintf("%s is resolved. Next: the blameless post-mortem. Book it with %s",
+		c.inc.ID, bot.Syntax(bot.VerbPostmortemSchedule))
+	// The summary goes into the write-up: say now what the close gate
+	// will say later, while resolving is never held up by it.
+	if findings := bot.Lint("summary", c.cmd.Text, c.inc.People()); len(findings) > 0 {
+		reply += "\nThe summary is not blameless yet; rewrite it with " + bot.Syntax(bot.VerbPostmortemSummary) + ".\n" +
+			render.LintReport(c.inc.ID, findings)
+	}
+	return Reply{Text: reply}, nil
 }
 
 func (c *call) reopen() (Reply, error) {

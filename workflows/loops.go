@@ -24,6 +24,7 @@ var (
 	_ Loop = (*Nudges)(nil)
 	_ Loop = (*Digest)(nil)
 	_ Loop = (*Reconciler)(nil)
+	_ Loop = (*Gamedays)(nil)
 )
 
 // NamedLoop is a Loop with the name cmd logs it under.
@@ -35,7 +36,7 @@ type NamedLoop struct {
 // Loops returns the loops cmd runs for this Service, in the order to start
 // them: the outbox first, then the loops that queue effects for it (the
 // reminders, the countermeasure nudges, the digest on the cron schedule
-// digestSpec, and, with a Tracker, the reconcile every ReconcileEvery).
+// digestSpec, the game days, and, with a Tracker, the reconcile every ReconcileEvery).
 // cmd stops them in reverse, so that the outbox stops last and nothing is
 // queued after it has stopped (its last bounded pass at shutdown is
 // cmd's).
@@ -45,6 +46,7 @@ func (s *Service) Loops(digestSpec string) []NamedLoop {
 		{"reminders", s.Reminders()},
 		{"nudges", s.Nudges()},
 		{"digest", s.Digests(digestSpec)},
+		{"gamedays", s.Gamedays()},
 	}
 	if s.Tracker != nil {
 		loops = append(loops, NamedLoop{"reconcile", s.Reconciler()})

@@ -58,13 +58,13 @@ func TestLoopsListed(t *testing.T) {
 		}
 		return strings.Join(ns, " ")
 	}
-	if got := names(e.svc.Loops("@weekly")); got != "outbox reminders nudges digest" {
+	if got := names(e.svc.Loops("@weekly")); got != "outbox reminders nudges digest gamedays" {
 		t.Errorf("loops without a tracker = %s", got)
 	}
 	e.svc.Tracker = trackerStub{}
 	e.svc.ReconcileEvery = time.Minute
 	loops := e.svc.Loops("@weekly")
-	if got := names(loops); got != "outbox reminders nudges digest reconcile" {
+	if got := names(loops); got != "outbox reminders nudges digest gamedays reconcile" {
 		t.Errorf("loops with a tracker = %s", got)
 	}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -39,10 +39,13 @@ func (c *call) schedule() (Reply, error) {
 	} else {
 		loc = c.loc
 	}
-	at := c.cmd.Date.At(c.cmd.Time.Hour, c.cmd.Time.Minute, loc)
+	at, note := c.wallTime(loc)
 	if !at.After(c.now) {
-		return Reply{}, bot.Errorf(bot.EINVALID, "%s is in the past; pick a time after %s.",
-			at.Format("2006-01-02 15:04 MST"), c.now.In(loc).Format("2006-01-02 15:04 MST"))
+		// Meetings start on the minute: the earliest one accepted is
+		// the next minute, which is what the message names.
+		earliest := c.now.Truncate(time.Minute).Add(time.Minute)
+		return Reply{}, bot.Errorf(bot.EINVALID, "%s has passed: it is %s now. The earliest start accepted is %s.",
+			at.In(loc).Format("2006-01-02 15:04 MST"), c.now.In(loc).Format("15:04:05 MST"), earliest.In(loc).Format("2006-01-02 15:04 MST"))
 	}
 	dur := c.cmd.Duration
 	if dur == 0 {
@@ -62,11 +65,7 @@ func (c *call) schedule() (Reply, error) {
 	if re {
 		verb = "rescheduled"
 	}
-	when := at.Format("2006-01-02 15:04 MST")
-	if loc != time.UTC {
-		when += at.UTC().Format(" (15:04 UTC)")
-	}
-	when += ", " + render.Duration(dur)
+	when := render.When(at, loc, "2006-01-02 15:04 MST") + ", " + render.Duration(dur)
 	if err := c.event(bot.EventLifecycle, "post-mortem "+verb+" for "+when); err != nil {
 		return Reply{}, err
 	}
@@ -86,7 +85,22 @@ func (c *call) schedule() (Reply, error) {
 	if err := c.scheduleMeetingReminders(); err != nil {
 		return Reply{}, err
 	}
-	return Reply{Text: fmt.Sprintf("Post-mortem of %s %s for %s.", c.inc.ID, verb, when)}, nil
+	text := fmt.Sprintf("Post-mortem of %s %s for %s.", c.inc.ID, verb, when)
+	if note != "" {
+		text += "\n" + note
+	}
+	return Reply{Text: text}, nil
+}
+
+// wallTime is the instant the command's day and time (or its "in 2h")
+// name in loc, and what must be said about it: a time the clocks skip or
+// pass twice that night is never taken silently (bot.LocalTime).
+func (c *call) wallTime(loc *time.Location) (time.Time, string) {
+	if c.cmd.In > 0 {
+		return c.now.Add(c.cmd.In).Truncate(time.Minute).In(loc), ""
+	}
+	day := c.cmd.DateRel.Resolve(c.cmd.Date, c.now.In(loc))
+	return bot.LocalTime(day, c.cmd.Time.Hour, c.cmd.Time.Minute, loc)
 }
 
 func (c *call) held() (Reply, error) {
@@ -147,9 +161,8 @@ func (s *Service) responderZones(ctx context.Context, ch bot.Channel) map[string
 func (c *call) meetingMessage(verb string) string {
 	pm := c.inc.Postmortem
 	var b strings.Builder
-	fmt.Fprintf(&b, "Post-mortem of %s %s: %s (%s), %s. The invite is attached.",
-		c.inc.ID, verb, pm.ScheduledAt.In(c.scheduleLoc()).Format("Mon 2006-01-02 15:04 MST"),
-		pm.ScheduledAt.UTC().Format("15:04 UTC"), render.Duration(pm.Duration))
+	fmt.Fprintf(&b, "Post-mortem of %s %s: %s, %s. The invite is attached.",
+		c.inc.ID, verb, render.When(pm.ScheduledAt, c.scheduleLoc(), "Mon 2006-01-02 15:04 MST"), render.Duration(pm.Duration))
 	type local struct{ who, when string }
 	var locals []local
 	for _, u := range c.inc.Responders {
@@ -258,7 +271,7 @@ func (c *call) instant() (Reply, error) {
 		}
 		loc = l
 	}
-	at := c.cmd.Date.At(c.cmd.Time.Hour, c.cmd.Time.Minute, loc)
+	at, note := c.wallTime(loc)
 	started, detected := c.inc.StartedAt, c.inc.DetectedAt
 	what := "started"
 	if c.cmd.Verb == bot.VerbPostmortemStarted {
@@ -268,7 +281,7 @@ func (c *call) instant() (Reply, error) {
 	}
 	switch {
 	case at.After(c.now):
-		return Reply{}, bot.Errorf(bot.EINVALID, "%s is in the future.", at.Format("2006-01-02 15:04 MST"))
+		return Reply{}, bot.Errorf(bot.EINVALID, "%s is in the future: it is %s now.", at.In(loc).Format("2006-01-02 15:04 MST"), c.now.In(loc).Format("15:04 MST"))
 	case detected.Before(started):
 		return Reply{}, bot.Errorf(bot.EINVALID, "It cannot be detected (%s) before it started (%s).",
 			detected.In(loc).Format("2006-01-02 15:04 MST"), started.In(loc).Format("2006-01-02 15:04 MST"))
@@ -280,7 +293,11 @@ func (c *call) instant() (Reply, error) {
 	if err := c.event(bot.EventNote, fmt.Sprintf("impact %s at %s", what, at.UTC().Format("2006-01-02 15:04 UTC"))); err != nil {
 		return Reply{}, err
 	}
-	return Reply{Text: fmt.Sprintf("%s %s at %s (%s).", c.inc.ID, what, at.Format("2006-01-02 15:04 MST"), at.UTC().Format("15:04 UTC")), Ephemeral: true}, nil
+	text := fmt.Sprintf("%s %s at %s.", c.inc.ID, what, render.When(at, loc, "2006-01-02 15:04 MST"))
+	if note != "" {
+		text += "\n" + note
+	}
+	return Reply{Text: text, Ephemeral: true}, nil
 }
 
 func userNames(us []bot.User) []string {

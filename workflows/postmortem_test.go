@@ -220,7 +220,7 @@ func TestHeldLint(t *testing.T) {
 			continue
 		}
 		r := e.run(alice, ch, text)
-		if !strings.Contains(r.Text, "Warning: Blameless lint of INC-1: 2 finding(s)") {
+		if !strings.Contains(r.Text, "Warning: Blameless lint of INC-1: 2 findings.") {
 			t.Errorf("held with warn-only lint = %q", r.Text)
 		}
 		if got := e.incident(inc.ID); !got.Postmortem.Held() {
@@ -266,12 +266,12 @@ func TestCloseGateEndToEnd(t *testing.T) {
 		before func()
 		want   []string
 	}{
-		{nil, []string{"has not been scheduled", "has not been marked held", "1 blameless-lint finding"}},
+		{nil, []string{"has not been scheduled", "has not been marked held", `"Bob caused" (blame) in "Bob caused the outage with a bad deploy"`}},
 		{func() { e.run(alice, ch, "postmortem schedule 2026-03-02 12:00 UTC") },
-			[]string{"has not started yet", "has not been marked held", "1 blameless-lint finding"}},
-		{func() { e.clock.Advance(3 * time.Hour) }, []string{"has not been marked held", "1 blameless-lint finding"}},
+			[]string{"has not started yet", "has not been marked held", `"Bob caused" (blame) in "Bob caused the outage with a bad deploy"`}},
+		{func() { e.clock.Advance(3 * time.Hour) }, []string{"has not been marked held", `"Bob caused" (blame) in "Bob caused the outage with a bad deploy"`}},
 		{func() { e.run(alice, ch, "postmortem held @alice @bob @carol -- the deploy went out without a canary") },
-			[]string{"1 blameless-lint finding"}},
+			[]string{`"Bob caused" (blame) in "Bob caused the outage with a bad deploy"`}},
 		{func() { e.run(alice, ch, "postmortem summary A deploy without a canary broke checkout for 12 minutes") }, nil},
 	}
 	for i, a := range attempts {
@@ -337,9 +337,13 @@ func TestImpactTimes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if strings.Contains(md, "| UTC | UTC |") || strings.Contains(md, "UTC (") {
+		t.Errorf("the write-up in UTC shows UTC twice:\n%s", md)
+	}
 	for _, want := range []string{
-		"| Started | 2026-03-02 09:15 | 2026-03-02 09:15 UTC |",
-		"| Detected | 2026-03-02 09:40 |",
+		"## Times (UTC)\n",
+		"| Started | 2026-03-02 09:15 UTC |",
+		"| Detected | 2026-03-02 09:40 UTC |",
 		"| Time undetected (MTTD) | 25m |",
 		"| Time to resolve (MTTR) | 1h10m |",
 		"| Total impact | 1h35m |",

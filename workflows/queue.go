@@ -7,6 +7,7 @@ import (
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/store"
 	"github.com/debrief/debrief/workflows/outbox"
+	"github.com/debrief/debrief/workflows/render"
 )
 
 // queue adds the effects about one incident within one transaction: they
@@ -24,9 +25,22 @@ func (s *Service) queue(tx store.Tx, inc *bot.Incident, now time.Time) queue {
 	return queue{s: s, tx: tx, inc: inc, now: now}
 }
 
-// add queues p routed by r (its incident set to the queue's).
+// add queues p routed by r (its incident set to the queue's). Whatever a
+// drill says is marked as a drill's (render.Mark), so that nobody takes a
+// rehearsal for an outage.
 func (q queue) add(r outbox.Route, p outbox.Payload) error {
 	r.IncidentID = q.inc.ID
+	switch m := p.(type) {
+	case Post:
+		m.Text = render.Mark(q.inc, m.Text)
+		p = m
+	case Direct:
+		m.Text = render.Mark(q.inc, m.Text)
+		p = m
+	case PostFile:
+		m.Comment = render.Mark(q.inc, m.Comment)
+		p = m
+	}
 	if _, err := q.s.Outbox().Enqueue(q.tx, r, p, q.now); err != nil {
 		return fmt.Errorf("workflows: %w", err)
 	}

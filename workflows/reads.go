@@ -33,7 +33,7 @@ func (s *Service) list(ctx context.Context, _ bot.User, _ bot.Channel, _ bot.Com
 			continue
 		}
 		n++
-		fmt.Fprintf(&b, "\n%s %s [%s] %s", inc.ID, inc.Severity, inc.Status.Human(), inc.Title)
+		fmt.Fprintf(&b, "\n%s %s [%s] %s", inc.ID, inc.Severity, inc.Status.Human(), render.Mark(inc, inc.Title))
 	}
 	if n == 0 {
 		return Reply{Text: "No incidents are in progress.", Ephemeral: true}, nil

@@ -152,8 +152,8 @@ func (rs *Reminders) fire(tx store.Tx, r store.Reminder, now time.Time) (bool, e
 			return false, tx.DeleteReminder(r.Key)
 		}
 		in := pm.ScheduledAt.Sub(now).Round(time.Minute)
-		text = fmt.Sprintf("The post-mortem of %s starts in %s, at %s (%s). Blameless: we ask why it made sense at the time.",
-			inc.ID, render.Duration(in), pm.ScheduledAt.In(s.zone()).Format("15:04 MST"), pm.ScheduledAt.UTC().Format("15:04 UTC"))
+		text = fmt.Sprintf("The post-mortem of %s starts in %s, at %s. Blameless: we ask why it made sense at the time.",
+			inc.ID, render.Duration(in), render.When(pm.ScheduledAt, s.zone(), "15:04 MST"))
 		if err := s.queue(tx, inc, now).post(text); err != nil {
 			return false, err
 		}

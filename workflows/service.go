@@ -7,7 +7,8 @@
 //
 // Where things are: the command handlers, one file per verb family, each
 // with its own verb table (lifecycle.go, roles.go, postmortem.go,
-// countermeasures.go, prefs.go, reads.go; verbs.go merges them); the effect
+// countermeasures.go, prefs.go, reads.go, nearmiss.go; verbs.go merges
+// them); alert notices into incidents and signals (alerts.go); the effect
 // kinds in one table (effects.go); the sinks (sinks.go); the periodic loops,
 // each with a synchronous Tick(ctx, now) and a Run(ctx) that cmd starts
 // (reminders.go, nudges.go, digest.go, tracker.go's Reconciler, and the
@@ -26,6 +27,7 @@ import (
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/store"
 	"github.com/debrief/debrief/workflows/outbox"
+	"github.com/debrief/debrief/workflows/render"
 )
 
 // Config is the part of the operator's configuration the workflows use.
@@ -111,6 +113,10 @@ type Service struct {
 	// the issues updated since the last sync; DefaultReconcileEvery when
 	// zero. Whoever sets Tracker sets it (GITHUB_RECONCILE_EVERY).
 	ReconcileEvery time.Duration
+	// Hook is the chaos tool game days call to inject and abort their
+	// fault (DEBRIEF_GAMEDAY_HOOK); optional: without it injections are
+	// marked by hand.
+	Hook Hook
 	// PublishPath is the folder Publisher writes into ("postmortems/").
 	PublishPath string
 	// Now is the clock; time.Now when nil. Tests inject a fake.
@@ -204,9 +210,17 @@ type Reply struct {
 // channel ch and renders the outcome as a reply. Internal errors are logged
 // and shown as a generic message; refusals carry their reasons.
 func (s *Service) Execute(ctx context.Context, actor bot.User, ch bot.Channel, text string) Reply {
+	start := time.Now()
 	cmd, err := bot.Parse(text)
 	if err != nil {
-		s.metrics().Commands.WithLabelValues("invalid", bot.EINVALID).Inc()
+		// Counted by the verb typed, so that a verb people keep getting
+		// wrong shows; the label stays bounded to the verbs and "unknown".
+		verb := "unknown"
+		if v, ok := bot.VerbOf(text); ok {
+			verb = metricVerb(v)
+		}
+		s.metrics().Commands.WithLabelValues(verb, bot.EINVALID).Inc()
+		s.metrics().CommandSeconds.WithLabelValues(verb).Observe(time.Since(start).Seconds())
 		return Reply{Text: bot.ErrorMessage(err), Ephemeral: true}
 	}
 	r, err := s.Handle(ctx, actor, ch, cmd)
@@ -215,6 +229,8 @@ func (s *Service) Execute(ctx context.Context, actor bot.User, ch bot.Channel, t
 		code = "ok"
 	}
 	s.metrics().Commands.WithLabelValues(metricVerb(cmd.Verb), code).Inc()
+	// Wall time, not the injected clock: this measures the work.
+	s.metrics().CommandSeconds.WithLabelValues(metricVerb(cmd.Verb)).Observe(time.Since(start).Seconds())
 	if err != nil {
 		if code == bot.EINTERNAL {
 			s.log().ErrorContext(ctx, "command failed", "verb", cmd.Verb, "platform", ch.Platform,
@@ -267,6 +283,7 @@ func (s *Service) Handle(ctx context.Context, actor bot.User, ch bot.Channel, cm
 			return err
 		}
 		reply.IncidentID = inc.ID
+		reply.Text = render.Mark(inc, reply.Text)
 		if h.readOnly {
 			return nil
 		}
@@ -325,7 +342,9 @@ func (s *Service) Record(ctx context.Context, ch bot.Channel, ev bot.TimelineEve
 	}
 	ev.IncidentID = id
 	ev.RecordedAt = s.now()
+	start := time.Now()
 	stored, dup, err := s.Store.Append(ctx, ev)
+	s.metrics().CommitSeconds.Observe(time.Since(start).Seconds())
 	if err != nil {
 		return bot.TimelineEvent{}, fmt.Errorf("workflows: record %s in %s: %w", ev.Kind, id, err)
 	}

@@ -62,6 +62,15 @@ type DirectPoster interface {
 	PostDirect(ctx context.Context, key string, u bot.User, text string) (messageID string, err error)
 }
 
+// ButtonPoster is a Chat that can post a message with a button (Slack: a
+// block action; Discord: a button component). A click runs command (the
+// words after /incident) as the person who clicked, like a typed command.
+type ButtonPoster interface {
+	// PostButton posts text with one button labelled label and returns
+	// the message's ID.
+	PostButton(ctx context.Context, key, channelID, text, label, command string) (messageID string, err error)
+}
+
 // ErrNoDirect says a person cannot be messaged directly; the message goes
 // to the channel with a mention instead.
 var ErrNoDirect = errors.New("cannot message this person directly")
@@ -150,7 +159,7 @@ func (s *Service) Outbox() *outbox.Outbox {
 		m := s.metrics()
 		o := outbox.New(s.Store, kinds{s}.table()...)
 		o.Now, o.Rand, o.Log = s.now, s.jitter, s.log()
-		o.Metrics = outbox.Metrics{Depth: m.OutboxDepth, Delivered: m.OutboxDelivered, Retries: m.OutboxRetries, Dropped: m.OutboxDropped}
+		o.Metrics = outbox.Metrics{Delivered: m.OutboxDelivered, Retries: m.OutboxRetries, Dropped: m.OutboxDropped}
 		s.ob = o
 	})
 	return s.ob
@@ -158,3 +167,34 @@ func (s *Service) Outbox() *outbox.Outbox {
 
 // kick tells the outbox there is new work.
 func (s *Service) kick() { s.Outbox().Kick() }
+
+// Hook is the chaos tool a game day calls to inject or abort its fault
+// (DEBRIEF_GAMEDAY_HOOK: adapters/gamedayhook signs and POSTs the request).
+// It returns the tool's answer whatever its status: what an answer means
+// for the drill is the application's rule (gameday.go). An error means no
+// answer came: errors wrapping ErrNotSent say the request never left (the
+// connection was refused), any other may have reached the tool.
+type Hook interface {
+	Call(ctx context.Context, key string, req HookRequest) (HookAnswer, error)
+}
+
+// HookRequest is the JSON body the chaos tool receives (README, "Game
+// days").
+type HookRequest struct {
+	Action string    `json:"action"` // "inject" or "abort"
+	Drill  string    `json:"drill"`  // the drill incident's ID
+	Title  string    `json:"title"`
+	Fault  string    `json:"fault,omitempty"`
+	Target string    `json:"target,omitempty"`
+	At     time.Time `json:"at"` // when it was asked for, RFC 3339
+}
+
+// HookAnswer is the chaos tool's answer: its HTTP status and the start of
+// its body.
+type HookAnswer struct {
+	Status int
+	Body   string
+}
+
+// ErrNotSent says a hook request never reached the far side.
+var ErrNotSent = errors.New("request not sent")

@@ -105,7 +105,7 @@ func (s *Service) issueFor(inc *bot.Incident, cm bot.Countermeasure, login strin
 	return Issue{
 		Title:    title,
 		Body:     b.String(),
-		Labels:   []string{bot.IssueLabel, inc.Severity.String(), inc.ID},
+		Labels:   issueLabels(inc),
 		Assignee: login,
 	}
 }
@@ -445,4 +445,14 @@ func (r *Reconciler) Run(ctx context.Context) error {
 		r.s.log().WarnContext(ctx, "reconcile failed", "platform", trackerPlatform, "err", err)
 	}
 	return r.s.runCron(ctx, "@every "+r.every.String(), "reconcile", run)
+}
+
+// issueLabels are the labels of inc's countermeasure issues; a drill's
+// say it came from a drill.
+func issueLabels(inc *bot.Incident) []string {
+	ls := []string{bot.IssueLabel, inc.Severity.String(), inc.ID}
+	if inc.IsDrill() {
+		ls = append(ls, "drill")
+	}
+	return ls
 }

@@ -49,7 +49,7 @@ type handler struct {
 type verbs map[bot.Verb]handler
 
 // handlers is every verb's handler, from the families' tables.
-var handlers = merge(lifecycleVerbs, roleVerbs, postmortemVerbs, countermeasureVerbs, prefsVerbs, readVerbs)
+var handlers = merge(lifecycleVerbs, roleVerbs, postmortemVerbs, countermeasureVerbs, prefsVerbs, readVerbs, gamedayVerbs, nearMissVerbs)
 
 // merge joins the families' tables; a verb claimed twice is a programming
 // error, found at start.

@@ -39,6 +39,7 @@ import (
 
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/workflows"
+	"golang.org/x/term"
 )
 
 var (
@@ -78,6 +79,13 @@ type Console struct {
 	Writers int
 	// Log receives errors the user only sees as "internal error".
 	Log *slog.Logger
+	// Settle is how long a command may wait for the effects it caused on
+	// the console (the new channel, the invite that moves the declarer
+	// into it, the posts) before the next line is read; 0 does not wait.
+	// With it, a script's next line finds the channel the declare opened,
+	// and the output of a command comes before the next prompt. Effects
+	// that take longer (a failing delivery) are printed when they come.
+	Settle time.Duration
 
 	svc *workflows.Service
 	in  io.Reader
@@ -85,6 +93,10 @@ type Console struct {
 	// at 1 again after a restart, and a key seen before would make the
 	// store drop a new message as a redelivery.
 	session string
+
+	// term, when set (UseTerminal), reads lines with editing and history
+	// and redraws its prompt below what is written through it.
+	term *term.Terminal
 
 	mu      sync.Mutex // guards everything below and every write to out
 	out     io.Writer
@@ -129,6 +141,22 @@ func newSession() string {
 	return hex.EncodeToString(b[:])
 }
 
+// UseTerminal makes the console read its lines through t, a line editor
+// on a terminal (history, arrows, Ctrl-A/E/W/L), and write through it, so
+// that output arriving while someone types (the outbox posts from its own
+// goroutine) is printed above the prompt and the line being typed, which
+// are then drawn again. Call it before Run; t's prompt becomes the
+// current channel's ("#general> ").
+func (c *Console) UseTerminal(t *term.Terminal) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.term = t
+	c.out = t
+	t.SetPrompt(promptFor(c.channel))
+}
+
+func promptFor(channel string) string { return "#" + channel + "> " }
+
 // Channel returns the current channel's name.
 func (c *Console) Channel() string {
 	c.mu.Lock()
@@ -153,7 +181,27 @@ func (c *Console) Run(ctx context.Context) error {
 	readErr := make(chan error, 1)
 	stop := make(chan struct{})
 	defer close(stop)
+	c.mu.Lock()
+	t := c.term
+	c.mu.Unlock()
 	go func() {
+		if t != nil {
+			for {
+				line, err := t.ReadLine()
+				if err != nil && !errors.Is(err, term.ErrPasteIndicator) {
+					if errors.Is(err, io.EOF) {
+						err = nil
+					}
+					readErr <- err
+					return
+				}
+				select {
+				case lines <- line:
+				case <-stop:
+					return
+				}
+			}
+		}
 		sc := bufio.NewScanner(c.in)
 		sc.Buffer(make([]byte, 0, 64*1024), maxLine)
 		for sc.Scan() {
@@ -292,6 +340,7 @@ func (c *Console) command(ctx context.Context, line string) error {
 		c.mu.Unlock()
 		r := c.svc.Execute(ctx, user, bot.Channel{Platform: bot.Console, ID: ch}, rest)
 		c.reply(ch, r)
+		c.settle(ctx, r.IncidentID)
 	case "/join":
 		ch := strings.TrimPrefix(rest, "#")
 		if ch == "" || strings.ContainsAny(ch, " \t") {
@@ -319,6 +368,18 @@ func (c *Console) command(ctx context.Context, line string) error {
 	return nil
 }
 
+// settle waits, up to c.Settle, for the console effects of incident id.
+func (c *Console) settle(ctx context.Context, id string) {
+	if c.Settle <= 0 || id == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.Settle)
+	defer cancel()
+	if err := c.svc.Settle(ctx, id, bot.Console); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		c.logError(ctx, "waiting for a command's effects", err, "")
+	}
+}
+
 // help is the console's own commands, then the /incident commands as
 // bot.Verbs declares them. People are written @name: the console's users
 // have no IDs, and a plain @name is the grammar's neutral mention of a
@@ -341,6 +402,9 @@ func (c *Console) join(ch string) {
 	c.mu.Lock()
 	c.channel = ch
 	c.channels[ch] = true
+	if c.term != nil {
+		c.term.SetPrompt(promptFor(ch))
+	}
 	c.mu.Unlock()
 	c.printf("* joined #%s", ch)
 }
@@ -499,7 +563,7 @@ func (c *Console) write(s string) {
 }
 
 func (c *Console) prompt() {
-	if !c.Prompt {
+	if !c.Prompt || c.term != nil {
 		return
 	}
 	c.mu.Lock()

@@ -178,7 +178,7 @@ func TestCommandsThatChangeNothing(t *testing.T) {
 				inv     discordtest.Invocation
 				want    []string
 			}{
-				{"unknown subcommand", ch, cmd("frobnicate"), []string{`Unknown command "frobnicate"`, "Usage:", "/incident declare"}},
+				{"unknown subcommand", ch, cmd("frobnicate"), []string{`Unknown command "frobnicate"`, "Usage: /incident", "\ndeclare "}},
 				{"unknown step", ch, cmd("postmortem frob"), []string{`Unknown postmortem step "frob"`}},
 				{"unknown command", ch, discordtest.Invocation{Name: "other", Sub: "sev"}, []string{"Unknown command /other", "Usage:"}},
 				{"severity as text", ch, cmd("sev", str("severity", "two")), []string{"The severity option must be a whole number", "Usage: /incident sev <1-4>"}},
@@ -198,7 +198,7 @@ func TestCommandsThatChangeNothing(t *testing.T) {
 				{"declare empty title", general, cmd("declare", str("title", "  ")), []string{"Missing the title"}},
 				{"exhortation", ch, cmd("action add", str("text", "be more careful"), usr("owner", h.bob), str("due", "2026-03-16")), []string{"not a countermeasure"}},
 				{"not an incident channel", general, cmd("sev", num("severity", 1)), []string{"This is not an incident channel"}},
-				{"help", general, cmd("help"), []string{"Usage:", "/incident close"}},
+				{"help", general, cmd("help"), []string{"Usage: /incident", "\nclose "}},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
 					before := h.snapshot()
@@ -245,5 +245,53 @@ func TestOwnMessages(t *testing.T) {
 	}
 	if ev, ok := find(tl, bot.EventBot, "[FIRING] error rate"); !ok || ev.Author != (bot.User{Platform: bot.Discord, ID: grafana, Name: "grafana"}) {
 		t.Errorf("integration message: %+v in %v", ev, entries(tl))
+	}
+}
+
+// componentBody is a MESSAGE_COMPONENT interaction (a button click) in ch
+// with customID.
+func (h *harness) componentBody(ch, customID string) []byte {
+	b, _ := json.Marshal(map[string]any{
+		"id": "1100000000000000002", "application_id": h.fake.AppID, "type": 3, "token": "itok-click", "version": 1,
+		"guild_id": h.fake.GuildID, "channel_id": ch,
+		"member": map[string]any{"user": map[string]any{"id": h.alice, "username": "alice"}},
+		"data":   map[string]any{"custom_id": customID, "component_type": 2},
+	})
+	return b
+}
+
+// TestButtonBadInput: a click on a button debrief did not post, or one
+// whose command is malformed, is answered to the clicker alone and
+// changes nothing; a forged click is 401.
+func TestButtonBadInput(t *testing.T) {
+	h, ch := declared(t, overHTTP)
+	_, other, _ := ed25519.GenerateKey(rand.Reader)
+	for _, tc := range []struct {
+		name, customID string
+		forged         bool
+		want           int
+		reply          string
+	}{
+		{"someone else's button", "other-bot:approve", false, http.StatusOK, "debrief does not know this button."},
+		{"a malformed command", "cmd:declare --from NM-", false, http.StatusOK, "--from"},
+		{"an unknown near miss", "cmd:declare --from NM-99", false, http.StatusOK, "There is no near miss NM-99."},
+		{"forged", "cmd:sev 1", true, http.StatusUnauthorized, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := h.snapshot()
+			body := h.componentBody(ch, tc.customID)
+			header := h.signed(time.Now(), body)
+			if tc.forged {
+				header = signedBy(other, time.Now(), body)
+			}
+			status, got := h.post(body, header)
+			if status != tc.want || !strings.Contains(got, tc.reply) || (tc.want == http.StatusOK && !strings.Contains(got, `"flags":64`)) {
+				t.Errorf("click = %d %s, want %d, ephemeral, with %q", status, got, tc.want, tc.reply)
+			}
+			h.deliver()
+			if after := h.snapshot(); after != before {
+				t.Errorf("state changed:\nbefore %+v\nafter  %+v", before, after)
+			}
+		})
 	}
 }

@@ -79,6 +79,8 @@ type createMessage struct {
 	EnforceNonce    bool                              `json:"enforce_nonce,omitempty"`
 	AllowedMentions *discordgo.MessageAllowedMentions `json:"allowed_mentions"`
 	Attachments     []attachmentRef                   `json:"attachments,omitempty"`
+	// Components are the message's action rows (PostButton).
+	Components []discordgo.MessageComponent `json:"components,omitempty"`
 }
 
 type attachmentRef struct {
@@ -107,6 +109,27 @@ func (d *Discord) Post(ctx context.Context, key, channelID, text string) (string
 	head := cutLines(text, maxContent-100) + "\n… (the full text is attached)"
 	return d.send(ctx, channelID, createMessage{Content: head, Nonce: nonceOf(key), EnforceNonce: key != "", AllowedMentions: noMentions},
 		[]*discordgo.File{{Name: "message.txt", ContentType: "text/plain; charset=utf-8", Reader: strings.NewReader(text)}})
+}
+
+// commandPrefix starts the custom_id of a button that runs a command: the
+// rest is the command's words after /incident (at most 100 characters in
+// all, Discord's limit on a custom_id).
+const commandPrefix = "cmd:"
+
+var _ workflows.ButtonPoster = (*Discord)(nil)
+
+// PostButton posts text with a button that runs command as whoever clicks
+// it (a MESSAGE_COMPONENT interaction, handled in command).
+func (d *Discord) PostButton(ctx context.Context, key, channelID, text, label, command string) (string, error) {
+	id := commandPrefix + command
+	if len(id) > 100 {
+		return "", &workflows.PermanentError{Err: fmt.Errorf("discord: button command %q longer than a custom_id", command)}
+	}
+	row := discordgo.ActionsRow{Components: []discordgo.MessageComponent{
+		discordgo.Button{Label: label, Style: discordgo.PrimaryButton, CustomID: id},
+	}}
+	return d.send(ctx, channelID, createMessage{Content: truncate(text, maxContent), Nonce: nonceOf(key), EnforceNonce: key != "",
+		AllowedMentions: noMentions, Components: []discordgo.MessageComponent{row}}, nil)
 }
 
 // Discord's answers that say a person cannot get a DM from the bot: they

@@ -68,7 +68,9 @@ func severityChoices() []*discordgo.ApplicationCommandOptionChoice {
 // option each, "attendee", "attendee2"... up to Arg.Max (a subcommand
 // takes at most 25 options).
 func optionsOf(a bot.Arg) []*discordgo.ApplicationCommandOption {
-	o := &discordgo.ApplicationCommandOption{Type: optString, Name: a.Name, Description: optionHelp(a), Required: a.Required, MaxLength: a.MaxLength()}
+	// A long text may come from the modal instead (form.go): its option
+	// is never required.
+	o := &discordgo.ApplicationCommandOption{Type: optString, Name: a.Name, Description: optionHelp(a), Required: a.Required && !a.Long, MaxLength: a.MaxLength()}
 	switch a.Type {
 	case bot.ArgSeverity:
 		o.Type, o.Choices = optInteger, severityChoices()
@@ -159,11 +161,21 @@ type options struct {
 // get usage help, never a panic. A subcommand debrief does not know is
 // passed on as words, and the grammar answers it.
 func commandText(data discordgo.ApplicationCommandInteractionData) (string, error) {
+	o, text, err := parseInvocation(data)
+	if err != nil || o == nil {
+		return text, err
+	}
+	return o.spec.Compose(o.values())
+}
+
+// parseInvocation reads an /incident interaction: the checked options of a
+// known verb, or (o nil) the text to pass on as it is.
+func parseInvocation(data discordgo.ApplicationCommandInteractionData) (o *options, text string, err error) {
 	if data.Name != CommandName {
-		return "", bot.Errorf(bot.EINVALID, "Unknown command /%s.\n%s", data.Name, bot.Help())
+		return nil, "", bot.Errorf(bot.EINVALID, "Unknown command /%s.\n%s", data.Name, bot.Help())
 	}
 	if len(data.Options) != 1 {
-		return "help", nil
+		return nil, "help", nil
 	}
 	top := data.Options[0]
 	var p path
@@ -173,21 +185,21 @@ func commandText(data discordgo.ApplicationCommandInteractionData) (string, erro
 		p, given = path{sub: top.Name}, top.Options
 	case discordgo.ApplicationCommandOptionSubCommandGroup:
 		if len(top.Options) != 1 {
-			return top.Name, nil
+			return nil, top.Name, nil
 		}
 		p, given = path{group: top.Name, sub: top.Options[0].Name}, top.Options[0].Options
 	default:
-		return "", bot.Errorf(bot.EINVALID, "Unknown command %q.\n%s", top.Name, bot.Help())
+		return nil, "", bot.Errorf(bot.EINVALID, "Unknown command %q.\n%s", top.Name, bot.Help())
 	}
 	def, spec := definition(p), verbs[p]
 	if def == nil || spec == nil {
-		return p.String(), nil // the grammar says what is unknown
+		return nil, p.String(), nil // the grammar says what is unknown
 	}
-	o := &options{p: p, spec: spec, opts: map[string]*discordgo.ApplicationCommandInteractionDataOption{}, res: data.Resolved, def: def}
+	o = &options{p: p, spec: spec, opts: map[string]*discordgo.ApplicationCommandInteractionDataOption{}, res: data.Resolved, def: def}
 	if err := o.check(given); err != nil {
-		return "", err
+		return nil, "", err
 	}
-	return o.spec.Compose(o.values())
+	return o, "", nil
 }
 
 // verbs finds a verb by its path.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 
 	"github.com/debrief/debrief/bot"
@@ -25,9 +26,19 @@ func FromEnv(ctx context.Context, getenv func(string) string, svc *workflows.Ser
 	cfg := Config{
 		BotToken: get("DISCORD_BOT_TOKEN"), AppID: get("DISCORD_APP_ID"), GuildID: get("DISCORD_GUILD_ID"),
 		PublicKey: get("DISCORD_PUBLIC_KEY"), APIURL: get("DISCORD_API_URL"), CategoryID: get("DISCORD_CATEGORY_ID"),
-		KeyEmoji: get("DISCORD_KEY_EMOJI"), Log: log,
+		KeyEmoji: get("DISCORD_KEY_EMOJI"), NearMissEmoji: get("DEBRIEF_NEARMISS_EMOJI"), Log: log,
 	}
 	announce := get("DISCORD_ANNOUNCE_CHANNEL")
+	// Discord has no archived channels: a closed incident's channel is
+	// locked instead (README, "In Discord"), unless this says not to.
+	lock := true
+	if v := get("DISCORD_LOCK_ON_CLOSE"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return nil, fmt.Errorf("DISCORD_LOCK_ON_CLOSE=%q: want true or false", v)
+		}
+		lock = b
+	}
 	if announce != "" && !isSnowflake(announce) {
 		return nil, fmt.Errorf("DISCORD_ANNOUNCE_CHANNEL=%q: give the ID, a number (Developer Mode on, then right-click -> Copy ID), not a name", announce)
 	}
@@ -56,8 +67,14 @@ func FromEnv(ctx context.Context, getenv func(string) string, svc *workflows.Ser
 		}
 		svc.Config.Announce[bot.Discord] = announce
 	}
+	if !lock {
+		if svc.Config.KeepChannelOnClose == nil {
+			svc.Config.KeepChannelOnClose = map[bot.Platform]bool{}
+		}
+		svc.Config.KeepChannelOnClose[bot.Discord] = true
+	}
 	d.log.InfoContext(ctx, "discord enabled", "guild", cfg.GuildID, "http_route", cfg.PublicKey != "",
-		"category", cfg.CategoryID, "announce", announce)
+		"category", cfg.CategoryID, "announce", announce, "lock_on_close", lock)
 	return d, nil
 }
 

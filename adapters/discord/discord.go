@@ -55,6 +55,10 @@ type Config struct {
 	// KeyEmoji marks a key event when reacted with: a Unicode emoji, or a
 	// custom emoji's name (or name:id).
 	KeyEmoji string
+	// NearMissEmoji records the message reacted to as a near miss, in any
+	// channel (DEBRIEF_NEARMISS_EMOJI); bot.DefaultNearMissEmoji when
+	// empty.
+	NearMissEmoji string
 	// HTTPClient calls the REST API; one with a 15 s timeout when nil.
 	// Its Transport is wrapped, not replaced.
 	HTTPClient *http.Client
@@ -88,6 +92,9 @@ type Discord struct {
 	self   string // the bot's user ID
 
 	channels channelCache
+
+	// forms are the commands waiting for their modal's answer (form.go).
+	forms forms
 
 	// registerMu serialises command registration; registered is set once
 	// Discord accepted the commands.
@@ -258,6 +265,10 @@ func (cfg *Config) check() error {
 		cfg.KeyEmoji = DefaultKeyEmoji
 	}
 	cfg.KeyEmoji = strings.Trim(cfg.KeyEmoji, ":")
+	if cfg.NearMissEmoji == "" {
+		cfg.NearMissEmoji = bot.DefaultNearMissEmoji
+	}
+	_, cfg.NearMissEmoji = bot.EmojiForms(cfg.NearMissEmoji)
 	if len(cfg.KeyEmoji) > 64 || strings.ContainsFunc(cfg.KeyEmoji, unicode.IsSpace) {
 		return fmt.Errorf("DISCORD_KEY_EMOJI=%q: want one emoji, such as 📌, or a custom emoji's name", cfg.KeyEmoji)
 	}

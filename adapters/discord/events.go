@@ -12,6 +12,7 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 	"github.com/debrief/debrief/bot"
+	"github.com/debrief/debrief/store"
 	"github.com/debrief/debrief/workflows"
 )
 
@@ -171,6 +172,9 @@ func (d *Discord) dispatch(ctx context.Context, t string, raw json.RawMessage) e
 		var r discordgo.MessageReactionAdd
 		if err := json.Unmarshal(raw, &r); err != nil || r.MessageReaction == nil {
 			return d.malformed(ctx, t, err)
+		}
+		if d.isEmoji(r.Emoji, d.cfg.NearMissEmoji) {
+			return d.nearMiss(ctx, &r)
 		}
 		m := &discordgo.Message{ID: r.MessageID, ChannelID: r.ChannelID, GuildID: r.GuildID}
 		return d.record(ctx, m, d.reacted(&r))
@@ -438,8 +442,11 @@ func (d *Discord) reacted(r *discordgo.MessageReactionAdd) translator {
 
 // isKeyEmoji reports whether e is the configured key emoji: a Unicode
 // emoji by itself, a custom one by name, name:id or id.
-func (d *Discord) isKeyEmoji(e discordgo.Emoji) bool {
-	k := d.cfg.KeyEmoji
+func (d *Discord) isKeyEmoji(e discordgo.Emoji) bool { return d.isEmoji(e, d.cfg.KeyEmoji) }
+
+// isEmoji reports whether e is k: a Unicode emoji by itself, a custom one
+// by name, name:id or id.
+func (d *Discord) isEmoji(e discordgo.Emoji, k string) bool {
 	if e.ID == "" {
 		return e.Name == k
 	}
@@ -470,4 +477,49 @@ func (d *Discord) pinned(ctx context.Context, m message, ch, incident string) []
 	ev := d.said(m, ch, bot.EventKey)
 	ev.Text, ev.MessageID = text, id
 	return []bot.TimelineEvent{ev}
+}
+
+// nearMiss records the message a near-miss reaction marked, in any channel
+// of the guild: its text and author (GET the message), its link, who
+// reacted. The message's identity is the near miss's source, so a second
+// reaction or a replayed event records it once. An error keeps the event
+// unacknowledged (the sequence is not advanced), for a resume to replay.
+func (d *Discord) nearMiss(ctx context.Context, r *discordgo.MessageReactionAdd) error {
+	if r.GuildID != "" && r.GuildID != d.cfg.GuildID {
+		return nil
+	}
+	lctx, cancel := context.WithTimeout(ctx, lookupTimeout)
+	pm, err := d.api.ChannelMessage(r.ChannelID, r.MessageID, discordgo.WithContext(lctx))
+	cancel()
+	if restCode(err) == codeUnknownMessage {
+		return nil // deleted since: nothing to record
+	}
+	if err != nil {
+		return classify("get message", err)
+	}
+	var reactor *discordgo.User
+	if r.Member != nil {
+		reactor = r.Member.User
+	}
+	if reactor == nil {
+		reactor = &discordgo.User{ID: r.UserID}
+	}
+	var author bot.User
+	if pm.Author != nil {
+		author = userOf(pm.Author, pm.Member)
+	}
+	nm, dup, err := d.svc.RecordNearMiss(ctx, store.NearMiss{
+		Text: plainText(pm.Content, d.names(message{Message: pm})), Reporter: userOf(reactor, r.Member), Author: author,
+		Channel: bot.Channel{Platform: bot.Discord, ID: r.ChannelID}, At: pm.Timestamp,
+		Permalink: "https://discord.com/channels/" + d.cfg.GuildID + "/" + r.ChannelID + "/" + r.MessageID,
+		Source:    messageKey(r.ChannelID, r.MessageID),
+	})
+	if bot.ErrorCode(err) == bot.EINVALID {
+		return nil // a message with no text: nothing to record or replay
+	}
+	if err != nil {
+		return err
+	}
+	d.log.InfoContext(ctx, "near miss", "id", nm.ID, "channel", r.ChannelID, "duplicate", dup)
+	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
@@ -46,7 +47,7 @@ func (d *Discord) serveInteraction(w http.ResponseWriter, r *http.Request) {
 	switch i.Type {
 	case discordgo.InteractionPing:
 		_ = hr.answer(r.Context(), &discordgo.InteractionResponse{Type: discordgo.InteractionResponsePong})
-	case discordgo.InteractionApplicationCommand:
+	case discordgo.InteractionApplicationCommand, discordgo.InteractionModalSubmit, discordgo.InteractionMessageComponent:
 		then := d.command(r.Context(), &i, hr)
 		if !hr.sent {
 			http.Error(w, "internal error", http.StatusInternalServerError)
@@ -161,7 +162,8 @@ func (d *Discord) gatewayInteraction(ctx context.Context, i *discordgo.Interacti
 	if i.Type == discordgo.InteractionPing {
 		return
 	}
-	if i.Type != discordgo.InteractionApplicationCommand {
+	if i.Type != discordgo.InteractionApplicationCommand && i.Type != discordgo.InteractionModalSubmit &&
+		i.Type != discordgo.InteractionMessageComponent {
 		if err := (callbackResponder{d, i}).answer(ctx, ephemeral("debrief only answers /incident.")); err != nil {
 			d.log.WarnContext(ctx, "could not answer an interaction", "err", err)
 		}
@@ -185,10 +187,6 @@ func (d *Discord) command(ctx context.Context, i *discordgo.Interaction, respond
 		}
 		return nil
 	}
-	data, ok := i.Data.(discordgo.ApplicationCommandInteractionData)
-	if !ok {
-		return fail("The command came without its data.")
-	}
 	if i.GuildID != d.cfg.GuildID {
 		return fail("debrief serves another server: run /incident there.")
 	}
@@ -199,9 +197,40 @@ func (d *Discord) command(ctx context.Context, i *discordgo.Interaction, respond
 	if u == nil || i.ChannelID == "" {
 		return fail("The command came without a user or channel.")
 	}
-	text, err := commandText(data)
-	if err != nil {
-		return fail(bot.ErrorMessage(err))
+	// A command (whose long texts may be asked in a modal first, form.go),
+	// or the answer to such a modal.
+	var text string
+	switch data := i.Data.(type) {
+	case discordgo.ApplicationCommandInteractionData:
+		o, t, err := parseInvocation(data)
+		if err != nil {
+			return fail(bot.ErrorMessage(err))
+		}
+		if o != nil && d.formFor(ctx, o, u.ID, respond) {
+			return nil
+		}
+		if o != nil {
+			if t, err = o.spec.Compose(o.values()); err != nil {
+				return fail(bot.ErrorMessage(err))
+			}
+		}
+		text = t
+	case discordgo.MessageComponentInteractionData:
+		// A button the bot posted (PostButton): its custom_id carries the
+		// command, run as whoever clicked, like a typed one.
+		t, ok := strings.CutPrefix(data.CustomID, commandPrefix)
+		if !ok {
+			return fail("debrief does not know this button.")
+		}
+		text = t
+	case discordgo.ModalSubmitInteractionData:
+		t, err := d.submitted(i, u.ID)
+		if err != nil {
+			return fail(bot.ErrorMessage(err))
+		}
+		text = t
+	default:
+		return fail("The command came without its data.")
 	}
 	actor := userOf(u, m)
 	chID, err := d.incidentChannel(ctx, i.ChannelID)

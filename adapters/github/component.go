@@ -81,6 +81,15 @@ func fromEnv(getenv func(string) string) (envConfig, error) {
 	if c.Token != "" && c.Repo == "" {
 		return envConfig{}, errors.New("GITHUB_TOKEN is set but GITHUB_REPO is not: name the repository for countermeasure issues (owner/name)")
 	}
+	// Half a configuration is an error that names what is missing, never
+	// GitHub silently left off.
+	if c.Token == "" {
+		for _, v := range []struct{ name, v string }{{"GITHUB_REPO", c.Repo}, {"GITHUB_WEBHOOK_SECRET", c.WebhookSecret}, {"GITHUB_POSTMORTEM_PATH", c.PostmortemPath}} {
+			if v.v != "" {
+				return envConfig{}, fmt.Errorf("%s is set but GITHUB_TOKEN is not: GitHub needs the token", v.name)
+			}
+		}
+	}
 	return c, nil
 }
 

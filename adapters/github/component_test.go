@@ -34,6 +34,8 @@ func TestFromEnv(t *testing.T) {
 	}{
 		{map[string]string{"GITHUB_TOKEN": "x"}, "GITHUB_REPO is not"},
 		{map[string]string{"GITHUB_REPO": "just-a-name"}, "GITHUB_REPO"},
+		{map[string]string{"GITHUB_REPO": "acme/ops"}, "GITHUB_REPO is set but GITHUB_TOKEN is not"},
+		{map[string]string{"GITHUB_WEBHOOK_SECRET": "s"}, "GITHUB_WEBHOOK_SECRET is set but GITHUB_TOKEN is not"},
 		{map[string]string{"GITHUB_API_URL": "api.github.com"}, "GITHUB_API_URL"},
 		{map[string]string{"GITHUB_USERS_FILE": filepath.Join(dir, "missing")}, "GITHUB_USERS_FILE"},
 		{map[string]string{"GITHUB_USERS_FILE": write("bad1.txt", "U024BE7LH octocat\n")}, "line 1"},

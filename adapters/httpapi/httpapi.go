@@ -60,8 +60,33 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.Handle("GET /api/incidents/{id}", s.auth(s.incident))
 	mux.Handle("GET /api/incidents/{id}/timeline", s.auth(s.timeline))
 	mux.Handle("GET /api/incidents/{id}/postmortem.md", s.auth(s.postmortem))
+	mux.Handle("GET /api/gamedays", s.auth(s.gamedays))
+	mux.Handle("GET /api/nearmisses", s.auth(s.nearMisses))
+	mux.Handle("GET /api/signals", s.auth(s.signals))
 	if s.Backup != nil {
 		mux.Handle("GET /api/backup", s.auth(s.backup))
+	}
+	// Anything else under /api/ is answered like the rest of the API, in
+	// JSON, rather than by the mux's text/plain 404.
+	mux.Handle("/api/", s.auth(s.noRoute(mux)))
+}
+
+// noRoute answers what no /api/ route takes: 405 when the path is a route
+// for GET (every API route is), 404 otherwise.
+func (s *Server) noRoute(mux *http.ServeMux) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			get := r.Clone(r.Context())
+			get.Method = http.MethodGet
+			if _, pattern := mux.Handler(get); pattern != "/api/" {
+				w.Header().Set("Allow", "GET, HEAD")
+				writeJSON(w, http.StatusMethodNotAllowed, errorBody{Code: bot.EINVALID,
+					Error: fmt.Sprintf("%s %s: the API is read-only; use GET.", r.Method, r.URL.Path)})
+				return
+			}
+		}
+		writeJSON(w, http.StatusNotFound, errorBody{Code: bot.ENOTFOUND,
+			Error: fmt.Sprintf("No API route %s %s; the README's HTTP section lists them.", r.Method, r.URL.Path)})
 	}
 }
 
@@ -163,6 +188,17 @@ func (s *Server) incidents(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// gamedays lists the game days, upcoming first, with the drills' own
+// figures: they never count in the real incidents' (README, "Game days").
+func (s *Server) gamedays(w http.ResponseWriter, r *http.Request) {
+	rs, f, err := s.Service.GamedayList(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toGamedays(rs, f))
+}
+
 func (s *Server) incident(w http.ResponseWriter, r *http.Request) {
 	inc, err := s.Service.Incident(r.Context(), r.PathValue("id"))
 	if err != nil {
@@ -241,6 +277,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	// The answers are read by programs and people, never embedded in a
+	// page: "->" stays "->", not "\u003e".
+	enc.SetEscapeHTML(false)
 	_ = enc.Encode(v)
 }
 

@@ -306,6 +306,7 @@ func TestToken(t *testing.T) {
 	f := newFixture(t, "s3cret")
 	for _, path := range []string{
 		"/api/incidents", "/api/incidents/INC-1", "/api/incidents/INC-1/timeline", "/api/incidents/INC-1/postmortem.md",
+		"/api/gamedays",
 	} {
 		for _, tok := range []string{"", "wrong", "s3cre", "S3CRET", "s3cret2"} {
 			resp, body := f.get(t, path, tok)
@@ -426,5 +427,94 @@ func TestBackup(t *testing.T) {
 	})
 	if err != nil || !slices.Equal(titles, []string{"Checkout is down", "near miss: disk at 90%"}) {
 		t.Errorf("incidents in the copy = %q, %v", titles, err)
+	}
+}
+
+// TestGamedays: GET /api/gamedays lists a drill that ran, with its
+// measurements and verdict, and one upcoming; the drill's incident has
+// its drill fields; the real incidents' list says which is the drill.
+func TestGamedays(t *testing.T) {
+	f := newFixture(t, "")
+	ctx := context.Background()
+	general := bot.Channel{Platform: bot.Console, ID: "general"}
+	for _, text := range []string{
+		"gameday schedule 2026-03-02 10:05 UTC Failover hypothesis: checkout keeps working fault: kill the primary",
+		"gameday schedule 2026-03-09 10:00 UTC Cache eviction hypothesis: p99 under 300ms",
+	} {
+		if r := f.svc.Execute(ctx, alice, general, text); r.Ephemeral {
+			t.Fatalf("%s: %+v", text, r)
+		}
+	}
+	if n, err := f.svc.Gamedays().Tick(ctx, t0.Add(5*time.Minute)); err != nil || n != 1 {
+		t.Fatalf("Tick = %d, %v", n, err)
+	}
+	if _, err := f.svc.Outbox().Tick(ctx, t0.Add(5*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	ch := bot.Channel{Platform: bot.Console, ID: "inc-3-drill-failover"}
+	for _, text := range []string{"gameday inject", "gameday detected", "mitigate", "gameday verdict held checkout stayed up"} {
+		if r := f.svc.Execute(ctx, alice, ch, text); r.Ephemeral {
+			t.Fatalf("%s: %+v", text, r)
+		}
+	}
+	v := f.getJSON(t, "/api/gamedays", "", http.StatusOK)
+	list, ok := v["gamedays"].([]any)
+	if !ok || len(list) != 2 {
+		t.Fatalf("gamedays = %v", v)
+	}
+	up, ran := list[0].(map[string]any), list[1].(map[string]any)
+	if up["id"] != "GD-2" || up["state"] != "scheduled" || up["start"] != "2026-03-09T10:00:00Z" {
+		t.Errorf("upcoming = %v", up)
+	}
+	// The fixture's clock moves a second per reading.
+	if ran["id"] != "GD-1" || ran["incident_id"] != "INC-3" || ran["verdict"] != "held" || ran["state"] != "mitigated" ||
+		ran["time_to_detect_seconds"] != 1.0 || ran["time_to_mitigate_seconds"] != 2.0 ||
+		ran["plan"].(map[string]any)["fault"] != "kill the primary" {
+		t.Errorf("ran = %v", ran)
+	}
+	fig := v["figures"].(map[string]any)
+	if fig["held"] != 1.0 || fig["run"] != 1.0 || fig["scheduled"] != 1.0 || fig["mean_time_to_detect_seconds"] != 1.0 {
+		t.Errorf("figures = %v", fig)
+	}
+	inc := f.getJSON(t, "/api/incidents/INC-3", "", http.StatusOK)
+	drill, ok := inc["drill"].(map[string]any)
+	if inc["kind"] != "drill" || !ok || drill["gameday"] != "GD-1" || drill["verdict"] != "held" || drill["time_to_detect_seconds"] != 1.0 {
+		t.Errorf("INC-3 = %v", inc)
+	}
+	if real := f.getJSON(t, "/api/incidents/INC-1", "", http.StatusOK); real["drill"] != nil {
+		t.Errorf("a real incident has drill fields: %v", real["drill"])
+	}
+}
+
+// TestUnknownAPIRoute: what no route takes under /api/ is answered in JSON
+// like the rest of the API: 404 for an unknown path, 405 for a known path
+// with another method than GET.
+func TestUnknownAPIRoute(t *testing.T) {
+	f := newFixture(t, "")
+	v := f.getJSON(t, "/api/nope", "", http.StatusNotFound)
+	if v["code"] != "not_found" || !strings.Contains(v["error"].(string), "GET /api/nope") {
+		t.Errorf("GET /api/nope = %v", v)
+	}
+	f.getJSON(t, "/api/incidents/INC-1/nope", "", http.StatusNotFound)
+	resp, err := http.Post(f.srv.URL+"/api/incidents/INC-1", "application/json", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Content-Type") != "application/json" || resp.Header.Get("Allow") != "GET, HEAD" {
+		t.Errorf("POST /api/incidents/INC-1 = %d %q Allow %q, want a JSON 405", resp.StatusCode, resp.Header.Get("Content-Type"), resp.Header.Get("Allow"))
+	}
+	// With a token, an unknown route is no way around it.
+	g := newFixture(t, "s3cret")
+	g.getJSON(t, "/api/nope", "", http.StatusUnauthorized)
+}
+
+// TestNoHTMLEscaping: the JSON is not HTML: "->" and "<" are written as
+// they are, not as \u003e and \u003c.
+func TestNoHTMLEscaping(t *testing.T) {
+	f := newFixture(t, "")
+	_, body := f.get(t, "/api/incidents/INC-1/timeline", "")
+	if !strings.Contains(string(body), "severity SEV2 -> SEV1") || strings.Contains(string(body), `\u003e`) {
+		t.Errorf("timeline JSON escapes HTML characters:\n%s", body)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/debrief/debrief/bot"
+	"github.com/debrief/debrief/workflows"
 )
 
 // The response types are the API's contract, kept apart from bot's JSON
@@ -46,6 +47,104 @@ type incidentJSON struct {
 
 	Postmortem      postmortemJSON       `json:"postmortem"`
 	Countermeasures []countermeasureJSON `json:"countermeasures"`
+	// Drill is a drill's plan, measurements and verdict.
+	Drill *drillJSON `json:"drill,omitempty"`
+}
+
+type planJSON struct {
+	Hypothesis    string `json:"hypothesis"`
+	SteadyState   string `json:"steady_state,omitempty"`
+	Fault         string `json:"fault,omitempty"`
+	Target        string `json:"target,omitempty"`
+	AbortCriteria string `json:"abort_criteria,omitempty"`
+}
+
+type drillJSON struct {
+	Gameday        string     `json:"gameday,omitempty"`
+	Plan           planJSON   `json:"plan"`
+	ScheduledAt    *time.Time `json:"scheduled_at,omitempty"`
+	OpenedAt       *time.Time `json:"opened_at,omitempty"`
+	InjectedAt     *time.Time `json:"injected_at,omitempty"`
+	DetectedAt     *time.Time `json:"detected_at,omitempty"`
+	AbortedAt      *time.Time `json:"aborted_at,omitempty"`
+	TimeToDetect   *float64   `json:"time_to_detect_seconds,omitempty"`
+	TimeToMitigate *float64   `json:"time_to_mitigate_seconds,omitempty"`
+	Verdict        string     `json:"verdict,omitempty"`
+	Observed       string     `json:"observed,omitempty"`
+}
+
+// gamedayList is GET /api/gamedays.
+type gamedayList struct {
+	Gamedays []gamedayJSON `json:"gamedays"`
+	Figures  figuresJSON   `json:"figures"`
+}
+
+type gamedayJSON struct {
+	ID              string     `json:"id"`
+	Title           string     `json:"title"`
+	Start           time.Time  `json:"start"`
+	DurationMinutes int        `json:"duration_minutes"`
+	Zone            string     `json:"zone"`
+	Plan            planJSON   `json:"plan"`
+	ScheduledBy     userJSON   `json:"scheduled_by"`
+	Participants    []userJSON `json:"participants"`
+	State           string     `json:"state"`
+	IncidentID      string     `json:"incident_id,omitempty"`
+	InjectedAt      *time.Time `json:"injected_at,omitempty"`
+	DetectedAt      *time.Time `json:"detected_at,omitempty"`
+	AbortedAt       *time.Time `json:"aborted_at,omitempty"`
+	TimeToDetect    *float64   `json:"time_to_detect_seconds,omitempty"`
+	TimeToMitigate  *float64   `json:"time_to_mitigate_seconds,omitempty"`
+	Verdict         string     `json:"verdict,omitempty"`
+	Observed        string     `json:"observed,omitempty"`
+}
+
+type figuresJSON struct {
+	Scheduled          int      `json:"scheduled"`
+	Run                int      `json:"run"`
+	Held               int      `json:"held"`
+	Refuted            int      `json:"refuted"`
+	MeanTimeToDetect   *float64 `json:"mean_time_to_detect_seconds,omitempty"`
+	MeanTimeToMitigate *float64 `json:"mean_time_to_mitigate_seconds,omitempty"`
+}
+
+func toPlan(p bot.DrillPlan) planJSON {
+	return planJSON{Hypothesis: p.Hypothesis, SteadyState: p.SteadyState, Fault: p.Fault, Target: p.Target, AbortCriteria: p.AbortCriteria}
+}
+
+func toDrill(inc *bot.Incident) *drillJSON {
+	d := inc.Drill
+	if d == nil {
+		return nil
+	}
+	out := &drillJSON{
+		Gameday: d.Gameday, Plan: toPlan(d.Plan), ScheduledAt: stamp(d.ScheduledAt), OpenedAt: stamp(d.OpenedAt),
+		InjectedAt: stamp(d.InjectedAt), DetectedAt: stamp(d.DetectedAt), AbortedAt: stamp(d.AbortedAt),
+		Verdict: string(d.Verdict), Observed: d.Observed,
+	}
+	if v, ok := d.TimeToDetect(); ok {
+		s := v.Seconds()
+		out.TimeToDetect = &s
+	}
+	if v, ok := d.TimeToMitigate(inc); ok {
+		s := v.Seconds()
+		out.TimeToMitigate = &s
+	}
+	return out
+}
+
+func toGamedays(rs []workflows.GamedayReport, f workflows.GamedayFigures) gamedayList {
+	out := gamedayList{Gamedays: make([]gamedayJSON, len(rs)), Figures: figuresJSON(f)}
+	for i, r := range rs {
+		out.Gamedays[i] = gamedayJSON{
+			ID: r.ID, Title: r.Title, Start: r.Start.UTC(), DurationMinutes: int(r.Duration / time.Minute), Zone: r.Zone,
+			Plan: toPlan(r.Plan), ScheduledBy: toUser(r.ScheduledBy), Participants: toUsers(r.Participants),
+			State: r.State, IncidentID: r.IncidentID, InjectedAt: stamp(r.InjectedAt), DetectedAt: stamp(r.DetectedAt),
+			AbortedAt: stamp(r.AbortedAt), TimeToDetect: r.TimeToDetect, TimeToMitigate: r.TimeToMitigate,
+			Verdict: string(r.Verdict), Observed: r.Observed,
+		}
+	}
+	return out
 }
 
 type postmortemJSON struct {
@@ -129,6 +228,7 @@ func toIncident(inc *bot.Incident) incidentJSON {
 			Notes:           inc.Postmortem.Notes,
 		},
 		Countermeasures: make([]countermeasureJSON, len(inc.Countermeasures)),
+		Drill:           toDrill(inc),
 	}
 	if out.Tags == nil {
 		out.Tags = []string{}

@@ -201,10 +201,10 @@ func TestCommandsThatChangeNothing(t *testing.T) {
 		name, channel, text string
 		want                []string
 	}{
-		{"unknown command", ch, "frobnicate now", []string{`Unknown command "frobnicate"`, "Usage:", "/incident declare"}},
+		{"unknown command", ch, "frobnicate now", []string{`Unknown command "frobnicate"`, "Usage: /incident", "\ndeclare "}},
 		{"malformed sev", ch, "sev 9", []string{`Unknown severity "9"`, "Usage: /incident sev &lt;1-4&gt;"}},
 		{"not an incident channel", general, "sev 1", []string{"This is not an incident channel"}},
-		{"help", general, "help", []string{"Usage:", "/incident close"}},
+		{"help", general, "help", []string{"Usage: /incident", "\nclose "}},
 		{"unterminated quote", general, `declare "oops`, []string{"Unterminated quote"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

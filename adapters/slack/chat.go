@@ -119,8 +119,32 @@ func (s *Slack) findChannel(ctx context.Context, name string) (*slackgo.Channel,
 // Post posts text in the channel and returns the message's ts. A channel
 // the bot is not in (the announcement channel) is joined first, once.
 func (s *Slack) Post(ctx context.Context, key, channelID, text string) (string, error) {
+	return s.post(ctx, channelID, slackgo.MsgOptionText(text, true))
+}
+
+// commandAction is the action_id of a button that runs a command: its
+// value is the command's words after /incident (workflows.PostButton).
+const commandAction = "debrief_command"
+
+var _ workflows.ButtonPoster = (*Slack)(nil)
+
+// PostButton posts text with a button that runs command as whoever clicks
+// it (a block_actions interaction, handled in interaction). The text is
+// also the message's fallback text, for notifications.
+func (s *Slack) PostButton(ctx context.Context, key, channelID, text, label, command string) (string, error) {
+	btn := slackgo.NewButtonBlockElement(commandAction, command, plain(label))
+	btn.Style = slackgo.StylePrimary
+	blocks := slackgo.MsgOptionBlocks(
+		slackgo.NewSectionBlock(slackgo.NewTextBlockObject(slackgo.MarkdownType, escape(text), false, false), nil, nil),
+		slackgo.NewActionBlock("debrief_"+key, btn),
+	)
+	return s.post(ctx, channelID, slackgo.MsgOptionText(text, true), blocks)
+}
+
+// post posts a message built from opts in the channel.
+func (s *Slack) post(ctx context.Context, channelID string, opts ...slackgo.MsgOption) (string, error) {
 	post := func() (string, error) {
-		_, ts, err := s.api.PostMessageContext(ctx, channelID, slackgo.MsgOptionText(text, true))
+		_, ts, err := s.api.PostMessageContext(ctx, channelID, opts...)
 		return ts, err
 	}
 	ts, err := post()

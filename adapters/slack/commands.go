@@ -137,6 +137,15 @@ func (s *Slack) runCommand(ctx context.Context, sc slackgo.SlashCommand) *comman
 		return &commandReply{ResponseType: "ephemeral",
 			Text: "Could not open the form. Declare with " + bot.Syntax(bot.VerbDeclare) + ", or see /incident help."}
 	}
+	if isBareVerb(text, bot.VerbGamedaySchedule) {
+		// No plan: the form asks for it.
+		err := s.openGameday(ctx, sc.TriggerID, sc.ChannelID)
+		if err == nil {
+			return nil
+		}
+		// The typed command then says what is missing.
+		s.log.WarnContext(ctx, "could not open the game day form", "user", actor.ID, "err", err)
+	}
 	r := s.svc.Execute(ctx, actor, ch, text)
 	kind := "in_channel"
 	if r.Ephemeral {

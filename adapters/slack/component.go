@@ -26,9 +26,12 @@ type envConfig struct {
 	ArchiveOnClose bool
 }
 
-// enabled reports whether Slack credentials are set: a platform is on when
-// its credentials are.
-func (c envConfig) enabled() bool { return c.BotToken != "" || c.AppToken != "" }
+// enabled reports whether any Slack credential is set: a platform is on when
+// its credentials are, and one set without the others is an error (fromEnv)
+// rather than a platform silently left off.
+func (c envConfig) enabled() bool {
+	return c.BotToken != "" || c.AppToken != "" || c.SigningSecret != ""
+}
 
 // fromEnv reads the SLACK_* variables and checks that the set makes sense,
 // also when Slack is off (a mistyped URL should not wait for the day the
@@ -59,6 +62,10 @@ func fromEnv(getenv func(string) string) (envConfig, error) {
 			return envConfig{}, fmt.Errorf("SLACK_KEY_EMOJI=%q: want an emoji name such as pushpin (lower case, no colons needed)", getenv("SLACK_KEY_EMOJI"))
 		}
 	}
+	c.NearMissEmoji, _ = bot.EmojiForms(bot.DefaultNearMissEmoji)
+	if v := get("DEBRIEF_NEARMISS_EMOJI"); v != "" {
+		c.NearMissEmoji, _ = bot.EmojiForms(v)
+	}
 	if v := get("SLACK_ARCHIVE_ON_CLOSE"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -72,8 +79,10 @@ func fromEnv(getenv func(string) string) (envConfig, error) {
 	switch {
 	case !c.enabled():
 		return c, nil
-	case c.BotToken == "":
+	case c.BotToken == "" && c.AppToken != "":
 		return envConfig{}, errors.New("SLACK_APP_TOKEN is set but SLACK_BOT_TOKEN is not: Socket Mode needs both")
+	case c.BotToken == "":
+		return envConfig{}, errors.New("SLACK_SIGNING_SECRET is set but SLACK_BOT_TOKEN is not: Slack over HTTP needs both")
 	case !strings.HasPrefix(c.BotToken, "xoxb-"):
 		return envConfig{}, errors.New("SLACK_BOT_TOKEN: not a bot token (they start with xoxb-; OAuth & Permissions in the app's settings)")
 	case c.AppToken != "" && !strings.HasPrefix(c.AppToken, "xapp-"):

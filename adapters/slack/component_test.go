@@ -26,6 +26,7 @@ func TestFromEnv(t *testing.T) {
 	}{
 		{map[string]string{"SLACK_BOT_TOKEN": "xoxb-secret-1"}, "SLACK_SIGNING_SECRET"},
 		{map[string]string{"SLACK_APP_TOKEN": "xapp-secret-1"}, "SLACK_BOT_TOKEN"},
+		{map[string]string{"SLACK_SIGNING_SECRET": "secret-1"}, "SLACK_SIGNING_SECRET is set but SLACK_BOT_TOKEN is not"},
 		{map[string]string{"SLACK_BOT_TOKEN": "xoxp-secret-1", "SLACK_SIGNING_SECRET": "s"}, "SLACK_BOT_TOKEN: not a bot token"},
 		{map[string]string{"SLACK_BOT_TOKEN": "xoxb-secret-1", "SLACK_APP_TOKEN": "xoxb-secret-2"}, "SLACK_APP_TOKEN: not an app-level token"},
 		{map[string]string{"SLACK_KEY_EMOJI": "Push Pin"}, "SLACK_KEY_EMOJI"},

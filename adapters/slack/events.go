@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/debrief/debrief/bot"
+	"github.com/debrief/debrief/store"
 	slackgo "github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 )
@@ -110,6 +111,9 @@ func (s *Slack) eventPayload(ctx context.Context, payload []byte, retry int) err
 // channels, and kinds debrief does not record, are acknowledged and
 // dropped.
 func (s *Slack) event(ctx context.Context, env *envelope, retry int) error {
+	if e := &env.Event; e.Type == string(slackevents.ReactionAdded) && e.Reaction != "" && e.Reaction == s.cfg.NearMissEmoji {
+		return s.nearMiss(ctx, e)
+	}
 	ch, evs := s.translate(ctx, &env.Event)
 	for _, ev := range evs {
 		_, err := s.svc.Record(ctx, bot.Channel{Platform: bot.Slack, ID: ch}, ev)
@@ -284,4 +288,52 @@ func (s *Slack) ownAction(ev *bot.TimelineEvent, m message) {
 	if m.BotID != "" || m.Subtype == slackgo.MsgSubTypeBotMessage || (self.userID != "" && m.User == self.userID) {
 		ev.Kind = bot.EventBot
 	}
+}
+
+// nearMiss records the message a near-miss reaction marked, in any
+// channel the bot is in: its text and author (conversations.history), its
+// permalink, who reacted. The message's identity is the near miss's
+// source, so a second reaction or a redelivery records it once. An error
+// leaves the event unacknowledged, for Slack to send again.
+func (s *Slack) nearMiss(ctx context.Context, e *inner) error {
+	ch, ts := e.Item.Channel, e.Item.Timestamp
+	if e.Item.Type != "message" || ch == "" || ts == "" {
+		return nil
+	}
+	params := &slackgo.GetConversationHistoryParameters{ChannelID: ch, Latest: ts, Inclusive: true, Limit: 1}
+	hist, err := s.api.GetConversationHistoryContext(ctx, params)
+	if slackError(err) == "not_in_channel" {
+		// A public channel the bot was not added to: joined, as for a
+		// post in the announcement channel (Post).
+		if _, _, _, jerr := s.api.JoinConversationContext(ctx, ch); jerr != nil {
+			return classify("conversations.join "+ch, jerr)
+		}
+		hist, err = s.api.GetConversationHistoryContext(ctx, params)
+	}
+	if err != nil {
+		return classify("conversations.history "+ch, err)
+	}
+	if len(hist.Messages) == 0 || hist.Messages[0].Timestamp != ts {
+		s.log.InfoContext(ctx, "near-miss reaction on a message not found", "channel", ch, "ts", ts)
+		return nil
+	}
+	m := hist.Messages[0]
+	link, err := s.api.GetPermalinkContext(ctx, &slackgo.PermalinkParameters{Channel: ch, Ts: ts})
+	if err != nil {
+		s.log.WarnContext(ctx, "no permalink for a near miss", "channel", ch, "ts", ts, "err", err)
+	}
+	author := s.author(ctx, message{User: m.User, BotID: m.BotID, Username: m.Username})
+	nm, dup, err := s.svc.RecordNearMiss(ctx, store.NearMiss{
+		Text: plainText(m.Text, s.name(ctx)), Reporter: s.user(ctx, e.User, ""), Author: author,
+		Channel: bot.Channel{Platform: bot.Slack, ID: ch}, At: parseTS(ts), Permalink: link,
+		Source: messageKey(ch, ts),
+	})
+	if bot.ErrorCode(err) == bot.EINVALID {
+		return nil // an empty message: nothing to record, nothing to retry
+	}
+	if err != nil {
+		return err
+	}
+	s.log.InfoContext(ctx, "near miss", "id", nm.ID, "channel", ch, "duplicate", dup)
+	return nil
 }

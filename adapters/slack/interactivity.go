@@ -76,8 +76,44 @@ func (s *Slack) interaction(ctx context.Context, ic slackgo.InteractionCallback)
 		return nil
 	case ic.Type == slackgo.InteractionTypeViewSubmission && ic.View.CallbackID == DeclareCallback:
 		return s.submitDeclare(ctx, ic)
+	case ic.Type == slackgo.InteractionTypeViewSubmission && ic.View.CallbackID == GamedayCallback:
+		return s.submitGameday(ctx, ic)
+	case ic.Type == slackgo.InteractionTypeBlockActions:
+		for _, a := range ic.ActionCallback.BlockActions {
+			if a.ActionID == commandAction {
+				s.clicked(ctx, ic, a.Value)
+			}
+		}
 	}
 	return nil
+}
+
+// clicked runs the command of a button (PostButton) as the person who
+// clicked it, in the channel of the message, like a typed command; the
+// answer goes to the interaction's response_url, in the background, so
+// that the click is acknowledged at once.
+func (s *Slack) clicked(ctx context.Context, ic slackgo.InteractionCallback, command string) {
+	ch := ic.Channel.ID
+	if ch == "" {
+		ch = ic.Container.ChannelID
+	}
+	if ic.User.ID == "" || ch == "" {
+		s.log.WarnContext(ctx, "button click without a user or channel")
+		return
+	}
+	actor := s.user(ctx, ic.User.ID, ic.User.Name)
+	r := s.svc.Execute(ctx, actor, bot.Channel{Platform: bot.Slack, ID: ch}, command)
+	kind := "in_channel"
+	if r.Ephemeral {
+		kind = "ephemeral"
+	}
+	s.log.InfoContext(ctx, "button", "user", actor.ID, "channel", ch, "incident", r.IncidentID)
+	reply := &commandReply{ResponseType: kind, Text: escape(r.Text)}
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		s.respondLater(context.WithoutCancel(ctx), ic.ResponseURL, reply)
+	}()
 }
 
 func firstLine(s string) string {

@@ -43,6 +43,9 @@ type Config struct {
 	APIURL string
 	// KeyEmoji is the reaction name (no colons) that marks a key event.
 	KeyEmoji string
+	// NearMissEmoji is the reaction name that records a message as a near
+	// miss (DEBRIEF_NEARMISS_EMOJI, "grimacing" for 😬); none when empty.
+	NearMissEmoji string
 	// HTTPClient calls the Web API; one with a 15 s timeout when nil.
 	HTTPClient *http.Client
 	Log        *slog.Logger

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/debrief/debrief/store/bolt"
 	"github.com/debrief/debrief/store/etcd"
@@ -81,7 +82,14 @@ func download(ctx context.Context, cfg Config, path string, check func(string) e
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return fmt.Errorf("backup: %s answered %s: %s", url, resp.Status, msg)
+		hint := ""
+		if resp.StatusCode == http.StatusUnauthorized {
+			hint = "; set DEBRIEF_API_TOKEN to the server's token"
+			if cfg.APIToken != "" {
+				hint = "; DEBRIEF_API_TOKEN is not the server's token"
+			}
+		}
+		return fmt.Errorf("backup: %s answered %s: %s%s", url, resp.Status, strings.TrimSpace(string(msg)), hint)
 	}
 
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".debrief-backup-*")

@@ -6,7 +6,9 @@ import (
 	"log/slog"
 	"net/http"
 
+	alertsadapter "github.com/debrief/debrief/adapters/alerts"
 	discordadapter "github.com/debrief/debrief/adapters/discord"
+	gamedayadapter "github.com/debrief/debrief/adapters/gameday"
 	githubadapter "github.com/debrief/debrief/adapters/github"
 	slackadapter "github.com/debrief/debrief/adapters/slack"
 	"github.com/debrief/debrief/workflows"
@@ -37,6 +39,8 @@ var platforms = []builder{
 	plug(slackadapter.FromEnv),
 	plug(discordadapter.FromEnv),
 	plug(githubadapter.FromEnv),
+	plug(gamedayadapter.FromEnv),
+	plug(alertsadapter.FromEnv),
 }
 
 // builder builds one component from the environment; nil when it is not

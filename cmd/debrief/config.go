@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -29,6 +31,12 @@ type Config struct {
 	// LintWarnOnly makes blameless-lint findings warnings instead of
 	// refusals (DEBRIEF_LINT=warn; the default is block).
 	LintWarnOnly bool
+	// LogJSON writes the log as JSON lines (DEBRIEF_LOG_FORMAT=json)
+	// instead of slog's text (key=value) lines.
+	LogJSON bool
+	// LogLevel is the least level logged (DEBRIEF_LOG_LEVEL); debug
+	// shows every event recorded and effect delivered.
+	LogLevel slog.Level
 	// ScheduleWithin overrides the working days after resolve by which the
 	// post-mortem should be scheduled (DEBRIEF_SCHEDULE_WITHIN="SEV3=3").
 	ScheduleWithin map[bot.Severity]int
@@ -75,6 +83,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	str(&c.DB, "DEBRIEF_DB")
 	str(&c.Addr, "DEBRIEF_ADDR")
+	if err := checkAddr("DEBRIEF_ADDR", c.Addr); err != nil {
+		return Config{}, err
+	}
 	if v := strings.TrimSpace(getenv("DEBRIEF_TZ")); v != "" {
 		loc, err := time.LoadLocation(v)
 		if err != nil {
@@ -132,6 +143,19 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if c.Cluster, err = loadCluster(getenv); err != nil {
 		return Config{}, err
 	}
+	switch v := strings.ToLower(strings.TrimSpace(getenv("DEBRIEF_LOG_FORMAT"))); v {
+	case "", "text":
+	case "json":
+		c.LogJSON = true
+	default:
+		return Config{}, fmt.Errorf("DEBRIEF_LOG_FORMAT=%q: want text or json", v)
+	}
+	if v := strings.TrimSpace(getenv("DEBRIEF_LOG_LEVEL")); v != "" {
+		// slog's own names (and offsets such as info+2) are accepted.
+		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
+			return Config{}, fmt.Errorf("DEBRIEF_LOG_LEVEL=%q: want debug, info, warn or error", v)
+		}
+	}
 
 	str(&c.Console.User, "USER")
 	c.Console.Ack = getenv("DEBRIEF_CONSOLE_ACK") == "1"
@@ -143,6 +167,24 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		c.Console.Writers = n
 	}
 	return c, nil
+}
+
+// checkAddr checks a listen address before anything is opened, so that a
+// typo does not create the database file first. The port may be 0 (any
+// free port); the host may be empty (every interface).
+func checkAddr(name, addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err == nil {
+		var n int
+		n, err = strconv.Atoi(port)
+		if err == nil && (n < 0 || n > 65535) {
+			err = fmt.Errorf("port %d out of range", n)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("%s=%q: want host:port, e.g. 127.0.0.1:8080 or :8080", name, addr)
+	}
+	return nil
 }
 
 // perSeverity parses a variable of SEVn=value pairs ("SEV1=15m,SEV4=0"),

@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -12,20 +13,34 @@ import (
 )
 
 // version is set at build time: go build -ldflags "-X main.version=v1.2.3".
-var version = "dev"
+// Empty, the module's build information is used (versionString).
+var version = ""
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	// The signals are caught for the whole run, never handed back to the
+	// default action: as PID 1 in a container the kernel ignores a signal
+	// the process does not handle, so "restore the default and let the
+	// second Ctrl-C kill it" would leave a stuck shutdown stuck. The first
+	// signal starts the graceful shutdown; the second exits at once.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	go func() {
-		// After the first signal starts a graceful shutdown, restore the
-		// default handling so that a second Ctrl-C ends a stuck shutdown.
-		<-ctx.Done()
-		stop()
+		s := <-sigs
+		cancel(fmt.Errorf("%v signal received", s))
+		<-sigs
+		fmt.Fprintln(os.Stderr, "debrief: second signal, exiting without finishing the shutdown")
+		os.Exit(130)
 	}()
 	err := run(ctx, os.Args, os.Getenv, os.Stdin, os.Stdout, os.Stderr)
-	stop()
+	cancel(nil)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "debrief: %v\n", err)
+		if errors.Is(err, errUsage) {
+			// The convention of the flag package and most tools: a
+			// command line that cannot be understood exits 2.
+			os.Exit(2)
+		}
 		os.Exit(1)
 	}
 }

@@ -30,12 +30,16 @@ Usage:
                                                  (on etcd: a snapshot)
   debrief [-db FILE] migrate to-etcd|to-bolt     copy the state between DEBRIEF_DB
                                                  and etcd, compared entry by entry
-  debrief version                                print the version
+  debrief [-addr HOST:PORT] healthcheck          GET /healthz of the running
+                                                 server: exit 0 when ok, 1 if not
+  debrief version, --version                     print the version
   debrief help                                   this help
 
 Flags (override the environment):
   -db FILE          the bbolt database (DEBRIEF_DB)
   -addr HOST:PORT   the HTTP listen address (DEBRIEF_ADDR)
+
+A command line that cannot be understood exits 2, any other failure 1.
 
 With no chat platform configured, serve runs the console: type
 "/incident help" on stdin. "/quit" stops debrief; end of input (Ctrl-D, or a
@@ -71,6 +75,8 @@ Environment:
                           member (a=http://10.0.0.1:2380,b=...), its data
                           (<DEBRIEF_DB>.etcd); DEBRIEF_CLUSTER_CERT, _KEY,
                           _CA: peer TLS
+  DEBRIEF_LOG_FORMAT      text or json (text)
+  DEBRIEF_LOG_LEVEL       debug, info, warn or error (info)
   USER                    the console user's name (operator)
   SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN, SLACK_API_URL,
   SLACK_ANNOUNCE_CHANNEL, SLACK_KEY_EMOJI, SLACK_ARCHIVE_ON_CLOSE
@@ -78,7 +84,7 @@ Environment:
                           Socket Mode (token + app token)
   DISCORD_BOT_TOKEN, DISCORD_APP_ID, DISCORD_GUILD_ID, DISCORD_PUBLIC_KEY,
   DISCORD_API_URL, DISCORD_CATEGORY_ID, DISCORD_ANNOUNCE_CHANNEL,
-  DISCORD_KEY_EMOJI
+  DISCORD_KEY_EMOJI, DISCORD_LOCK_ON_CLOSE
                           Discord over the gateway (token + application
                           + server IDs); the public key adds the HTTP
                           interactions endpoint
@@ -102,11 +108,14 @@ var errUsage = errors.New("run 'debrief help' for usage")
 // console.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var db, addr string
+	var showVersion bool
 	bind := func(fs *flag.FlagSet) {
 		// Defaults are the values parsed so far, so that flags given
 		// before the subcommand survive the subcommand's own parse.
 		fs.StringVar(&db, "db", db, "the bbolt database (DEBRIEF_DB)")
 		fs.StringVar(&addr, "addr", addr, "the HTTP listen address (DEBRIEF_ADDR)")
+		// -version and --version: the flag package takes both.
+		fs.BoolVar(&showVersion, "version", showVersion, "print the version")
 	}
 	parse := func(name string, args []string) ([]string, bool, error) {
 		fs := flag.NewFlagSet(name, flag.ContinueOnError)
@@ -117,7 +126,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			return nil, true, nil
 		}
 		if err != nil {
-			return nil, false, fmt.Errorf("%s: %v: %w", name, err, errUsage)
+			// main prefixes "debrief: "; only a subcommand is named here.
+			if name != "debrief" {
+				return nil, false, fmt.Errorf("%s: %v: %w", name, err, errUsage)
+			}
+			return nil, false, fmt.Errorf("%v: %w", err, errUsage)
 		}
 		return fs.Args(), false, nil
 	}
@@ -137,11 +150,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		_, err := io.WriteString(stdout, usage)
 		return err
 	}
-	if cmd == "version" {
-		_, err := fmt.Fprintf(stdout, "debrief %s\n", version)
+	if cmd == "version" || showVersion {
+		_, err := fmt.Fprintf(stdout, "debrief %s\n", versionString())
 		return err
 	}
-	if cmd != "serve" && cmd != "export" && cmd != "backup" && cmd != "migrate" {
+	if cmd != "serve" && cmd != "export" && cmd != "backup" && cmd != "migrate" && cmd != "healthcheck" {
 		return fmt.Errorf("unknown command %q: %w", cmd, errUsage)
 	}
 	rest, help, err = parse(cmd, rest)
@@ -150,6 +163,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	if help {
 		_, err := io.WriteString(stdout, usage)
+		return err
+	}
+	if showVersion {
+		_, err := fmt.Fprintf(stdout, "debrief %s\n", versionString())
 		return err
 	}
 
@@ -161,6 +178,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		cfg.DB = db
 	}
 	if addr != "" {
+		if err := checkAddr("-addr", addr); err != nil {
+			return fmt.Errorf("%w: %w", err, errUsage)
+		}
 		cfg.Addr = addr
 	}
 
@@ -180,6 +200,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			return fmt.Errorf("migrate takes to-etcd or to-bolt: %w", errUsage)
 		}
 		return migrate(ctx, cfg, rest[0], stdout)
+	case "healthcheck":
+		if len(rest) != 0 {
+			return fmt.Errorf("healthcheck takes no arguments: %w", errUsage)
+		}
+		return healthcheck(ctx, cfg, stdout)
 	}
 	if len(rest) != 0 {
 		return fmt.Errorf("serve takes no arguments, got %q: %w", strings.Join(rest, " "), errUsage)

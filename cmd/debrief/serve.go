@@ -18,11 +18,17 @@ import (
 	"github.com/debrief/debrief/workflows"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/term"
 )
 
+// stopGrace bounds the whole shutdown, from the signal to the database
+// closed, when nothing hangs: it fits in `docker stop`'s default 10 s
+// before SIGKILL (README, "Docker"), with room for the process to exit.
+const stopGrace = 8 * time.Second
+
 // shutdownGrace bounds how long in-flight HTTP requests may take to finish
-// once shutdown starts.
-const shutdownGrace = 10 * time.Second
+// once shutdown starts; the outbox drain has what is left of stopGrace.
+const shutdownGrace = 4 * time.Second
 
 // serve runs the bot until ctx is done, the console user types /quit, or a
 // component fails for good. Shutdown goes in the reverse order of start:
@@ -30,7 +36,22 @@ const shutdownGrace = 10 * time.Second
 // workers, then close the database, so that nothing accepted is cut off
 // mid-write.
 func serve(ctx context.Context, cfg Config, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) (err error) {
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	// On a terminal, the console reads through a line editor, and the log
+	// goes through it too when it shares the terminal, so that no line
+	// lands in the middle of what is being typed.
+	var editor *term.Terminal
+	logOut := stderr
+	if in, out, ok := terminals(stdin, stdout); ok {
+		t, restore, err := console.OpenTerminal(in, out)
+		if err == nil {
+			editor = t
+			defer func() { _ = restore() }()
+			if isTerminal(stderr) {
+				logOut = t
+			}
+		}
+	}
+	log := newLogger(cfg, logOut)
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
@@ -58,6 +79,10 @@ func serve(ctx context.Context, cfg Config, getenv func(string) string, stdin io
 	con.Ack = cfg.Console.Ack
 	con.Writers = cfg.Console.Writers
 	con.Prompt = isTerminal(stdin)
+	if editor != nil {
+		con.UseTerminal(editor)
+	}
+	con.Settle = consoleSettle
 	con.Log = log
 	svc.Chats = map[bot.Platform]workflows.Chat{bot.Console: con}
 	comps := []component{con}
@@ -71,6 +96,13 @@ func serve(ctx context.Context, cfg Config, getenv func(string) string, stdin io
 		}
 	}
 
+	// The address is taken before the database is opened: a port in use
+	// must not create the file (nor log "stopped" for what never ran).
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("DEBRIEF_ADDR=%s: %w", cfg.Addr, err)
+	}
+	defer ln.Close() // after hs.Serve returned, this is a no-op
 	db, err := openBackend(ctx, cfg, reg)
 	if err != nil {
 		return err
@@ -83,6 +115,7 @@ func serve(ctx context.Context, cfg Config, getenv func(string) string, stdin io
 	}()
 
 	svc.Store = db.Store
+	reg.MustRegister(svc.OutboxCollector())
 	// On a cluster one replica leads: only it runs the loops and the
 	// platform connections (cluster.go).
 	var lead *leadership
@@ -97,10 +130,6 @@ func serve(ctx context.Context, cfg Config, getenv func(string) string, stdin io
 		}
 	}
 
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("DEBRIEF_ADDR=%s: %w", cfg.Addr, err)
-	}
 	if !isLoopback(ln.Addr()) && cfg.APIToken == "" {
 		log.Warn("listening beyond loopback without DEBRIEF_API_TOKEN: the /api/ routes are open to anyone who can reach them", "addr", ln.Addr().String())
 	}
@@ -118,7 +147,7 @@ func serve(ctx context.Context, cfg Config, getenv func(string) string, stdin io
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	// Tests listen on :0 and read the port from this line.
-	log.Info("listening", "addr", ln.Addr().String(), "db", db.where, "version", version)
+	log.Info("listening", "addr", ln.Addr().String(), "db", db.where, "version", versionString())
 
 	// The workers are the application's periodic loops, all started here
 	// (svc.Loops: the outbox, then the loops that queue for it). They run
@@ -134,6 +163,7 @@ func serve(ctx context.Context, cfg Config, getenv func(string) string, stdin io
 	defer stopWorkers()
 
 	httpErr := make(chan error, 1)
+	var stopBy time.Time // when shutdown must be over, set when it starts
 	runErr := runComponents(ctx, comps,
 		func() <-chan error {
 			go func() { httpErr <- hs.Serve(ln) }()
@@ -141,6 +171,7 @@ func serve(ctx context.Context, cfg Config, getenv func(string) string, stdin io
 		},
 		func() {
 			// No new requests; in-flight ones finish.
+			stopBy = time.Now().Add(stopGrace)
 			shCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
 			defer cancel()
 			if err := hs.Shutdown(shCtx); err != nil {
@@ -156,7 +187,9 @@ func serve(ctx context.Context, cfg Config, getenv func(string) string, stdin io
 	if lead == nil {
 		// On a cluster the next leader delivers: a replica that no
 		// longer leads must not.
-		drainOutbox(context.WithoutCancel(ctx), svc, log)
+		dctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), stopBy)
+		defer cancel()
+		drainOutbox(dctx, svc, log)
 	}
 	return runErr
 }
@@ -241,7 +274,8 @@ wait:
 }
 
 // drainGrace bounds the last outbox pass at shutdown: a platform that is
-// down must not hold the process.
+// down must not hold the process. The caller's deadline (what is left of
+// stopGrace) may end it sooner.
 const drainGrace = 5 * time.Second
 
 // drainOutbox delivers what is due until a pass delivers nothing (a
@@ -268,27 +302,49 @@ func drainOutbox(ctx context.Context, svc *workflows.Service, log *slog.Logger) 
 	}
 }
 
+// newLogger is the one logger of the process, in DEBRIEF_LOG_FORMAT at
+// DEBRIEF_LOG_LEVEL.
+func newLogger(cfg Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogJSON {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
 func isLoopback(a net.Addr) bool {
 	tcp, ok := a.(*net.TCPAddr)
 	return ok && tcp.IP.IsLoopback()
 }
 
-// isTerminal reports whether r is a terminal, where a prompt helps; on a
-// pipe or /dev/null it would only clutter the output.
-func isTerminal(r io.Reader) bool {
-	f, ok := r.(*os.File)
-	if !ok {
-		return false
+// consoleSettle is how long a console command waits for its effects on the
+// console before the next line is read (console.Console.Settle).
+const consoleSettle = 5 * time.Second
+
+// isTerminal reports whether f is a terminal, where a prompt helps; on a
+// pipe or /dev/null (a character device, but no terminal: a container
+// without -it) it would only clutter the output.
+func isTerminal(f any) bool {
+	file, ok := f.(*os.File)
+	return ok && term.IsTerminal(int(file.Fd()))
+}
+
+// terminals returns stdin and stdout as files when both are terminals: the
+// line editor needs to read keys from one and draw on the other.
+func terminals(stdin io.Reader, stdout io.Writer) (*os.File, *os.File, bool) {
+	in, ok1 := stdin.(*os.File)
+	out, ok2 := stdout.(*os.File)
+	if !ok1 || !ok2 || !isTerminal(in) || !isTerminal(out) {
+		return nil, nil, false
 	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return in, out, true
 }
 
 func buildInfo() prometheus.Collector {
 	g := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name:        "debrief_build_info",
 		Help:        "Always 1; the version label says which build is running.",
-		ConstLabels: prometheus.Labels{"version": version},
+		ConstLabels: prometheus.Labels{"version": versionString()},
 	})
 	g.Set(1)
 	return g

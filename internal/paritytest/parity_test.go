@@ -2,6 +2,7 @@ package paritytest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -19,6 +20,7 @@ import (
 	"github.com/debrief/debrief/internal/clocktest"
 	"github.com/debrief/debrief/store/bolt/bolttest"
 	"github.com/debrief/debrief/workflows"
+	slackgo "github.com/slack-go/slack"
 )
 
 // waitFor bounds each platform's half of the scenario.
@@ -41,9 +43,15 @@ type driver interface {
 	name() string
 	svc() *workflows.Service
 	general() string
+	// announcementChannel is where declares are announced.
+	announcementChannel() string
 	// incidentChannel is the channel of the incident, once created.
 	incidentChannel(id string) string
 	run(who, channel string, c command) reply
+	// form schedules a game day through the platform's form (Slack's
+	// modal; Discord's options, then its modal): values by argument name,
+	// people as {@name} separated by spaces.
+	form(who, channel string, values map[string]string) reply
 	say(who, channel, text string) (id string)
 	thread(who, channel, parent, text string) (id string)
 	edit(channel, id, text string)
@@ -54,6 +62,11 @@ type driver interface {
 	file(who, channel, name string)
 	// keyEmoji is how the key reaction is named in the timeline.
 	keyEmoji() string
+	// nearMiss reacts to message id with the near-miss emoji.
+	nearMiss(who, channel, id string)
+	// click clicks the button labelled label on the bot's last message
+	// with one in channel, and returns the answer.
+	click(who, channel, label string) reply
 	deliver()
 	topic(channel string) string
 	// posts are what the outbox posted in a channel (answers to commands
@@ -108,7 +121,7 @@ func newSlack(t *testing.T, ctx context.Context, c *clocktest.Clock) *slackDrive
 	fake.AddUser(slacktest.User{ID: "U0CAROL", Name: "carol", RealName: "Carol Shaw", TZ: "UTC"})
 	d.announce = fake.AddChannel("incidents", "U0ALICE", "U0ALICE", "U0BOB", "U0CAROL")
 	d.s = newService(t, c, bot.Slack, d.announce)
-	sl := slack.New(d.s, slack.Config{BotToken: fake.BotToken, SigningSecret: fake.SigningSecret, APIURL: fake.APIURL()})
+	sl := slack.New(d.s, slack.Config{BotToken: fake.BotToken, SigningSecret: fake.SigningSecret, APIURL: fake.APIURL(), NearMissEmoji: "grimacing"})
 	d.s.Chats = map[bot.Platform]workflows.Chat{bot.Slack: sl}
 	d.s.Zones = map[bot.Platform]workflows.ZoneSource{bot.Slack: sl}
 	if err := sl.Start(ctx); err != nil {
@@ -128,6 +141,7 @@ func (d *slackDriver) general() string             { return d.fake.General() }
 func (d *slackDriver) keyEmoji() string            { return ":pushpin:" }
 func (d *slackDriver) deliver()                    { deliver(d.t, d.ctx, d.s) }
 func (d *slackDriver) announcements() []string     { return d.posts(d.announce) }
+func (d *slackDriver) announcementChannel() string { return d.announce }
 func (d *slackDriver) topic(channel string) string { c, _ := d.fake.Channel(channel); return c.Topic }
 
 func (d *slackDriver) incidentChannel(id string) string {
@@ -164,6 +178,58 @@ func (d *slackDriver) run(who, channel string, c command) reply {
 	return reply{kind, unescape.Replace(text)}
 }
 
+func (d *slackDriver) form(who, channel string, values map[string]string) reply {
+	d.t.Helper()
+	del, err := d.fake.Command(d.ctx, d.ids[who], channel, "gameday schedule")
+	d.ok("/incident gameday schedule", del, err)
+	views := d.fake.Views()
+	if len(views) == 0 || views[len(views)-1].CallbackID != slack.GamedayCallback {
+		d.t.Fatalf("slack: no game day form opened: %+v", views)
+	}
+	state := map[string]map[string]slackgo.BlockAction{}
+	for _, a := range bot.Lookup(bot.VerbGamedaySchedule).Args {
+		v := values[a.Name]
+		var ba slackgo.BlockAction
+		switch a.Type {
+		case bot.ArgDate:
+			ba = slackgo.BlockAction{Type: "datepicker", SelectedDate: v}
+		case bot.ArgTime:
+			ba = slackgo.BlockAction{Type: "timepicker", SelectedTime: v}
+		case bot.ArgUsers:
+			ba = slackgo.BlockAction{Type: "multi_users_select"}
+			for _, m := range mentionRe.FindAllStringSubmatch(v, -1) {
+				ba.SelectedUsers = append(ba.SelectedUsers, d.ids[m[1]])
+			}
+		default:
+			ba = slackgo.BlockAction{Type: "plain_text_input", Value: v}
+		}
+		state[a.Name] = map[string]slackgo.BlockAction{a.Name: ba}
+	}
+	del, err = d.fake.SubmitView(d.ctx, d.ids[who], views[len(views)-1].ID, state)
+	d.ok("submit the game day form", del, err)
+	var sub struct {
+		ResponseAction string            `json:"response_action"`
+		Errors         map[string]string `json:"errors"`
+		View           struct {
+			Blocks []struct {
+				Text struct{ Text string } `json:"text"`
+			} `json:"blocks"`
+		} `json:"view"`
+	}
+	if err := json.Unmarshal(del.Body, &sub); err != nil {
+		d.t.Fatalf("slack: form answer %s: %v", del.Body, err)
+	}
+	if sub.ResponseAction == "errors" {
+		for _, e := range sub.Errors {
+			return reply{"ephemeral", unescape.Replace(e)}
+		}
+	}
+	if len(sub.View.Blocks) != 1 {
+		d.t.Fatalf("slack: form answer %s", del.Body)
+	}
+	return reply{"in_channel", unescape.Replace(sub.View.Blocks[0].Text.Text)}
+}
+
 func (d *slackDriver) say(who, channel, text string) string {
 	ts, del, err := d.fake.Say(d.ctx, d.ids[who], channel, d.wire(text))
 	d.ok("say", del, err)
@@ -198,6 +264,30 @@ func (d *slackDriver) react(who, channel, id string, key bool) {
 	}
 	del, err := d.fake.React(d.ctx, d.ids[who], channel, id, emoji)
 	d.ok("react", del, err)
+}
+
+func (d *slackDriver) nearMiss(who, channel, id string) {
+	del, err := d.fake.React(d.ctx, d.ids[who], channel, id, "grimacing")
+	d.ok("near-miss reaction", del, err)
+}
+
+func (d *slackDriver) click(who, channel, label string) reply {
+	d.t.Helper()
+	msgs := d.fake.Messages(channel)
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if len(d.fake.Buttons(channel, msgs[i].TS)) == 0 {
+			continue
+		}
+		del, err := d.fake.Click(d.ctx, d.ids[who], channel, msgs[i].TS, label)
+		d.ok("click "+label, del, err)
+		r, err := d.fake.WaitResponse(d.ctx)
+		if err != nil {
+			d.t.Fatal(err)
+		}
+		return reply{r.ResponseType, unescape.Replace(r.Text)}
+	}
+	d.t.Fatalf("slack: no message with a button in %s", channel)
+	return reply{}
 }
 
 func (d *slackDriver) pin(who, channel, id string) {
@@ -282,11 +372,12 @@ func newDiscord(t *testing.T, ctx context.Context, c *clocktest.Clock) *discordD
 	return d
 }
 
-func (d *discordDriver) name() string            { return "discord" }
-func (d *discordDriver) svc() *workflows.Service { return d.s }
-func (d *discordDriver) general() string         { return d.fake.General() }
-func (d *discordDriver) keyEmoji() string        { return "📌" }
-func (d *discordDriver) announcements() []string { return d.posts(d.announce) }
+func (d *discordDriver) name() string                { return "discord" }
+func (d *discordDriver) svc() *workflows.Service     { return d.s }
+func (d *discordDriver) general() string             { return d.fake.General() }
+func (d *discordDriver) keyEmoji() string            { return "📌" }
+func (d *discordDriver) announcements() []string     { return d.posts(d.announce) }
+func (d *discordDriver) announcementChannel() string { return d.announce }
 func (d *discordDriver) topic(channel string) string {
 	c, _ := d.fake.Channel(channel)
 	return c.Topic
@@ -335,6 +426,42 @@ func (d *discordDriver) run(who, channel string, c command) reply {
 	return reply{kind, text}
 }
 
+func (d *discordDriver) form(who, channel string, values map[string]string) reply {
+	d.t.Helper()
+	inv := discordtest.Invocation{Group: "gameday", Sub: "schedule"}
+	long := map[string]string{}
+	for _, a := range bot.Lookup(bot.VerbGamedaySchedule).Args {
+		v := values[a.Name]
+		switch {
+		case v == "":
+		case a.Long:
+			long[a.Name] = v
+		case a.Type == bot.ArgUsers:
+			for i, m := range mentionRe.FindAllStringSubmatch(v, -1) {
+				name := a.Name
+				if i > 0 {
+					name += fmt.Sprint(i + 1)
+				}
+				inv.Options = append(inv.Options, usr(name, d.ids[m[1]]))
+			}
+		default:
+			inv.Options = append(inv.Options, str(a.Name, v))
+		}
+	}
+	ia, err := d.fake.Invoke(d.ctx, d.ids[who], channel, inv)
+	d.must("/incident gameday schedule", err)
+	a, err := ia.Wait(d.ctx, func(a discordtest.Answer) bool { return a.Type != 0 })
+	d.must("/incident gameday schedule", err)
+	if a.Type != 9 {
+		d.t.Fatalf("discord: /incident gameday schedule answered %+v, want a modal", a)
+	}
+	sub, err := d.fake.SubmitModal(d.ctx, d.ids[who], ia, long)
+	d.must("submit the game day modal", err)
+	kind, text, err := sub.Reply(d.ctx)
+	d.must("submit the game day modal", err)
+	return reply{kind, firstLine(text)}
+}
+
 func (d *discordDriver) say(who, channel, text string) string {
 	id, err := d.fake.Say(d.ctx, d.ids[who], channel, d.wire(text))
 	d.must("say", err)
@@ -371,6 +498,27 @@ func (d *discordDriver) react(who, channel, id string, key bool) {
 		emoji = "📌"
 	}
 	d.must("react", d.fake.React(d.ctx, d.ids[who], channel, id, emoji))
+}
+
+func (d *discordDriver) nearMiss(who, channel, id string) {
+	d.must("near-miss reaction", d.fake.React(d.ctx, d.ids[who], channel, id, "😬"))
+}
+
+func (d *discordDriver) click(who, channel, label string) reply {
+	d.t.Helper()
+	msgs := d.fake.Messages(channel)
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if len(d.fake.Buttons(channel, msgs[i].ID)) == 0 {
+			continue
+		}
+		ia, err := d.fake.Click(d.ctx, d.ids[who], channel, msgs[i].ID, label)
+		d.must("click "+label, err)
+		kind, text, err := ia.Reply(d.ctx)
+		d.must("click "+label, err)
+		return reply{kind, text}
+	}
+	d.t.Fatalf("discord: no message with a button in %s", channel)
+	return reply{}
 }
 
 func (d *discordDriver) file(who, channel, name string) {
@@ -452,8 +600,16 @@ var steps = []step{
 	{"alice", "incident", command{"close", inv("close")}, "in_channel", "Cannot close INC-1", true},
 	{"carol", "incident", command{"help", inv("help")}, "ephemeral", bot.Help(), false},
 	{"bob", "general", command{`declare "Disk at 90%" sev4 drill #db`, inv("declare", str("title", "Disk at 90%"), num("severity", 4),
-		str("kind", "drill"), str("tags", "#db"))}, "in_channel", "Declared INC-2: Disk at 90% (SEV4). Opening #inc-2-disk-at-90; you are the incident commander.", false},
+		str("kind", "drill"), str("tags", "#db"))}, "in_channel", "[DRILL] Declared INC-2: Disk at 90% (SEV4). Opening #inc-2-drill-disk-at-90; you are the incident commander.", false},
 	{"bob", "general", command{"list", inv("list")}, "ephemeral", "", true},
+	{"bob", "general", command{"gameday schedule 2026-03-05 10:00 UTC Primary DB failover hypothesis: checkout keeps working fault: kill the primary with: {@carol}",
+		inv("gameday schedule", str("date", "2026-03-05"), str("time", "10:00"), str("title", "Primary DB failover"),
+			str("hypothesis", "checkout keeps working"), str("zone", "UTC"), str("fault", "kill the primary"), usr("participants", "{@carol}"))},
+		"in_channel", "[DRILL] Scheduled game day GD-1: Primary DB failover, at 2026-03-05 10:00 UTC for 1h.", true},
+	{"bob", "general", command{"gameday schedule 2026-03-01 10:00 UTC Old hypothesis: x", inv("gameday schedule", str("date", "2026-03-01"),
+		str("time", "10:00"), str("title", "Old"), str("hypothesis", "x"), str("zone", "UTC"))}, "ephemeral", "2026-03-01 10:00 UTC is in the past", true},
+	{"bob", "general", command{"gameday list", inv("gameday list")}, "ephemeral", "[DRILL] Game days: 1 upcoming, 0 run", true},
+	{"alice", "incident", command{"gameday abort", inv("gameday abort")}, "ephemeral", "INC-1 is not a drill", true},
 }
 
 var entriesRe = regexp.MustCompile(`\(\d+ entries`)
@@ -504,6 +660,27 @@ func scenario(t *testing.T, d driver) []string {
 		}
 		d.deliver()
 	}
+	// The game day form, refused then accepted: the same on both.
+	for _, f := range []struct {
+		values     map[string]string
+		kind, text string
+	}{
+		{map[string]string{"date": "2026-03-01", "time": "10:00", "title": "Failover", "zone": "UTC", "hypothesis": "it holds"},
+			"ephemeral", "2026-03-01 10:00 UTC is in the past; pick a time after 2026-03-02 09:"},
+		{map[string]string{"date": "2026-03-06", "time": "10:00", "title": "Cache eviction", "zone": "UTC",
+			"hypothesis": "p99 stays under 300ms", "fault": "flush the cache", "participants": "{@bob} {@carol}"},
+			"in_channel", "[DRILL] Scheduled game day GD-2: Cache eviction, at 2026-03-06 10:00 UTC for 1h."},
+	} {
+		r := d.form("alice", d.general(), f.values)
+		r.text = firstLine(r.text)
+		see("gameday form: %s %s", r.kind, r.text)
+		if r.kind != f.kind || !strings.HasPrefix(r.text, f.text) {
+			t.Errorf("%s: gameday form %v = %s %q, want %s %q", d.name(), f.values, r.kind, r.text, f.kind, f.text)
+		}
+		d.deliver()
+	}
+	see("general: %q", d.posts(d.general()))
+
 	see("topic: %s", d.topic(ch))
 	see("posts: %q", d.posts(ch))
 	see("files: %q", d.files(ch))
@@ -531,6 +708,61 @@ func scenario(t *testing.T, d driver) []string {
 		t.Fatal(err)
 	}
 	see("INC-2: %s %s %v", inc.Severity, inc.Kind, inc.Tags)
+	return append(obs, weakSignals(t, d)...)
+}
+
+// weakSignals: the near-miss command and reaction, and the Declare
+// buttons of a suggested alert and of a near miss.
+func weakSignals(t *testing.T, d driver) []string {
+	var obs []string
+	see := func(format string, args ...any) { obs = append(obs, fmt.Sprintf(format, args...)) }
+	ctx := context.Background()
+
+	r := d.run("bob", d.general(), command{"nearmiss the deploy script almost ran against prod #deploy",
+		inv("nearmiss", str("text", "the deploy script almost ran against prod"), str("tags", "#deploy"))})
+	see("nearmiss: %s %s", r.kind, r.text)
+	msg := d.say("carol", d.general(), "db-3 disk at 95%, cleaned /tmp before it filled")
+	d.nearMiss("bob", d.general(), msg)
+	d.nearMiss("alice", d.general(), msg) // the same message: recorded once
+	d.deliver()
+	nms, err := d.svc().NearMisses(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, nm := range nms {
+		see("near miss %s: %q by %s, reported by %s, tags %v, link %t", nm.ID, nm.Text, nm.Author.Name, nm.Reporter.Name, nm.Tags, nm.Permalink != "")
+	}
+	see("general: %q", d.posts(d.general()))
+
+	// A suggested alert: one click declares it, with the alert's times.
+	start := d.svc().Now().Add(-4 * time.Minute)
+	out, err := d.svc().Alerts(ctx, workflows.AlertNotice{Source: "alertmanager", Key: `{}:{team="db"}`, Alerts: []workflows.Alert{{
+		Fingerprint: "f1", Name: "DiskFilling", Summary: "disk 91% on db-3", Labels: map[string]string{"alertname": "DiskFilling", "instance": "db-3"},
+		Firing: true, StartsAt: start, Action: workflows.AlertSuggest, Severity: bot.SEV2,
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.deliver()
+	see("suggested: %s %q", out.Action, out.IncidentID)
+	see("announcements: %q", d.announcements())
+	r = d.click("alice", d.announcementChannel(), "Declare")
+	see("clicked Declare on the alert: %s %s", r.kind, r.text)
+	d.deliver()
+	inc, err := d.svc().Incident(ctx, "INC-3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	see("INC-3: %s started %s detected %s commander %s", inc.Title, inc.StartedAt.Format(time.RFC3339), inc.DetectedAt.Format(time.RFC3339), inc.Roles[bot.Commander].Name)
+	// The near miss's button promotes it.
+	r = d.click("carol", d.general(), "Declare")
+	see("clicked Declare on the near miss: %s %s", r.kind, r.text)
+	d.deliver()
+	inc, err = d.svc().Incident(ctx, "INC-4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	see("INC-4: %s started %t", inc.Title, inc.StartedAt.Equal(nms[len(nms)-1].At))
 	return obs
 }
 
@@ -581,6 +813,12 @@ func TestParity(t *testing.T) {
 		"timeline: [key_event] alice: pinned: rolling back the deploy",
 		"timeline: [severity] alice: severity SEV2 -> SEV1",
 		"INC-2: SEV4 drill [db]",
+		`near miss NM-2: "db-3 disk at 95%, cleaned /tmp before it filled" by Carol Shaw, reported by bob, tags [], link true`,
+		"INC-3: disk 91% on db-3 started 2026-03-02T08:56:00Z detected 2026-03-02T09:00:00Z commander alice",
+		"INC-4: db-3 disk at 95%, cleaned /tmp before it filled started true",
+		"nearmiss: ephemeral Recorded near miss NM-1. Thank you: small signals count. Declare it if it grows: /incident declare --from NM-1",
+		"clicked Declare on the alert: in_channel Declared INC-3: disk 91% on db-3 (SEV2). Opening #inc-3-disk-91-on-db-3; you are the incident commander.",
+		"clicked Declare on the near miss: in_channel Declared INC-4: db-3 disk at 95%, cleaned /tmp before it filled (SEV3). Opening #inc-4-db-3-disk-at-95-cleaned-tmp-before-it-filled; you are the incident commander.",
 	} {
 		found := false
 		for _, o := range slackObs {

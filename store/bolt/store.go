@@ -15,6 +15,8 @@
 //	due         Due UnixNano (8) + Reminder.Key  -> empty
 //	meta        "schema"                         -> schema version
 //	            "kv/" + key                      -> value of PutMeta (e.g. the GitHub sync cursor)
+//	gamedays    Gameday.Number (8)               -> store.Gameday JSON
+//	nearmisses, alertgroups, signals: see signals.go
 package bolt
 
 import (
@@ -51,10 +53,15 @@ var (
 	bucketReminders = []byte("reminders")
 	bucketDue       = []byte("due")
 	bucketMeta      = []byte("meta")
+	bucketGamedays  = []byte("gamedays")
 
+	// A bucket added later (gamedays) is created at the next Open: the
+	// schema version stays, older files simply lack it until then.
 	allBuckets = [][]byte{
 		bucketIncidents, bucketTimelines, bucketChannels, bucketDedupe,
 		bucketUsers, bucketOutbox, bucketReminders, bucketDue, bucketMeta,
+		bucketGamedays,
+		bucketNearMisses, bucketAlertGroups, bucketSignals,
 	}
 
 	keySchema = []byte("schema")

@@ -443,3 +443,35 @@ func (t *tx) MetaAll() (map[string]string, error) {
 	}
 	return out, nil
 }
+
+// Gamedays returns every game day, by Number (the bucket's key order).
+func (t *tx) Gamedays() ([]store.Gameday, error) {
+	var gs []store.Gameday
+	err := t.btx.Bucket(bucketGamedays).ForEach(func(k, v []byte) error {
+		var g store.Gameday
+		if err := json.Unmarshal(v, &g); err != nil {
+			return fmt.Errorf("store: gameday %x: %w", k, err)
+		}
+		gs = append(gs, g)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return gs, nil
+}
+
+// PutGameday inserts or replaces the game day numbered g.Number.
+func (t *tx) PutGameday(g store.Gameday) error {
+	if g.Number <= 0 {
+		return fmt.Errorf("store: put gameday: number %d: must be from 1", g.Number)
+	}
+	v, err := json.Marshal(g)
+	if err != nil {
+		return fmt.Errorf("store: put gameday %s: %w", g.ID, err)
+	}
+	if err := t.btx.Bucket(bucketGamedays).Put(u64(uint64(g.Number)), v); err != nil {
+		return fmt.Errorf("store: put gameday %s: %w", g.ID, err)
+	}
+	return nil
+}

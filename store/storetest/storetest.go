@@ -49,8 +49,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Outbox", testOutbox},
 		{"Reminders", testReminders},
 		{"Meta", testMeta},
+		{"Gamedays", testGamedays},
 		{"Rollback", testRollback},
 		{"ViewIsReadOnly", testViewIsReadOnly},
+		{"WeakSignals", testWeakSignals},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.test(t, open(t)) })
 	}
@@ -731,6 +733,66 @@ func testMeta(t *testing.T, s store.Store) {
 	view(t, s, func(tx store.ReadTx) error {
 		if v, ok, err := tx.Meta("github/cursor"); err != nil || !ok || v != "2026-03-02T10:00:00Z" {
 			t.Errorf("Meta = %q, %v, %v, want the last committed value", v, ok, err)
+		}
+		return nil
+	})
+}
+
+// testGamedays: game days come back by number, whole (times and the plan
+// included), replaced in place, and roll back with their transaction.
+func testGamedays(t *testing.T, s store.Store) {
+	view(t, s, func(tx store.ReadTx) error {
+		if gs, err := tx.Gamedays(); err != nil || len(gs) != 0 {
+			t.Errorf("Gamedays of an empty store = %v, %v", gs, err)
+		}
+		return nil
+	})
+	gd := func(n int, title string) store.Gameday {
+		return store.Gameday{
+			ID: fmt.Sprintf("GD-%d", n), Number: n, Title: title, Start: t0.Add(time.Duration(n) * 24 * time.Hour),
+			Duration: 2 * time.Hour, Zone: "Europe/Berlin",
+			Plan:        bot.DrillPlan{Hypothesis: "checkout keeps working", Fault: "kill the primary"},
+			ScheduledBy: bot.User{Platform: bot.Slack, ID: "U1", Name: "alice"}, Origin: bot.Channel{Platform: bot.Slack, ID: "C1"},
+			Participants: []bot.User{{Platform: bot.Slack, ID: "U2", Name: "bob"}}, ScheduledAt: t0,
+		}
+	}
+	// Put out of order, and number 10 after 9: the order is numeric.
+	for _, n := range []int{10, 2, 1, 9} {
+		update(t, s, func(tx store.Tx) error { return tx.PutGameday(gd(n, "drill")) })
+	}
+	opened := gd(2, "drill")
+	opened.IncidentID, opened.RemindedDay, opened.RemindedHour = "INC-4", true, true
+	update(t, s, func(tx store.Tx) error { return tx.PutGameday(opened) })
+	boom := errors.New("boom")
+	if err := s.Update(context.Background(), func(tx store.Tx) error {
+		if err := tx.PutGameday(gd(3, "rolled back")); err != nil {
+			return err
+		}
+		return boom
+	}); !errors.Is(err, boom) {
+		t.Fatalf("Update = %v, want the error from fn", err)
+	}
+	update(t, s, func(tx store.Tx) error {
+		if err := tx.PutGameday(store.Gameday{ID: "GD-0"}); err == nil {
+			t.Error("PutGameday of number 0 succeeded")
+		}
+		return nil
+	})
+	view(t, s, func(tx store.ReadTx) error {
+		gs, err := tx.Gamedays()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, g := range gs {
+			ids = append(ids, g.ID)
+		}
+		if want := []string{"GD-1", "GD-2", "GD-9", "GD-10"}; !reflect.DeepEqual(ids, want) {
+			t.Fatalf("Gamedays = %v, want %v", ids, want)
+		}
+		if got := gs[1]; got.IncidentID != "INC-4" || !got.RemindedHour || got.Plan != opened.Plan || !got.Start.Equal(opened.Start) ||
+			len(got.Participants) != 1 || got.Participants[0] != opened.Participants[0] {
+			t.Errorf("Gamedays[1] = %+v, want %+v", got, opened)
 		}
 		return nil
 	})

@@ -31,9 +31,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Metrics are the outbox's gauges and counters; any may be nil.
+// Metrics are the outbox's counters; any may be nil. What the outbox holds
+// is read from the store when scraped (workflows.Service.OutboxCollector).
 type Metrics struct {
-	Depth     prometheus.Gauge       // effects pending at the last pass
 	Delivered *prometheus.CounterVec // by kind
 	Retries   *prometheus.CounterVec // failed attempts to retry, by kind
 	Dropped   *prometheus.CounterVec // permanent failures, by kind
@@ -54,6 +54,31 @@ type Outbox struct {
 	kinds    map[store.EffectKind]spec
 	wakeOnce sync.Once
 	wake     chan struct{}
+
+	changedMu sync.Mutex
+	changed   chan struct{} // closed when an effect leaves the outbox or is put off
+}
+
+// Changed returns a channel that is closed the next time an effect is
+// delivered, dropped or put off for a retry: a caller waiting for the
+// effects it caused (Settle) takes it before looking at the outbox, so
+// that no change between its look and its wait is missed.
+func (o *Outbox) Changed() <-chan struct{} {
+	o.changedMu.Lock()
+	defer o.changedMu.Unlock()
+	if o.changed == nil {
+		o.changed = make(chan struct{})
+	}
+	return o.changed
+}
+
+func (o *Outbox) notify() {
+	o.changedMu.Lock()
+	defer o.changedMu.Unlock()
+	if o.changed != nil {
+		close(o.changed)
+		o.changed = nil
+	}
 }
 
 // New returns an outbox over st that delivers the given kinds. Two kinds
@@ -141,9 +166,6 @@ func (o *Outbox) Tick(ctx context.Context, now time.Time) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("outbox: pass: %w", err)
 	}
-	if o.Metrics.Depth != nil {
-		o.Metrics.Depth.Set(float64(len(pending)))
-	}
 	blocked := map[string]bool{}
 	delivered := 0
 	for _, e := range pending {
@@ -228,6 +250,7 @@ func (o *Outbox) delivered(ctx context.Context, sp spec, a Attempt, r Result, re
 	if err != nil {
 		return nil, fmt.Errorf("outbox: delivered %s %s: %w", e.Kind, e.Key, err)
 	}
+	o.notify()
 	if o.Metrics.Delivered != nil {
 		o.Metrics.Delivered.WithLabelValues(string(e.Kind)).Inc()
 	}
@@ -240,6 +263,7 @@ func (o *Outbox) delivered(ctx context.Context, sp spec, a Attempt, r Result, re
 // far side's Retry-After, or a backoff), or dropped with a timeline note
 // when the failure is permanent.
 func (o *Outbox) failed(ctx context.Context, sp spec, e store.Effect, cause error, now time.Time) error {
+	defer o.notify()
 	var perm *PermanentError
 	if errors.As(cause, &perm) {
 		where := e.Platform

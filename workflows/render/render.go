@@ -16,6 +16,9 @@ import (
 // Topic is the incident channel's topic: what a newcomer needs at a glance.
 func Topic(inc *bot.Incident) string {
 	parts := []string{inc.ID, inc.Severity.String(), inc.Status.Human()}
+	if inc.IsDrill() {
+		parts = append([]string{"DRILL"}, parts...)
+	}
 	if c, ok := inc.Role(bot.Commander); ok {
 		parts = append(parts, "IC "+c.Display())
 	}
@@ -25,15 +28,21 @@ func Topic(inc *bot.Incident) string {
 	return strings.Join(parts, " | ")
 }
 
-// Summary is the pinned first message of an incident channel.
-func Summary(inc *bot.Incident) string {
+// Summary is the pinned first message of an incident channel, its times in
+// loc (the operator's DEBRIEF_TZ: a channel has many readers), with UTC
+// beside them when loc is not UTC.
+func Summary(inc *bot.Incident, loc *time.Location) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %s\nSeverity: %s | Kind: %s | Status: %s\n", inc.ID, inc.Title,
+	fmt.Fprintf(&b, "%s%s: %s\nSeverity: %s | Kind: %s | Status: %s\n", Mark(inc, ""), inc.ID, inc.Title,
 		inc.Severity, KindName(inc.Kind), inc.Status.Human())
+	if d := inc.Drill; d != nil {
+		fmt.Fprintf(&b, "This is a drill (game day %s), scheduled for %s. The plan:\n%s\n", d.Gameday,
+			d.ScheduledAt.UTC().Format("2006-01-02 15:04 MST"), Plan(d.Plan))
+	}
 	if c, ok := inc.Role(bot.Commander); ok {
 		fmt.Fprintf(&b, "Commander: %s\n", c.Display())
 	}
-	fmt.Fprintf(&b, "Declared %s by %s.\n", inc.DeclaredAt.UTC().Format("2006-01-02 15:04 MST"), inc.DeclaredBy.Display())
+	fmt.Fprintf(&b, "Declared %s by %s.\n", When(inc.DeclaredAt, loc, "2006-01-02 15:04 MST"), inc.DeclaredBy.Display())
 	b.WriteString("Everything said here is recorded in the timeline. /incident help lists the commands.")
 	return b.String()
 }
@@ -61,9 +70,31 @@ func TimelineLine(ev bot.TimelineEvent, loc *time.Location) string {
 // LintReport lists the blameless lint's findings about incident id.
 func LintReport(id string, findings []bot.Finding) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Blameless lint of %s: %d finding(s).", id, len(findings))
+	if len(findings) == 1 {
+		fmt.Fprintf(&b, "Blameless lint of %s: 1 finding.", id)
+	} else {
+		fmt.Fprintf(&b, "Blameless lint of %s: %d findings.", id, len(findings))
+	}
 	for _, f := range findings {
 		b.WriteString("\n- " + f.String())
 	}
 	return b.String()
+}
+
+// SameAsUTC reports whether loc reads like UTC at t (its offset is zero
+// then), so that showing UTC beside it would say the same time twice.
+func SameAsUTC(t time.Time, loc *time.Location) bool {
+	_, off := t.In(loc).Zone()
+	return off == 0
+}
+
+// When renders t in loc with layout, followed by the UTC time of day in
+// parentheses ("14:00 CET (13:00 UTC)") only when loc's offset at t is not
+// zero: "23:04 UTC (23:04 UTC)" helps nobody.
+func When(t time.Time, loc *time.Location, layout string) string {
+	s := t.In(loc).Format(layout)
+	if !SameAsUTC(t, loc) {
+		s += t.UTC().Format(" (15:04 UTC)")
+	}
+	return s
 }

@@ -22,6 +22,7 @@ func Writeup(inc *bot.Incident, tl []bot.TimelineEvent, loc *time.Location) stri
 	w.times(inc)
 	w.section("Summary", inc.Summary, bot.VerbPostmortemSummary)
 	w.section("Impact", inc.Impact, bot.VerbPostmortemImpact)
+	w.drill(inc)
 	w.keyEvents(tl)
 	w.timeline(tl)
 	w.meeting(inc)
@@ -50,8 +51,33 @@ func (w *writer) time(t time.Time, layout string) {
 	w.b.Write(w.buf)
 }
 
+// alsoUTC writes " (t in UTC)" when the write-up's zone is not at UTC's
+// offset at t; the same time twice says nothing.
+func (w *writer) alsoUTC(t time.Time, layout string) {
+	if SameAsUTC(t, w.loc) {
+		return
+	}
+	w.s(" (")
+	w.time(t.UTC(), layout)
+	w.s(")")
+}
+
+// IsUTC reports whether loc is UTC by name ("UTC", "Etc/UTC"...), for
+// tables whose columns cannot come and go with the offset.
+func IsUTC(loc *time.Location) bool {
+	switch loc.String() {
+	case "UTC", "Etc/UTC", "Etc/UCT", "UCT", "Etc/Universal", "Universal", "Etc/Zulu", "Zulu":
+		return true
+	}
+	return false
+}
+
 func (w *writer) header(inc *bot.Incident) {
-	w.s("# ", inc.ID, ": ", mdLine(inc.Title), "\n\n| | |\n|---|---|\n")
+	mark := ""
+	if inc.IsDrill() {
+		mark = bot.DrillMark
+	}
+	w.s("# ", inc.ID, ": ", mark, mdLine(inc.Title), "\n\n| | |\n|---|---|\n")
 	w.s("| Severity | ", inc.Severity.String(), " |\n| Kind | ", KindName(inc.Kind), " |\n| Status | ", inc.Status.Human(), " |\n")
 	if len(inc.Tags) > 0 {
 		w.s("| Tags | ", mdCell(strings.Join(inc.Tags, ", ")), " |\n")
@@ -70,7 +96,11 @@ func (w *writer) header(inc *bot.Incident) {
 // time undetected (MTTD: detected - started), time to resolve (MTTR:
 // resolved - detected) and total impact (resolved - started).
 func (w *writer) times(inc *bot.Incident) {
-	w.s("\n## Times\n\n| | UTC | ", w.loc.String(), " |\n|---|---|---|\n")
+	if IsUTC(w.loc) {
+		w.s("\n## Times (UTC)\n\n| | |\n|---|---|\n")
+	} else {
+		w.s("\n## Times\n\n| | UTC | ", w.loc.String(), " |\n|---|---|---|\n")
+	}
 	for _, f := range []struct {
 		name string
 		at   time.Time
@@ -80,15 +110,27 @@ func (w *writer) times(inc *bot.Incident) {
 	} {
 		w.s("| ", f.name, " | ")
 		if f.at.IsZero() {
-			w.s("- | - |\n")
+			if IsUTC(w.loc) {
+				w.s("- |\n")
+			} else {
+				w.s("- | - |\n")
+			}
 			continue
 		}
-		w.time(f.at.UTC(), "2006-01-02 15:04")
-		w.s(" | ")
+		if !IsUTC(w.loc) {
+			w.time(f.at.UTC(), "2006-01-02 15:04")
+			w.s(" | ")
+		}
 		w.time(f.at.In(w.loc), "2006-01-02 15:04 MST")
 		w.s(" |\n")
 	}
 	w.s("\n| | |\n|---|---|\n")
+	if inc.IsDrill() {
+		// A drill's figures are measured from the injection (Hypothesis
+		// vs observed) and never count as MTTD or MTTR.
+		w.s("| Total (declared to resolved) | ", span(inc.DeclaredAt, inc.ResolvedAt), " |\n")
+		return
+	}
 	w.s("| Time undetected (MTTD) | ", span(inc.StartedAt, inc.DetectedAt), " |\n")
 	w.s("| Time to resolve (MTTR) | ", span(inc.DetectedAt, inc.ResolvedAt), " |\n")
 	w.s("| Total impact | ", span(inc.StartedAt, inc.ResolvedAt), " |\n")
@@ -141,9 +183,8 @@ func (w *writer) keyEvents(tl []bot.TimelineEvent) {
 		n++
 		w.s("- ")
 		w.time(ev.RecordedAt.In(w.loc), "2006-01-02 15:04 MST")
-		w.s(" (")
-		w.time(ev.RecordedAt.UTC(), "15:04 UTC")
-		w.s(") ", ev.Author.Display(), ": ", mdLine(ev.Text), "\n")
+		w.alsoUTC(ev.RecordedAt, "15:04 UTC")
+		w.s(" ", ev.Author.Display(), ": ", mdLine(ev.Text), "\n")
 	}
 	if n == 0 {
 		w.s("_None._\n")
@@ -162,9 +203,8 @@ func (w *writer) timeline(tl []bot.TimelineEvent) {
 			hour = h
 			w.s("\n### ")
 			w.time(at, "2006-01-02 15:00 MST")
-			w.s(" (")
-			w.time(at.UTC(), "15:00 UTC")
-			w.s(")\n\n")
+			w.alsoUTC(at, "15:00 UTC")
+			w.s("\n\n")
 		}
 		w.s("- ")
 		w.time(at, "15:04:05")
@@ -216,9 +256,8 @@ func (w *writer) meeting(inc *bot.Incident) {
 	}
 	w.s("Scheduled for ")
 	w.time(pm.ScheduledAt.In(w.loc), "2006-01-02 15:04 MST")
-	w.s(" (")
-	w.time(pm.ScheduledAt.UTC(), "2006-01-02 15:04 UTC")
-	w.s("), ", Duration(pm.Duration), ".\n")
+	w.alsoUTC(pm.ScheduledAt, "2006-01-02 15:04 UTC")
+	w.s(", ", Duration(pm.Duration), ".\n")
 	if !pm.Held() {
 		w.s("\n_Not held yet._\n")
 		return

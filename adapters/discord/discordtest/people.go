@@ -276,13 +276,49 @@ type Interaction struct {
 	edited, deleted   bool
 	original          string // the channel message of a public answer
 	followups         []Followup
+	modal             *Modal
 	changed           chan struct{}
+}
+
+// Modal is a form the bot answered with (interaction response type 9).
+type Modal struct {
+	CustomID string
+	Title    string
+	Fields   []ModalField
+}
+
+// ModalField is one text input of a modal.
+type ModalField struct {
+	CustomID  string `json:"custom_id"`
+	Label     string `json:"label"`
+	Style     int    `json:"style"`
+	Required  bool   `json:"required"`
+	MaxLength int    `json:"max_length"`
+}
+
+// modalData is a modal response's data as the bot sends it.
+type modalData struct {
+	CustomID   string `json:"custom_id"`
+	Title      string `json:"title"`
+	Components []struct {
+		Type       int          `json:"type"`
+		Components []ModalField `json:"components"`
+	} `json:"components"`
+}
+
+func (m modalData) modal() *Modal {
+	md := &Modal{CustomID: m.CustomID, Title: m.Title}
+	for _, row := range m.Components {
+		md.Fields = append(md.Fields, row.Components...)
+	}
+	return md
 }
 
 // Answer is a snapshot of what the bot answered.
 type Answer struct {
 	Status    int // HTTP status (an HTTP delivery)
-	Type      int // 4: a message, 5: deferred; 0: none yet
+	Type      int // 4: a message, 5: deferred, 9: a modal (Modal); 0: none yet
+	Modal     *Modal
 	Content   string
 	Ephemeral bool
 	Edited    bool
@@ -298,7 +334,7 @@ func (ia *Interaction) Answer() Answer {
 }
 
 func (ia *Interaction) snapshot() Answer {
-	return Answer{Status: ia.status, Type: ia.typ, Content: ia.content, Ephemeral: ia.ephemeral, Edited: ia.edited,
+	return Answer{Status: ia.status, Type: ia.typ, Modal: ia.modal, Content: ia.content, Ephemeral: ia.ephemeral, Edited: ia.edited,
 		Deleted: ia.deleted, FollowUps: append([]Followup(nil), ia.followups...)}
 }
 
@@ -393,6 +429,45 @@ func (s *Server) Invoke(ctx context.Context, user, channel string, inv Invocatio
 		created: time.Now(), answered: make(chan struct{}), changed: make(chan struct{})}
 	s.inter[ia.Token] = ia
 	payload := s.interactionJSON(ia, u, c, inv)
+	s.mu.Unlock()
+	return s.deliverInteraction(ctx, ia, payload)
+}
+
+// SubmitModal answers the modal the bot opened in answer to ia, as user,
+// with values by field custom ID: a MODAL_SUBMIT interaction, delivered as
+// commands are.
+func (s *Server) SubmitModal(ctx context.Context, user string, ia *Interaction, values map[string]string) (*Interaction, error) {
+	s.mu.Lock()
+	u, c, m := s.users[user], s.channels[ia.ChannelID], ia.modal
+	if u == nil || c == nil || m == nil {
+		s.mu.Unlock()
+		return nil, fmt.Errorf("discordtest: no modal to submit on interaction %s", ia.ID)
+	}
+	sub := &Interaction{s: s, ID: s.nextID(), Token: "itok-" + s.nextID(), ChannelID: ia.ChannelID, UserID: user,
+		created: time.Now(), answered: make(chan struct{}), changed: make(chan struct{})}
+	s.inter[sub.Token] = sub
+	var rows []any
+	for _, f := range m.Fields {
+		rows = append(rows, map[string]any{"type": 1, "components": []any{
+			map[string]any{"type": 4, "custom_id": f.CustomID, "value": values[f.CustomID]}}})
+	}
+	member := s.memberJSON(u)
+	member["user"] = s.userJSON(u)
+	member["permissions"] = "2147483647"
+	payload := map[string]any{
+		"id": sub.ID, "application_id": s.AppID, "type": 5, "token": sub.Token, "version": 1,
+		"guild_id": s.GuildID, "channel_id": c.ID, "channel": s.channelJSON(c), "member": member,
+		"data":            map[string]any{"custom_id": m.CustomID, "components": rows},
+		"app_permissions": strconv.FormatInt(s.perms(c), 10), "locale": "en-US", "guild_locale": "en-US",
+	}
+	s.mu.Unlock()
+	return s.deliverInteraction(ctx, sub, payload)
+}
+
+// deliverInteraction sends an interaction over the gateway or, with a
+// target, over HTTP, and records an HTTP answer.
+func (s *Server) deliverInteraction(ctx context.Context, ia *Interaction, payload map[string]any) (*Interaction, error) {
+	s.mu.Lock()
 	target := s.target
 	s.mu.Unlock()
 	body, err := json.Marshal(payload)
@@ -410,15 +485,16 @@ func (s *Server) Invoke(ctx context.Context, user, channel string, inv Invocatio
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ia.status = status
-	var r struct {
-		Type int `json:"type"`
-		Data struct {
-			Content string `json:"content"`
-			Flags   int    `json:"flags"`
-		} `json:"data"`
-	}
+	var r responseBody
 	if status == http.StatusOK && json.Unmarshal(resp, &r) == nil && r.Type != 0 {
-		s.answer(ia, r.Type, r.Data.Content, r.Data.Flags)
+		content, flags := "", 0
+		if r.Data != nil {
+			content, flags = r.Data.Content, r.Data.Flags
+			if r.Type == 9 {
+				ia.modal = r.Data.modalData.modal()
+			}
+		}
+		s.answer(ia, r.Type, content, flags)
 	} else {
 		ia.notify()
 	}
@@ -527,6 +603,7 @@ type responseBody struct {
 	Data *struct {
 		Content string `json:"content"`
 		Flags   int    `json:"flags"`
+		modalData
 	} `json:"data"`
 }
 
@@ -544,12 +621,19 @@ func (s *Server) callback(q *request) (int, any) {
 	if e := q.decode(&b); e != nil {
 		return 0, e
 	}
-	if b.Type != 4 && b.Type != 5 {
+	if b.Type != 4 && b.Type != 5 && b.Type != 9 {
 		return 0, invalidForm("type", "not a response to a command")
 	}
 	content, flags := "", 0
 	if b.Data != nil {
 		content, flags = b.Data.Content, b.Data.Flags
+	}
+	if b.Type == 9 {
+		if b.Data == nil || b.Data.CustomID == "" || len(b.Data.Components) == 0 || len(b.Data.Components) > 5 ||
+			b.Data.Title == "" || len([]rune(b.Data.Title)) > 45 {
+			return 0, invalidForm("data", "a modal needs a custom_id, a title of at most 45 characters and 1 to 5 rows")
+		}
+		ia.modal = b.Data.modalData.modal()
 	}
 	if b.Type == 4 && content == "" {
 		return 0, fail(http.StatusBadRequest, 50006)

@@ -149,6 +149,8 @@ type Message struct {
 	Deleted     bool
 	Pinned      bool
 	Embeds      int
+	// Components are the message's action rows, as the bot sent them.
+	Components json.RawMessage
 }
 
 // Call is one REST call the fake answered.
@@ -1043,6 +1045,9 @@ func (s *Server) messageJSON(m *Message) map[string]any {
 	if m.EditedAt != nil {
 		j["edited_timestamp"] = m.EditedAt.Format(time.RFC3339Nano)
 	}
+	if len(m.Components) > 0 {
+		j["components"] = m.Components
+	}
 	if !author.Bot {
 		j["member"] = s.memberJSON(author)
 	}
@@ -1173,9 +1178,18 @@ func (s *Server) createMessage(q *request) (int, any) {
 		AllowedMentions *struct {
 			Parse []string `json:"parse"`
 		} `json:"allowed_mentions"`
+		Components json.RawMessage `json:"components"`
 	}
 	if e := q.decode(&b); e != nil {
 		return 0, e
+	}
+	for _, btn := range buttonsOf(b.Components) {
+		if btn.CustomID == "" || len(btn.CustomID) > 100 {
+			return 0, invalidForm("components", "custom_id must be 1 to 100 characters long.")
+		}
+		if btn.Label == "" || len(btn.Label) > 80 {
+			return 0, invalidForm("components", "label must be 1 to 80 characters long.")
+		}
 	}
 	atts := s.attachments(q, b.Attachments, c.ID)
 	need := PermSendMessages
@@ -1210,6 +1224,9 @@ func (s *Server) createMessage(q *request) (int, any) {
 	}
 	m := s.post(c.ID, s.BotUserID, b.Content, MessageDefault, atts)
 	m.Nonce = nonce
+	if len(b.Components) > 0 && string(b.Components) != "null" {
+		m.Components = b.Components
+	}
 	j := s.messageJSON(m)
 	if c.Type != TypeDM { // DM events need the DIRECT_MESSAGES intent, which debrief does not ask for
 		s.gw.dispatch("MESSAGE_CREATE", j)

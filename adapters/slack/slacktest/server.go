@@ -95,6 +95,8 @@ type Message struct {
 	Files    []File
 	EditedTS string // set when edited
 	Deleted  bool
+	// Blocks are the blocks the bot posted with the message, as sent.
+	Blocks json.RawMessage
 }
 
 // View is a modal opened with views.open.
@@ -436,6 +438,8 @@ var methods = map[string]method{
 	"conversations.archive":        {"channels:manage", false, (*Server).conversationsArchive},
 	"conversations.open":           {"im:write", false, (*Server).conversationsOpen},
 	"chat.postMessage":             {"chat:write", false, (*Server).chatPostMessage},
+	"chat.getPermalink":            {"", false, (*Server).chatGetPermalink},
+	"conversations.history":        {"channels:history", false, (*Server).conversationsHistory},
 	"pins.add":                     {"pins:write", false, (*Server).pinsAdd},
 	"pins.list":                    {"pins:read", false, (*Server).pinsList},
 	"users.info":                   {"users:read", false, (*Server).usersInfo},
@@ -842,6 +846,12 @@ func (s *Server) chatPostMessage(p params) (map[string]any, *apiError) {
 		return nil, fail("msg_too_long")
 	}
 	m := &Message{Channel: c.ID, TS: s.nextTS(), ThreadTS: p.str("thread_ts"), User: s.BotUserID, BotID: s.BotID, Text: text}
+	if b := p.str("blocks"); b != "" {
+		if !json.Valid([]byte(b)) {
+			return nil, fail("invalid_blocks")
+		}
+		m.Blocks = json.RawMessage(b)
+	}
 	s.messages[c.ID] = append(s.messages[c.ID], m)
 	return map[string]any{"channel": c.ID, "ts": m.TS, "message": map[string]any{
 		"type": "message", "user": m.User, "bot_id": m.BotID, "text": m.Text, "ts": m.TS,

@@ -1,0 +1,124 @@
+package render
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	ics "github.com/arran4/golang-ical"
+
+	"github.com/debrief/debrief/bot"
+	"github.com/debrief/debrief/store"
+)
+
+// Mark prefixes text about inc with bot.DrillMark when inc is a drill, once.
+func Mark(inc *bot.Incident, text string) string {
+	if inc == nil || !inc.IsDrill() || strings.HasPrefix(text, bot.DrillMark) {
+		return text
+	}
+	return bot.DrillMark + text
+}
+
+// Plan renders a drill's plan, one part a line, for the pinned summary,
+// the scheduling message and the invite.
+func Plan(p bot.DrillPlan) string {
+	var b strings.Builder
+	for _, f := range []struct{ name, text string }{
+		{"Hypothesis", p.Hypothesis}, {"Steady state", p.SteadyState}, {"Fault", p.Fault},
+		{"Target", p.Target}, {"Abort if", p.AbortCriteria},
+	} {
+		if f.text != "" {
+			fmt.Fprintf(&b, "%s: %s\n", f.name, f.text)
+		}
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// GamedayScheduled is the message posted where a game day was scheduled.
+func GamedayScheduled(g store.Gameday, loc *time.Location) string {
+	var b strings.Builder
+	when := g.Start.In(loc).Format("Mon 2006-01-02 15:04 MST")
+	if loc != time.UTC {
+		when += g.Start.UTC().Format(" (15:04 UTC)")
+	}
+	fmt.Fprintf(&b, "%sGame day %s scheduled: %s\nOpens as a drill incident at %s, for %s. Scheduled by %s.",
+		bot.DrillMark, g.ID, g.Title, when, Duration(g.Duration), g.ScheduledBy.Display())
+	if len(g.Participants) > 0 {
+		b.WriteString("\nParticipants: " + users(g.Participants))
+	}
+	b.WriteString("\n" + Plan(g.Plan))
+	return b.String()
+}
+
+// GamedayInvite renders a game day as an RFC 5545 iCalendar request, like
+// the post-mortem's Invite: a stable UID per game day, times in UTC,
+// people under the reserved .invalid domain.
+func GamedayInvite(g store.Gameday, now time.Time) string {
+	cal := ics.NewCalendarFor("debrief")
+	cal.SetMethod(ics.MethodRequest)
+	ev := cal.AddEvent(strings.ToLower(g.ID) + "-gameday@debrief")
+	ev.SetDtStampTime(now.UTC())
+	ev.SetStartAt(g.Start.UTC())
+	ev.SetEndAt(g.Start.Add(g.Duration).UTC())
+	ev.SetSummary(fmt.Sprintf("%sGame day %s: %s", bot.DrillMark, g.ID, g.Title))
+	ev.SetDescription(fmt.Sprintf("A rehearsed failure: debrief opens a drill incident at the start.\n%s\nScheduled in %s.",
+		Plan(g.Plan), g.Zone))
+	ev.SetOrganizer(calAddress(g.ScheduledBy), ics.WithCN(displayName(g.ScheduledBy)))
+	for _, u := range append([]bot.User{g.ScheduledBy}, g.Participants...) {
+		ev.AddAttendee(calAddress(u), ics.WithCN(displayName(u)), ics.WithRSVP(true),
+			ics.ParticipationRoleReqParticipant, ics.ParticipationStatusNeedsAction)
+	}
+	return cal.Serialize()
+}
+
+// drill renders the write-up's "Hypothesis vs observed" section of a
+// drill: the plan, the measured times from the injection, the verdict.
+func (w *writer) drill(inc *bot.Incident) {
+	d := inc.Drill
+	if d == nil {
+		return
+	}
+	w.s("\n## Hypothesis vs observed\n\n")
+	if d.Gameday != "" {
+		w.s("This was a drill (game day ", d.Gameday, "), not a real incident: it does not count in the real incidents' figures.\n\n")
+	}
+	w.s("| | |\n|---|---|\n")
+	for _, f := range []struct{ name, text string }{
+		{"Hypothesis", d.Plan.Hypothesis}, {"Steady state", d.Plan.SteadyState}, {"Fault", d.Plan.Fault},
+		{"Target", d.Plan.Target}, {"Abort criteria", d.Plan.AbortCriteria},
+	} {
+		if f.text != "" {
+			w.s("| ", f.name, " | ", mdCell(f.text), " |\n")
+		}
+	}
+	for _, f := range []struct {
+		name string
+		at   time.Time
+	}{{"Injected", d.InjectedAt}, {"Detected", d.DetectedAt}, {"Aborted", d.AbortedAt}} {
+		if !f.at.IsZero() {
+			w.s("| ", f.name, " | ")
+			w.time(f.at.UTC(), "2006-01-02 15:04:05 UTC")
+			w.s(" |\n")
+		}
+	}
+	w.s("| Time to detect (from the injection) | ", measured(d.TimeToDetect()), " |\n")
+	w.s("| Time to mitigate (from the injection) | ", measured(d.TimeToMitigate(inc)), " |\n")
+	switch d.Verdict {
+	case "":
+		w.s("| Verdict | _not given yet: `", bot.Syntax(bot.VerbGamedayVerdict), "`_ |\n")
+	default:
+		w.s("| Verdict | the hypothesis ", string(d.Verdict), " |\n")
+	}
+	if d.Observed != "" {
+		w.s("\n### Observed\n\n", d.Observed, "\n")
+	}
+}
+
+// measured renders a time measured from the injection, exactly to the
+// second: drills are timed on purpose.
+func measured(d time.Duration, ok bool) string {
+	if !ok {
+		return "-"
+	}
+	return d.Round(time.Second).String()
+}
