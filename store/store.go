@@ -91,6 +91,8 @@ type Lister interface {
 	Users() ([]UserPrefs, error)
 	// MetaAll returns every value stored with PutMeta, by key.
 	MetaAll() (map[string]string, error)
+	// AlertGroups returns every alert group, by ID.
+	AlertGroups() ([]AlertGroup, error)
 }
 
 // Tx reads and writes within one read-write transaction.

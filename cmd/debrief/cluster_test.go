@@ -87,7 +87,21 @@ func fill(t *testing.T, s store.Store) {
 		if err := tx.PutUserPrefs(store.UserPrefs{Key: "slack:U1", Zone: "Europe/Berlin", GitHub: "ada"}); err != nil {
 			return err
 		}
-		return tx.PutMeta("github/cursor", "2026-03-01T10:00:00Z")
+		if err := tx.PutMeta("github/cursor", "2026-03-01T10:00:00Z"); err != nil {
+			return err
+		}
+		// The weak-signal records and a game day (store/signals.go).
+		if err := tx.PutGameday(store.Gameday{ID: "GD-1", Number: 1, Title: "failover drill", Start: at.Add(48 * time.Hour), Duration: time.Hour, Zone: "UTC"}); err != nil {
+			return err
+		}
+		if err := tx.PutNearMiss(store.NearMiss{ID: store.NearMissID(1), Number: 1, Text: "almost dropped the table", Tags: []string{"db"}, At: at, RecordedAt: at}); err != nil {
+			return err
+		}
+		if err := tx.PutAlertGroup(store.AlertGroup{ID: "AL-1a2b", Source: "alertmanager", Key: "{}:{alertname=\"HighLatency\"}", Title: "HighLatency", StartedAt: at, DetectedAt: at, LastAt: at,
+			Alerts: map[string]store.AlertState{"fp1": {Name: "HighLatency", Firing: true, StartsAt: at, Signal: "sig1"}}}); err != nil {
+			return err
+		}
+		return tx.PutSignal(store.Signal{Key: "sig1", Name: "HighLatency", Labels: map[string]string{"service": "db"}, Count: 2, Fires: []time.Time{at, at.Add(time.Hour)}, FirstAt: at, LastAt: at.Add(time.Hour), LastStart: at.Add(time.Hour)})
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -111,7 +125,7 @@ func TestMigrate(t *testing.T) {
 	}
 	env := map[string]string{"DEBRIEF_DB": orig, "DEBRIEF_ETCD_ENDPOINTS": m.ClientURL()}
 	out, err := runQuick(t, env, "migrate", "to-etcd")
-	if err != nil || !strings.Contains(out, "3 incidents, 120 timeline entries, 3 channels, 1 users, 3 reminders, 3 effects, 1 meta") {
+	if err != nil || !strings.Contains(out, "3 incidents, 120 timeline entries, 3 channels, 1 users, 3 reminders, 3 effects, 1 meta, 1 game days, 1 near misses, 1 alert groups, 1 signals") {
 		t.Fatalf("migrate to-etcd = %q, %v", out, err)
 	}
 	// export reads etcd when it is configured.

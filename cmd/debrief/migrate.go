@@ -56,8 +56,9 @@ func migrate(ctx context.Context, cfg Config, direction string, stdout io.Writer
 	if err := compareStores(ctx, src, dst); err != nil {
 		return fmt.Errorf("migrate %s to %s: copied, but the copy differs: %w", src.where, dst.where, err)
 	}
-	_, err = fmt.Fprintf(stdout, "migrated %s to %s: %d incidents, %d timeline entries, %d channels, %d users, %d reminders, %d effects, %d meta; every entry compared\n",
-		src.where, dst.where, n.incidents, n.entries, n.channels, n.users, n.reminders, n.effects, n.meta)
+	_, err = fmt.Fprintf(stdout, "migrated %s to %s: %d incidents, %d timeline entries, %d channels, %d users, %d reminders, %d effects, %d meta, %d game days, %d near misses, %d alert groups, %d signals; every entry compared\n",
+		src.where, dst.where, n.incidents, n.entries, n.channels, n.users, n.reminders, n.effects, n.meta,
+		n.gamedays, n.nearMisses, n.groups, n.signals)
 	return err
 }
 
@@ -70,9 +71,16 @@ type snapshot struct {
 	reminders []store.Reminder
 	effects   []store.Effect
 	meta      map[string]string
+	gamedays  []store.Gameday
+	nearMiss  []store.NearMiss
+	groups    []store.AlertGroup
+	signals   []store.Signal
 }
 
-type counts struct{ incidents, entries, channels, users, reminders, effects, meta int }
+type counts struct {
+	incidents, entries, channels, users, reminders, effects, meta int
+	gamedays, nearMisses, groups, signals                         int
+}
 
 // read takes a snapshot of s in one View.
 func read(ctx context.Context, s store.Store) (*snapshot, error) {
@@ -103,7 +111,19 @@ func read(ctx context.Context, s store.Store) (*snapshot, error) {
 		if snap.effects, err = tx.Effects(); err != nil {
 			return err
 		}
-		snap.meta, err = l.MetaAll()
+		if snap.meta, err = l.MetaAll(); err != nil {
+			return err
+		}
+		if snap.gamedays, err = tx.Gamedays(); err != nil {
+			return err
+		}
+		if snap.nearMiss, err = tx.NearMisses(); err != nil {
+			return err
+		}
+		if snap.groups, err = l.AlertGroups(); err != nil {
+			return err
+		}
+		snap.signals, err = tx.Signals()
 		return err
 	})
 	return snap, err
@@ -169,6 +189,22 @@ func copyStore(ctx context.Context, src, dst store.Store) (counts, error) {
 		writes = append(writes, func(tx store.Tx) error { return tx.PutMeta(k, v) })
 		n.meta++
 	}
+	for _, g := range snap.gamedays {
+		writes = append(writes, func(tx store.Tx) error { return tx.PutGameday(g) })
+		n.gamedays++
+	}
+	for _, nm := range snap.nearMiss {
+		writes = append(writes, func(tx store.Tx) error { return tx.PutNearMiss(nm) })
+		n.nearMisses++
+	}
+	for _, g := range snap.groups {
+		writes = append(writes, func(tx store.Tx) error { return tx.PutAlertGroup(g) })
+		n.groups++
+	}
+	for _, sig := range snap.signals {
+		writes = append(writes, func(tx store.Tx) error { return tx.PutSignal(sig) })
+		n.signals++
+	}
 	for i := 0; i < len(writes); i += chunk {
 		batch := writes[i:min(i+chunk, len(writes))]
 		err := dst.Update(ctx, func(tx store.Tx) error {
@@ -213,6 +249,10 @@ func compareStores(ctx context.Context, a, b store.Store) error {
 	differ("reminders", sa.reminders, sb.reminders)
 	differ("effects", noIDs(sa.effects), noIDs(sb.effects))
 	differ("meta", sa.meta, sb.meta)
+	differ("game days", sa.gamedays, sb.gamedays)
+	differ("near misses", sa.nearMiss, sb.nearMiss)
+	differ("alert groups", sa.groups, sb.groups)
+	differ("signals", sa.signals, sb.signals)
 	return errors.Join(errs...)
 }
 

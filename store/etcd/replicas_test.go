@@ -224,3 +224,67 @@ func TestReplicasFireOnce(t *testing.T) {
 		t.Errorf("%d effects queued, want 10 (one a reminder)", len(effs))
 	}
 }
+
+// TestReplicasWeakSignals: replicas recording near misses at once (each
+// numbered len(NearMisses())+1, as workflows does) never share a number,
+// and replicas counting the same signal at once lose no firing: the range
+// read and the point read are both conditions of the commit.
+func TestReplicasWeakSignals(t *testing.T) {
+	ss := replicas(t, 3)
+	const each = 8
+	var wg sync.WaitGroup
+	for i, s := range ss {
+		wg.Go(func() {
+			for j := range each {
+				err := s.Update(context.Background(), func(tx store.Tx) error {
+					all, err := tx.NearMisses()
+					if err != nil {
+						return err
+					}
+					n := len(all) + 1
+					if err := tx.PutNearMiss(store.NearMiss{ID: store.NearMissID(n), Number: n, Text: fmt.Sprintf("replica %d #%d", i, j), At: t0, RecordedAt: t0}); err != nil {
+						return err
+					}
+					sig, _, err := tx.Signal("sig")
+					if err != nil {
+						return err
+					}
+					sig.Key, sig.Count = "sig", sig.Count+1
+					return tx.PutSignal(sig)
+				})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	err := ss[0].View(context.Background(), func(tx store.ReadTx) error {
+		all, err := tx.NearMisses()
+		if err != nil {
+			return err
+		}
+		texts := map[string]bool{}
+		for i, nm := range all {
+			if nm.Number != i+1 || nm.ID != store.NearMissID(i+1) {
+				t.Errorf("near miss %d is %s (number %d)", i+1, nm.ID, nm.Number)
+			}
+			texts[nm.Text] = true
+		}
+		if len(all) != len(ss)*each || len(texts) != len(ss)*each {
+			t.Errorf("%d near misses (%d distinct), want %d: one overwrote another", len(all), len(texts), len(ss)*each)
+		}
+		sig, ok, err := tx.Signal("sig")
+		if err != nil {
+			return err
+		}
+		if !ok || sig.Count != len(ss)*each {
+			t.Errorf("signal count = %d (%v), want %d", sig.Count, ok, len(ss)*each)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -61,6 +61,11 @@ func (t *tx) PutAlertGroup(g store.AlertGroup) error {
 	return t.putJSON(t.s.key("alertgroup", g.ID), g, "alert group "+g.ID)
 }
 
+// AlertGroups returns every alert group, in ID order (store.Lister).
+func (t *tx) AlertGroups() ([]store.AlertGroup, error) {
+	return scanJSON[store.AlertGroup](t, "alertgroup")
+}
+
 // Signal returns the signal with key k, and whether it exists.
 func (t *tx) Signal(k string) (store.Signal, bool, error) {
 	var s store.Signal
