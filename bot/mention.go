@@ -42,6 +42,11 @@ const maxMentionName = 80
 // is carried only when MentionName accepts it; the ID must be one
 // ValidMentionID accepts, else the token does not parse as a mention.
 func MentionToken(u User) string {
+	if !ValidMentionID(u.ID) {
+		// An ID holding the separator ("0|0") would otherwise parse as
+		// another user: the empty token parses as no one.
+		return mentionOpen + mentionClose
+	}
 	if n := MentionName(u.Name); n != "" {
 		return mentionOpen + u.ID + mentionSep + n + mentionClose
 	}

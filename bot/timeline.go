@@ -1,6 +1,9 @@
 package bot
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // EventKind classifies a timeline entry.
 type EventKind string
@@ -47,4 +50,18 @@ type TimelineEvent struct {
 	// its right edge, and appends stay near raw bbolt speed
 	// (store/bolt.BenchmarkServiceRecord: 0.82 vs 0.57 of raw at 64 writers).
 	DedupeKey string `json:"-"`
+}
+
+// MinTime and MaxTime bound the times debrief stores: the Unix epoch, and
+// the last instant whose nanoseconds since it fit in an int64 (April
+// 2262), which is how stores key by time. A time outside (a platform's
+// "999999999999.000100") can never be stored.
+var (
+	MinTime = time.Unix(0, 0).UTC()
+	MaxTime = time.Unix(0, math.MaxInt64).UTC()
+)
+
+// StorableTime reports whether t is within MinTime and MaxTime.
+func StorableTime(t time.Time) bool {
+	return !t.Before(MinTime) && !t.After(MaxTime)
 }

@@ -136,6 +136,13 @@ type Tx interface {
 	PutAlertGroup(g AlertGroup) error
 	// PutSignal inserts or replaces the signal with s.Key.
 	PutSignal(s Signal) error
+	// Remember records key until expires and reports whether it was
+	// already remembered at now: how a signed request replayed within its
+	// signature's window is told from a new one, across restarts. A key
+	// whose expiry is at or before now counts as never seen (and is
+	// remembered anew). Expired keys are forgotten as later calls go, a
+	// bounded number per call, so the record stays as small as the window.
+	Remember(key string, now, expires time.Time) (seen bool, err error)
 }
 
 // UserPrefs is what a user told the bot about themselves.

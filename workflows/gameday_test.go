@@ -71,7 +71,7 @@ func (f *labelTracker) FileIssue(ctx context.Context, key string, is workflows.I
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.labels = append(f.labels, is.Labels)
-	return workflows.IssueState{Number: 9, URL: "https://github.test/acme/ops/issues/9", Body: is.Body}, nil
+	return workflows.IssueState{Number: 9, URL: "https://github.test/acme/ops/issues/9", Body: is.Body, ByUs: true}, nil
 }
 
 func (f *labelTracker) UpdatedIssues(context.Context, time.Time) ([]workflows.IssueState, error) {
@@ -256,7 +256,7 @@ func TestGamedayWholeDrill(t *testing.T) {
 	for _, want := range []string{
 		"# INC-1: [DRILL] Primary DB failover",
 		"## Hypothesis vs observed",
-		"| Hypothesis | checkout keeps working with < 1% errors |",
+		"| Hypothesis | checkout keeps working with \\< 1% errors |", // Markdown-escaped: it renders as "<"
 		"| Injected | 2026-03-04 14:05:00 UTC |",
 		"| Time to detect (from the injection) | 3m12s |",
 		"| Time to mitigate (from the injection) | 7m12s |",

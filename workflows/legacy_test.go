@@ -95,7 +95,7 @@ type filer struct{ filed []string }
 
 func (f *filer) FileIssue(ctx context.Context, key string, is workflows.Issue, retry bool) (workflows.IssueState, error) {
 	f.filed = append(f.filed, fmt.Sprintf("%s %s %s retry=%v", key, is.Title, is.Assignee, retry))
-	return workflows.IssueState{Number: 7, URL: "https://github.test/acme/ops/issues/7", Body: is.Body}, nil
+	return workflows.IssueState{Number: 7, URL: "https://github.test/acme/ops/issues/7", Body: is.Body, ByUs: true}, nil
 }
 
 func (f *filer) UpdatedIssues(ctx context.Context, since time.Time) ([]workflows.IssueState, error) {

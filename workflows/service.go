@@ -342,6 +342,12 @@ func (s *Service) Record(ctx context.Context, ch bot.Channel, ev bot.TimelineEve
 	}
 	ev.IncidentID = id
 	ev.RecordedAt = s.now()
+	if !ev.PlatformAt.IsZero() && !bot.StorableTime(ev.PlatformAt) {
+		// It can never be stored: a platform retrying it would retry
+		// forever. Adapters acknowledge EINVALID and log it.
+		return bot.TimelineEvent{}, bot.Errorf(bot.EINVALID, "The event's time (%d) is outside the years %d to %d.",
+			ev.PlatformAt.Unix(), bot.MinTime.Year(), bot.MaxTime.Year())
+	}
 	start := time.Now()
 	stored, dup, err := s.Store.Append(ctx, ev)
 	s.metrics().CommitSeconds.Observe(time.Since(start).Seconds())

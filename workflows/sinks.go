@@ -126,6 +126,12 @@ type IssueState struct {
 	// Actor is who made the change (a webhook's sender); empty when
 	// unknown.
 	Actor string
+	// ByUs is set when the tracker's own identity (the bot's token)
+	// created the issue. A marker is only a line of text anyone can copy
+	// into an issue of theirs: before a countermeasure is tied to its issue
+	// the marker counts only on an issue that ByUs; after, only the issue
+	// whose Number was recorded may change it.
+	ByUs bool
 	// Delivery is the webhook delivery's ID; it becomes the dedupe key of
 	// the timeline entry the change produces, so a redelivery is stored
 	// once. Empty for reconcile.

@@ -145,7 +145,8 @@ var errDuplicate = errors.New("workflows: duplicate delivery")
 // the state already applied, ignores news older than it (UpdatedAt), and a
 // redelivered webhook (same Delivery) changes nothing. It reports whether
 // anything changed; an issue without a marker, or whose countermeasure is
-// unknown here, is ignored.
+// unknown here, is ignored, and so is a marker copied onto another issue
+// (see IssueState.ByUs).
 func (s *Service) ApplyIssue(ctx context.Context, st IssueState) (bool, error) {
 	return s.applyIssueAt(ctx, st, s.now())
 }
@@ -192,6 +193,12 @@ func (s *Service) applyIssueAt(ctx context.Context, st IssueState, now time.Time
 // if anything changed.
 func (s *Service) applyIssue(tx store.Tx, inc *bot.Incident, n int, st IssueState, now time.Time) (bool, error) {
 	cm := &inc.Countermeasures[n-1]
+	if cm.Issue != 0 && st.Number != cm.Issue {
+		return false, nil // a copy of the marker on some other issue
+	}
+	if cm.Issue == 0 && !st.ByUs {
+		return false, nil // not yet tied, and not created by our token
+	}
 	if !st.UpdatedAt.IsZero() && st.UpdatedAt.Before(cm.TrackerAt) {
 		return false, nil // older news than what we have
 	}

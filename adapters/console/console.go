@@ -39,6 +39,7 @@ import (
 
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/workflows"
+	"github.com/debrief/debrief/workflows/render"
 	"golang.org/x/term"
 )
 
@@ -554,9 +555,13 @@ func (c *Console) printf(format string, args ...any) {
 }
 
 // write is the only place that writes to out: the outbox worker prints from
-// its own goroutine, and lines must not interleave. Write errors are
-// ignored: a closed terminal must not make the outbox retry forever.
+// its own goroutine, and lines must not interleave. Everything goes
+// through render.Visible: out is a terminal, and a note or a title holding
+// an escape sequence or a bidi override must print as characters, not act
+// on it. Write errors are ignored: a closed terminal must not make the
+// outbox retry forever.
 func (c *Console) write(s string) {
+	s = render.Visible(s)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	_, _ = io.WriteString(c.out, s)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/debrief/debrief/adapters/console"
 	"github.com/debrief/debrief/bot"
+	"github.com/debrief/debrief/store"
 	"github.com/debrief/debrief/store/bolt"
 	"github.com/debrief/debrief/store/bolt/bolttest"
 	"github.com/debrief/debrief/workflows"
@@ -461,4 +462,39 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// TestTerminalEscapes: a note holding an escape sequence and a
+// right-to-left override are stored raw, and print as visible characters:
+// nothing the users wrote acts on the terminal.
+func TestTerminalEscapes(t *testing.T) {
+	svc, db := newService(t)
+	s := start(t, svc, alice, func(c *console.Console) { c.Ack = true })
+	s.send("/incident declare Disk full sev2")
+	s.expect("Declared INC-1")
+	s.deliver()
+	s.expect("joined")
+	s.send("/incident note rm -rf \u202e/ \x1b]0;pwned\x07")
+	s.send("/incident timeline")
+	s.expect(`rm -rf \u202e/ \x1b]0;pwned\x07`)
+	for _, l := range s.seen {
+		if strings.ContainsAny(l, "\x1b\u202e\x07") {
+			t.Errorf("printed raw: %q", l)
+		}
+	}
+	var stored []bot.TimelineEvent
+	if err := db.View(context.Background(), func(tx store.ReadTx) error {
+		var err error
+		stored, err = tx.Timeline("INC-1")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	raw := false
+	for _, ev := range stored {
+		raw = raw || strings.Contains(ev.Text, "\u202e/ \x1b]0;pwned\x07")
+	}
+	if !raw {
+		t.Error("the note was not stored as written")
+	}
 }

@@ -7,8 +7,11 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"hash/crc32"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,6 +20,7 @@ import (
 	"github.com/debrief/debrief/adapters/discord"
 	"github.com/debrief/debrief/adapters/discord/discordtest"
 	"github.com/debrief/debrief/bot"
+	"github.com/debrief/debrief/workflows"
 )
 
 // post sends body to the interactions route with the given headers.
@@ -68,7 +72,7 @@ func (h *harness) commandBody(ch string) []byte {
 // TestUnverifiedRequests: what Discord did not sign, or signed for
 // another body, or signed too long ago, is refused with 401 (Discord
 // checks that the endpoint does, with bad signatures, before it accepts
-// it); a body over 1 MiB is 413. Nothing is stored, queued or posted.
+// it); a body over MaxBody (256 KiB) is 413. Nothing is stored, queued or posted.
 func TestUnverifiedRequests(t *testing.T) {
 	h, ch := declared(t, overHTTP)
 	body := h.commandBody(ch)
@@ -127,7 +131,7 @@ func TestPing(t *testing.T) {
 	}
 }
 
-// TestBodyLimitStreamed: a body over 1 MiB sent without a Content-Length
+// TestBodyLimitStreamed: a body over MaxBody sent without a Content-Length
 // (chunked) is cut off at the limit and refused too.
 func TestBodyLimitStreamed(t *testing.T) {
 	h := newHarness(t, overHTTP)
@@ -249,10 +253,11 @@ func TestOwnMessages(t *testing.T) {
 }
 
 // componentBody is a MESSAGE_COMPONENT interaction (a button click) in ch
-// with customID.
+// with customID. Its ID follows from customID: each distinct click is a
+// new interaction, not a replay of the last.
 func (h *harness) componentBody(ch, customID string) []byte {
 	b, _ := json.Marshal(map[string]any{
-		"id": "1100000000000000002", "application_id": h.fake.AppID, "type": 3, "token": "itok-click", "version": 1,
+		"id": fmt.Sprint(1100000000000000000 + uint64(crc32.ChecksumIEEE([]byte(customID)))), "application_id": h.fake.AppID, "type": 3, "token": "itok-click", "version": 1,
 		"guild_id": h.fake.GuildID, "channel_id": ch,
 		"member": map[string]any{"user": map[string]any{"id": h.alice, "username": "alice"}},
 		"data":   map[string]any{"custom_id": customID, "component_type": 2},
@@ -293,5 +298,51 @@ func TestButtonBadInput(t *testing.T) {
 				t.Errorf("state changed:\nbefore %+v\nafter  %+v", before, after)
 			}
 		})
+	}
+}
+
+// TestReplayedInteraction: the same signed interaction sent again within
+// the signature's window runs once, even when the replay reaches a
+// restarted process: its ID is remembered in the store.
+func TestReplayedInteraction(t *testing.T) {
+	h, ch := declared(t, overHTTP)
+	body, _ := json.Marshal(map[string]any{
+		"id": "1100000000000000777", "application_id": h.fake.AppID, "type": 2, "token": "itok-replay", "version": 1,
+		"guild_id": h.fake.GuildID, "channel_id": ch,
+		"member": map[string]any{"user": map[string]any{"id": h.alice, "username": "alice"}},
+		"data": map[string]any{"id": "1", "name": "incident", "type": 1, "options": []any{map[string]any{
+			"name": "note", "type": 1, "options": []any{map[string]any{"name": "text", "type": 3, "value": "replayed once"}}}}},
+	})
+	header := h.signed(time.Now(), body)
+	if status, reply := h.post(body, header); status != 200 {
+		t.Fatalf("first = %d %q", status, reply)
+	}
+	if status, reply := h.post(body, header); status != 200 || !strings.Contains(reply, "already handled") {
+		t.Errorf("replay = %d %q, want 200 and already handled", status, reply)
+	}
+	// A restarted process: a new Service and adapter on the same file.
+	svc2 := &workflows.Service{Store: h.db, Config: h.svc.Config, Now: h.clock.Now, Rand: func() float64 { return 0.5 }}
+	dc2, err := discord.New(svc2, discord.Config{
+		BotToken: h.fake.BotToken, AppID: h.fake.AppID, GuildID: h.fake.GuildID, PublicKey: h.fake.PublicKeyHex(),
+		APIURL: h.fake.APIURL(), CategoryID: h.category,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc2.Chats = map[bot.Platform]workflows.Chat{bot.Discord: dc2}
+	mux := http.NewServeMux()
+	dc2.Register(mux)
+	web2 := httptest.NewServer(mux)
+	defer web2.Close()
+	req, _ := http.NewRequest(http.MethodPost, web2.URL+"/discord/interactions", bytes.NewReader(body))
+	req.Header = header.Clone()
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if n := count(h.timeline("INC-1"), "replayed once"); n != 1 {
+		t.Errorf("%d notes after a replay and a replay after restart, want 1", n)
 	}
 }

@@ -30,8 +30,9 @@ const DefaultAPIURL = "https://discord.com/api/v10/"
 
 // MaxBody bounds an interaction request body. Discord's largest interaction
 // payloads (a command with resolved members and channels) are a few
-// kilobytes; a megabyte is generous and still cheap to refuse.
-const MaxBody = 1 << 20
+// kilobytes: a quarter of a mebibyte is generous, and every unverified
+// byte is memory anyone can make the process hold (internal/httpbody).
+const MaxBody = 256 << 10
 
 // Config is what the adapter needs from the operator.
 type Config struct {

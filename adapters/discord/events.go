@@ -229,7 +229,12 @@ func (d *Discord) record(ctx context.Context, m *discordgo.Message, tr translato
 		if ev.ThreadID == "" && m.ChannelID != chID {
 			ev.ThreadID = m.ChannelID
 		}
-		if _, err := d.svc.Record(ctx, ch, ev); err != nil {
+		if _, err := d.svc.Record(ctx, ch, ev); bot.ErrorCode(err) == bot.EINVALID {
+			// It can never be stored: acknowledged (the sequence moves
+			// on) and logged, never redelivered forever.
+			d.log.WarnContext(ctx, "event dropped: it cannot be stored", "incident", incident, "channel", chID, "kind", ev.Kind, "err", err)
+			continue
+		} else if err != nil {
 			d.log.ErrorContext(ctx, "event not recorded", "incident", incident, "channel", chID, "kind", ev.Kind, "err", err)
 			return err
 		}

@@ -244,7 +244,23 @@ func (d *Discord) command(ctx context.Context, i *discordgo.Interaction, respond
 	// the work goes on when the request or the gateway connection that
 	// brought it ends, since a deferred answer still has to be sent.
 	return answer.OrDefer(ctx, answer.Deadline{Within: d.cfg.DeferAfter, Limit: workTimeout, After: d.cfg.After},
-		func(work context.Context) workflows.Reply { return d.svc.Execute(work, actor, ch, text) },
+		func(work context.Context) workflows.Reply {
+			// An interaction's ID is unique; its signature is good for
+			// the window either side of now, and a gateway resume may
+			// dispatch it again. Remembered that long, a replay, across
+			// restarts too, is answered and not run. First step of the
+			// work, within the budget: a slow disk defers the answer.
+			first, err := d.svc.FirstTime(work, "discord/interaction/"+i.ID, 2*signatureWindow)
+			if err != nil {
+				d.log.ErrorContext(work, "could not remember an interaction", "interaction", i.ID, "err", err)
+				return workflows.Reply{Text: "Internal error: the command was not run. Try again.", Ephemeral: true}
+			}
+			if !first {
+				d.log.WarnContext(work, "refused a replayed interaction", "interaction", i.ID, "user", actor.ID)
+				return workflows.Reply{Text: "This interaction was already handled.", Ephemeral: true}
+			}
+			return d.svc.Execute(work, actor, ch, text)
+		},
 		answer.Reply[workflows.Reply]{
 			Inline: func(work context.Context, r workflows.Reply) func() {
 				chunks := split(r.Text, maxContent)

@@ -161,7 +161,7 @@ func FromEnv(_ context.Context, getenv func(string) string, svc *workflows.Servi
 	log.Info("github enabled", "repo", c.Repo, "postmortems", c.PostmortemPath)
 	return &Component{
 		client: client,
-		hook:   &Webhook{Secret: []byte(c.WebhookSecret), Repo: c.Repo, Service: svc, Log: log},
+		hook:   &Webhook{Secret: []byte(c.WebhookSecret), Repo: c.Repo, Service: svc, Me: client.Login, Log: log},
 		svc:    svc,
 		log:    log,
 	}, nil

@@ -64,11 +64,15 @@ type Client struct {
 	now         func() time.Time
 	log         *slog.Logger
 
-	// mu serialises writes, and guards the caches below. The caches only
+	// mu serialises writes, and guards the label cache. The caches only
 	// save requests; losing them changes nothing.
 	mu     sync.Mutex
-	login  string          // the token's user
 	labels map[string]bool // labels known to exist
+
+	// loginMu guards login alone, so that the webhook asking who the
+	// token is never waits behind a write in flight.
+	loginMu sync.Mutex
+	login   string // the token's user
 }
 
 // New returns a Client for cfg.Repo. It makes no request.
@@ -225,7 +229,9 @@ func (c *Client) FileIssue(ctx context.Context, key string, is workflows.Issue, 
 	if err != nil {
 		return workflows.IssueState{}, c.classify("create issue "+key, err)
 	}
-	return stateOf(issue), nil
+	st := stateOf(issue)
+	st.ByUs = true // created just now with the token
+	return st, nil
 }
 
 // invalidAssignee reports whether err is GitHub's 422 about an assignee.
@@ -266,7 +272,9 @@ func (c *Client) findMarker(ctx context.Context, key string) (workflows.IssueSta
 				continue
 			}
 			if strings.Contains(is.GetBody(), marker) {
-				return stateOf(is), true, nil
+				st := stateOf(is)
+				st.ByUs = true // listed with Creator: me
+				return st, true, nil
 			}
 		}
 		if resp.NextPage == 0 {
@@ -278,16 +286,29 @@ func (c *Client) findMarker(ctx context.Context, key string) (workflows.IssueSta
 
 // me returns the token's login, asking once.
 func (c *Client) me(ctx context.Context) (string, error) {
-	if c.login != "" {
-		return c.login, nil
+	c.loginMu.Lock()
+	login := c.login
+	c.loginMu.Unlock()
+	if login != "" {
+		return login, nil
 	}
+	// Asked without the lock held: two first callers may both ask, which
+	// costs a request; holding a lock over a call would make every caller
+	// wait on a hanging GitHub.
 	u, _, err := c.api().Users.Get(ctx, "")
 	if err != nil {
 		return "", c.classify("who am I", err)
 	}
+	c.loginMu.Lock()
 	c.login = u.GetLogin()
-	return c.login, nil
+	c.loginMu.Unlock()
+	return u.GetLogin(), nil
 }
+
+// Login returns the login of the token's user (asked once, then cached):
+// the webhook trusts the marker of an issue not yet tied to its
+// countermeasure only when this user created it (workflows.IssueState.ByUs).
+func (c *Client) Login(ctx context.Context) (string, error) { return c.me(ctx) }
 
 // labelColors are the colours of the labels debrief creates.
 func labelColor(name string) (color, description string) {
@@ -334,6 +355,10 @@ func isStatus(err error, code int) bool {
 // closed, updated at or after since, least recently updated first, following
 // the Link header page by page.
 func (c *Client) UpdatedIssues(ctx context.Context, since time.Time) ([]workflows.IssueState, error) {
+	me, err := c.me(ctx)
+	if err != nil {
+		return nil, err
+	}
 	opts := &gh.IssueListByRepoOptions{
 		State: "all", Labels: []string{bot.IssueLabel}, Sort: "updated", Direction: "asc", Since: since,
 		ListOptions: gh.ListOptions{PerPage: 100},
@@ -346,7 +371,9 @@ func (c *Client) UpdatedIssues(ctx context.Context, since time.Time) ([]workflow
 		}
 		for _, is := range issues {
 			if !is.IsPullRequest() {
-				out = append(out, stateOf(is))
+				st := stateOf(is)
+				st.ByUs = strings.EqualFold(is.GetUser().GetLogin(), me)
+				out = append(out, st)
 			}
 		}
 		if resp.NextPage == 0 {

@@ -135,7 +135,7 @@ func (e *env) open() {
 		Chats:   map[bot.Platform]workflows.Chat{bot.Console: e.chat},
 		Tracker: client, Publisher: client, PublishPath: "postmortems",
 	}
-	e.hook = httptest.NewServer(&github.Webhook{Secret: e.secret, Repo: client.Repo(), Service: e.svc})
+	e.hook = httptest.NewServer(&github.Webhook{Secret: e.secret, Repo: client.Repo(), Service: e.svc, Me: client.Login})
 }
 
 func (e *env) close() {

@@ -1,14 +1,16 @@
 package github
 
 import (
+	"bytes"
 	"context"
-	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
 
 	gh "github.com/google/go-github/v60/github"
 
+	"github.com/debrief/debrief/internal/httpbody"
 	"github.com/debrief/debrief/workflows"
 )
 
@@ -41,7 +43,12 @@ type Webhook struct {
 	Secret  []byte
 	Repo    string // owner/name: events from other repositories are ignored
 	Service IssueApplier
-	Log     *slog.Logger
+	// Me returns the login of the tracker's token (Client.Login): an issue
+	// it created may tie a countermeasure not yet tied to its issue. When
+	// nil, or when it fails, no delivery ties one; the outbox's own filing
+	// and the reconcile still do.
+	Me  func(context.Context) (string, error)
+	Log *slog.Logger
 }
 
 // handledActions are the issue events that can change a countermeasure:
@@ -66,7 +73,6 @@ func (h *Webhook) log() *slog.Logger {
 func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	delivery := gh.DeliveryID(r)
 	log := h.log().With("platform", "github", "event_id", delivery)
-	r.Body = http.MaxBytesReader(w, r.Body, MaxWebhookBody)
 	if len(h.Secret) == 0 {
 		log.WarnContext(r.Context(), "webhook refused: GITHUB_WEBHOOK_SECRET is not set")
 		http.Error(w, "webhook secret not configured", http.StatusUnauthorized)
@@ -79,13 +85,15 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Header.Del(gh.SHA1SignatureHeader)
+	// Read under the process-wide budget of unverified bodies, then
+	// verified from memory.
+	body, ok := httpbody.Read(w, r, MaxWebhookBody)
+	if !ok {
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	payload, err := gh.ValidatePayload(r, h.Secret)
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			http.Error(w, "payload too large", http.StatusRequestEntityTooLarge)
-			return
-		}
 		log.WarnContext(r.Context(), "webhook refused", "err", err)
 		http.Error(w, "invalid signature", http.StatusUnauthorized)
 		return
@@ -104,12 +112,21 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !handledActions[ev.GetAction()] || ev.Issue.IsPullRequest() ||
-		(h.Repo != "" && ev.Repo != nil && !strings.EqualFold(ev.Repo.GetFullName(), h.Repo)) {
+		(h.Repo != "" && !strings.EqualFold(ev.GetRepo().GetFullName(), h.Repo)) {
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write([]byte("ignored\n"))
 		return
 	}
 	st := stateOf(ev.Issue)
+	if h.Me != nil {
+		// Only a delivery for an issue not yet tied needs this; the login
+		// is cached after the first ask, so it costs nothing later.
+		if me, err := h.Me(r.Context()); err == nil {
+			st.ByUs = strings.EqualFold(ev.Issue.GetUser().GetLogin(), me)
+		} else {
+			log.WarnContext(r.Context(), "who the token is unknown: the issue's creator is not trusted", "err", err)
+		}
+	}
 	st.Actor = ev.GetSender().GetLogin()
 	st.Delivery = "github:" + delivery
 	if delivery == "" {

@@ -14,6 +14,7 @@ import (
 	"github.com/debrief/debrief/adapters/github/githubtest"
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/store"
+	"github.com/debrief/debrief/workflows"
 )
 
 // filed declares an incident with one countermeasure owned by bob, due
@@ -39,6 +40,18 @@ func reminders(e *env) []store.Reminder {
 	})
 	if err != nil {
 		e.t.Fatal(err)
+	}
+	return out
+}
+
+// lists returns the requests that list issues (the reconcile also asks,
+// once, who the token is).
+func lists(reqs []string) []string {
+	var out []string
+	for _, r := range reqs {
+		if strings.HasPrefix(r, "GET /repos/") && strings.HasSuffix(r, "/issues") {
+			out = append(out, r)
+		}
 	}
 	return out
 }
@@ -283,7 +296,7 @@ func TestReconcileCatchesMissedWebhook(t *testing.T) {
 	}
 	// since is inclusive and the cursor was 10:00, when all five were
 	// filed: three pages of two.
-	if got := e.fake.Requests()[before:]; len(got) != 3 {
+	if got := lists(e.fake.Requests()[before:]); len(got) != 3 {
 		t.Errorf("reconcile requests = %q", got)
 	}
 	// The cursor moved to 11:00: the next sync lists #4 and what changed
@@ -294,7 +307,7 @@ func TestReconcileCatchesMissedWebhook(t *testing.T) {
 	if n, err := e.svc.Reconciler().Tick(ctx, e.clock.Now()); err != nil || n != 1 {
 		t.Fatalf("reconcile after #2 closed = %d, %v", n, err)
 	}
-	if got := e.fake.Requests()[before:]; len(got) != 1 {
+	if got := lists(e.fake.Requests()[before:]); len(got) != 1 {
 		t.Errorf("reconcile requests after the cursor moved = %q", got)
 	}
 	e.deliver()
@@ -330,7 +343,7 @@ func TestReconcileFromScratch(t *testing.T) {
 	if n, err := e.svc.Reconciler().Tick(context.Background(), e.clock.Now()); err != nil || n != 2 {
 		t.Fatalf("reconcile = %d, %v; want 2", n, err)
 	}
-	if pages := len(e.fake.Requests()) - before; pages != 3 {
+	if pages := len(lists(e.fake.Requests()[before:])); pages != 3 {
 		t.Errorf("%d list requests for 5 issues at 2 per page, want 3", pages)
 	}
 	var states []bot.CountermeasureState
@@ -364,5 +377,65 @@ func TestFileUnfiled(t *testing.T) {
 	e.deliver()
 	if n := len(e.fake.Issues()); n != 1 {
 		t.Errorf("%d issues, want 1", n)
+	}
+}
+
+// TestWebhookSpoofedMarker: a signed delivery for someone else's issue
+// whose body carries a copy of a countermeasure's marker and a new Due:
+// line changes nothing, by webhook or by reconcile; the countermeasure's
+// own issue still does. Before the countermeasure is tied to its issue,
+// only an issue created by the bot's token counts.
+func TestWebhookSpoofedMarker(t *testing.T) {
+	e := newEnv(t, githubtest.Config{})
+	id, _ := filed(e)
+	own, _ := e.fake.Issue(1)
+	spoof := strings.Replace(own.Body, "Due: 2026-03-11", "Due: 2027-01-01", 1)
+	n := e.fake.Open("mallory", "totally unrelated", spoof, bot.IssueLabel)
+	e.fake.Update(n, func(is *githubtest.Issue) { is.State = "closed" })
+	before := len(e.timeline(id))
+	if code := e.send(e.fake.IssueEvent("closed", n, "mallory")); code != 200 {
+		t.Fatalf("spoofed delivery = %d, want 200 (ignored)", code)
+	}
+	e.deliver()
+	if _, err := e.svc.Reconciler().Tick(context.Background(), e.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	cm := e.incident(id).Countermeasures[0]
+	if cm.State != bot.CMFiled || cm.Due.String() != "2026-03-11" || cm.Issue != 1 {
+		t.Errorf("countermeasure after a spoofed marker = %+v", cm)
+	}
+	if after := len(e.timeline(id)); after != before {
+		t.Errorf("timeline grew from %d to %d: %+v", before, after, e.timeline(id)[before:])
+	}
+	// The real issue still closes it.
+	e.closeIssue(1, "octocat")
+	if cm := e.incident(id).Countermeasures[0]; cm.State != bot.CMDone {
+		t.Errorf("own issue's close ignored: %+v", cm)
+	}
+}
+
+// TestWebhookMarkerBeforeFiling: while a countermeasure is not yet tied to
+// an issue (its filing not yet delivered), an issue someone else created
+// with its marker does not tie it; the filing then creates the real one.
+func TestWebhookMarkerBeforeFiling(t *testing.T) {
+	e := newEnv(t, githubtest.Config{})
+	id, ch := e.declare("Checkout is down sev2")
+	e.run(alice, ch, "action Make the canary stage mandatory @bob due 2026-03-11")
+	body := "spoof\n\nDue: 2026-03-11\n\n" + workflows.IssueMarker(workflows.CountermeasureKey(id, 1)) + "\n"
+	n := e.fake.Open("mallory", "spoof", body, bot.IssueLabel)
+	e.fake.Update(n, func(is *githubtest.Issue) { is.State = "closed" })
+	if code := e.send(e.fake.IssueEvent("closed", n, "mallory")); code != 200 {
+		t.Fatalf("spoofed delivery = %d", code)
+	}
+	if _, err := e.svc.Reconciler().Tick(context.Background(), e.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if cm := e.incident(id).Countermeasures[0]; cm.Issue != 0 || cm.State == bot.CMDone {
+		t.Fatalf("countermeasure tied to mallory's issue: %+v", cm)
+	}
+	e.deliver()
+	cm := e.incident(id).Countermeasures[0]
+	if cm.Issue == n || cm.Issue == 0 || cm.State != bot.CMFiled {
+		t.Errorf("after filing: %+v (mallory's is #%d)", cm, n)
 	}
 }

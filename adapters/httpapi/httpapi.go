@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -31,6 +32,17 @@ type Server struct {
 	// /healthz and /metrics stay open: they carry no incident data and
 	// probes rarely carry credentials.
 	Token string
+	// LoopbackOnly, set when there is no Token and the server listens
+	// beyond loopback (unless DEBRIEF_INSECURE_API=true), answers the /api/
+	// routes, the backup included, only to loopback addresses: without a
+	// token, the whole database would be one GET away for anyone who can
+	// reach the port.
+	LoopbackOnly bool
+	// Commits returns why the store's latest commit failed, or nil
+	// (bolt.DB.CommitErr): a store that reads but cannot write
+	// acknowledges nothing, and GET /healthz answers 503 with it. Nil
+	// skips the check.
+	Commits func() error
 	// Gatherer is what /metrics exposes; prometheus.DefaultGatherer when nil.
 	Gatherer prometheus.Gatherer
 	// Backup writes a consistent copy of the database to w. It serves
@@ -138,6 +150,9 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	if err := s.Service.Store.View(ctx, func(store.ReadTx) error { return nil }); err != nil {
 		s.log().ErrorContext(ctx, "health check failed", "err", err)
 		h.Ready, h.Reason = false, "store unavailable"
+	} else if err := s.commits(); err != nil {
+		s.log().ErrorContext(ctx, "not ready: commits fail", "err", err)
+		h.Ready, h.Reason = false, "not ready: store cannot commit: "+err.Error()
 	} else if s.Ready != nil {
 		if err := s.Ready(); err != nil {
 			s.log().WarnContext(ctx, "not ready", "err", err)
@@ -155,10 +170,29 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(append(b, '\n'))
 }
 
+// commits is Commits, or nil when there is none.
+func (s *Server) commits() error {
+	if s.Commits == nil {
+		return nil
+	}
+	return s.Commits()
+}
+
 // auth requires "Authorization: Bearer <Token>" when a token is configured.
 // Both sides are hashed before the constant-time compare so that neither
 // the content nor the length of the token leaks through timing.
 func (s *Server) auth(next http.HandlerFunc) http.Handler {
+	if s.Token == "" && s.LoopbackOnly {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !fromLoopback(r) {
+				s.log().WarnContext(r.Context(), "refused an API request from beyond loopback: no DEBRIEF_API_TOKEN", "remote", r.RemoteAddr, "path", r.URL.Path)
+				writeJSON(w, http.StatusForbidden, errorBody{Code: "forbidden",
+					Error: "The API answers only on loopback without DEBRIEF_API_TOKEN; set a token (or DEBRIEF_INSECURE_API=true)."})
+				return
+			}
+			next(w, r)
+		})
+	}
 	if s.Token == "" {
 		return next
 	}
@@ -173,6 +207,16 @@ func (s *Server) auth(next http.HandlerFunc) http.Handler {
 		}
 		next(w, r)
 	})
+}
+
+// fromLoopback reports whether r came from a loopback address.
+func fromLoopback(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func (s *Server) incidents(w http.ResponseWriter, r *http.Request) {

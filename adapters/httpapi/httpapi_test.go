@@ -518,3 +518,62 @@ func TestNoHTMLEscaping(t *testing.T) {
 		t.Errorf("timeline JSON escapes HTML characters:\n%s", body)
 	}
 }
+
+// TestLoopbackOnly: without a token, beyond loopback, the API and the
+// backup answer 403 to other addresses and still serve loopback; /healthz
+// stays open.
+func TestLoopbackOnly(t *testing.T) {
+	db := bolttest.Open(t)
+	mux := http.NewServeMux()
+	(&httpapi.Server{Service: &workflows.Service{Store: db}, LoopbackOnly: true, Backup: db.Backup}).Register(mux)
+	for _, c := range []struct {
+		path, remote string
+		want         int
+	}{
+		{"/api/backup", "192.0.2.7:4242", http.StatusForbidden},
+		{"/api/incidents", "[2001:db8::1]:4242", http.StatusForbidden},
+		{"/api/backup", "127.0.0.1:4242", http.StatusOK},
+		{"/api/incidents", "[::1]:4242", http.StatusOK},
+		{"/healthz", "192.0.2.7:4242", http.StatusOK},
+	} {
+		req := httptest.NewRequest(http.MethodGet, c.path, nil)
+		req.RemoteAddr = c.remote
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, req)
+		if rec.Code != c.want {
+			t.Errorf("GET %s from %s = %d, want %d", c.path, c.remote, rec.Code, c.want)
+		}
+		if c.want == http.StatusForbidden && !strings.Contains(rec.Body.String(), "DEBRIEF_API_TOKEN") {
+			t.Errorf("GET %s from %s: %q does not say what to set", c.path, c.remote, rec.Body)
+		}
+	}
+}
+
+// TestHealthzCommitsFail: a store that reads but cannot commit (the disk is
+// full) is not ready, and /healthz says why.
+func TestHealthzCommitsFail(t *testing.T) {
+	db := bolttest.Open(t, bolt.WithMaxSize(128<<10))
+	mux := http.NewServeMux()
+	(&httpapi.Server{Service: &workflows.Service{Store: db}, Commits: db.CommitErr}).Register(mux)
+	health := func() (int, string) {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/healthz", nil))
+		return rec.Code, rec.Body.String()
+	}
+	if code, body := health(); code != 200 {
+		t.Fatalf("healthz on a healthy store = %d %q", code, body)
+	}
+	big := strings.Repeat("x", 64<<10)
+	var err error
+	for i := 0; err == nil && i < 64; i++ {
+		err = db.Update(context.Background(), func(tx store.Tx) error {
+			return tx.PutMeta(fmt.Sprint("fill/", i), big)
+		})
+	}
+	if err == nil {
+		t.Fatal("the capped store never filled")
+	}
+	if code, body := health(); code != http.StatusServiceUnavailable || !strings.Contains(body, "cannot commit") {
+		t.Errorf("healthz while commits fail = %d %q, want 503 saying why", code, body)
+	}
+}

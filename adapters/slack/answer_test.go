@@ -1,14 +1,19 @@
 package slack_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/debrief/debrief/adapters/slack"
+	"github.com/debrief/debrief/adapters/slack/slacktest"
 	"github.com/debrief/debrief/bot"
 )
 
@@ -119,4 +124,86 @@ func TestLookupsTogether(t *testing.T) {
 	if reply := <-done; reply == "" {
 		t.Errorf("no answer to the command")
 	}
+}
+
+// hangingSlack makes users.info and auth.test hang while hang is set, until
+// the request's context ends: a Slack that accepts connections and never
+// answers.
+type hangingSlack struct {
+	base  http.RoundTripper
+	hang  atomic.Bool
+	authC chan struct{} // receives when an auth.test starts hanging
+}
+
+func (g *hangingSlack) RoundTrip(r *http.Request) (*http.Response, error) {
+	if g.hang.Load() && (strings.HasSuffix(r.URL.Path, "/users.info") || strings.HasSuffix(r.URL.Path, "/auth.test")) {
+		if strings.HasSuffix(r.URL.Path, "/auth.test") {
+			select {
+			case g.authC <- struct{}{}:
+			default:
+			}
+		}
+		<-r.Context().Done()
+		return nil, r.Context().Err()
+	}
+	return g.base.RoundTrip(r)
+}
+
+// TestEventAckWhileSlackHangs: while Slack's API hangs, an event naming
+// four people nobody looked up yet is committed and acknowledged within
+// Slack's 3 seconds (one lookup budget for the whole request, not 1.5 s
+// per name), and so is an event that reaches an adapter whose auth.test
+// is in flight (no lock is held over the call).
+func TestEventAckWhileSlackHangs(t *testing.T) {
+	g := &hangingSlack{base: http.DefaultTransport, authC: make(chan struct{}, 1)}
+	hc := &http.Client{Transport: g, Timeout: time.Minute}
+	h := newHarness(t, overHTTP, func(c *slack.Config) { c.HTTPClient = hc })
+	h.command(alice, h.fake.General(), "declare Checkout is down sev2")
+	h.deliver()
+	ch := h.incident("INC-1").Channels[bot.Slack]
+	var mentions []string
+	for _, n := range []string{"dan", "erin", "frank", "gina"} {
+		id := "U0" + strings.ToUpper(n)
+		h.fake.AddUser(slacktest.User{ID: id, Name: n})
+		mentions = append(mentions, "<@"+id+">")
+	}
+	g.hang.Store(true)
+	start := time.Now()
+	h.say(alice, ch, "paging "+strings.Join(mentions, " "))
+	if took := time.Since(start); took > 2900*time.Millisecond {
+		t.Errorf("an event naming four unknown people was acknowledged after %s, want under Slack's 3 s", took.Round(time.Millisecond))
+	}
+	if _, ok := find(h.timeline("INC-1"), bot.EventMessage, "paging"); !ok {
+		t.Error("the event was acknowledged but not recorded")
+	}
+
+	// A second process whose auth.test is in flight.
+	s2 := slack.New(h.svc, slack.Config{BotToken: h.fake.BotToken, SigningSecret: h.fake.SigningSecret, APIURL: h.fake.APIURL(), HTTPClient: hc})
+	started := make(chan error, 1)
+	go func() { started <- s2.Start(h.ctx) }()
+	mux := http.NewServeMux()
+	s2.Register(mux)
+	web2 := httptest.NewServer(mux)
+	defer web2.Close()
+	<-g.authC // Start's auth.test is in flight
+	body, _ := json.Marshal(map[string]any{
+		"type": "event_callback", "event_id": "Ev0HANG", "team_id": h.fake.TeamID,
+		"event": map[string]any{"type": "message", "channel": ch, "user": alice, "text": "while auth.test hangs", "ts": "1772442000.000200"},
+	})
+	req, _ := http.NewRequest(http.MethodPost, web2.URL+"/slack/events", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	slacktest.SetHeaders(req.Header, h.fake.SigningSecret, body)
+	start = time.Now()
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if took := time.Since(start); resp.StatusCode != 200 || took > 2900*time.Millisecond {
+		t.Errorf("event while auth.test hangs = %d after %s, want 200 under 3 s", resp.StatusCode, took.Round(time.Millisecond))
+	}
+	if err := <-started; err != nil {
+		t.Errorf("Start with a hanging Slack = %v, want nil (it retries later)", err)
+	}
+	g.hang.Store(false)
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -16,6 +17,8 @@ import (
 	"github.com/debrief/debrief/adapters/slack"
 	"github.com/debrief/debrief/adapters/slack/slacktest"
 	"github.com/debrief/debrief/bot"
+	"github.com/debrief/debrief/store"
+	"github.com/debrief/debrief/workflows"
 )
 
 // declared returns a harness with INC-1 declared and its channel created.
@@ -308,5 +311,98 @@ func TestSocketModeReconnects(t *testing.T) {
 	h.say(bob, ch, "still here")
 	if _, ok := find(h.timeline("INC-1"), bot.EventMessage, "still here"); !ok {
 		t.Errorf("message after a reconnect not recorded")
+	}
+}
+
+// TestReplayedRequests: the same signed slash command or interaction sent
+// again within the signature's window runs once, even when the replay
+// reaches a restarted process: the signature is remembered in the store.
+func TestReplayedRequests(t *testing.T) {
+	h, ch := declared(t, overHTTP)
+	secret := h.fake.SigningSecret
+	command := []byte(url.Values{
+		"user_id": {alice}, "user_name": {"alice"}, "channel_id": {ch}, "command": {"/incident"},
+		"text": {"note replayed once"}, "trigger_id": {"1.T.replay"},
+	}.Encode())
+	header := signed(secret, time.Now(), command)
+	notes := func() int {
+		n := 0
+		for _, ev := range h.timeline("INC-1") {
+			if strings.Contains(ev.Text, "replayed once") {
+				n++
+			}
+		}
+		return n
+	}
+	if status, body := h.post("/slack/commands", "application/x-www-form-urlencoded", command, header); status != 200 {
+		t.Fatalf("first = %d %q", status, body)
+	}
+	if status, body := h.post("/slack/commands", "application/x-www-form-urlencoded", command, header); status != 200 || !strings.Contains(body, "already run") {
+		t.Errorf("replay = %d %q, want 200 and already run", status, body)
+	}
+	// A declare replayed makes no second incident either.
+	declare := []byte(url.Values{
+		"user_id": {alice}, "channel_id": {h.fake.General()}, "command": {"/incident"}, "text": {"declare Replayed sev3"},
+	}.Encode())
+	dh := signed(secret, time.Now(), declare)
+	for range 3 {
+		h.post("/slack/commands", "application/x-www-form-urlencoded", declare, dh)
+	}
+	// A restarted process: a new Service and adapter on the same file.
+	svc2 := &workflows.Service{Store: h.db, Config: h.svc.Config, Now: h.clock.Now, Rand: func() float64 { return 0.5 }}
+	sl2 := slack.New(svc2, slack.Config{BotToken: h.fake.BotToken, SigningSecret: secret, APIURL: h.fake.APIURL()})
+	svc2.Chats = map[bot.Platform]workflows.Chat{bot.Slack: sl2}
+	mux := http.NewServeMux()
+	sl2.Register(mux)
+	web2 := httptest.NewServer(mux)
+	defer web2.Close()
+	req, _ := http.NewRequest(http.MethodPost, web2.URL+"/slack/commands", bytes.NewReader(command))
+	req.Header = header.Clone()
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := notes(); got != 1 {
+		t.Errorf("%d notes after a replay and a replay after restart, want 1", got)
+	}
+	var incidents int
+	if err := h.db.View(h.ctx, func(tx store.ReadTx) error {
+		all, err := tx.Incidents()
+		incidents = len(all)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if incidents != 2 {
+		t.Errorf("%d incidents after a declare sent three times, want 2", incidents)
+	}
+}
+
+// TestOutOfRangeTime: a signed message whose ts is centuries away can never
+// be stored: it is acknowledged (Slack would retry a 500 forever), logged,
+// and changes nothing.
+func TestOutOfRangeTime(t *testing.T) {
+	h, ch := declared(t, overHTTP)
+	body, _ := json.Marshal(map[string]any{
+		"type": "event_callback", "event_id": "Ev0FUTURE", "team_id": h.fake.TeamID,
+		"event": map[string]any{"type": "message", "channel": ch, "user": alice, "text": "from the far future", "ts": "999999999999.000100"},
+	})
+	before := h.snapshot()
+	for retry := range 3 {
+		hd := signed(h.fake.SigningSecret, time.Now(), body)
+		if retry > 0 {
+			hd.Set("X-Slack-Retry-Num", strconv.Itoa(retry))
+		}
+		if status, reply := h.post("/slack/events", "application/json", body, hd); status != http.StatusOK {
+			t.Errorf("delivery %d = %d %q, want 200", retry, status, reply)
+		}
+	}
+	if after := h.snapshot(); after != before {
+		t.Errorf("state changed:\nbefore %+v\nafter  %+v", before, after)
+	}
+	if !strings.Contains(h.logs.String(), "cannot be stored") {
+		t.Error("the dropped event was not logged")
 	}
 }

@@ -31,7 +31,7 @@ func (s *Slack) serveCommand(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "malformed form", http.StatusBadRequest)
 		return
 	}
-	then := s.command(r.Context(), slashCommand(form), func(reply *commandReply) {
+	then := s.command(r.Context(), slashCommand(form), "slack/sig/"+r.Header.Get("X-Slack-Signature"), func(reply *commandReply) {
 		if reply == nil {
 			writeJSON(w, nil)
 			return
@@ -71,9 +71,31 @@ func slashCommand(f url.Values) slackgo.SlashCommand {
 // nothing) at once and the answer goes to the command's response_url when
 // it is ready. It returns that late delivery, for the caller to run once
 // its response is sent, or nil.
-func (s *Slack) command(ctx context.Context, sc slackgo.SlashCommand, respond func(*commandReply)) (then func()) {
+//
+// A command is run once (workflows.Service.FirstTime): keyed by its
+// trigger_id, unique per invocation and carried over HTTP and Socket Mode
+// alike (a Socket Mode redelivery repeats it), else by replayKey (the
+// signature). That check is the work's first step, within the budget, so a
+// slow disk defers the answer rather than holding the acknowledgement.
+func (s *Slack) command(ctx context.Context, sc slackgo.SlashCommand, replayKey string, respond func(*commandReply)) (then func()) {
+	if sc.TriggerID != "" {
+		replayKey = "slack/trigger/" + sc.TriggerID
+	}
 	return answer.OrDefer(ctx, answer.Deadline{Within: s.cfg.DeferAfter, After: s.cfg.After},
-		func(work context.Context) *commandReply { return s.runCommand(work, sc) },
+		func(work context.Context) *commandReply {
+			if replayKey != "" {
+				first, err := s.svc.FirstTime(work, replayKey, replayWindow)
+				if err != nil {
+					s.log.ErrorContext(work, "could not remember a command", "user", sc.UserID, "err", err)
+					return &commandReply{ResponseType: "ephemeral", Text: "Internal error: the command was not run. Try again."}
+				}
+				if !first {
+					s.log.WarnContext(work, "refused a replayed command", "user", sc.UserID, "channel", sc.ChannelID)
+					return &commandReply{ResponseType: "ephemeral", Text: "This command was already run."}
+				}
+			}
+			return s.runCommand(work, sc)
+		},
 		answer.Reply[*commandReply]{
 			Inline: func(_ context.Context, r *commandReply) func() {
 				respond(r)

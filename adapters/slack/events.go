@@ -114,11 +114,26 @@ func (s *Slack) event(ctx context.Context, env *envelope, retry int) error {
 	if e := &env.Event; e.Type == string(slackevents.ReactionAdded) && e.Reaction != "" && e.Reaction == s.cfg.NearMissEmoji {
 		return s.nearMiss(ctx, e)
 	}
-	ch, evs := s.translate(ctx, &env.Event)
+	// Names are nice, the acknowledgement is vital: everyone the event
+	// names is looked up at once, and every lookup of the request shares
+	// one lookupTimeout. Past it, the entry is committed with what the
+	// payload carries (the ID, the handle) and the lookups go on filling
+	// the cache for the next event.
+	lctx, cancel := context.WithTimeout(ctx, lookupTimeout)
+	s.prefetch(lctx, eventUsers(&env.Event))
+	ch, evs := s.translate(lctx, &env.Event)
+	cancel()
 	for _, ev := range evs {
 		_, err := s.svc.Record(ctx, bot.Channel{Platform: bot.Slack, ID: ch}, ev)
 		if bot.ErrorCode(err) == bot.ENOTFOUND {
 			return nil // not an incident channel: only chat
+		}
+		if bot.ErrorCode(err) == bot.EINVALID {
+			// It can never be stored (a ts past 2262): acknowledged, so
+			// that Slack does not retry it forever, and logged.
+			s.log.WarnContext(ctx, "event dropped: it cannot be stored", "event_id", env.EventID, "channel", ch,
+				"ts", ev.MessageID, "err", err)
+			continue
 		}
 		if err != nil {
 			if errors.Is(err, context.Canceled) && ctx.Err() != nil {
@@ -139,6 +154,18 @@ func (s *Slack) event(ctx context.Context, env *envelope, retry int) error {
 		s.log.DebugContext(ctx, "event recorded", "event_id", env.EventID, "channel", ch, "kind", evs[0].Kind)
 	}
 	return nil
+}
+
+// eventUsers returns the user IDs an event names: its authors and the
+// people its texts mention.
+func eventUsers(e *inner) []string {
+	ids := []string{e.User}
+	for _, m := range []*message{&e.message, e.Message, e.PreviousMessage} {
+		if m != nil {
+			ids = append(append(ids, m.User), mentionedIDs(m.Text)...)
+		}
+	}
+	return ids
 }
 
 // translate turns a Slack event into timeline entries (none for what is not

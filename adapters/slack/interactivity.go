@@ -44,6 +44,9 @@ func (s *Slack) serveInteractivity(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if !s.fresh(w, r, nil) {
+		return
+	}
 	form, err := url.ParseQuery(string(body))
 	if err != nil || form.Get("payload") == "" {
 		http.Error(w, "missing payload", http.StatusBadRequest)

@@ -70,11 +70,12 @@ type Slack struct {
 	users userCache
 	hc    *http.Client
 
+	// selfMu guards self only; it is never held over a call to Slack, so
+	// the event path (knownSelf) never waits on auth.test.
 	selfMu sync.Mutex
 	self   identity
 
-	// identified is set once auth.test answered. Ready reads it rather
-	// than self, whose lock is held while auth.test is in flight.
+	// identified is set once auth.test answered; Ready reads it.
 	identified atomic.Bool
 	// socketDown is set while the last Socket Mode connection attempt
 	// failed: Ready reports it.
@@ -142,6 +143,11 @@ func (s *Slack) now() time.Time {
 // logged and the identity is asked for again when needed, so that debrief
 // starts and records what it can while Slack is down.
 func (s *Slack) Start(ctx context.Context) error {
+	// A hanging Slack must not hold start-up for the HTTP client's whole
+	// timeout: past startBudget, debrief starts and Run's learnIdentity
+	// keeps asking.
+	ctx, cancel := context.WithTimeout(ctx, startBudget)
+	defer cancel()
 	_, err := s.identity(ctx)
 	if err == nil {
 		return nil
@@ -153,21 +159,27 @@ func (s *Slack) Start(ctx context.Context) error {
 	return nil
 }
 
+// startBudget bounds how long Start waits for auth.test.
+const startBudget = 3 * time.Second
+
 // identity returns the bot's identity, asking auth.test until it answers.
+// The lock is not held over the call: two first callers may both ask,
+// which costs a request; holding it would make every event wait on a
+// hanging Slack.
 func (s *Slack) identity(ctx context.Context) (identity, error) {
-	s.selfMu.Lock()
-	defer s.selfMu.Unlock()
-	if s.self.userID != "" {
-		return s.self, nil
+	if self := s.knownSelf(); self.userID != "" {
+		return self, nil
 	}
 	r, err := s.api.AuthTestContext(ctx)
 	if err != nil {
 		return identity{}, fmt.Errorf("slack: auth.test: %w", err)
 	}
+	s.selfMu.Lock()
 	s.self = identity{userID: r.UserID, botID: r.BotID, name: r.User}
+	s.selfMu.Unlock()
 	s.identified.Store(true)
 	s.log.InfoContext(ctx, "connected to Slack", "team", r.Team, "bot_user", r.UserID)
-	return s.self, nil
+	return s.knownSelf(), nil
 }
 
 // knownSelf returns the identity if it is known, without asking Slack: the

@@ -102,7 +102,7 @@ func (s *Slack) envelope(ctx context.Context, client *socketmode.Client, evt soc
 		if !ok {
 			return
 		}
-		then = s.command(ctx, sc, func(r *commandReply) {
+		then = s.command(ctx, sc, "", func(r *commandReply) {
 			if r != nil {
 				payload = r
 			}

@@ -3,6 +3,7 @@ package slack
 import (
 	"encoding/json"
 	"net/http"
+	"time"
 
 	slackgo "github.com/slack-go/slack"
 
@@ -38,6 +39,33 @@ func (s *Slack) verified(w http.ResponseWriter, r *http.Request) (body []byte, o
 		return nil, false
 	}
 	return body, true
+}
+
+// replayWindow is how long a signature is remembered: Slack's verifier
+// accepts a timestamp up to 5 minutes either side of now, so a signature
+// can be replayed for 10 minutes at most; remembered for as long, no
+// replay within the window runs.
+const replayWindow = 10 * time.Minute
+
+// fresh reports whether a verified request is new, remembering its
+// signature durably (workflows.Service.FirstTime): the same signed slash
+// command or interaction sent twice runs once, across restarts. A replay
+// is answered 200 with replayed's answer (nil for a bare 200), and logged;
+// a store that cannot remember answers 500. ok is false then and the
+// handler returns.
+func (s *Slack) fresh(w http.ResponseWriter, r *http.Request, replayed any) bool {
+	first, err := s.svc.FirstTime(r.Context(), "slack/sig/"+r.Header.Get("X-Slack-Signature"), replayWindow)
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "could not remember a request's signature", "path", r.URL.Path, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return false
+	}
+	if !first {
+		s.log.WarnContext(r.Context(), "refused a replayed request", "path", r.URL.Path, "remote", r.RemoteAddr)
+		writeJSON(w, replayed)
+		return false
+	}
+	return true
 }
 
 // refuse answers 401. The reason is logged (never the secret or the

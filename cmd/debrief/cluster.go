@@ -115,6 +115,9 @@ type backend struct {
 	prefix string
 	ping   func(context.Context) error
 	where  string // for the log
+	// commitErr says why the latest commit failed (bbolt: a full disk);
+	// nil on etcd, whose /healthz check is the quorum read (ping).
+	commitErr func() error
 }
 
 // pingTimeout bounds the quorum check of GET /healthz: a member cut off
@@ -399,7 +402,7 @@ func openBackend(ctx context.Context, cfg Config, reg prometheus.Registerer) (*b
 	if err != nil {
 		return nil, err
 	}
-	return &backend{Store: db, backup: db.Backup, close: db.Close, where: cfg.DB}, nil
+	return &backend{Store: db, backup: db.Backup, close: db.Close, where: cfg.DB, commitErr: db.CommitErr}, nil
 }
 
 // holdsConnection reports whether c keeps a long-lived connection to its

@@ -15,12 +15,15 @@ import (
 // Config is the operator's configuration: the README's environment table,
 // read once at start and validated with errors that name the variable.
 type Config struct {
-	DB         string         // DEBRIEF_DB
-	Addr       string         // DEBRIEF_ADDR
-	Zone       *time.Location // DEBRIEF_TZ
-	APIToken   string         // DEBRIEF_API_TOKEN
-	Admins     []string       // DEBRIEF_ADMINS
-	DigestCron string         // DEBRIEF_DIGEST_CRON: the weekly countermeasure digest
+	DB       string         // DEBRIEF_DB
+	Addr     string         // DEBRIEF_ADDR
+	Zone     *time.Location // DEBRIEF_TZ
+	APIToken string         // DEBRIEF_API_TOKEN
+	// InsecureAPI (DEBRIEF_INSECURE_API=true) serves the API beyond
+	// loopback without a token.
+	InsecureAPI bool
+	Admins      []string // DEBRIEF_ADMINS
+	DigestCron  string   // DEBRIEF_DIGEST_CRON: the weekly countermeasure digest
 
 	// StatusEvery overrides the status-update reminder interval per
 	// severity (DEBRIEF_STATUS_EVERY="SEV1=15m,SEV4=0"); 0 turns it off.
@@ -95,6 +98,13 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	// The token is not trimmed: it is compared byte for byte.
 	c.APIToken = getenv("DEBRIEF_API_TOKEN")
+	switch v := strings.TrimSpace(getenv("DEBRIEF_INSECURE_API")); v {
+	case "", "false":
+	case "true":
+		c.InsecureAPI = true
+	default:
+		return Config{}, fmt.Errorf("DEBRIEF_INSECURE_API=%q: want true or false", v)
+	}
 	for a := range strings.SplitSeq(getenv("DEBRIEF_ADMINS"), ",") {
 		if a = strings.TrimPrefix(strings.TrimSpace(a), "@"); a != "" {
 			c.Admins = append(c.Admins, a)

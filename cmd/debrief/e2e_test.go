@@ -197,11 +197,11 @@ func checkMarkdown(t *testing.T, md string) {
 	// The timeline is in order, in the zone asked for.
 	last := -1
 	for _, want := range []string{
-		"[lifecycle] declared INC-1",
+		`\[lifecycle\] declared INC-1`,
 		"**@alice**: payments API returns 502 since 09:12",
 		"**@bob**: I see it too, rolling back the deploy",
-		"[severity] severity SEV2 -> SEV1",
-		"[lifecycle] resolved: rolled back to v41",
+		`\[severity\] severity SEV2 -> SEV1`,
+		`\[lifecycle\] resolved: rolled back to v41`,
 	} {
 		i := strings.Index(md, want)
 		if i < 0 || i < last {

@@ -12,6 +12,7 @@ import (
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/store/bolt"
 	"github.com/debrief/debrief/workflows"
+	"github.com/debrief/debrief/workflows/render"
 	berrors "go.etcd.io/bbolt/errors"
 
 	// The zone database is embedded so that DEBRIEF_TZ and /incident tz
@@ -56,6 +57,7 @@ Environment:
   DEBRIEF_ADDR            HTTP listen address (127.0.0.1:8080)
   DEBRIEF_TZ              zone for rendering times when a user has none (UTC)
   DEBRIEF_API_TOKEN       bearer token required by the /api/ routes (none)
+  DEBRIEF_INSECURE_API    true: serve /api/ beyond loopback without a token
   DEBRIEF_ADMINS          comma-separated users who may close any incident
   DEBRIEF_DIGEST_CRON     weekly countermeasure digest (CRON_TZ=UTC 0 9 * * MON)
   DEBRIEF_STATUS_EVERY    status-update reminders per severity
@@ -257,7 +259,9 @@ func export(ctx context.Context, cfg Config, id string, stdout io.Writer) (err e
 	if err != nil {
 		return fmt.Errorf("export %s: %w", id, userError(err))
 	}
-	_, err = io.WriteString(stdout, md)
+	// The write-up already escapes what users wrote; Visible again on the
+	// way out, since stdout is often a terminal.
+	_, err = io.WriteString(stdout, render.Visible(md))
 	return err
 }
 

@@ -130,11 +130,18 @@ func serve(ctx context.Context, cfg Config, getenv func(string) string, stdin io
 		}
 	}
 
+	loopbackOnly := false
 	if !isLoopback(ln.Addr()) && cfg.APIToken == "" {
-		log.Warn("listening beyond loopback without DEBRIEF_API_TOKEN: the /api/ routes are open to anyone who can reach them", "addr", ln.Addr().String())
+		if cfg.InsecureAPI {
+			log.Error("DEBRIEF_INSECURE_API=true: listening beyond loopback without DEBRIEF_API_TOKEN, the /api/ routes and the database backup are open to anyone who can reach them", "addr", ln.Addr().String())
+		} else {
+			loopbackOnly = true
+			log.Warn("listening beyond loopback without DEBRIEF_API_TOKEN: the /api/ routes answer loopback only; set DEBRIEF_API_TOKEN", "addr", ln.Addr().String())
+		}
 	}
 	mux := http.NewServeMux()
-	(&httpapi.Server{Service: svc, Token: cfg.APIToken, Gatherer: reg, Backup: db.backup, Ready: db.ready(ready(comps)), Leader: leader, Log: log}).Register(mux)
+	(&httpapi.Server{Service: svc, Token: cfg.APIToken, LoopbackOnly: loopbackOnly, Commits: db.commitErr,
+		Gatherer: reg, Backup: db.backup, Ready: db.ready(ready(comps)), Leader: leader, Log: log}).Register(mux)
 	for _, c := range comps {
 		c.Register(mux)
 	}

@@ -321,7 +321,9 @@ func (db *DB) commitLoop() {
 		// refused inside write without aborting the batch, so what is left
 		// is the file or the disk failing, where N retries would only add N
 		// fsyncs. No caller was acknowledged, so platforms redeliver.
-		if err := db.bolt.Update(commit); err != nil {
+		err := db.bolt.Update(commit)
+		db.noteCommit(err)
+		if err != nil {
 			if err != writeErr {
 				err = fmt.Errorf("store: append: commit: %w", err)
 			}

@@ -13,6 +13,8 @@
 //	outbox      Effect.ID (8)                    -> Effect JSON
 //	reminders   Reminder.Key                     -> Reminder JSON
 //	due         Due UnixNano (8) + Reminder.Key  -> empty
+//	seen        key of Remember                   -> expiry UnixNano (8)
+//	expiry      expiry UnixNano (8) + key        -> empty (what to forget first)
 //	meta        "schema"                         -> schema version
 //	            "kv/" + key                      -> value of PutMeta (e.g. the GitHub sync cursor)
 //	gamedays    Gameday.Number (8)               -> store.Gameday JSON
@@ -27,6 +29,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/debrief/debrief/store"
@@ -54,6 +57,8 @@ var (
 	bucketDue       = []byte("due")
 	bucketMeta      = []byte("meta")
 	bucketGamedays  = []byte("gamedays")
+	bucketSeen      = []byte("seen")
+	bucketExpiry    = []byte("expiry")
 
 	// A bucket added later (gamedays) is created at the next Open: the
 	// schema version stays, older files simply lack it until then.
@@ -62,6 +67,7 @@ var (
 		bucketUsers, bucketOutbox, bucketReminders, bucketDue, bucketMeta,
 		bucketGamedays,
 		bucketNearMisses, bucketAlertGroups, bucketSignals,
+		bucketSeen, bucketExpiry, // added in place: files without them get them at Open
 	}
 
 	keySchema = []byte("schema")
@@ -80,6 +86,40 @@ type DB struct {
 	closed   bool
 	inflight sync.WaitGroup
 	done     chan struct{} // closed when the committer has exited
+
+	// lastCommit is the outcome of the latest commit (nil: it succeeded):
+	// CommitErr reports it, for /healthz.
+	lastCommit atomic.Pointer[commitFailure]
+}
+
+// commitFailure is a failed commit and when it failed.
+type commitFailure struct {
+	err error
+	at  time.Time
+}
+
+// noteCommit records the outcome of a commit: a failure, or a success
+// that clears the last one.
+func (db *DB) noteCommit(err error) {
+	if err == nil {
+		if db.lastCommit.Load() != nil {
+			db.lastCommit.Store(nil)
+		}
+		return
+	}
+	db.lastCommit.Store(&commitFailure{err: err, at: time.Now()})
+}
+
+// CommitErr returns why the latest commit failed (the disk is full, the
+// file cannot be written), or nil when it succeeded: a store whose reads
+// work but whose writes fail acknowledges nothing, and /healthz must say
+// so. The next successful commit clears it.
+func (db *DB) CommitErr() error {
+	f := db.lastCommit.Load()
+	if f == nil {
+		return nil
+	}
+	return fmt.Errorf("the last commit failed at %s: %w", f.at.UTC().Format(time.RFC3339), f.err)
 }
 
 // Option configures Open.
@@ -87,6 +127,13 @@ type Option func(*options)
 
 type options struct {
 	timeout time.Duration
+	maxSize int
+}
+
+// WithMaxSize caps the file at n bytes: a commit that would grow it past
+// n fails as on a full disk. Tests use it to fill the disk without one.
+func WithMaxSize(n int) Option {
+	return func(o *options) { o.maxSize = n }
 }
 
 // WithTimeout sets how long Open waits for the file lock held by another
@@ -110,7 +157,9 @@ func Open(path string, opts ...Option) (*DB, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	bdb, err := bbolt.Open(path, 0o600, boltOptions(o.timeout))
+	bo := boltOptions(o.timeout)
+	bo.MaxSize = o.maxSize
+	bdb, err := bbolt.Open(path, 0o600, bo)
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("store: open %s: database is locked by another process: %w", path, err)
 	}
@@ -192,8 +241,9 @@ func (db *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
 		return fnErr
 	})
 	if fnErr != nil {
-		return fnErr
+		return fnErr // rolled back on purpose: no commit was tried
 	}
+	db.noteCommit(err)
 	if err != nil {
 		return fmt.Errorf("store: update: %w", err)
 	}

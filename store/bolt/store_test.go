@@ -526,3 +526,52 @@ func TestLegacyEffect(t *testing.T) {
 		t.Errorf("after UpdateEffect = %+v, want %+v", again[1], post)
 	}
 }
+
+// TestCommitErr: when the file cannot grow (a full disk), commits fail and
+// CommitErr says so while reads still work; the next commit that fits
+// clears it.
+func TestCommitErr(t *testing.T) {
+	db, err := Open(filepath.Join(t.TempDir(), "full.db"), WithMaxSize(256<<10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	inc := declare(t, db, "Disk full")
+	if err := db.CommitErr(); err != nil {
+		t.Fatalf("CommitErr on a healthy store = %v", err)
+	}
+	big := strings.Repeat("x", 64<<10)
+	var failed error
+	for i := range 64 {
+		_, _, err := db.Append(context.Background(), event(inc.ID, fmt.Sprintf("%d %s", i, big), t0.Add(time.Duration(i)*time.Second)))
+		if err != nil {
+			failed = err
+			break
+		}
+	}
+	if failed == nil {
+		t.Fatal("64 appends of 64 KiB fit in a 256 KiB file")
+	}
+	if err := db.CommitErr(); err == nil {
+		t.Errorf("CommitErr after %v = nil", failed)
+	}
+	if err := db.View(context.Background(), func(store.ReadTx) error { return nil }); err != nil {
+		t.Errorf("reads stopped too: %v", err)
+	}
+	// Space comes back (reopened without the cap): nothing acknowledged
+	// was lost, and commits succeed again.
+	stored := len(timeline(t, db, inc.ID))
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err = Open(db.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(timeline(t, db, inc.ID)); got != stored {
+		t.Errorf("%d entries after the disk came back, want %d", got, stored)
+	}
+	if _, _, err := db.Append(context.Background(), event(inc.ID, "small", t0)); err != nil || db.CommitErr() != nil {
+		t.Errorf("append after the disk came back = %v, CommitErr %v", err, db.CommitErr())
+	}
+}

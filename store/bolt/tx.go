@@ -475,3 +475,52 @@ func (t *tx) PutGameday(g store.Gameday) error {
 	}
 	return nil
 }
+
+// forgetPerCall bounds how many expired keys one Remember deletes: enough
+// to keep up with any rate of new keys (each call adds one), few enough
+// that no call pays for a backlog at once.
+const forgetPerCall = 8
+
+// Remember records key until expires and reports whether it was already
+// remembered at now, forgetting up to forgetPerCall expired keys.
+func (t *tx) Remember(key string, now, expires time.Time) (bool, error) {
+	if key == "" {
+		return false, fmt.Errorf("store: remember: key required")
+	}
+	if !validTime(now) || !validTime(expires) {
+		return false, fmt.Errorf("store: remember %s: time outside 1970..2262", key)
+	}
+	seen, index := t.btx.Bucket(bucketSeen), t.btx.Bucket(bucketExpiry)
+	// Forget what expired, oldest first.
+	for range forgetPerCall {
+		k, _ := index.Cursor().First()
+		if k == nil || int64(binary.BigEndian.Uint64(k[:8])) > now.UnixNano() {
+			break
+		}
+		// Copied: k points into a page the deletes below may reuse.
+		old := append([]byte(nil), k...)
+		if err := seen.Delete(old[8:]); err != nil {
+			return false, fmt.Errorf("store: remember %s: %w", key, err)
+		}
+		if err := index.Delete(old); err != nil {
+			return false, fmt.Errorf("store: remember %s: %w", key, err)
+		}
+	}
+	if v := seen.Get([]byte(key)); v != nil {
+		if int64(binary.BigEndian.Uint64(v)) > now.UnixNano() {
+			return true, nil
+		}
+		if err := index.Delete(dueKey(time.Unix(0, int64(binary.BigEndian.Uint64(v))), key)); err != nil {
+			return false, fmt.Errorf("store: remember %s: %w", key, err)
+		}
+	}
+	var v [8]byte
+	binary.BigEndian.PutUint64(v[:], uint64(expires.UnixNano()))
+	if err := seen.Put([]byte(key), v[:]); err != nil {
+		return false, fmt.Errorf("store: remember %s: %w", key, err)
+	}
+	if err := index.Put(dueKey(expires, key), nil); err != nil {
+		return false, fmt.Errorf("store: remember %s: %w", key, err)
+	}
+	return false, nil
+}

@@ -115,10 +115,16 @@ func (t *tx) get(k string) (kv, error) {
 // scan reads every key in [start, end) through the transaction, in key
 // order.
 func (t *tx) scan(start, end string) ([]kv, error) {
+	return t.scanN(start, end, 0)
+}
+
+// scanN is scan of at most the first limit keys etcd holds (0: all); the
+// whole range is still a condition of the commit.
+func (t *tx) scanN(start, end string, limit int64) ([]kv, error) {
 	if t.err != nil {
 		return nil, t.err
 	}
-	resp, err := t.s.cli.Get(t.ctx, start, t.revOpts(clientv3.WithRange(end))...)
+	resp, err := t.s.cli.Get(t.ctx, start, t.revOpts(clientv3.WithRange(end), clientv3.WithLimit(limit))...)
 	if err != nil {
 		return nil, t.fail("read "+start, err)
 	}

@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Reminders", testReminders},
 		{"Meta", testMeta},
 		{"Gamedays", testGamedays},
+		{"Remember", testRemember},
 		{"Rollback", testRollback},
 		{"ViewIsReadOnly", testViewIsReadOnly},
 		{"WeakSignals", testWeakSignals},
@@ -891,5 +892,70 @@ func testViewIsReadOnly(t *testing.T, s store.Store) {
 	}
 	if wrote {
 		t.Error("PutMeta in a View succeeded")
+	}
+}
+
+// testRemember: a key is seen until it expires, then new again; expired
+// keys are forgotten; what a rolled-back transaction remembered is not;
+// and it survives in the store (a restart is the implementation's test).
+func testRemember(t *testing.T, s store.Store) {
+	remember := func(key string, now, expires time.Time) bool {
+		t.Helper()
+		var seen bool
+		update(t, s, func(tx store.Tx) error {
+			var err error
+			seen, err = tx.Remember(key, now, expires)
+			return err
+		})
+		return seen
+	}
+	window := 5 * time.Minute
+	if remember("slack/sig/a", t0, t0.Add(window)) {
+		t.Error("a new key was seen")
+	}
+	if !remember("slack/sig/a", t0.Add(time.Minute), t0.Add(time.Minute+window)) {
+		t.Error("a key remembered a minute ago was not seen")
+	}
+	if remember("slack/sig/b", t0.Add(time.Minute), t0.Add(time.Minute+window)) {
+		t.Error("another key was seen")
+	}
+	// At its expiry a key is new again, and remembered anew.
+	if remember("slack/sig/a", t0.Add(window), t0.Add(2*window)) {
+		t.Error("an expired key was seen")
+	}
+	if !remember("slack/sig/a", t0.Add(window+time.Second), t0.Add(2*window)) {
+		t.Error("a key remembered anew was not seen")
+	}
+	// Many expired keys are forgotten as later calls go, and none of
+	// them is seen.
+	for i := range 50 {
+		remember(fmt.Sprintf("discord/%d", i), t0, t0.Add(time.Second))
+	}
+	later := t0.Add(time.Hour)
+	for i := range 50 {
+		if remember(fmt.Sprintf("discord/%d", i), later, later.Add(window)) {
+			t.Errorf("discord/%d: expired but seen", i)
+		}
+	}
+	// A rolled-back transaction remembers nothing.
+	boom := errors.New("boom")
+	err := s.Update(context.Background(), func(tx store.Tx) error {
+		if _, err := tx.Remember("rolled/back", t0, t0.Add(window)); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("Update = %v, want boom", err)
+	}
+	if remember("rolled/back", t0, t0.Add(window)) {
+		t.Error("a key remembered by a rolled-back transaction was seen")
+	}
+	err = s.Update(context.Background(), func(tx store.Tx) error {
+		_, err := tx.Remember("", t0, t0.Add(window))
+		return err
+	})
+	if err == nil {
+		t.Error("Remember with an empty key succeeded")
 	}
 }

@@ -57,6 +57,13 @@ type Outbox struct {
 
 	changedMu sync.Mutex
 	changed   chan struct{} // closed when an effect leaves the outbox or is put off
+	// mu guards inflight (the lanes being delivered) and sems (the bound
+	// of each sink and platform, LaneWorkers).
+	mu       sync.Mutex
+	inflight map[string]bool
+	sems     map[string]chan struct{}
+	// running counts the lane goroutines, which Run waits for.
+	running sync.WaitGroup
 }
 
 // Changed returns a channel that is closed the next time an effect is
@@ -138,12 +145,45 @@ func (o *Outbox) Enqueue(tx store.Tx, r Route, p Payload, now time.Time) (store.
 	return e, nil
 }
 
+// LaneWorkers bounds how many lanes of one sink and platform (Slack, the
+// tracker...) are delivered at once. Lanes of different sinks or platforms
+// never share a bound: a hanging Slack holds up at most its own lanes, and
+// a Discord channel or a GitHub issue goes out meanwhile.
+const LaneWorkers = 8
+
 // Tick makes one pass over the outbox at now: every effect whose time has
-// come is attempted once, in ID order, unless an earlier effect of its lane
-// is still pending, its sink is not configured, or it needs the incident's
-// channel and that does not exist yet. It returns how many effects were
-// delivered.
+// come is attempted once, in ID order within its lane, unless an earlier
+// effect of its lane is still pending, its sink is not configured, or it
+// needs the incident's channel and that does not exist yet. It returns how
+// many effects were delivered. Tick goes lane after lane, so that a test's
+// pass is one deterministic sequence; Run delivers the same lanes in
+// parallel. A lane that Run is delivering is left to it.
 func (o *Outbox) Tick(ctx context.Context, now time.Time) (int, error) {
+	return o.pass(ctx, now, true)
+}
+
+// laneState is what the lanes of a pass share: the incidents' channels
+// (refreshed when a lane creates one), the count delivered, and (inline)
+// the errors.
+type laneState struct {
+	mu        sync.Mutex
+	channels  map[string]map[bot.Platform]string
+	delivered int
+	errs      []error
+}
+
+func (st *laneState) channel(incident string, p bot.Platform) string {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.channels[incident][p]
+}
+
+// pass loads the due effects and delivers each lane not already in flight.
+// Inline (Tick), it delivers them one after the other and returns the
+// count; without (Run), it starts one goroutine per lane, bounded by
+// LaneWorkers per sink and platform, and returns at once: Run's next pass
+// starts when a lane ends or Kick is called.
+func (o *Outbox) pass(ctx context.Context, now time.Time, inline bool) (int, error) {
 	var pending []store.Effect
 	channels := map[string]map[bot.Platform]string{}
 	err := o.Store.View(ctx, func(tx store.ReadTx) error {
@@ -166,33 +206,119 @@ func (o *Outbox) Tick(ctx context.Context, now time.Time) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("outbox: pass: %w", err)
 	}
-	blocked := map[string]bool{}
-	delivered := 0
+	var order []string
+	lanes := map[string][]store.Effect{}
 	for _, e := range pending {
-		if err := ctx.Err(); err != nil {
-			return delivered, err
+		if _, ok := lanes[e.Lane]; !ok {
+			order = append(order, e.Lane)
 		}
-		if blocked[e.Lane] {
+		lanes[e.Lane] = append(lanes[e.Lane], e)
+	}
+	st := &laneState{channels: channels}
+	for _, lane := range order {
+		effects := lanes[lane]
+		if effects[0].NextAt.After(now) || !o.claim(lane) {
+			continue // not due, or in flight from an earlier pass
+		}
+		if inline {
+			if err := o.lane(ctx, now, effects, st); err != nil {
+				st.errs = append(st.errs, err)
+			}
+			o.unclaim(lane, false)
 			continue
+		}
+		sem := o.sem(effects[0])
+		o.running.Add(1)
+		go func() {
+			defer o.running.Done()
+			defer o.unclaim(lane, true)
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			defer func() { <-sem }()
+			if err := o.lane(ctx, now, effects, st); err != nil && ctx.Err() == nil {
+				o.log().ErrorContext(ctx, "outbox lane failed", "lane", lane, "err", err)
+			}
+		}()
+	}
+	if !inline {
+		return 0, nil
+	}
+	return st.delivered, errors.Join(st.errs...)
+}
+
+// claim marks lane in flight, reporting false when it already was.
+func (o *Outbox) claim(lane string) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.inflight == nil {
+		o.inflight = map[string]bool{}
+	}
+	if o.inflight[lane] {
+		return false
+	}
+	o.inflight[lane] = true
+	return true
+}
+
+// unclaim ends lane's flight; kick asks Run for another pass, since what
+// the lane did (a channel created, a failure scheduled) changes what is due.
+func (o *Outbox) unclaim(lane string, kick bool) {
+	o.mu.Lock()
+	delete(o.inflight, lane)
+	o.mu.Unlock()
+	if kick {
+		o.Kick()
+	}
+}
+
+// inFlight reports whether lane is being delivered.
+func (o *Outbox) inFlight(lane string) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.inflight[lane]
+}
+
+// sem returns the bound of e's sink and platform.
+func (o *Outbox) sem(e store.Effect) chan struct{} {
+	group := string(e.Platform)
+	if sp, ok := o.kinds[e.Kind]; ok {
+		group = sp.sink.Name + "/" + group
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.sems == nil {
+		o.sems = map[string]chan struct{}{}
+	}
+	if o.sems[group] == nil {
+		o.sems[group] = make(chan struct{}, LaneWorkers)
+	}
+	return o.sems[group]
+}
+
+// lane attempts the due effects of one lane in ID order, stopping at the
+// first that is not due, cannot go yet, or fails. It returns an error only
+// when the store could not record what happened.
+func (o *Outbox) lane(ctx context.Context, now time.Time, effects []store.Effect, st *laneState) error {
+	for _, e := range effects {
+		if err := ctx.Err(); err != nil {
+			return err
 		}
 		sp, known := o.kinds[e.Kind]
 		a := Attempt{Effect: e, Channel: e.ChannelID, Retry: e.Sent, Now: now}
 		if a.Channel == "" {
-			a.Channel = channels[e.IncidentID][e.Platform]
+			a.Channel = st.channel(e.IncidentID, e.Platform)
 		}
 		if e.NextAt.After(now) || (known && (!sp.sink.Ready(e.Platform) || (sp.needsChannel && a.Channel == ""))) {
-			blocked[e.Lane] = true
-			continue
+			return nil
 		}
 		if !known {
 			// Written by a newer debrief, or a kind since removed:
 			// nothing here can deliver it.
-			blocked[e.Lane] = true
 			err := &PermanentError{Err: fmt.Errorf("unknown effect kind %q", e.Kind)}
-			if err := o.failed(ctx, sp, e, err, now); err != nil {
-				return delivered, err
-			}
-			continue
+			return o.failed(ctx, sp, e, err, now)
 		}
 		if sp.atMostOnce && !e.Sent {
 			// Durably, before the call: if the process dies while the
@@ -200,27 +326,25 @@ func (o *Outbox) Tick(ctx context.Context, now time.Time) (int, error) {
 			e.Sent = true
 			a.Effect = e
 			if err := o.Store.Update(ctx, func(tx store.Tx) error { return tx.UpdateEffect(e) }); err != nil {
-				return delivered, fmt.Errorf("outbox: %s %s: mark sent: %w", e.Kind, e.Key, err)
+				return fmt.Errorf("outbox: %s %s: mark sent: %w", e.Kind, e.Key, err)
 			}
 		}
 		result, err := sp.deliver(ctx, a)
 		if err != nil {
-			blocked[e.Lane] = true
-			if err := o.failed(ctx, sp, e, err, now); err != nil {
-				return delivered, err
-			}
-			continue
+			return o.failed(ctx, sp, e, err, now)
 		}
-		opened, err := o.delivered(ctx, sp, a, result, channels[e.IncidentID][e.Platform] == "")
+		opened, err := o.delivered(ctx, sp, a, result, st.channel(e.IncidentID, e.Platform) == "")
 		if err != nil {
-			return delivered, err
+			return err
 		}
+		st.mu.Lock()
 		if opened != nil {
-			channels[e.IncidentID] = opened
+			st.channels[e.IncidentID] = opened
 		}
-		delivered++
+		st.delivered++
+		st.mu.Unlock()
 	}
-	return delivered, nil
+	return nil
 }
 
 // delivered removes the effect from the outbox and applies what its
@@ -330,6 +454,9 @@ func (o *Outbox) NextDue(ctx context.Context) (time.Time, bool, error) {
 			return err
 		}
 		for _, e := range effects {
+			if o.inFlight(e.Lane) {
+				continue // its goroutine ends with a Kick
+			}
 			if !found || e.NextAt.Before(next) {
 				next, found = e.NextAt, true
 			}
@@ -356,15 +483,19 @@ func (o *Outbox) Kick() {
 	}
 }
 
-// Run delivers effects until ctx is done: it runs Tick, then sleeps until
-// the next effect is due or Kick is called. This loop is the only place
-// that waits on the wall clock; tests call Tick. It returns nil once ctx
-// is done: a failed pass is logged and retried, never fatal.
+// Run delivers effects until ctx is done: each pass starts the due lanes
+// that are not in flight and does not wait for them; it then sleeps until
+// the next effect of an idle lane is due, a lane ends, or Kick is called.
+// A lane stuck on a hanging platform delays no other. This loop is the only
+// place that waits on the wall clock; tests call Tick. It returns nil once
+// ctx is done and its lanes have stopped: a failed pass is logged and
+// retried, never fatal.
 func (o *Outbox) Run(ctx context.Context) error {
 	const idle = time.Minute
 	wake := o.wakeChan()
+	defer o.running.Wait()
 	for {
-		if _, err := o.Tick(ctx, o.now()); err != nil && ctx.Err() == nil {
+		if _, err := o.pass(ctx, o.now(), false); err != nil && ctx.Err() == nil {
 			o.log().ErrorContext(ctx, "outbox pass failed", "err", err)
 		}
 		wait := idle

@@ -89,9 +89,24 @@ type sink struct {
 	// sentSeen records, for each ticket call, whether the Sent flag was
 	// already durable in the store when the call was made.
 	sentSeen []bool
+	// hang holds the calls named here until the channel is closed: a
+	// platform that accepts the request and never answers.
+	hang map[string]chan struct{}
+	// called receives every call made, when set.
+	called chan string
 }
 
 func (s *sink) do(call string) error {
+	s.mu.Lock()
+	wait := s.hang[call]
+	called := s.called
+	s.mu.Unlock()
+	if called != nil {
+		called <- call
+	}
+	if wait != nil {
+		<-wait
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if errs := s.fails[call]; len(errs) > 0 {
@@ -477,5 +492,51 @@ func TestKick(t *testing.T) {
 	e.enqueue(inChannel, say{Text: "x"})
 	if next, ok, err := e.ob.NextDue(context.Background()); err != nil || !ok || !next.Equal(t0) {
 		t.Errorf("NextDue = %v, %v, %v; want %v", next, ok, err, t0)
+	}
+}
+
+// TestRunStuckLaneDelaysNoOther: while one lane's call hangs, Run delivers
+// the other lanes, of the same platform and of the tracker, without
+// waiting for it; and once the call returns, the stuck lane goes on.
+func TestRunStuckLaneDelaysNoOther(t *testing.T) {
+	e := newEnv(t)
+	release := make(chan struct{})
+	e.sink.mu.Lock()
+	e.sink.hang = map[string]chan struct{}{"say C1 stuck": release}
+	e.sink.called = make(chan string, 16)
+	e.sink.mu.Unlock()
+	e.ob.Now = e.clock.Now
+	e.enqueue(inChannel, say{Text: "stuck"})
+	e.enqueue(inChannel, say{Text: "after"})
+	e.enqueue(outbox.Route{Platform: bot.Slack, IncidentID: "INC-1", ChannelID: "C2"}, say{Text: "elsewhere"})
+	e.enqueue(outbox.Route{IncidentID: "INC-1", Key: "INC-1#1"}, ticket{Title: "fix it"})
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.ob.Run(ctx) }()
+	want := map[string]bool{"say C1 stuck": true, "say C2 elsewhere": true, "ticket fix it": true}
+	timeout := time.After(10 * time.Second)
+	for len(want) > 0 {
+		select {
+		case c := <-e.sink.called:
+			delete(want, c)
+		case <-timeout:
+			close(release)
+			cancel()
+			t.Fatalf("while one lane hung, these were not attempted: %v", want)
+		}
+	}
+	close(release)
+	for c := ""; c != "say C1 after"; {
+		select {
+		case c = <-e.sink.called:
+		case <-timeout:
+			cancel()
+			t.Fatal("the stuck lane did not go on once its call returned")
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run = %v", err)
 	}
 }

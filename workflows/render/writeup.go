@@ -77,18 +77,18 @@ func (w *writer) header(inc *bot.Incident) {
 	if inc.IsDrill() {
 		mark = bot.DrillMark
 	}
-	w.s("# ", inc.ID, ": ", mark, mdLine(inc.Title), "\n\n| | |\n|---|---|\n")
+	w.s("# ", mdText(inc.ID), ": ", mark, mdText(inc.Title), "\n\n| | |\n|---|---|\n")
 	w.s("| Severity | ", inc.Severity.String(), " |\n| Kind | ", KindName(inc.Kind), " |\n| Status | ", inc.Status.Human(), " |\n")
 	if len(inc.Tags) > 0 {
 		w.s("| Tags | ", mdCell(strings.Join(inc.Tags, ", ")), " |\n")
 	}
 	for _, r := range bot.Roles {
 		if u, ok := inc.Role(r); ok {
-			w.s("| ", titleCase(string(r)), " | ", u.Display(), " |\n")
+			w.s("| ", titleCase(string(r)), " | ", strings.ReplaceAll(mdName(u), "|", `\|`), " |\n")
 		}
 	}
 	if len(inc.Responders) > 0 {
-		w.s("| Responders | ", users(inc.Responders), " |\n")
+		w.s("| Responders | ", strings.ReplaceAll(users(inc.Responders), "|", `\|`), " |\n")
 	}
 }
 
@@ -166,7 +166,9 @@ func (w *writer) section(title, text string, v bot.Verb) {
 		w.s("_Not written yet: `", bot.Syntax(v), "`._\n")
 		return
 	}
-	w.s(text, "\n")
+	// Written as Markdown on purpose (it is the author's prose), with
+	// hidden characters made visible.
+	w.s(Visible(text), "\n")
 }
 
 // keyEvents lists what was marked key (pins, the key reaction) and every
@@ -184,7 +186,7 @@ func (w *writer) keyEvents(tl []bot.TimelineEvent) {
 		w.s("- ")
 		w.time(ev.RecordedAt.In(w.loc), "2006-01-02 15:04 MST")
 		w.alsoUTC(ev.RecordedAt, "15:04 UTC")
-		w.s(" ", ev.Author.Display(), ": ", mdLine(ev.Text), "\n")
+		w.s(" ", mdName(ev.Author), ": ", mdText(ev.Text), "\n")
 	}
 	if n == 0 {
 		w.s("_None._\n")
@@ -208,31 +210,31 @@ func (w *writer) timeline(tl []bot.TimelineEvent) {
 		}
 		w.s("- ")
 		w.time(at, "15:04:05")
-		w.s(" **", ev.Author.Display(), "**")
+		w.s(" **", mdName(ev.Author), "**")
 		switch ev.Kind {
 		case bot.EventMessage:
 			if ev.MessageID != "" {
 				said[ev.MessageID] = ev.RecordedAt
 			}
-			w.s(": ", mdLine(ev.Text))
+			w.s(": ", mdText(ev.Text))
 		case bot.EventEdit:
-			w.s(" edited ", w.ref(said, ev.MessageID), ": ", mdLine(ev.Text))
+			w.s(" edited ", w.ref(said, ev.MessageID), ": ", mdText(ev.Text))
 		case bot.EventDelete:
 			w.s(" deleted ", w.ref(said, ev.MessageID))
 		case bot.EventFile:
 			w.s(" shared ")
 			if ev.URL != "" {
-				w.s("[", mdLine(ev.Text), "](", ev.URL, ")")
+				w.s(mdLink(ev.Text, ev.URL))
 			} else {
-				w.s(mdLine(ev.Text))
+				w.s(mdText(ev.Text))
 			}
 		case bot.EventKey:
-			w.s(" marked a key event: ", mdLine(ev.Text))
+			w.s(" marked a key event: ", mdText(ev.Text))
 		default:
-			w.s(" [", string(ev.Kind), "] ", mdLine(ev.Text))
+			w.s(" \\[", mdText(string(ev.Kind)), "\\] ", mdText(ev.Text))
 		}
 		if ev.URL != "" && ev.Kind != bot.EventFile {
-			w.s(" (", ev.URL, ")")
+			w.s(" (", mdURL(ev.URL), ")")
 		}
 		w.s("\n")
 	}
@@ -266,7 +268,7 @@ func (w *writer) meeting(inc *bot.Incident) {
 	w.time(pm.HeldAt.In(w.loc), "2006-01-02 15:04 MST")
 	w.s(" with ", users(pm.Attendees), ".\n")
 	if pm.Notes != "" {
-		w.s("\n### Notes\n\n", pm.Notes, "\n")
+		w.s("\n### Notes\n\n", Visible(pm.Notes), "\n")
 	}
 }
 
@@ -278,12 +280,12 @@ func (w *writer) countermeasures(inc *bot.Incident) {
 	}
 	w.s("| # | Countermeasure | Owner | Due | State | Tracker |\n|---|---|---|---|---|---|\n")
 	for _, cm := range inc.Countermeasures {
-		tracker := cm.Tracker
-		if tracker == "" {
-			tracker = "-"
+		tracker := "-"
+		if cm.Tracker != "" {
+			tracker = strings.ReplaceAll(mdURL(cm.Tracker), "|", `\|`)
 		}
-		w.s("| ", strconv.Itoa(cm.N), " | ", mdCell(cm.Text), " | ", cm.Owner.Display(), " | ", cm.Due.String(),
-			" | ", string(cm.State), " | ", tracker, " |\n")
+		w.s("| ", strconv.Itoa(cm.N), " | ", mdCell(cm.Text), " | ", strings.ReplaceAll(mdName(cm.Owner), "|", `\|`), " | ", cm.Due.String(),
+			" | ", mdText(string(cm.State)), " | ", tracker, " |\n")
 	}
 }
 
@@ -295,7 +297,7 @@ func (w *writer) factors(inc *bot.Incident) {
 		return
 	}
 	for _, f := range inc.Factors {
-		w.s("- ", mdLine(f), "\n")
+		w.s("- ", mdText(f), "\n")
 	}
 }
 
@@ -307,14 +309,14 @@ func (w *writer) lint(inc *bot.Incident) {
 		return
 	}
 	for _, f := range findings {
-		w.s("- ", mdLine(f.String()), "\n")
+		w.s("- ", mdText(f.String()), "\n")
 	}
 }
 
 func users(us []bot.User) string {
 	names := make([]string, len(us))
 	for i, u := range us {
-		names[i] = u.Display()
+		names[i] = mdName(u)
 	}
 	return strings.Join(names, ", ")
 }
@@ -325,14 +327,3 @@ func titleCase(s string) string {
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
 }
-
-// mdLine keeps a chat message on one list item.
-func mdLine(s string) string {
-	if !strings.ContainsAny(s, "\r\n") {
-		return s
-	}
-	return strings.NewReplacer("\r\n", " / ", "\n", " / ", "\r", " / ").Replace(s)
-}
-
-// mdCell keeps text inside one table cell.
-func mdCell(s string) string { return strings.ReplaceAll(mdLine(s), "|", `\|`) }

@@ -267,6 +267,19 @@ func (s *Server) FileHistory(path string) []FileVersion {
 	return slices.Clone(s.files[path])
 }
 
+// Open creates an issue as creator (anyone, as in a public repository),
+// with labels, and returns its number: how tests copy a countermeasure's
+// marker onto an issue the bot did not file.
+func (s *Server) Open(creator, title, body string, labels ...string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	is := &Issue{Number: len(s.issues) + 1, Title: title, Body: body, State: "open", Creator: creator,
+		Labels: slices.Clone(labels), CreatedAt: now, UpdatedAt: now}
+	s.issues = append(s.issues, is)
+	return is.Number
+}
+
 // Update changes issue n as a person on GitHub would, stamping it with the
 // clock, and returns it. fn may set State, Body, Title, Assignees.
 func (s *Server) Update(n int, fn func(*Issue)) Issue {

@@ -139,6 +139,10 @@ type Fault struct {
 
 // Server is the fake. Create it with New; the zero value is not usable.
 type Server struct {
+	// hangs are the methods Hang holds until unhang is closed.
+	hangs  map[string]bool
+	unhang chan struct{}
+
 	// SigningSecret signs what the fake delivers to the bot.
 	SigningSecret string
 	// BotToken and AppToken are the tokens the Web API accepts.
@@ -279,6 +283,28 @@ func (s *Server) Inject(f Fault) {
 	defer s.mu.Unlock()
 	fc := f
 	s.faults = append(s.faults, &fc)
+}
+
+// Hang makes calls to method ("*" for every method) wait, unanswered,
+// until Unhang or until the caller gives up: a Slack that accepts
+// connections and never answers, which no status code can stand for.
+func (s *Server) Hang(method string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.hangs == nil {
+		s.hangs, s.unhang = map[string]bool{}, make(chan struct{})
+	}
+	s.hangs[method] = true
+}
+
+// Unhang answers the calls that hang and ends every Hang.
+func (s *Server) Unhang() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.unhang != nil {
+		close(s.unhang)
+	}
+	s.hangs, s.unhang = nil, nil
 }
 
 // ClearFaults ends every fault: the outage is over.
@@ -475,6 +501,17 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		token = t
 	}
 	p.Del("token") // never kept in the call log
+
+	s.mu.Lock()
+	hang, release := s.hangs[name] || s.hangs["*"], s.unhang
+	s.mu.Unlock()
+	if hang {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-release:
+		}
+	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
