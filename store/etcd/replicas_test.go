@@ -288,3 +288,38 @@ func TestReplicasWeakSignals(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestReplicasRemember: the same signed request reaching three replicas at
+// once is new on exactly one of them (store.Tx.Remember).
+func TestReplicasRemember(t *testing.T) {
+	ss := replicas(t, 3)
+	for round := range 5 {
+		key := fmt.Sprintf("slack/sig/%d", round)
+		var mu sync.Mutex
+		fresh := 0
+		var wg sync.WaitGroup
+		for _, s := range ss {
+			wg.Go(func() {
+				var seen bool
+				err := s.Update(context.Background(), func(tx store.Tx) error {
+					var err error
+					seen, err = tx.Remember(key, t0, t0.Add(5*time.Minute))
+					return err
+				})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if !seen {
+					mu.Lock()
+					fresh++
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		if fresh != 1 {
+			t.Errorf("%s: new on %d replicas, want 1", key, fresh)
+		}
+	}
+}
