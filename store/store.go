@@ -54,6 +54,22 @@ type ReadTx interface {
 	// Timeline returns the incident's entries oldest first (RecordedAt, then
 	// Seq). An incident with no entries has an empty timeline, not an error.
 	Timeline(incidentID string) ([]bot.TimelineEvent, error)
+	// TimelinePage returns at most limit entries of the incident's
+	// timeline, in Timeline's order, from position offset (0-based), and
+	// how many entries the timeline holds: a page of a long timeline
+	// without reading the rest. Past the end the page is empty. ENOTFOUND
+	// for an unknown incident.
+	TimelinePage(incidentID string, offset, limit int) (page []bot.TimelineEvent, total int, err error)
+	// TimelineSince returns at most limit entries whose Seq is greater than
+	// after, in Seq order. Entries are never removed and Seq numbers them
+	// 1, 2, 3... in commit order, so a reader that remembers the last Seq
+	// it saw (a cursor) gets exactly what was committed since. ENOTFOUND
+	// for an unknown incident.
+	TimelineSince(incidentID string, after uint64, limit int) ([]bot.TimelineEvent, error)
+	// TimelineLens returns, for every incident, how many entries its
+	// timeline holds, which is also the Seq of its last entry: a cheap way
+	// to see which timelines grew.
+	TimelineLens() (map[string]uint64, error)
 	// UserPrefs returns what the user set about themselves; the zero value
 	// (with Key set) when nothing was.
 	UserPrefs(key string) (UserPrefs, error)

@@ -2,6 +2,7 @@ package workflows_test
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -223,5 +224,32 @@ func TestTrackerRequiresFiling(t *testing.T) {
 	msg := bot.ErrorMessage(e.refuse(alice, ch, "close", bot.ECONFLICT))
 	if !strings.Contains(msg, "countermeasure #1 has not been filed in the tracker yet") {
 		t.Errorf("refusal = %q, want the unfiled countermeasure", msg)
+	}
+}
+
+// TestDigestYearAgo: the digest lists the incidents declared a year ago
+// this week, with links into the archive, even when no countermeasure is
+// open; incidents of other weeks are not listed.
+func TestDigestYearAgo(t *testing.T) {
+	e := newEnv(t)
+	e.cfg.Announce = map[bot.Platform]string{bot.Console: "incidents"}
+	e.cfg.ArchiveURL = "https://debrief.example.com/"
+	e.restart()
+	start := e.clock.Now()
+	e.declare("Queue stuck")
+	e.clock.Advance(20 * 24 * time.Hour)
+	e.declare("Login errors")
+	e.deliver()
+	base := len(e.chat.Calls())
+	now := start.AddDate(1, 0, -2)
+	e.clock.Advance(now.Sub(e.clock.Now()))
+	if n, err := e.svc.Digests("").Tick(context.Background(), now); err != nil || n != 1 {
+		t.Fatalf("Digest = %d, %v", n, err)
+	}
+	e.deliver()
+	got := e.posts(base, "A year ago this week")
+	want := fmt.Sprintf("post incidents A year ago this week:\n- INC-1 Queue stuck (SEV3, declared %s) https://debrief.example.com/incidents/INC-1", bot.DateOf(start))
+	if len(got) != 1 || got[0] != want {
+		t.Errorf("digest = %q, want %q", got, want)
 	}
 }

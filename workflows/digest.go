@@ -78,6 +78,30 @@ func (d *Digest) Tick(ctx context.Context, now time.Time) (int, error) {
 			}
 			texts[p] = append(texts[p], b.String())
 		}
+		// A year ago this week, as Morgue's anniversary mails: the
+		// incidents declared in the seven days from this day a year ago.
+		from, to := now.AddDate(-1, 0, 0), now.AddDate(-1, 0, 7)
+		yearAgo := map[bot.Platform]*strings.Builder{}
+		for _, inc := range incs {
+			if inc.DeclaredAt.Before(from) || !inc.DeclaredAt.Before(to) {
+				continue
+			}
+			for _, p := range incidentPlatforms(inc) {
+				b := yearAgo[p]
+				if b == nil {
+					b = &strings.Builder{}
+					b.WriteString("A year ago this week:")
+					yearAgo[p] = b
+				}
+				fmt.Fprintf(b, "\n- %s %s (%s, declared %s)", inc.ID, inc.Title, inc.Severity, bot.DateOf(inc.DeclaredAt.In(s.zone())))
+				if s.Config.ArchiveURL != "" {
+					b.WriteString(" " + strings.TrimSuffix(s.Config.ArchiveURL, "/") + "/incidents/" + inc.ID)
+				}
+			}
+		}
+		for p, b := range yearAgo {
+			texts[p] = append(texts[p], b.String())
+		}
 		if err := s.weakSignals(tx, texts, now); err != nil {
 			return err
 		}

@@ -52,9 +52,11 @@ func (s *Service) declare(ctx context.Context, actor bot.User, ch bot.Channel, c
 	if len(cmd.Users) > 0 {
 		commander = cmd.Users[0]
 	}
+	// Asked before the transaction: the archive's index is not the store.
+	similar := s.similar(ctx, cmd.Text, cmd.Tags)
 	var inc *bot.Incident
 	err := s.Store.Update(ctx, func(tx store.Tx) error {
-		o := opening{commander: commander, started: now, detected: now}
+		o := opening{commander: commander, started: now, detected: now, similar: similar}
 		if seed != nil {
 			o.seed = []bot.TimelineEvent{*seed}
 		}
@@ -96,6 +98,9 @@ type opening struct {
 	// record, and the people invited besides the commander.
 	drill        *bot.Drill
 	participants []bot.User
+	// similar are past incidents like this one (the archive's), posted
+	// after the pinned summary.
+	similar []*bot.Incident
 }
 
 // open declares an incident within tx: its record, its first timeline
@@ -171,6 +176,11 @@ func (s *Service) open(tx store.Tx, actor bot.User, ch bot.Channel, cmd bot.Comm
 		Post{Text: render.Summary(inc, c.s.zone()), Pin: true},
 	} {
 		if err := c.effect(e); err != nil {
+			return nil, err
+		}
+	}
+	if len(o.similar) > 0 {
+		if err := c.post(similarText(o.similar)); err != nil {
 			return nil, err
 		}
 	}

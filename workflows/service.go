@@ -58,6 +58,9 @@ type Config struct {
 	Admins []string
 	// Zone renders times for users who set none.
 	Zone *time.Location
+	// ArchiveURL is where readers reach the archive (DEBRIEF_WEB_URL),
+	// for links in chat; none when empty.
+	ArchiveURL string
 	// Announce maps a platform to the channel where declares, severity
 	// changes, resolves and closes are announced; none when absent.
 	Announce map[bot.Platform]string
@@ -117,6 +120,9 @@ type Service struct {
 	// fault (DEBRIEF_GAMEDAY_HOOK); optional: without it injections are
 	// marked by hand.
 	Hook Hook
+	// Similar finds past incidents like a new one, posted at declare;
+	// optional (the archive sets it).
+	Similar SimilarFinder
 	// PublishPath is the folder Publisher writes into ("postmortems/").
 	PublishPath string
 	// Now is the clock; time.Now when nil. Tests inject a fake.

@@ -11,6 +11,7 @@ import (
 	gamedayadapter "github.com/debrief/debrief/adapters/gameday"
 	githubadapter "github.com/debrief/debrief/adapters/github"
 	slackadapter "github.com/debrief/debrief/adapters/slack"
+	webadapter "github.com/debrief/debrief/adapters/web"
 	"github.com/debrief/debrief/workflows"
 )
 
@@ -41,6 +42,7 @@ var platforms = []builder{
 	plug(githubadapter.FromEnv),
 	plug(gamedayadapter.FromEnv),
 	plug(alertsadapter.FromEnv),
+	plug(webadapter.FromEnv),
 }
 
 // builder builds one component from the environment; nil when it is not

@@ -8,7 +8,9 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
+	webadapter "github.com/debrief/debrief/adapters/web"
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/store/bolt"
 	"github.com/debrief/debrief/workflows"
@@ -33,6 +35,7 @@ Usage:
                                                  and etcd, compared entry by entry
   debrief [-addr HOST:PORT] healthcheck          GET /healthz of the running
                                                  server: exit 0 when ok, 1 if not
+  debrief [-db FILE] reindex                     rebuild the archive's search index (DEBRIEF_INDEX)
   debrief version, --version                     print the version
   debrief help                                   this help
 
@@ -156,7 +159,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		_, err := fmt.Fprintf(stdout, "debrief %s\n", versionString())
 		return err
 	}
-	if cmd != "serve" && cmd != "export" && cmd != "backup" && cmd != "migrate" && cmd != "healthcheck" {
+	if cmd != "serve" && cmd != "export" && cmd != "backup" && cmd != "migrate" && cmd != "healthcheck" && cmd != "reindex" {
 		return fmt.Errorf("unknown command %q: %w", cmd, errUsage)
 	}
 	rest, help, err = parse(cmd, rest)
@@ -192,6 +195,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			return fmt.Errorf("export takes one incident ID, e.g. export INC-1: %w", errUsage)
 		}
 		return export(ctx, cfg, rest[0], stdout)
+	case "reindex":
+		if len(rest) != 0 {
+			return fmt.Errorf("reindex takes no arguments: %w", errUsage)
+		}
+		return reindex(ctx, cfg, getenv, stdout)
 	case "backup":
 		if len(rest) != 1 {
 			return fmt.Errorf("backup takes one file name: %w", errUsage)
@@ -296,4 +304,30 @@ func workflowsConfig(cfg Config) workflows.Config {
 	// exists: an effect for a platform with no Chat would wait in the
 	// outbox forever.
 	return w
+}
+
+// reindex rebuilds the archive's search index from the database, which
+// stays the source of truth. Like export, it needs the file to itself.
+func reindex(ctx context.Context, cfg Config, getenv func(string) string, stdout io.Writer) (err error) {
+	db, err := openExisting(cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := db.Close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("close %s: %w", cfg.DB, cerr))
+		}
+	}()
+	path := getenv("DEBRIEF_INDEX")
+	if path == "" {
+		path = cfg.DB + ".index"
+	}
+	start := time.Now()
+	n, err := webadapter.Reindex(ctx, db, path)
+	if err != nil {
+		return fmt.Errorf("reindex %s: %w", path, err)
+	}
+	took := time.Since(start)
+	_, err = fmt.Fprintf(stdout, "indexed %d timeline entries into %s in %s (%.0f entries/s)\n", n, path, took.Round(time.Millisecond), float64(n)/max(took.Seconds(), 1e-9))
+	return err
 }

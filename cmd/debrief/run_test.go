@@ -208,7 +208,9 @@ func serveBriefly(t *testing.T, env map[string]string) string {
 }
 
 func TestStartupWarnings(t *testing.T) {
-	log := serveBriefly(t, map[string]string{"DEBRIEF_ADDR": "0.0.0.0:0"})
+	// The archive beyond loopback needs an auth proxy or the token; with
+	// the proxy, the JSON routes are still open, and the log says so.
+	log := serveBriefly(t, map[string]string{"DEBRIEF_ADDR": "0.0.0.0:0", "DEBRIEF_WEB_USER_HEADER": "X-Forwarded-Email", "DEBRIEF_TRUSTED_PROXIES": "127.0.0.1"})
 	for _, want := range []string{
 		`level=WARN msg="listening beyond loopback without DEBRIEF_API_TOKEN`,
 	} {

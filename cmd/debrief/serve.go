@@ -86,8 +86,20 @@ func serve(ctx context.Context, cfg Config, getenv func(string) string, stdin io
 	con.Log = log
 	svc.Chats = map[bot.Platform]workflows.Chat{bot.Console: con}
 	comps := []component{con}
+	// Flags override the environment: components read the values in
+	// effect (the archive derives its index path and its access rule
+	// from them).
+	env := func(k string) string {
+		switch k {
+		case "DEBRIEF_DB":
+			return cfg.DB
+		case "DEBRIEF_ADDR":
+			return cfg.Addr
+		}
+		return getenv(k)
+	}
 	for _, build := range platforms {
-		c, err := build(ctx, getenv, svc, log)
+		c, err := build(ctx, env, svc, log)
 		if err != nil {
 			return err
 		}

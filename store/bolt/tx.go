@@ -2,9 +2,11 @@ package bolt
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -523,4 +525,106 @@ func (t *tx) Remember(key string, now, expires time.Time) (bool, error) {
 		return false, fmt.Errorf("store: remember %s: %w", key, err)
 	}
 	return false, nil
+}
+
+// timelineBucket is the incident's timeline bucket, or ENOTFOUND.
+func (t *tx) timelineBucket(incidentID string) (*bbolt.Bucket, error) {
+	n, ok := bot.ParseIncidentID(incidentID)
+	if !ok {
+		return nil, noIncident(incidentID)
+	}
+	tl := t.btx.Bucket(bucketTimelines).Bucket([]byte(bot.IncidentID(n)))
+	if tl == nil {
+		return nil, noIncident(incidentID)
+	}
+	return tl, nil
+}
+
+// TimelinePage returns the entries at positions [offset, offset+limit) in
+// key order. The timeline bucket's sequence is its length (entries are
+// never deleted and every write takes the next sequence), and the cursor
+// walks keys without decoding values, from whichever end is nearer, so
+// the last page of a 100k-entry timeline costs little more than the first.
+func (t *tx) TimelinePage(incidentID string, offset, limit int) ([]bot.TimelineEvent, int, error) {
+	tl, err := t.timelineBucket(incidentID)
+	if err != nil {
+		return nil, 0, err
+	}
+	total := int(tl.Sequence())
+	page := []bot.TimelineEvent{}
+	if offset < 0 || limit <= 0 || offset >= total {
+		return page, total, nil
+	}
+	end := min(offset+limit, total)
+	c := tl.Cursor()
+	var k, v []byte
+	if offset <= total-end {
+		k, v = c.First()
+		for i := 0; i < offset && k != nil; i++ {
+			k, v = c.Next()
+		}
+	} else {
+		k, v = c.Last()
+		for i := total - 1; i > offset && k != nil; i-- {
+			k, v = c.Prev()
+		}
+	}
+	for i := offset; i < end && k != nil; i++ {
+		ev, err := decodeEvent(v)
+		if err != nil {
+			return nil, 0, fmt.Errorf("store: timeline %s: %x: %w", incidentID, k, err)
+		}
+		page = append(page, ev)
+		k, v = c.Next()
+	}
+	return page, total, nil
+}
+
+// TimelineSince finds the entries with Seq in (after, after+limit] by the
+// Seq in the last 8 bytes of each key, decoding only those. Keys are
+// nearly in Seq order (RecordedAt is the commit time), so the walk starts
+// from the nearer end and stops once it has them all.
+func (t *tx) TimelineSince(incidentID string, after uint64, limit int) ([]bot.TimelineEvent, error) {
+	tl, err := t.timelineBucket(incidentID)
+	if err != nil {
+		return nil, err
+	}
+	last := tl.Sequence()
+	if limit <= 0 || after >= last {
+		return []bot.TimelineEvent{}, nil
+	}
+	hi := min(after+uint64(limit), last)
+	want := int(hi - after)
+	evs := make([]bot.TimelineEvent, 0, want)
+	c := tl.Cursor()
+	first, next := c.First, c.Next
+	if after > last-hi {
+		first, next = c.Last, c.Prev
+	}
+	for k, v := first(); k != nil && len(evs) < want; k, v = next() {
+		if len(k) != 16 {
+			continue
+		}
+		if seq := binary.BigEndian.Uint64(k[8:]); seq <= after || seq > hi {
+			continue
+		}
+		ev, err := decodeEvent(v)
+		if err != nil {
+			return nil, fmt.Errorf("store: timeline %s: %x: %w", incidentID, k, err)
+		}
+		evs = append(evs, ev)
+	}
+	slices.SortFunc(evs, func(a, b bot.TimelineEvent) int { return cmp.Compare(a.Seq, b.Seq) })
+	return evs, nil
+}
+
+// TimelineLens reads each timeline bucket's sequence, which is its length.
+func (t *tx) TimelineLens() (map[string]uint64, error) {
+	lens := map[string]uint64{}
+	b := t.btx.Bucket(bucketTimelines)
+	err := b.ForEachBucket(func(k []byte) error {
+		lens[string(k)] = b.Bucket(k).Sequence()
+		return nil
+	})
+	return lens, err
 }

@@ -1,8 +1,6 @@
 package etcd
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -14,21 +12,17 @@ import (
 // record is the stored form of a timeline entry: bot.TimelineEvent keeps
 // DedupeKey out of its JSON (the API must not show it), but the store keeps
 // it so that a duplicate's answer and a reread timeline equal what the first
-// Append returned. Idx is the entry's index among the appends of its
-// commit; with the commit's revision it makes Seq.
+// Append returned. Seq is stored with the entry (bot.TimelineEvent's "seq"):
+// it is the incident's counter as bumped by the commit that stored it.
 type record struct {
 	bot.TimelineEvent
 	DedupeKey string `json:"dedupe_key,omitempty"`
-	Idx       int    `json:"idx,omitempty"`
 }
 
-// prepared is an entry checked and encoded, ready to be put.
+// prepared is an entry checked, ready to be numbered and put.
 type prepared struct {
 	ev  bot.TimelineEvent // IncidentID canonical, Seq 0
 	num int               // the incident's number
-	idx int
-	key string
-	val []byte
 }
 
 // maxTime is the last instant whose UnixNano fits in an int64.
@@ -44,9 +38,8 @@ func validTime(t time.Time) bool {
 // keys are tens of bytes, so anything this long is a bug.
 const maxDedupeKey = 1024
 
-// prepare checks ev and encodes it as the idx-th append of its commit.
-// Errors are final: ev cannot be stored as given.
-func (s *Store) prepare(ev bot.TimelineEvent, idx int) (prepared, error) {
+// prepare checks ev. Errors are final: ev cannot be stored as given.
+func (s *Store) prepare(ev bot.TimelineEvent) (prepared, error) {
 	n, ok := bot.ParseIncidentID(ev.IncidentID)
 	if !ok {
 		return prepared{}, noIncident(ev.IncidentID)
@@ -59,32 +52,44 @@ func (s *Store) prepare(ev bot.TimelineEvent, idx int) (prepared, error) {
 		return prepared{}, fmt.Errorf("store: etcd: append %s: dedupe key of %d bytes", ev.IncidentID, len(ev.DedupeKey))
 	}
 	ev.Seq = 0
-	val, err := json.Marshal(record{TimelineEvent: ev, DedupeKey: ev.DedupeKey, Idx: idx})
-	if err != nil {
-		return prepared{}, fmt.Errorf("store: etcd: append %s: %w", ev.IncidentID, err)
-	}
-	// The key sorts by time; the random tail only keeps entries of one
-	// instant apart (their order is Seq's, see Timeline).
-	var tail [8]byte
-	if _, err := rand.Read(tail[:]); err != nil {
-		return prepared{}, fmt.Errorf("store: etcd: append %s: %w", ev.IncidentID, err)
-	}
-	key := s.key("tl", ev.IncidentID, num(uint64(ev.RecordedAt.UnixNano())), hex.EncodeToString(tail[:]))
-	return prepared{ev: ev, num: n, idx: idx, key: key, val: val}, nil
+	return prepared{ev: ev, num: n}, nil
 }
 
-// decodeEntry reads a stored record created at revision create (0: not
-// committed yet, Seq unknown).
-func decodeEntry(v []byte, create int64) (bot.TimelineEvent, error) {
+// encode numbers p as the incident's entry seq and returns the entry as
+// stored, its key and its value. The key sorts by (RecordedAt, Seq), which
+// is Timeline's order, so that a page is a range of keys.
+func (s *Store) encode(p prepared, seq uint64) (bot.TimelineEvent, string, []byte, error) {
+	ev := p.ev
+	ev.Seq = seq
+	val, err := json.Marshal(record{TimelineEvent: ev, DedupeKey: ev.DedupeKey})
+	if err != nil {
+		return bot.TimelineEvent{}, "", nil, fmt.Errorf("store: etcd: append %s: %w", ev.IncidentID, err)
+	}
+	return ev, s.entryKey(ev.IncidentID, ev.RecordedAt, seq), val, nil
+}
+
+func (s *Store) entryKey(incidentID string, at time.Time, seq uint64) string {
+	return s.key("tl", incidentID, num(uint64(at.UnixNano())), num(seq))
+}
+
+// seqKey is the Seq index: tlseq/<INC-n>/<Seq> names the entry's key, so
+// that TimelineSince is one range read from after+1.
+func (s *Store) seqKey(incidentID string, seq uint64) string {
+	return s.key("tlseq", incidentID, num(seq))
+}
+
+// seqCounterKey holds the incident's last Seq, which is also its length.
+func (s *Store) seqCounterKey(incidentID string) string {
+	return s.key("tlctr", incidentID)
+}
+
+// decodeEntry reads a stored record.
+func decodeEntry(v []byte) (bot.TimelineEvent, error) {
 	var r record
 	if err := json.Unmarshal(v, &r); err != nil {
 		return bot.TimelineEvent{}, err
 	}
 	ev := r.TimelineEvent
 	ev.DedupeKey = r.DedupeKey
-	ev.Seq = 0
-	if create > 0 {
-		ev.Seq = uint64(create)*seqPerRev + uint64(r.Idx)
-	}
 	return ev, nil
 }

@@ -10,7 +10,9 @@
 //	schema                            -> schema version
 //	inc/<number>                      -> bot.Incident JSON
 //	ctr/incident, ctr/outbox          -> the last number / effect ID handed out
-//	tl/<INC-n>/<RecordedAt ns>/<uid>  -> timeline record JSON (entry, dedupe key, index in its commit)
+//	tl/<INC-n>/<RecordedAt ns>/<Seq>  -> timeline record JSON (entry with its Seq, dedupe key)
+//	tlseq/<INC-n>/<Seq>               -> the tl/ key of the entry with that Seq
+//	tlctr/<INC-n>                     -> the incident's last Seq: its timeline's length
 //	dd/<dedupe key>                   -> the timeline key of the entry first stored with it
 //	ch/<platform>/<channel ID>        -> incident ID
 //	user/<key>                        -> UserPrefs JSON
@@ -20,11 +22,14 @@
 //	meta/<key>                        -> value of PutMeta
 //	gen/outbox, gen/due               -> bumped by every delete in that range (see tx.deleted)
 //
-// A timeline entry's Seq is derived from the etcd revision that created it
-// (revision * 1024 + its index among the appends of that commit): revisions
-// grow with every commit across the cluster, so Seqs are unique and
-// increasing within an incident without a per-incident counter that every
-// replica's appends would contend on.
+// A timeline entry's Seq is dense per incident, 1, 2, 3... in commit order
+// (the store contract, store/store.go): every append reads the incident's
+// tlctr/ counter and bumps it in the Txn that stores the entry, on the
+// condition that the counter has not moved since; replicas appending to one
+// incident at once conflict there and retry. An earlier layout derived Seq
+// from the etcd revision to avoid that contention, but then the length of a
+// timeline was not its last Seq, and cursors (TimelineSince) and the
+// archive's paging rely on it.
 //
 // Transactions are optimistic (see tx.go): reads come from one revision, and
 // the commit is an etcd Txn that succeeds only if nothing read changed
@@ -38,11 +43,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/store"
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -50,11 +57,7 @@ var _ store.Store = (*Store)(nil)
 
 // schemaVersion is written on creation; Open refuses a cluster holding
 // another version rather than misreading it.
-const schemaVersion = "1"
-
-// seqPerRev is how many appends one commit may hold: Seq is revision *
-// seqPerRev + the entry's index in its commit.
-const seqPerRev = 1024
+const schemaVersion = "2"
 
 // maxAttempts bounds how often Update reruns fn after a conflict. Within one
 // process Updates are serialized, so conflicts come only from other
@@ -79,6 +82,9 @@ type Store struct {
 	// other on the counters anyway, and a local queue is cheaper than
 	// rerunning fn. Append does not take it.
 	mu sync.Mutex
+
+	// counters holds a *seqCounter per incident ID (see Append).
+	counters sync.Map
 
 	// commitObserver, when set, is told how long each commit took.
 	commitObserver func(time.Duration)
@@ -230,55 +236,128 @@ func (s *Store) View(ctx context.Context, fn func(store.ReadTx) error) error {
 	return err
 }
 
-// Append stores ev in one etcd Txn, conditional on its incident existing
-// and its dedupe key never having been stored, and returns once etcd has
-// committed. A redelivery writes nothing and gets the entry first stored.
+// seqCounter is this process's view of an incident's Seq counter. Its
+// mutex queues this process's appends to the incident: they would
+// conflict on the counter anyway, and a local queue is cheaper than a
+// failed Txn. n and mod (the counter's mod revision) are what the last
+// commit left, a guess that saves a read: a stale guess (another replica
+// appended since) fails the compare, whose answer carries the fresh value.
+type seqCounter struct {
+	mu    sync.Mutex
+	known bool
+	n     uint64
+	mod   int64
+}
+
+func (s *Store) counterOf(incidentID string) *seqCounter {
+	c, _ := s.counters.LoadOrStore(incidentID, &seqCounter{})
+	return c.(*seqCounter)
+}
+
+// Append stores ev in one etcd Txn, conditional on its incident existing,
+// its dedupe key never having been stored and the incident's Seq counter
+// being the one read; the Txn bumps the counter and writes the entry with
+// that Seq and its Seq index key. It returns once etcd has committed. A
+// redelivery writes nothing and gets the entry first stored; a counter
+// moved by another replica makes it retry with the counter's new value.
 func (s *Store) Append(ctx context.Context, ev bot.TimelineEvent) (bot.TimelineEvent, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return bot.TimelineEvent{}, false, err
 	}
-	rec, err := s.prepare(ev, 0)
+	p, err := s.prepare(ev)
 	if err != nil {
 		return bot.TimelineEvent{}, false, err
 	}
 	ctx = requireLeader(ctx)
-	incKey := s.incidentKey(rec.num)
-	cmps := []clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(incKey), ">", 0)}
-	puts := []clientv3.Op{clientv3.OpPut(rec.key, string(rec.val))}
+	id := p.ev.IncidentID
+	incKey, ctrKey := s.incidentKey(p.num), s.seqCounterKey(id)
 	var ddKey string
 	if ev.DedupeKey != "" {
 		ddKey = s.key("dd", ev.DedupeKey)
-		cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(ddKey), "=", 0))
-		puts = append(puts, clientv3.OpPut(ddKey, rec.key))
 	}
-	elses := []clientv3.Op{clientv3.OpGet(incKey, clientv3.WithCountOnly())}
-	if ddKey != "" {
-		elses = append(elses, clientv3.OpGet(ddKey))
-	}
-	start := time.Now()
-	resp, err := s.cli.Txn(ctx).If(cmps...).Then(puts...).Else(elses...).Commit()
-	if err != nil {
-		return bot.TimelineEvent{}, false, fmt.Errorf("store: etcd: append %s: %w", rec.ev.IncidentID, err)
-	}
-	s.observe(start)
-	if resp.Succeeded {
-		stored := rec.ev
-		// The only append of its commit: index 0.
-		stored.Seq = uint64(resp.Header.Revision) * seqPerRev
-		return stored, false, nil
-	}
-	// Which condition failed: a redelivery wins over a missing incident,
-	// as the dedupe check spans every incident.
-	if ddKey != "" {
-		if kvs := resp.Responses[1].GetResponseRange().Kvs; len(kvs) == 1 {
-			stored, err := s.entryAt(ctx, string(kvs[0].Value), resp.Header.Revision)
-			if err != nil {
-				return bot.TimelineEvent{}, false, err
-			}
-			return stored, true, nil
+	ctr := s.counterOf(id)
+	ctr.mu.Lock()
+	defer ctr.mu.Unlock()
+	if !ctr.known {
+		resp, err := s.cli.Get(ctx, ctrKey)
+		if err != nil {
+			return bot.TimelineEvent{}, false, fmt.Errorf("store: etcd: append %s: %w", id, err)
+		}
+		if err := ctr.set(resp.Kvs); err != nil {
+			return bot.TimelineEvent{}, false, fmt.Errorf("store: etcd: append %s: %w", id, err)
 		}
 	}
-	return bot.TimelineEvent{}, false, noIncident(ev.IncidentID)
+	for range maxAttempts {
+		seq := ctr.n + 1
+		stored, key, val, err := s.encode(p, seq)
+		if err != nil {
+			return bot.TimelineEvent{}, false, err
+		}
+		cmps := []clientv3.Cmp{
+			clientv3.Compare(clientv3.CreateRevision(incKey), ">", 0),
+			clientv3.Compare(clientv3.ModRevision(ctrKey), "=", ctr.mod),
+		}
+		puts := []clientv3.Op{
+			clientv3.OpPut(key, string(val)),
+			clientv3.OpPut(s.seqKey(id, seq), key),
+			clientv3.OpPut(ctrKey, strconv.FormatUint(seq, 10)),
+		}
+		elses := []clientv3.Op{clientv3.OpGet(incKey, clientv3.WithCountOnly()), clientv3.OpGet(ctrKey)}
+		if ddKey != "" {
+			cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(ddKey), "=", 0))
+			puts = append(puts, clientv3.OpPut(ddKey, key))
+			elses = append(elses, clientv3.OpGet(ddKey))
+		}
+		start := time.Now()
+		resp, err := s.cli.Txn(ctx).If(cmps...).Then(puts...).Else(elses...).Commit()
+		if err != nil {
+			// Committed or not, the counter is unknown now.
+			ctr.known = false
+			return bot.TimelineEvent{}, false, fmt.Errorf("store: etcd: append %s: %w", id, err)
+		}
+		s.observe(start)
+		if resp.Succeeded {
+			ctr.n, ctr.mod, ctr.known = seq, resp.Header.Revision, true
+			return stored, false, nil
+		}
+		// Which condition failed: a redelivery wins over a missing
+		// incident, as the dedupe check spans every incident; a counter
+		// that moved is retried.
+		if ddKey != "" {
+			if kvs := resp.Responses[2].GetResponseRange().Kvs; len(kvs) == 1 {
+				stored, err := s.entryAt(ctx, string(kvs[0].Value), resp.Header.Revision)
+				if err != nil {
+					return bot.TimelineEvent{}, false, err
+				}
+				return stored, true, nil
+			}
+		}
+		if resp.Responses[0].GetResponseRange().Count == 0 {
+			return bot.TimelineEvent{}, false, noIncident(ev.IncidentID)
+		}
+		if err := ctr.set(resp.Responses[1].GetResponseRange().Kvs); err != nil {
+			return bot.TimelineEvent{}, false, fmt.Errorf("store: etcd: append %s: %w", id, err)
+		}
+		if err := ctx.Err(); err != nil {
+			return bot.TimelineEvent{}, false, err
+		}
+	}
+	return bot.TimelineEvent{}, false, ErrConflict
+}
+
+// set takes the counter from a read of its key (none: 0, never written).
+func (c *seqCounter) set(kvs []*mvccpb.KeyValue) error {
+	c.known = false
+	c.n, c.mod = 0, 0
+	if len(kvs) == 1 {
+		n, err := strconv.ParseUint(string(kvs[0].Value), 10, 64)
+		if err != nil {
+			return fmt.Errorf("counter %s: %w", kvs[0].Key, err)
+		}
+		c.n, c.mod = n, kvs[0].ModRevision
+	}
+	c.known = true
+	return nil
 }
 
 // entryAt reads the timeline entry at key k as of revision rev.
@@ -290,7 +369,7 @@ func (s *Store) entryAt(ctx context.Context, k string, rev int64) (bot.TimelineE
 	if len(resp.Kvs) != 1 {
 		return bot.TimelineEvent{}, fmt.Errorf("store: etcd: dedupe index names missing entry %s", k)
 	}
-	return decodeEntry(resp.Kvs[0].Value, resp.Kvs[0].CreateRevision)
+	return decodeEntry(resp.Kvs[0].Value)
 }
 
 // Ping makes a linearizable read, which succeeds only while this client's

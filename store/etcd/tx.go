@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -41,9 +42,6 @@ type tx struct {
 	cache  map[string]kv    // what reads returned, so a key is fetched once
 	ranges []keyRange
 	writes map[string]*string // key -> value; nil deletes
-	// appends counts this transaction's timeline entries: an entry's index
-	// in its commit, part of its Seq.
-	appends int
 }
 
 type kv struct {
@@ -121,10 +119,20 @@ func (t *tx) scan(start, end string) ([]kv, error) {
 // scanN is scan of at most the first limit keys etcd holds (0: all); the
 // whole range is still a condition of the commit.
 func (t *tx) scanN(start, end string, limit int64) ([]kv, error) {
+	return t.scanOpts(start, end, limit)
+}
+
+// scanKeys is scanN without the values: for counting and skipping.
+func (t *tx) scanKeys(start, end string, limit int64) ([]kv, error) {
+	return t.scanOpts(start, end, limit, clientv3.WithKeysOnly())
+}
+
+func (t *tx) scanOpts(start, end string, limit int64, opts ...clientv3.OpOption) ([]kv, error) {
 	if t.err != nil {
 		return nil, t.err
 	}
-	resp, err := t.s.cli.Get(t.ctx, start, t.revOpts(clientv3.WithRange(end), clientv3.WithLimit(limit))...)
+	opts = append(opts, clientv3.WithRange(end), clientv3.WithLimit(limit))
+	resp, err := t.s.cli.Get(t.ctx, start, t.revOpts(opts...)...)
 	if err != nil {
 		return nil, t.fail("read "+start, err)
 	}
@@ -143,7 +151,12 @@ func (t *tx) scanN(start, end string, limit int64) ([]kv, error) {
 		}
 		out = append(out, kv{key: k, val: x.Value, create: x.CreateRevision, ok: true})
 	}
-	// This transaction's own new keys in the range.
+	// This transaction's own new keys in the range; when etcd stopped at
+	// the limit, only those up to where it stopped, so that the result is
+	// still a prefix of the range (callers cut it to their limit).
+	if resp.More && len(resp.Kvs) > 0 {
+		end = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
+	}
 	added := false
 	for k, v := range t.writes {
 		if v == nil || k < start || k >= end {
@@ -314,49 +327,193 @@ func (t *tx) IncidentByChannel(c bot.Channel) (string, error) {
 	return string(v.val), nil
 }
 
-// Timeline returns the incident's entries oldest first, by (RecordedAt,
-// Seq). The keys sort by RecordedAt; entries of one instant are put in Seq
-// order here.
-func (t *tx) Timeline(incidentID string) ([]bot.TimelineEvent, error) {
+// incident checks that the incident exists and returns its canonical ID.
+func (t *tx) incident(incidentID string) (string, error) {
 	n, ok := bot.ParseIncidentID(incidentID)
 	if !ok {
-		return nil, noIncident(incidentID)
+		return "", noIncident(incidentID)
 	}
 	if c, err := t.get(t.s.incidentKey(n)); err != nil {
-		return nil, err
+		return "", err
 	} else if !c.ok {
-		return nil, noIncident(incidentID)
+		return "", noIncident(incidentID)
 	}
-	kvs, err := t.scanPrefix(t.s.key("tl", bot.IncidentID(n)) + "/")
-	if err != nil {
-		return nil, err
-	}
+	return bot.IncidentID(n), nil
+}
+
+func (t *tx) timelinePrefix(id string) string { return t.s.key("tl", id) + "/" }
+
+func (t *tx) decodeAll(id string, kvs []kv) ([]bot.TimelineEvent, error) {
 	evs := make([]bot.TimelineEvent, 0, len(kvs))
 	for _, c := range kvs {
-		ev, err := decodeEntry(c.val, c.create)
+		ev, err := decodeEntry(c.val)
 		if err != nil {
-			return nil, fmt.Errorf("store: etcd: timeline %s: %s: %w", incidentID, c.key, err)
+			return nil, fmt.Errorf("store: etcd: timeline %s: %s: %w", id, c.key, err)
 		}
 		evs = append(evs, ev)
 	}
-	sortTimeline(evs)
 	return evs, nil
 }
 
-// sortTimeline orders entries by (RecordedAt, Seq); entries of this
-// transaction, not yet committed (Seq 0), come after the committed ones of
-// their instant, as they will once committed.
-func sortTimeline(evs []bot.TimelineEvent) {
-	sort.SliceStable(evs, func(i, j int) bool {
-		a, b := evs[i], evs[j]
-		if !a.RecordedAt.Equal(b.RecordedAt) {
-			return a.RecordedAt.Before(b.RecordedAt)
+// Timeline returns the incident's entries oldest first, by (RecordedAt,
+// Seq): the order of their keys.
+func (t *tx) Timeline(incidentID string) ([]bot.TimelineEvent, error) {
+	id, err := t.incident(incidentID)
+	if err != nil {
+		return nil, err
+	}
+	kvs, err := t.scanPrefix(t.timelinePrefix(id))
+	if err != nil {
+		return nil, err
+	}
+	return t.decodeAll(id, kvs)
+}
+
+// TimelinePage reads the incident's counter for the total, the keys (not
+// the values) of the first offset+limit entries to find where the page
+// starts, and then the page's entries.
+func (t *tx) TimelinePage(incidentID string, offset, limit int) ([]bot.TimelineEvent, int, error) {
+	id, err := t.incident(incidentID)
+	if err != nil {
+		return nil, 0, err
+	}
+	n, err := t.counter(t.s.seqCounterKey(id))
+	if err != nil {
+		return nil, 0, err
+	}
+	total := int(n)
+	page := []bot.TimelineEvent{}
+	if offset < 0 || limit <= 0 || offset >= total {
+		return page, total, nil
+	}
+	prefix := t.timelinePrefix(id)
+	end := clientv3.GetPrefixRangeEnd(prefix)
+	start := prefix
+	if offset > 0 {
+		keys, err := t.scanKeys(prefix, end, int64(offset+1))
+		if err != nil {
+			return nil, 0, err
 		}
-		if (a.Seq == 0) != (b.Seq == 0) {
-			return b.Seq == 0
+		if len(keys) <= offset {
+			return page, total, nil
 		}
-		return a.Seq < b.Seq
-	})
+		start = keys[offset].key
+	}
+	kvs, err := t.scanN(start, end, int64(limit))
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(kvs) > limit {
+		kvs = kvs[:limit] // this transaction's own entries come on top
+	}
+	evs, err := t.decodeAll(id, kvs)
+	if err != nil {
+		return nil, 0, err
+	}
+	return append(page, evs...), total, nil
+}
+
+// TimelineSince reads the Seq index from after+1 and then the entries it
+// names, which never change once written (so the latest revision is as
+// good as the snapshot), up to maxTxnGets to a Txn.
+func (t *tx) TimelineSince(incidentID string, after uint64, limit int) ([]bot.TimelineEvent, error) {
+	id, err := t.incident(incidentID)
+	if err != nil {
+		return nil, err
+	}
+	evs := []bot.TimelineEvent{}
+	if limit <= 0 || after == math.MaxUint64 {
+		return evs, nil
+	}
+	prefix := t.s.key("tlseq", id) + "/"
+	idx, err := t.scanN(t.s.seqKey(id, after+1), clientv3.GetPrefixRangeEnd(prefix), int64(limit))
+	if err != nil {
+		return nil, err
+	}
+	if len(idx) > limit {
+		idx = idx[:limit]
+	}
+	vals := make([][]byte, len(idx))
+	var ops []clientv3.Op
+	var at []int
+	flush := func() error {
+		if len(ops) == 0 {
+			return nil
+		}
+		resp, err := t.s.cli.Txn(t.ctx).Then(ops...).Commit()
+		if err != nil {
+			return t.fail("timeline "+id, err)
+		}
+		for j, r := range resp.Responses {
+			kvs := r.GetResponseRange().Kvs
+			if len(kvs) != 1 {
+				return t.fail("timeline "+id, fmt.Errorf("seq index names missing entry %s", idx[at[j]].val))
+			}
+			vals[at[j]] = kvs[0].Value
+		}
+		ops, at = ops[:0], at[:0]
+		return nil
+	}
+	for i, c := range idx {
+		k := string(c.val)
+		if v, ok := t.writes[k]; ok && v != nil {
+			vals[i] = []byte(*v)
+			continue
+		}
+		ops = append(ops, clientv3.OpGet(k))
+		at = append(at, i)
+		if len(ops) == maxTxnGets {
+			if err := flush(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return nil, err
+	}
+	for i, v := range vals {
+		ev, err := decodeEntry(v)
+		if err != nil {
+			return nil, fmt.Errorf("store: etcd: timeline %s: %s: %w", id, idx[i].val, err)
+		}
+		evs = append(evs, ev)
+	}
+	return evs, nil
+}
+
+// maxTxnGets stays within etcd's default limit of operations in one Txn
+// (--max-txn-ops, 128).
+const maxTxnGets = 128
+
+// TimelineLens lists the incidents (keys only) and reads the Seq counters:
+// an incident without a counter has no entries.
+func (t *tx) TimelineLens() (map[string]uint64, error) {
+	incPrefix := t.s.key("inc") + "/"
+	incs, err := t.scanKeys(incPrefix, clientv3.GetPrefixRangeEnd(incPrefix), 0)
+	if err != nil {
+		return nil, err
+	}
+	lens := make(map[string]uint64, len(incs))
+	for _, c := range incs {
+		n, err := strconv.ParseUint(strings.TrimPrefix(c.key, incPrefix), 10, 64)
+		if err != nil {
+			return nil, t.fail("timeline lengths", fmt.Errorf("incident key %s: %w", c.key, err))
+		}
+		lens[bot.IncidentID(int(n))] = 0
+	}
+	ctrPrefix := t.s.key("tlctr") + "/"
+	ctrs, err := t.scanPrefix(ctrPrefix)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range ctrs {
+		n, err := strconv.ParseUint(string(c.val), 10, 64)
+		if err != nil {
+			return nil, t.fail("timeline lengths", fmt.Errorf("counter %s: %w", c.key, err))
+		}
+		lens[strings.TrimPrefix(c.key, ctrPrefix)] = n
+	}
+	return lens, nil
 }
 
 // UserPrefs returns what the user set about themselves; the zero value with
@@ -516,18 +673,20 @@ func (t *tx) PutChannel(c bot.Channel, incidentID string) error {
 }
 
 // AppendEvent is Append within this transaction: same checks, same
-// deduplication (across incidents, and within this transaction). The entry
-// it returns has Seq 0: its Seq is known once the transaction commits.
+// deduplication (across incidents, and within this transaction), and the
+// same Seq counter, read here so that the commit is conditional on it (see
+// tx) and bumped with the entry: the Seq it returns is final.
 func (t *tx) AppendEvent(ev bot.TimelineEvent) (bot.TimelineEvent, bool, error) {
-	rec, err := t.s.prepare(ev, t.appends)
+	p, err := t.s.prepare(ev)
 	if err != nil {
 		return bot.TimelineEvent{}, false, err
 	}
 	if !t.writable {
 		return bot.TimelineEvent{}, false, fmt.Errorf("store: etcd: append in a read-only transaction")
 	}
+	var dd string
 	if ev.DedupeKey != "" {
-		dd := t.s.key("dd", ev.DedupeKey)
+		dd = t.s.key("dd", ev.DedupeKey)
 		c, err := t.get(dd)
 		if err != nil {
 			return bot.TimelineEvent{}, false, err
@@ -540,29 +699,40 @@ func (t *tx) AppendEvent(ev bot.TimelineEvent) (bot.TimelineEvent, bool, error) 
 			if !e.ok {
 				return bot.TimelineEvent{}, false, t.fail("append", fmt.Errorf("dedupe index names missing entry %s", c.val))
 			}
-			stored, err := decodeEntry(e.val, e.create)
+			stored, err := decodeEntry(e.val)
 			return stored, true, err
 		}
-		if err := t.put(dd, []byte(rec.key)); err != nil {
+	}
+	id := p.ev.IncidentID
+	if inc, err := t.get(t.s.incidentKey(p.num)); err != nil {
+		return bot.TimelineEvent{}, false, err
+	} else if !inc.ok {
+		return bot.TimelineEvent{}, false, noIncident(ev.IncidentID)
+	}
+	ctr := t.s.seqCounterKey(id)
+	n, err := t.counter(ctr)
+	if err != nil {
+		return bot.TimelineEvent{}, false, err
+	}
+	stored, key, val, err := t.s.encode(p, n+1)
+	if err != nil {
+		return bot.TimelineEvent{}, false, err
+	}
+	if err := t.put(key, val); err != nil {
+		return bot.TimelineEvent{}, false, err
+	}
+	if err := t.put(t.s.seqKey(id, stored.Seq), []byte(key)); err != nil {
+		return bot.TimelineEvent{}, false, err
+	}
+	if err := t.setCounter(ctr, stored.Seq); err != nil {
+		return bot.TimelineEvent{}, false, err
+	}
+	if dd != "" {
+		if err := t.put(dd, []byte(key)); err != nil {
 			return bot.TimelineEvent{}, false, err
 		}
 	}
-	if inc, err := t.get(t.s.incidentKey(rec.num)); err != nil {
-		return bot.TimelineEvent{}, false, err
-	} else if !inc.ok {
-		if ev.DedupeKey != "" {
-			delete(t.writes, t.s.key("dd", ev.DedupeKey))
-		}
-		return bot.TimelineEvent{}, false, noIncident(ev.IncidentID)
-	}
-	if rec.idx >= seqPerRev {
-		return bot.TimelineEvent{}, false, fmt.Errorf("store: etcd: more than %d appends in one transaction", seqPerRev)
-	}
-	t.appends++
-	if err := t.put(rec.key, rec.val); err != nil {
-		return bot.TimelineEvent{}, false, err
-	}
-	return rec.ev, false, nil
+	return stored, false, nil
 }
 
 // PutUserPrefs inserts or replaces p.

@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"IncidentNumbers", testIncidentNumbers},
 		{"Channels", testChannels},
 		{"TimelineOrder", testTimelineOrder},
+		{"TimelinePages", testTimelinePages},
 		{"AppendReturnsStored", testAppendReturnsStored},
 		{"AppendRefuses", testAppendRefuses},
 		{"AppendRefusalIsolated", testAppendRefusalIsolated},
@@ -958,4 +959,90 @@ func testRemember(t *testing.T, s store.Store) {
 	if err == nil {
 		t.Error("Remember with an empty key succeeded")
 	}
+}
+
+// testTimelinePages: TimelinePage cuts the timeline in Timeline's order
+// with its total; TimelineSince follows Seq (commit order), whatever the
+// RecordedAt; TimelineLens names every incident with its length.
+func testTimelinePages(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	inc := declare(t, s, "db latency")
+	empty := declare(t, s, "quiet")
+	// Appended out of time order: Seq 1..5 are c, a, e, b, d.
+	for _, ev := range []bot.TimelineEvent{
+		event(inc.ID, "c", t0.Add(3*time.Second)),
+		event(inc.ID, "a", t0.Add(1*time.Second)),
+		event(inc.ID, "e", t0.Add(5*time.Second)),
+		event(inc.ID, "b", t0.Add(2*time.Second)),
+		event(inc.ID, "d", t0.Add(4*time.Second)),
+	} {
+		if _, _, err := s.Append(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	view(t, s, func(tx store.ReadTx) error {
+		for _, tc := range []struct {
+			offset, limit int
+			want          []string
+		}{
+			{0, 2, []string{"a", "b"}},
+			{2, 2, []string{"c", "d"}},
+			{4, 2, []string{"e"}},
+			{3, 1, []string{"d"}},
+			{0, 10, []string{"a", "b", "c", "d", "e"}},
+			{5, 2, []string{}},
+			{99, 2, []string{}},
+		} {
+			page, total, err := tx.TimelinePage(inc.ID, tc.offset, tc.limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := texts(page); total != 5 || !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("TimelinePage(%d, %d) = %v, %d, want %v, 5", tc.offset, tc.limit, got, total, tc.want)
+			}
+		}
+		page, total, err := tx.TimelinePage(empty.ID, 0, 10)
+		if err != nil || total != 0 || page == nil || len(page) != 0 {
+			t.Errorf("TimelinePage(empty) = %v, %d, %v, want [], 0, nil", page, total, err)
+		}
+
+		for _, tc := range []struct {
+			after uint64
+			limit int
+			want  []string
+		}{
+			{0, 2, []string{"c", "a"}},
+			{2, 2, []string{"e", "b"}},
+			{3, 10, []string{"b", "d"}},
+			{0, 10, []string{"c", "a", "e", "b", "d"}},
+			{5, 10, []string{}},
+		} {
+			evs, err := tx.TimelineSince(inc.ID, tc.after, tc.limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := texts(evs); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("TimelineSince(%d, %d) = %v, want %v", tc.after, tc.limit, got, tc.want)
+			}
+			for i, ev := range evs {
+				if ev.Seq != tc.after+uint64(i)+1 {
+					t.Errorf("TimelineSince(%d, %d)[%d].Seq = %d, want %d", tc.after, tc.limit, i, ev.Seq, tc.after+uint64(i)+1)
+				}
+			}
+		}
+
+		lens, err := tx.TimelineLens()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := map[string]uint64{inc.ID: 5, empty.ID: 0}; !reflect.DeepEqual(lens, want) {
+			t.Errorf("TimelineLens = %v, want %v", lens, want)
+		}
+
+		_, _, err = tx.TimelinePage("INC-99", 0, 1)
+		wantCode(t, "TimelinePage(INC-99)", err, bot.ENOTFOUND)
+		_, err = tx.TimelineSince("INC-99", 0, 1)
+		wantCode(t, "TimelineSince(INC-99)", err, bot.ENOTFOUND)
+		return nil
+	})
 }
