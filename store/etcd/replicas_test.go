@@ -126,6 +126,90 @@ func TestReplicasDedupe(t *testing.T) {
 	}
 }
 
+// TestReplicasDenseSeq: replicas appending to one incident at once, through
+// Append and through AppendEvent in an Update, number its entries 1..N with
+// no gap and no Seq twice, the Seq each append returned is the one stored,
+// and the length is the last Seq (the store contract's cursor promise).
+func TestReplicasDenseSeq(t *testing.T) {
+	ss := replicas(t, 3)
+	inc := declare(t, ss[0])
+	ctx := context.Background()
+	const each = 15
+	var mu sync.Mutex
+	got := map[uint64]string{} // Seq -> text
+	var wg sync.WaitGroup
+	for i, s := range ss {
+		for _, inTx := range []bool{false, true} {
+			wg.Go(func() {
+				for k := range each {
+					text := fmt.Sprintf("r%d tx=%v %d", i, inTx, k)
+					ev := bot.TimelineEvent{IncidentID: inc.ID, Kind: bot.EventMessage, Text: text, RecordedAt: t0.Add(time.Duration(k) * time.Second), DedupeKey: text}
+					var stored bot.TimelineEvent
+					var err error
+					if inTx {
+						err = s.Update(ctx, func(tx store.Tx) error {
+							var err error
+							stored, _, err = tx.AppendEvent(ev)
+							return err
+						})
+					} else {
+						stored, _, err = s.Append(ctx, ev)
+					}
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					mu.Lock()
+					if prev, ok := got[stored.Seq]; ok {
+						t.Errorf("Seq %d given to %q and %q", stored.Seq, prev, text)
+					}
+					got[stored.Seq] = text
+					mu.Unlock()
+				}
+			})
+		}
+	}
+	wg.Wait()
+	n := uint64(len(ss) * 2 * each)
+	for seq := uint64(1); seq <= n; seq++ {
+		if _, ok := got[seq]; !ok {
+			t.Errorf("no append got Seq %d", seq)
+		}
+	}
+	err := ss[2].View(ctx, func(tx store.ReadTx) error {
+		evs, err := tx.TimelineSince(inc.ID, 0, int(n)+10)
+		if err != nil {
+			return err
+		}
+		if uint64(len(evs)) != n {
+			t.Errorf("TimelineSince(0) has %d entries, want %d", len(evs), n)
+		}
+		for i, ev := range evs {
+			if ev.Seq != uint64(i)+1 || ev.Text != got[ev.Seq] {
+				t.Errorf("TimelineSince(0)[%d] = Seq %d %q, want Seq %d %q", i, ev.Seq, ev.Text, i+1, got[uint64(i)+1])
+			}
+		}
+		lens, err := tx.TimelineLens()
+		if err != nil {
+			return err
+		}
+		if lens[inc.ID] != n {
+			t.Errorf("TimelineLens()[%s] = %d, want %d", inc.ID, lens[inc.ID], n)
+		}
+		page, total, err := tx.TimelinePage(inc.ID, int(n)-3, 10)
+		if err != nil {
+			return err
+		}
+		if total != int(n) || len(page) != 3 {
+			t.Errorf("TimelinePage(last) = %d entries of %d, want 3 of %d", len(page), total, n)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestFence: an Update under a fence commits while the fence key keeps its
 // revision and is refused, writing nothing, once it does not.
 func TestFence(t *testing.T) {
