@@ -25,11 +25,13 @@
 // A timeline entry's Seq is dense per incident, 1, 2, 3... in commit order
 // (the store contract, store/store.go): every append reads the incident's
 // tlctr/ counter and bumps it in the Txn that stores the entry, on the
-// condition that the counter has not moved since; replicas appending to one
-// incident at once conflict there and retry. An earlier layout derived Seq
-// from the etcd revision to avoid that contention, but then the length of a
-// timeline was not its last Seq, and cursors (TimelineSince) and the
-// archive's paging rely on it.
+// condition that the counter has not moved since. Within a replica, the
+// appends to one incident queued meanwhile go in one Txn (Append's group
+// commit); replicas appending to one incident at once conflict on the
+// counter and retry. An earlier layout derived Seq from the etcd revision
+// to avoid that contention, but then the length of a timeline was not its
+// last Seq, and cursors (TimelineSince) and the archive's paging rely on
+// it.
 //
 // Transactions are optimistic (see tx.go): reads come from one revision, and
 // the commit is an etcd Txn that succeeds only if nothing read changed
@@ -236,30 +238,58 @@ func (s *Store) View(ctx context.Context, fn func(store.ReadTx) error) error {
 	return err
 }
 
-// seqCounter is this process's view of an incident's Seq counter. Its
-// mutex queues this process's appends to the incident: they would
-// conflict on the counter anyway, and a local queue is cheaper than a
-// failed Txn. n and mod (the counter's mod revision) are what the last
-// commit left, a guess that saves a read: a stale guess (another replica
-// appended since) fails the compare, whose answer carries the fresh value.
+// seqCounter is this process's view of an incident's Seq counter and its
+// queue of appends. Appends to one incident conflict on the counter, so
+// this process commits them together: whoever finds no commit under way
+// takes the queue (up to maxBatch) into one Txn, and the others wait for
+// its answer (a group commit, as store/bolt does). n and mod (the counter's
+// mod revision) are what the last commit left, a guess that saves a read:
+// a stale guess (another replica appended since) fails the compare, whose
+// answer carries the fresh value.
 type seqCounter struct {
-	mu    sync.Mutex
+	mu      sync.Mutex
+	pending []*appendReq
+	active  bool // a commit of this queue is under way
+
+	// Owned by whoever is active.
 	known bool
 	n     uint64
 	mod   int64
 }
+
+type appendReq struct {
+	p     prepared
+	ddKey string
+	done  chan appendRes // buffered: the committer never waits
+}
+
+type appendRes struct {
+	ev  bot.TimelineEvent
+	dup bool
+	err error
+}
+
+// maxBatch keeps one Txn within etcd's default of 128 operations per
+// branch (--max-txn-ops): four puts per entry and the counter.
+const maxBatch = 31
+
+// commitTimeout bounds one group commit, which runs for several callers
+// and so under none of their contexts.
+const commitTimeout = 15 * time.Second
 
 func (s *Store) counterOf(incidentID string) *seqCounter {
 	c, _ := s.counters.LoadOrStore(incidentID, &seqCounter{})
 	return c.(*seqCounter)
 }
 
-// Append stores ev in one etcd Txn, conditional on its incident existing,
+// Append stores ev in one etcd Txn (with the other appends to its incident
+// queued in this process meanwhile), conditional on its incident existing,
 // its dedupe key never having been stored and the incident's Seq counter
-// being the one read; the Txn bumps the counter and writes the entry with
-// that Seq and its Seq index key. It returns once etcd has committed. A
+// being the one read; the Txn bumps the counter and writes each entry with
+// its Seq and its Seq index key. It returns once etcd has committed. A
 // redelivery writes nothing and gets the entry first stored; a counter
-// moved by another replica makes it retry with the counter's new value.
+// moved by another replica makes the batch retry with the counter's new
+// value.
 func (s *Store) Append(ctx context.Context, ev bot.TimelineEvent) (bot.TimelineEvent, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return bot.TimelineEvent{}, false, err
@@ -268,81 +298,160 @@ func (s *Store) Append(ctx context.Context, ev bot.TimelineEvent) (bot.TimelineE
 	if err != nil {
 		return bot.TimelineEvent{}, false, err
 	}
-	ctx = requireLeader(ctx)
-	id := p.ev.IncidentID
-	incKey, ctrKey := s.incidentKey(p.num), s.seqCounterKey(id)
-	var ddKey string
+	req := &appendReq{p: p, done: make(chan appendRes, 1)}
 	if ev.DedupeKey != "" {
-		ddKey = s.key("dd", ev.DedupeKey)
+		req.ddKey = s.key("dd", ev.DedupeKey)
 	}
-	ctr := s.counterOf(id)
+	ctr := s.counterOf(p.ev.IncidentID)
 	ctr.mu.Lock()
-	defer ctr.mu.Unlock()
+	ctr.pending = append(ctr.pending, req)
+	lead := !ctr.active
+	ctr.active = true
+	ctr.mu.Unlock()
+	if lead {
+		s.drain(ctx, ctr)
+	}
+	select {
+	case r := <-req.done:
+		return r.ev, r.dup, r.err
+	case <-ctx.Done():
+		// The entry may still be committed; unacknowledged, it is
+		// redelivered and deduplicated.
+		return bot.TimelineEvent{}, false, ctx.Err()
+	}
+}
+
+// drain commits ctr's queue batch by batch until it is empty.
+func (s *Store) drain(ctx context.Context, ctr *seqCounter) {
+	ctx = context.WithoutCancel(ctx)
+	for {
+		ctr.mu.Lock()
+		if len(ctr.pending) == 0 {
+			ctr.active = false
+			ctr.mu.Unlock()
+			return
+		}
+		// Two appends with one dedupe key never share a batch: the
+		// later one waits for the next, where it is a redelivery.
+		var batch, rest []*appendReq
+		seen := map[string]bool{}
+		for _, r := range ctr.pending {
+			if len(batch) == maxBatch || (r.ddKey != "" && seen[r.ddKey]) {
+				rest = append(rest, r)
+				continue
+			}
+			if r.ddKey != "" {
+				seen[r.ddKey] = true
+			}
+			batch = append(batch, r)
+		}
+		ctr.pending = rest
+		ctr.mu.Unlock()
+		cctx, cancel := context.WithTimeout(requireLeader(ctx), commitTimeout)
+		s.commitBatch(cctx, ctr, batch)
+		cancel()
+	}
+}
+
+// commitBatch commits batch (appends to one incident, distinct dedupe
+// keys) and answers each request, retrying after conflicts on the counter.
+func (s *Store) commitBatch(ctx context.Context, ctr *seqCounter, batch []*appendReq) {
+	id := batch[0].p.ev.IncidentID
+	incKey, ctrKey := s.incidentKey(batch[0].p.num), s.seqCounterKey(id)
+	answerAll := func(err error) {
+		for _, r := range batch {
+			r.done <- appendRes{err: err}
+		}
+	}
 	if !ctr.known {
 		resp, err := s.cli.Get(ctx, ctrKey)
-		if err != nil {
-			return bot.TimelineEvent{}, false, fmt.Errorf("store: etcd: append %s: %w", id, err)
+		if err == nil {
+			err = ctr.set(resp.Kvs)
 		}
-		if err := ctr.set(resp.Kvs); err != nil {
-			return bot.TimelineEvent{}, false, fmt.Errorf("store: etcd: append %s: %w", id, err)
+		if err != nil {
+			answerAll(fmt.Errorf("store: etcd: append %s: %w", id, err))
+			return
 		}
 	}
 	for range maxAttempts {
-		seq := ctr.n + 1
-		stored, key, val, err := s.encode(p, seq)
-		if err != nil {
-			return bot.TimelineEvent{}, false, err
-		}
 		cmps := []clientv3.Cmp{
 			clientv3.Compare(clientv3.CreateRevision(incKey), ">", 0),
 			clientv3.Compare(clientv3.ModRevision(ctrKey), "=", ctr.mod),
 		}
-		puts := []clientv3.Op{
-			clientv3.OpPut(key, string(val)),
-			clientv3.OpPut(s.seqKey(id, seq), key),
-			clientv3.OpPut(ctrKey, strconv.FormatUint(seq, 10)),
-		}
 		elses := []clientv3.Op{clientv3.OpGet(incKey, clientv3.WithCountOnly()), clientv3.OpGet(ctrKey)}
-		if ddKey != "" {
-			cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(ddKey), "=", 0))
-			puts = append(puts, clientv3.OpPut(ddKey, key))
-			elses = append(elses, clientv3.OpGet(ddKey))
+		var puts []clientv3.Op
+		stored := make([]bot.TimelineEvent, len(batch))
+		seq := ctr.n
+		for i, r := range batch {
+			seq++
+			ev, key, val, err := s.encode(r.p, seq)
+			if err != nil {
+				answerAll(err)
+				return
+			}
+			stored[i] = ev
+			puts = append(puts, clientv3.OpPut(key, string(val)), clientv3.OpPut(s.seqKey(id, seq), key))
+			if r.ddKey != "" {
+				cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(r.ddKey), "=", 0))
+				puts = append(puts, clientv3.OpPut(r.ddKey, key))
+				elses = append(elses, clientv3.OpGet(r.ddKey))
+			}
 		}
+		puts = append(puts, clientv3.OpPut(ctrKey, strconv.FormatUint(seq, 10)))
 		start := time.Now()
 		resp, err := s.cli.Txn(ctx).If(cmps...).Then(puts...).Else(elses...).Commit()
 		if err != nil {
 			// Committed or not, the counter is unknown now.
 			ctr.known = false
-			return bot.TimelineEvent{}, false, fmt.Errorf("store: etcd: append %s: %w", id, err)
+			answerAll(fmt.Errorf("store: etcd: append %s: %w", id, err))
+			return
 		}
 		s.observe(start)
 		if resp.Succeeded {
 			ctr.n, ctr.mod, ctr.known = seq, resp.Header.Revision, true
-			return stored, false, nil
+			for i, r := range batch {
+				r.done <- appendRes{ev: stored[i]}
+			}
+			return
 		}
 		// Which condition failed: a redelivery wins over a missing
 		// incident, as the dedupe check spans every incident; a counter
-		// that moved is retried.
-		if ddKey != "" {
-			if kvs := resp.Responses[2].GetResponseRange().Kvs; len(kvs) == 1 {
-				stored, err := s.entryAt(ctx, string(kvs[0].Value), resp.Header.Revision)
-				if err != nil {
-					return bot.TimelineEvent{}, false, err
-				}
-				return stored, true, nil
+		// that moved is retried. Redeliveries are answered and leave the
+		// batch.
+		var again []*appendReq
+		j := 2
+		for _, r := range batch {
+			if r.ddKey == "" {
+				again = append(again, r)
+				continue
 			}
+			kvs := resp.Responses[j].GetResponseRange().Kvs
+			j++
+			if len(kvs) != 1 {
+				again = append(again, r)
+				continue
+			}
+			ev, err := s.entryAt(ctx, string(kvs[0].Value), resp.Header.Revision)
+			r.done <- appendRes{ev: ev, dup: err == nil, err: err}
+		}
+		batch = again
+		if len(batch) == 0 {
+			return
 		}
 		if resp.Responses[0].GetResponseRange().Count == 0 {
-			return bot.TimelineEvent{}, false, noIncident(ev.IncidentID)
+			answerAll(noIncident(id))
+			return
 		}
 		if err := ctr.set(resp.Responses[1].GetResponseRange().Kvs); err != nil {
-			return bot.TimelineEvent{}, false, fmt.Errorf("store: etcd: append %s: %w", id, err)
+			answerAll(fmt.Errorf("store: etcd: append %s: %w", id, err))
+			return
 		}
 		if err := ctx.Err(); err != nil {
-			return bot.TimelineEvent{}, false, err
+			answerAll(err)
+			return
 		}
 	}
-	return bot.TimelineEvent{}, false, ErrConflict
+	answerAll(ErrConflict)
 }
 
 // set takes the counter from a read of its key (none: 0, never written).
