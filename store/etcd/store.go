@@ -45,6 +45,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"strconv"
 	"sync"
 	"time"
@@ -373,7 +374,19 @@ func (s *Store) commitBatch(ctx context.Context, ctr *seqCounter, batch []*appen
 			return
 		}
 	}
-	for range maxAttempts {
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 {
+			// Replicas that lose on the counter back off for a random
+			// while, so that one whose member is the raft leader (always
+			// the quickest) does not win every time: a batch is bounded
+			// by commitTimeout, not by a number of losses.
+			select {
+			case <-time.After(time.Duration(rand.Int64N(int64(min(attempt, 20)) * int64(time.Millisecond)))):
+			case <-ctx.Done():
+				answerAll(fmt.Errorf("store: etcd: append %s: %w: %w", id, ErrConflict, ctx.Err()))
+				return
+			}
+		}
 		cmps := []clientv3.Cmp{
 			clientv3.Compare(clientv3.CreateRevision(incKey), ">", 0),
 			clientv3.Compare(clientv3.ModRevision(ctrKey), "=", ctr.mod),
@@ -446,12 +459,7 @@ func (s *Store) commitBatch(ctx context.Context, ctr *seqCounter, batch []*appen
 			answerAll(fmt.Errorf("store: etcd: append %s: %w", id, err))
 			return
 		}
-		if err := ctx.Err(); err != nil {
-			answerAll(err)
-			return
-		}
 	}
-	answerAll(ErrConflict)
 }
 
 // set takes the counter from a read of its key (none: 0, never written).
