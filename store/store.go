@@ -95,6 +95,22 @@ type ReadTx interface {
 	Signals() ([]Signal, error)
 }
 
+// Lister enumerates what ReadTx finds only by key, so that a whole store
+// can be copied to another and compared with it (debrief migrate). Every
+// store's transactions implement it; it is apart from ReadTx because the
+// application never needs it.
+type Lister interface {
+	// Channels returns the channel index: every channel recorded with
+	// PutChannel, and its incident's ID.
+	Channels() (map[bot.Channel]string, error)
+	// Users returns every UserPrefs stored, by key.
+	Users() ([]UserPrefs, error)
+	// MetaAll returns every value stored with PutMeta, by key.
+	MetaAll() (map[string]string, error)
+	// AlertGroups returns every alert group, by ID.
+	AlertGroups() ([]AlertGroup, error)
+}
+
 // Tx reads and writes within one read-write transaction.
 type Tx interface {
 	ReadTx

@@ -54,7 +54,10 @@ type Server struct {
 	// tracker) cannot serve right now; GET /healthz answers 503 with it.
 	// Nil counts the store only.
 	Ready func() error
-	Log   *slog.Logger
+	// Leader reports whether this replica leads its cluster (GET /healthz
+	// shows it); nil means it always does: one process, no cluster.
+	Leader func() bool
+	Log    *slog.Logger
 }
 
 // Register adds the routes to mux.
@@ -126,34 +129,53 @@ func (s *Server) log() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
+// health is GET /healthz's answer. Ready says whether this replica
+// serves (its store answers and every component is ready); Leader whether
+// it runs the loops and the platform connections, which one replica of a
+// cluster does (a single replica always does).
+type health struct {
+	Ready  bool   `json:"ready"`
+	Leader bool   `json:"leader"`
+	Reason string `json:"reason,omitempty"`
+}
+
 // healthz answers 200 when the database answers a read and every component
-// is ready, so a wedged or closed store, or a platform debrief cannot
-// reach, takes the instance out of rotation and shows why.
+// is ready, so a wedged or closed store (an etcd member cut off from its
+// quorum), or a platform debrief cannot reach, takes the instance out of
+// rotation with 503 and shows why.
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
-	err := s.Service.Store.View(ctx, func(store.ReadTx) error { return nil })
-	if err != nil {
+	h := health{Ready: true, Leader: s.Leader == nil || s.Leader()}
+	if err := s.Service.Store.View(ctx, func(store.ReadTx) error { return nil }); err != nil {
 		s.log().ErrorContext(ctx, "health check failed", "err", err)
-		http.Error(w, "store unavailable", http.StatusServiceUnavailable)
-		return
-	}
-	if s.Commits != nil {
-		if err := s.Commits(); err != nil {
-			s.log().ErrorContext(ctx, "not ready: commits fail", "err", err)
-			http.Error(w, "not ready: store cannot commit: "+err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-	}
-	if s.Ready != nil {
+		h.Ready, h.Reason = false, "store unavailable"
+	} else if err := s.commits(); err != nil {
+		s.log().ErrorContext(ctx, "not ready: commits fail", "err", err)
+		h.Ready, h.Reason = false, "not ready: store cannot commit: "+err.Error()
+	} else if s.Ready != nil {
 		if err := s.Ready(); err != nil {
 			s.log().WarnContext(ctx, "not ready", "err", err)
-			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
-			return
+			h.Ready, h.Reason = false, "not ready: "+err.Error()
 		}
 	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	_, _ = w.Write([]byte("ok\n"))
+	status := http.StatusOK
+	if !h.Ready {
+		status = http.StatusServiceUnavailable
+	}
+	// One line, not writeJSON's indented form: probes and scripts grep it.
+	b, _ := json.Marshal(h)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+// commits is Commits, or nil when there is none.
+func (s *Server) commits() error {
+	if s.Commits == nil {
+		return nil
+	}
+	return s.Commits()
 }
 
 // auth requires "Authorization: Bearer <Token>" when a token is configured.

@@ -148,7 +148,7 @@ func (f *fixture) getJSON(t *testing.T, path, token string, wantStatus int) map[
 func TestHealthz(t *testing.T) {
 	f := newFixture(t, "secret")
 	resp, body := f.get(t, "/healthz", "")
-	if resp.StatusCode != http.StatusOK || strings.TrimSpace(string(body)) != "ok" {
+	if resp.StatusCode != http.StatusOK || strings.TrimSpace(string(body)) != `{"ready":true,"leader":true}` {
 		t.Errorf("GET /healthz = %d %q, want 200 ok (no token needed)", resp.StatusCode, body)
 	}
 	if err := f.db.Close(); err != nil {

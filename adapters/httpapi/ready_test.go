@@ -40,7 +40,7 @@ func TestHealthzReady(t *testing.T) {
 		t.Errorf("GET /healthz with a component down = %d %q, want 503 naming it", status, body)
 	}
 	down.Store(false)
-	if status, body := get(); status != http.StatusOK || strings.TrimSpace(body) != "ok" {
+	if status, body := get(); status != http.StatusOK || strings.TrimSpace(body) != `{"ready":true,"leader":true}` {
 		t.Errorf("GET /healthz with every component ready = %d %q, want 200 ok", status, body)
 	}
 }

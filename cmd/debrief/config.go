@@ -44,6 +44,10 @@ type Config struct {
 	// post-mortem should be scheduled (DEBRIEF_SCHEDULE_WITHIN="SEV3=3").
 	ScheduleWithin map[bot.Severity]int
 
+	// Cluster is where the state lives when not in DB: etcd, external or
+	// embedded (DEBRIEF_ETCD_*, DEBRIEF_CLUSTER_*).
+	Cluster ClusterConfig
+
 	// The platforms (SLACK_*, DISCORD_*, GITHUB_*) are not here: each
 	// adapter reads and checks its own variables when serve builds it
 	// (component.go), so that a new platform does not touch this file.
@@ -146,6 +150,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		c.CloseWithoutReview = append(c.CloseWithoutReview, sev)
 	}
 
+	if c.Cluster, err = loadCluster(getenv); err != nil {
+		return Config{}, err
+	}
 	switch v := strings.ToLower(strings.TrimSpace(getenv("DEBRIEF_LOG_FORMAT"))); v {
 	case "", "text":
 	case "json":

@@ -103,6 +103,31 @@ func (l *lineLog) expect(t *testing.T, want string) string {
 	return got
 }
 
+// expectEach waits until every one of wants is in a line after the
+// previous match, in any order, and moves past the last of them: for lines
+// printed by two goroutines (a command's reply and the outbox worker's
+// delivery of its effects) whose order is the scheduler's.
+func (l *lineLog) expectEach(t *testing.T, wants ...string) {
+	t.Helper()
+	l.wait(t, "lines containing "+strings.Join(wants, " and "), func(lines []string) bool {
+		last := l.cursor
+		for _, want := range wants {
+			found := false
+			for i := l.cursor; i < len(lines); i++ {
+				if strings.Contains(lines[i], want) {
+					found, last = true, max(last, i+1)
+					break
+				}
+			}
+			if !found {
+				return false
+			}
+		}
+		l.cursor = last
+		return true
+	})
+}
+
 // match waits for a line matching re anywhere and returns its first group.
 func (l *lineLog) match(t *testing.T, re *regexp.Regexp) string {
 	t.Helper()

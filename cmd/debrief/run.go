@@ -30,6 +30,9 @@ Usage:
   debrief [-db FILE] [-addr HOST:PORT] [serve]   run the bot (the default)
   debrief [-db FILE] export <INC-n>              print the post-mortem Markdown
   debrief [-db FILE] backup <file>               copy the database consistently
+                                                 (on etcd: a snapshot)
+  debrief [-db FILE] migrate to-etcd|to-bolt     copy the state between DEBRIEF_DB
+                                                 and etcd, compared entry by entry
   debrief [-addr HOST:PORT] healthcheck          GET /healthz of the running
                                                  server: exit 0 when ok, 1 if not
   debrief [-db FILE] reindex                     rebuild the archive's search index (DEBRIEF_INDEX)
@@ -69,6 +72,14 @@ Environment:
                           refuse postmortem held and close (block)
   DEBRIEF_SCHEDULE_WITHIN working days after resolve to schedule the
                           post-mortem (SEV1=2,SEV2=2,SEV3=5,SEV4=10)
+  DEBRIEF_ETCD_ENDPOINTS  keep the state in this etcd cluster instead of
+                          DEBRIEF_DB (comma-separated client URLs);
+                          DEBRIEF_ETCD_CERT, _KEY, _CA: client TLS
+  DEBRIEF_CLUSTER_NAME, DEBRIEF_CLUSTER_PEERS, DEBRIEF_CLUSTER_DIR
+                          or embed an etcd member: this member's name, every
+                          member (a=http://10.0.0.1:2380,b=...), its data
+                          (<DEBRIEF_DB>.etcd); DEBRIEF_CLUSTER_CERT, _KEY,
+                          _CA: peer TLS
   DEBRIEF_LOG_FORMAT      text or json (text)
   DEBRIEF_LOG_LEVEL       debug, info, warn or error (info)
   USER                    the console user's name (operator)
@@ -148,7 +159,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		_, err := fmt.Fprintf(stdout, "debrief %s\n", versionString())
 		return err
 	}
-	if cmd != "serve" && cmd != "export" && cmd != "backup" && cmd != "healthcheck" && cmd != "reindex" {
+	if cmd != "serve" && cmd != "export" && cmd != "backup" && cmd != "migrate" && cmd != "healthcheck" && cmd != "reindex" {
 		return fmt.Errorf("unknown command %q: %w", cmd, errUsage)
 	}
 	rest, help, err = parse(cmd, rest)
@@ -194,6 +205,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			return fmt.Errorf("backup takes one file name: %w", errUsage)
 		}
 		return backup(ctx, cfg, rest[0], stdout)
+	case "migrate":
+		if len(rest) != 1 {
+			return fmt.Errorf("migrate takes to-etcd or to-bolt: %w", errUsage)
+		}
+		return migrate(ctx, cfg, rest[0], stdout)
 	case "healthcheck":
 		if len(rest) != 0 {
 			return fmt.Errorf("healthcheck takes no arguments: %w", errUsage)
@@ -229,16 +245,24 @@ func openExisting(path string) (*bolt.DB, error) {
 }
 
 func export(ctx context.Context, cfg Config, id string, stdout io.Writer) (err error) {
-	db, err := openExisting(cfg.DB)
+	var db *backend
+	if cfg.Cluster.On() {
+		db, err = openEtcd(ctx, cfg, nil)
+	} else {
+		var bdb *bolt.DB
+		if bdb, err = openExisting(cfg.DB); err == nil {
+			db = &backend{Store: bdb, close: bdb.Close, where: cfg.DB}
+		}
+	}
 	if err != nil {
 		return err
 	}
 	defer func() {
-		if cerr := db.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("close %s: %w", cfg.DB, cerr)
+		if cerr := db.close(); cerr != nil && err == nil {
+			err = fmt.Errorf("close %s: %w", db.where, cerr)
 		}
 	}()
-	svc := &workflows.Service{Store: db, Config: workflowsConfig(cfg)}
+	svc := &workflows.Service{Store: db.Store, Config: workflowsConfig(cfg)}
 	md, err := svc.Export(ctx, id, cfg.Zone)
 	if err != nil {
 		return fmt.Errorf("export %s: %w", id, userError(err))

@@ -115,19 +115,33 @@ func serve(ctx context.Context, cfg Config, getenv func(string) string, stdin io
 		return fmt.Errorf("DEBRIEF_ADDR=%s: %w", cfg.Addr, err)
 	}
 	defer ln.Close() // after hs.Serve returned, this is a no-op
-	db, err := openStore(cfg.DB)
+	db, err := openBackend(ctx, cfg, reg)
 	if err != nil {
 		return err
 	}
 	defer func() {
-		if cerr := db.Close(); cerr != nil {
-			err = errors.Join(err, fmt.Errorf("close %s: %w", cfg.DB, cerr))
+		if cerr := db.close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("close %s: %w", db.where, cerr))
 		}
 		log.Info("stopped")
 	}()
 
-	svc.Store = db
+	svc.Store = db.Store
 	reg.MustRegister(svc.OutboxCollector())
+	// On a cluster one replica leads: only it runs the loops and the
+	// platform connections (cluster.go).
+	var lead *leadership
+	var leader func() bool
+	if db.cli != nil {
+		lead = newLeadership(db.cli, db.prefix, cfg.Cluster.Name+"@"+cfg.Addr, log, reg)
+		leader = lead.Leading
+		for i, c := range comps {
+			if holdsConnection(c, getenv) {
+				comps[i] = leaderOnly{component: c, lead: lead}
+			}
+		}
+	}
+
 	loopbackOnly := false
 	if !isLoopback(ln.Addr()) && cfg.APIToken == "" {
 		if cfg.InsecureAPI {
@@ -138,8 +152,8 @@ func serve(ctx context.Context, cfg Config, getenv func(string) string, stdin io
 		}
 	}
 	mux := http.NewServeMux()
-	(&httpapi.Server{Service: svc, Token: cfg.APIToken, LoopbackOnly: loopbackOnly, Commits: db.CommitErr,
-		Gatherer: reg, Backup: db.Backup, Ready: ready(comps), Log: log}).Register(mux)
+	(&httpapi.Server{Service: svc, Token: cfg.APIToken, LoopbackOnly: loopbackOnly, Commits: db.commitErr,
+		Gatherer: reg, Backup: db.backup, Ready: db.ready(ready(comps)), Leader: leader, Log: log}).Register(mux)
 	for _, c := range comps {
 		c.Register(mux)
 	}
@@ -152,13 +166,19 @@ func serve(ctx context.Context, cfg Config, getenv func(string) string, stdin io
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	// Tests listen on :0 and read the port from this line.
-	log.Info("listening", "addr", ln.Addr().String(), "db", cfg.DB, "version", versionString())
+	log.Info("listening", "addr", ln.Addr().String(), "db", db.where, "version", versionString())
 
 	// The workers are the application's periodic loops, all started here
 	// (svc.Loops: the outbox, then the loops that queue for it). They run
 	// until intake has stopped, so that the effects of the last commands
 	// are still delivered when they can be.
-	stopWorkers := startWorkers(ctx, svc.Loops(cfg.DigestCron), log)
+	loops := svc.Loops(cfg.DigestCron)
+	var stopWorkers func()
+	if lead == nil {
+		stopWorkers = startWorkers(ctx, loops, log)
+	} else {
+		stopWorkers = leadWorkers(ctx, lead, db, svc, loops, log)
+	}
 	defer stopWorkers()
 
 	httpErr := make(chan error, 1)
@@ -183,9 +203,13 @@ func serve(ctx context.Context, cfg Config, getenv func(string) string, stdin io
 	// Anything not delivered in time stays in the outbox and goes out at
 	// the next start.
 	stopWorkers()
-	dctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), stopBy)
-	defer cancel()
-	drainOutbox(dctx, svc, log)
+	if lead == nil {
+		// On a cluster the next leader delivers: a replica that no
+		// longer leads must not.
+		dctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), stopBy)
+		defer cancel()
+		drainOutbox(dctx, svc, log)
+	}
 	return runErr
 }
 

@@ -56,6 +56,20 @@ func (t *tx) PutAlertGroup(g store.AlertGroup) error {
 	return put(t.btx.Bucket(bucketAlertGroups), []byte(g.ID), g, "alert group "+g.ID)
 }
 
+// AlertGroups returns every alert group, by ID (store.Lister).
+func (t *tx) AlertGroups() ([]store.AlertGroup, error) {
+	var out []store.AlertGroup
+	err := t.btx.Bucket(bucketAlertGroups).ForEach(func(k, v []byte) error {
+		var g store.AlertGroup
+		if err := json.Unmarshal(v, &g); err != nil {
+			return fmt.Errorf("store: alert group %s: %w", k, err)
+		}
+		out = append(out, g)
+		return nil
+	})
+	return out, err
+}
+
 // Signal returns the signal with key k, and whether it exists.
 func (t *tx) Signal(k string) (store.Signal, bool, error) {
 	var s store.Signal

@@ -405,6 +405,47 @@ func (t *tx) PutMeta(key, value string) error {
 	return nil
 }
 
+var _ store.Lister = (*tx)(nil)
+
+// Channels returns the channel index.
+func (t *tx) Channels() (map[bot.Channel]string, error) {
+	out := map[bot.Channel]string{}
+	err := t.btx.Bucket(bucketChannels).ForEach(func(k, v []byte) error {
+		p, id, ok := bytes.Cut(k, []byte("/"))
+		if !ok {
+			return fmt.Errorf("store: channels: key %q", k)
+		}
+		out[bot.Channel{Platform: bot.Platform(p), ID: string(id)}] = string(v)
+		return nil
+	})
+	return out, err
+}
+
+// Users returns every UserPrefs stored, in key order.
+func (t *tx) Users() ([]store.UserPrefs, error) {
+	var out []store.UserPrefs
+	err := t.btx.Bucket(bucketUsers).ForEach(func(k, v []byte) error {
+		var p store.UserPrefs
+		if err := json.Unmarshal(v, &p); err != nil {
+			return fmt.Errorf("store: user %s: %w", k, err)
+		}
+		out = append(out, p)
+		return nil
+	})
+	return out, err
+}
+
+// MetaAll returns every value stored with PutMeta.
+func (t *tx) MetaAll() (map[string]string, error) {
+	out := map[string]string{}
+	prefix := metaKey("")
+	c := t.btx.Bucket(bucketMeta).Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		out[string(k[len(prefix):])] = string(v)
+	}
+	return out, nil
+}
+
 // Gamedays returns every game day, by Number (the bucket's key order).
 func (t *tx) Gamedays() ([]store.Gameday, error) {
 	var gs []store.Gameday

@@ -1,0 +1,451 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	discordadapter "github.com/debrief/debrief/adapters/discord"
+	slackadapter "github.com/debrief/debrief/adapters/slack"
+	"github.com/debrief/debrief/store"
+	"github.com/debrief/debrief/store/etcd"
+	"github.com/debrief/debrief/workflows"
+	"github.com/prometheus/client_golang/prometheus"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/client/v3/concurrency"
+)
+
+// ClusterConfig says where the state lives when it is not one bbolt file
+// (the README's "Running three replicas"): an existing etcd cluster
+// (Endpoints), or a member embedded in this replica (Name, Peers).
+type ClusterConfig struct {
+	Endpoints     string // DEBRIEF_ETCD_ENDPOINTS
+	Cert, Key, CA string // DEBRIEF_ETCD_CERT, _KEY, _CA: client TLS
+
+	Name                      string // DEBRIEF_CLUSTER_NAME: this member
+	Peers                     string // DEBRIEF_CLUSTER_PEERS: name=URL,...
+	Dir                       string // DEBRIEF_CLUSTER_DIR, default <DEBRIEF_DB>.etcd
+	PeerCert, PeerKey, PeerCA string // DEBRIEF_CLUSTER_CERT, _KEY, _CA: peer TLS
+}
+
+// On reports whether the state lives in etcd.
+func (c ClusterConfig) On() bool { return c.Endpoints != "" || c.Name != "" }
+
+// Embedded reports whether this replica runs an etcd member.
+func (c ClusterConfig) Embedded() bool { return c.Name != "" }
+
+// loadCluster reads and checks the cluster variables, before anything is
+// opened, with errors that name the variable.
+func loadCluster(getenv func(string) string) (ClusterConfig, error) {
+	v := func(name string) string { return strings.TrimSpace(getenv(name)) }
+	c := ClusterConfig{
+		Endpoints: v("DEBRIEF_ETCD_ENDPOINTS"),
+		Cert:      v("DEBRIEF_ETCD_CERT"), Key: v("DEBRIEF_ETCD_KEY"), CA: v("DEBRIEF_ETCD_CA"),
+		Name: v("DEBRIEF_CLUSTER_NAME"), Peers: v("DEBRIEF_CLUSTER_PEERS"), Dir: v("DEBRIEF_CLUSTER_DIR"),
+		PeerCert: v("DEBRIEF_CLUSTER_CERT"), PeerKey: v("DEBRIEF_CLUSTER_KEY"), PeerCA: v("DEBRIEF_CLUSTER_CA"),
+	}
+	switch {
+	case c.Endpoints != "" && (c.Name != "" || c.Peers != ""):
+		return c, errors.New("DEBRIEF_ETCD_ENDPOINTS and DEBRIEF_CLUSTER_NAME/DEBRIEF_CLUSTER_PEERS are exclusive: use an existing etcd cluster or embed a member, not both")
+	case c.Name != "" && c.Peers == "":
+		return c, fmt.Errorf("DEBRIEF_CLUSTER_NAME=%s needs DEBRIEF_CLUSTER_PEERS (every member: a=http://10.0.0.1:2380,b=...)", c.Name)
+	case c.Peers != "" && c.Name == "":
+		return c, errors.New("DEBRIEF_CLUSTER_PEERS needs DEBRIEF_CLUSTER_NAME, this member's name in it")
+	case c.Name == "" && c.Dir != "":
+		return c, errors.New("DEBRIEF_CLUSTER_DIR is set but DEBRIEF_CLUSTER_NAME is not: no member is embedded")
+	}
+	if c.Endpoints != "" {
+		for _, e := range strings.Split(c.Endpoints, ",") {
+			e = strings.TrimSpace(e)
+			if !strings.HasPrefix(e, "http://") && !strings.HasPrefix(e, "https://") {
+				return c, fmt.Errorf("DEBRIEF_ETCD_ENDPOINTS=%q: %q is not an http(s):// URL", c.Endpoints, e)
+			}
+		}
+	}
+	if c.Peers != "" {
+		peers, err := etcd.ParsePeers(c.Peers)
+		if err != nil {
+			return c, fmt.Errorf("DEBRIEF_CLUSTER_PEERS=%q: %w", c.Peers, err)
+		}
+		self, ok := peers[c.Name]
+		if !ok {
+			return c, fmt.Errorf("DEBRIEF_CLUSTER_NAME=%s is not among DEBRIEF_CLUSTER_PEERS=%s", c.Name, c.Peers)
+		}
+		peerTLS := c.PeerCert != "" || c.PeerKey != "" || c.PeerCA != ""
+		if peerTLS != (self.Scheme == "https") {
+			return c, fmt.Errorf("DEBRIEF_CLUSTER_PEERS: peer TLS (DEBRIEF_CLUSTER_CERT/_KEY/_CA) needs https:// peer URLs, and https:// needs them")
+		}
+	}
+	for _, f := range []struct{ name, cert, key, ca string }{
+		{"DEBRIEF_ETCD", c.Cert, c.Key, c.CA},
+		{"DEBRIEF_CLUSTER", c.PeerCert, c.PeerKey, c.PeerCA},
+	} {
+		if (f.cert == "") != (f.key == "") {
+			return c, fmt.Errorf("%s_CERT and %s_KEY go together", f.name, f.name)
+		}
+		if f.cert != "" && f.ca == "" {
+			return c, fmt.Errorf("%s_CERT needs %s_CA, the CA that signed the other side's certificate", f.name, f.name)
+		}
+		for suffix, path := range map[string]string{"_CERT": f.cert, "_KEY": f.key, "_CA": f.ca} {
+			if path == "" {
+				continue
+			}
+			if _, err := os.Stat(path); err != nil {
+				return c, fmt.Errorf("%s%s=%s: %w", f.name, suffix, path, err)
+			}
+		}
+	}
+	return c, nil
+}
+
+// backend is the store serve runs on, and what only its kind can do.
+type backend struct {
+	store.Store
+	backup func(ctx context.Context, w io.Writer) (int64, error)
+	close  func() error
+	// cli and prefix are set on etcd: the election runs on them.
+	cli    *clientv3.Client
+	prefix string
+	ping   func(context.Context) error
+	where  string // for the log
+	// commitErr says why the latest commit failed (bbolt: a full disk);
+	// nil on etcd, whose /healthz check is the quorum read (ping).
+	commitErr func() error
+}
+
+// pingTimeout bounds the quorum check of GET /healthz: a member cut off
+// from the others would hold a linearizable read until etcd's own request
+// timeout.
+const pingTimeout = 2 * time.Second
+
+// ready adds the store's quorum check, on etcd, to the components'.
+func (b *backend) ready(components func() error) func() error {
+	if b.ping == nil {
+		return components
+	}
+	return func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), pingTimeout)
+		defer cancel()
+		if err := b.ping(ctx); err != nil {
+			return err
+		}
+		return components()
+	}
+}
+
+// openEtcd connects to the configured cluster, starting this replica's
+// member first when it is embedded. It waits for the member to join its
+// cluster (a quorum of peers up), or ctx.
+func openEtcd(ctx context.Context, cfg Config, reg prometheus.Registerer) (*backend, error) {
+	cc := cfg.Cluster
+	var member *etcd.Member
+	var cli *clientv3.Client
+	var err error
+	where := cc.Endpoints
+	if cc.Embedded() {
+		dir := cc.Dir
+		if dir == "" {
+			dir = cfg.DB + ".etcd"
+		}
+		member, err = etcd.StartMember(ctx, etcd.MemberConfig{
+			Name: cc.Name, Peers: cc.Peers, Dir: dir,
+			PeerCert: cc.PeerCert, PeerKey: cc.PeerKey, PeerCA: cc.PeerCA,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("DEBRIEF_CLUSTER_NAME=%s: %w", cc.Name, err)
+		}
+		if cli, err = member.Client(); err != nil {
+			member.Close()
+			return nil, err
+		}
+		where = "embedded member " + cc.Name + " in " + dir
+	} else {
+		cli, err = etcd.NewClient(etcd.ClientConfig{Endpoints: cc.Endpoints, Cert: cc.Cert, Key: cc.Key, CA: cc.CA})
+		if err != nil {
+			return nil, fmt.Errorf("DEBRIEF_ETCD_ENDPOINTS=%s: %w", cc.Endpoints, err)
+		}
+	}
+	commits := prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "debrief_etcd_commit_seconds",
+		Help:    "Latency of etcd commits (Update and Append transactions).",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+	})
+	if reg != nil {
+		reg.MustRegister(commits)
+	}
+	closeAll := func() error {
+		err := cli.Close()
+		if member != nil {
+			member.Close()
+		}
+		return err
+	}
+	s, err := etcd.Open(ctx, cli, etcd.WithCommitObserver(func(d time.Duration) { commits.Observe(d.Seconds()) }))
+	if err != nil {
+		_ = closeAll()
+		return nil, err
+	}
+	return &backend{Store: s, backup: s.Backup, close: closeAll, cli: cli, prefix: s.Prefix(), ping: s.Ping, where: where}, nil
+}
+
+// leaderTTL is the lease of the leader key, in seconds: a leader that dies
+// hands over after at most this long (plus an etcd leader election when
+// its member was etcd's leader too), and a replica that cannot renew its
+// lease for this long stops leading.
+const leaderTTL = 3
+
+// leadership campaigns for this replica and tells the rest of serve when
+// it leads. Only the leader runs the application's loops (outbox,
+// reminders, digest...) and the long-lived platform connections; each term
+// is a context cancelled when the lease is lost, carrying a fence on the
+// leader key, so that a former leader that was paused cannot write.
+type leadership struct {
+	cli    *clientv3.Client
+	prefix string
+	name   string
+	log    *slog.Logger
+
+	leading atomic.Bool
+	mu      sync.Mutex
+	term    context.Context // the current term; nil when not leading
+	changed chan struct{}   // closed and replaced when term changes
+
+	gauge, termGauge prometheus.Gauge
+}
+
+func newLeadership(cli *clientv3.Client, prefix, name string, log *slog.Logger, reg prometheus.Registerer) *leadership {
+	l := &leadership{
+		cli: cli, prefix: prefix, name: name, log: log, changed: make(chan struct{}),
+		gauge: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "debrief_leader", Help: "1 while this replica leads its cluster (runs the loops and platform connections).",
+		}),
+		termGauge: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "debrief_leader_term", Help: "The election term this replica last led: the etcd revision of its leader key.",
+		}),
+	}
+	if reg != nil {
+		reg.MustRegister(l.gauge, l.termGauge)
+	}
+	return l
+}
+
+// Leading reports whether this replica leads now.
+func (l *leadership) Leading() bool { return l.leading.Load() }
+
+// Term returns the current term's context (nil when not leading) and a
+// channel closed at the next change.
+func (l *leadership) Term() (context.Context, <-chan struct{}) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.term, l.changed
+}
+
+// begin starts a term.
+func (l *leadership) begin(term context.Context) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.term = term
+	l.leading.Store(true)
+	l.notify()
+}
+
+// end ends the term.
+func (l *leadership) end() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.term = nil
+	l.leading.Store(false)
+	l.notify()
+}
+
+// notify wakes Term's waiters; l.mu is held.
+func (l *leadership) notify() {
+	close(l.changed)
+	l.changed = make(chan struct{})
+}
+
+// Run campaigns until ctx is done, leading whenever elected.
+func (l *leadership) Run(ctx context.Context) {
+	for ctx.Err() == nil {
+		if err := l.campaign(ctx); err != nil && ctx.Err() == nil {
+			l.log.Warn("leader election", "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+		}
+	}
+}
+
+func (l *leadership) campaign(ctx context.Context) error {
+	sess, err := concurrency.NewSession(l.cli, concurrency.WithTTL(leaderTTL), concurrency.WithContext(ctx))
+	if err != nil {
+		return fmt.Errorf("session: %w", err)
+	}
+	defer func() { _ = sess.Close() }()
+	el := concurrency.NewElection(sess, l.prefix+"leader")
+	if err := el.Campaign(ctx, l.name); err != nil {
+		return fmt.Errorf("campaign: %w", err)
+	}
+	term, cancel := context.WithCancel(etcd.Fence(ctx, el.Key(), el.Rev()))
+	defer cancel()
+	l.log.Info("leading", "term", el.Rev())
+	l.gauge.Set(1)
+	l.termGauge.Set(float64(el.Rev()))
+	l.begin(term)
+	// The lease is lost when keepalives fail for its TTL (this replica cut
+	// off from the quorum) or it expired; either way stop at once: the
+	// next leader may already be elected.
+	select {
+	case <-sess.Done():
+		l.log.Warn("leadership lost: lease expired", "term", el.Rev())
+	case <-ctx.Done():
+	}
+	cancel()
+	l.end()
+	l.gauge.Set(0)
+	if ctx.Err() != nil {
+		// Hand over now rather than after the TTL.
+		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		defer rcancel()
+		_ = el.Resign(rctx)
+	}
+	return nil
+}
+
+// eachTerm runs start at the beginning of every term this replica leads,
+// with the term's context, and the function it returns when the term ends;
+// until ctx is done (then the last stop runs before eachTerm returns).
+func (l *leadership) eachTerm(ctx context.Context, start func(term context.Context) (stop func())) {
+	for {
+		term, changed := l.Term()
+		if term != nil {
+			stop := start(term)
+			select {
+			case <-term.Done():
+			case <-ctx.Done():
+			}
+			stop()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+		}
+	}
+}
+
+// watchOutbox kicks the outbox whenever an effect is added, by any
+// replica: an effect enqueued by a command answered on a follower must not
+// wait for the leader's next timer. It returns when term ends.
+func watchOutbox(term context.Context, cli *clientv3.Client, prefix string, kick func()) {
+	for resp := range cli.Watch(clientv3.WithRequireLeader(term), prefix+"outbox/", clientv3.WithPrefix(), clientv3.WithFilterDelete()) {
+		if resp.Err() != nil {
+			return
+		}
+		kick()
+	}
+}
+
+// leaderOnly runs a component that holds a long-lived platform connection
+// (Discord's gateway, Slack's Socket Mode) only while this replica leads:
+// two connections would deliver every event twice and race for the
+// session. Its HTTP routes stay on every replica. On a follower it is
+// ready: the leader holds the connection.
+type leaderOnly struct {
+	component
+	lead *leadership
+}
+
+func (c leaderOnly) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var failed error
+	c.lead.eachTerm(ctx, func(term context.Context) func() {
+		tctx, stop := context.WithCancel(term)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			// A component that fails for good stops debrief, as it
+			// would on a single replica.
+			if err := c.component.Run(tctx); err != nil && tctx.Err() == nil {
+				failed = err
+				cancel()
+			}
+		}()
+		return func() { stop(); <-done }
+	})
+	return failed
+}
+
+func (c leaderOnly) Ready() error {
+	if !c.lead.Leading() {
+		return nil
+	}
+	return c.component.Ready()
+}
+
+// openBackend opens the store the configuration names: bbolt by default,
+// etcd when DEBRIEF_ETCD_ENDPOINTS or DEBRIEF_CLUSTER_NAME is set.
+func openBackend(ctx context.Context, cfg Config, reg prometheus.Registerer) (*backend, error) {
+	if cfg.Cluster.On() {
+		return openEtcd(ctx, cfg, reg)
+	}
+	db, err := openStore(cfg.DB)
+	if err != nil {
+		return nil, err
+	}
+	return &backend{Store: db, backup: db.Backup, close: db.Close, where: cfg.DB, commitErr: db.CommitErr}, nil
+}
+
+// holdsConnection reports whether c keeps a long-lived connection to its
+// platform that only one replica may hold: Discord's gateway, and Slack
+// in Socket Mode.
+func holdsConnection(c component, getenv func(string) string) bool {
+	switch c.(type) {
+	case *discordadapter.Discord:
+		return true
+	case *slackadapter.Slack:
+		return strings.TrimSpace(getenv("SLACK_APP_TOKEN")) != ""
+	}
+	return false
+}
+
+// leadWorkers runs the application's loops during each term this replica
+// leads, under the term's fenced context, and watches the outbox for
+// effects other replicas add. The function it returns ends the current
+// term's loops and stops campaigning.
+func leadWorkers(ctx context.Context, lead *leadership, db *backend, svc *workflows.Service, loops []workflows.NamedLoop, log *slog.Logger) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { lead.Run(ctx) })
+	wg.Go(func() {
+		lead.eachTerm(ctx, func(term context.Context) func() {
+			stopLoops := startWorkers(term, loops, log)
+			wctx, stopWatch := context.WithCancel(term)
+			watched := make(chan struct{})
+			go func() {
+				defer close(watched)
+				watchOutbox(wctx, db.cli, db.prefix, svc.Outbox().Kick)
+			}()
+			// Effects added while no one led are due now.
+			svc.Outbox().Kick()
+			return func() {
+				stopWatch()
+				<-watched
+				stopLoops()
+			}
+		})
+	})
+	return sync.OnceFunc(func() {
+		cancel()
+		wg.Wait()
+	})
+}

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/debrief/debrief/bot"
+	"github.com/debrief/debrief/store"
+	"github.com/debrief/debrief/store/bolt"
+	"github.com/debrief/debrief/store/etcd/etcdtest"
+)
+
+// TestClusterConfig: bad cluster settings are refused before anything is
+// opened, with the variable named.
+func TestClusterConfig(t *testing.T) {
+	cert := filepath.Join(t.TempDir(), "c.pem")
+	if err := os.WriteFile(cert, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		env  map[string]string
+		want string // "" when valid
+	}{
+		{map[string]string{"DEBRIEF_ETCD_ENDPOINTS": "http://10.0.0.1:2379,https://10.0.0.2:2379"}, ""},
+		{map[string]string{"DEBRIEF_CLUSTER_NAME": "a", "DEBRIEF_CLUSTER_PEERS": "a=http://127.0.0.1:2380,b=http://127.0.0.1:2381"}, ""},
+		{map[string]string{"DEBRIEF_ETCD_ENDPOINTS": "10.0.0.1:2379"}, "DEBRIEF_ETCD_ENDPOINTS"},
+		{map[string]string{"DEBRIEF_ETCD_ENDPOINTS": "http://x:2379", "DEBRIEF_CLUSTER_NAME": "a"}, "exclusive"},
+		{map[string]string{"DEBRIEF_CLUSTER_NAME": "a"}, "needs DEBRIEF_CLUSTER_PEERS"},
+		{map[string]string{"DEBRIEF_CLUSTER_PEERS": "a=http://127.0.0.1:2380"}, "needs DEBRIEF_CLUSTER_NAME"},
+		{map[string]string{"DEBRIEF_CLUSTER_DIR": "/tmp/x"}, "DEBRIEF_CLUSTER_DIR"},
+		{map[string]string{"DEBRIEF_CLUSTER_NAME": "z", "DEBRIEF_CLUSTER_PEERS": "a=http://127.0.0.1:2380"}, "is not among DEBRIEF_CLUSTER_PEERS"},
+		{map[string]string{"DEBRIEF_CLUSTER_NAME": "a", "DEBRIEF_CLUSTER_PEERS": "a=127.0.0.1:2380"}, "DEBRIEF_CLUSTER_PEERS"},
+		{map[string]string{"DEBRIEF_CLUSTER_NAME": "a", "DEBRIEF_CLUSTER_PEERS": "a=http://h:1,a=http://h:2"}, "twice"},
+		{map[string]string{"DEBRIEF_CLUSTER_NAME": "a", "DEBRIEF_CLUSTER_PEERS": "a=https://h:1"}, "peer TLS"},
+		{map[string]string{"DEBRIEF_ETCD_ENDPOINTS": "https://x:2379", "DEBRIEF_ETCD_CERT": cert}, "DEBRIEF_ETCD_CERT and DEBRIEF_ETCD_KEY"},
+		{map[string]string{"DEBRIEF_ETCD_ENDPOINTS": "https://x:2379", "DEBRIEF_ETCD_CERT": cert, "DEBRIEF_ETCD_KEY": cert}, "needs DEBRIEF_ETCD_CA"},
+		{map[string]string{"DEBRIEF_ETCD_ENDPOINTS": "https://x:2379", "DEBRIEF_ETCD_CERT": cert, "DEBRIEF_ETCD_KEY": cert, "DEBRIEF_ETCD_CA": "/nonexistent/ca.pem"}, "DEBRIEF_ETCD_CA=/nonexistent/ca.pem"},
+	} {
+		_, err := LoadConfig(getenv(tc.env))
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("LoadConfig(%v) = %v, want it accepted", tc.env, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("LoadConfig(%v) = %v, want an error naming %q", tc.env, err, tc.want)
+		}
+	}
+}
+
+// fill writes one of every record into s.
+func fill(t *testing.T, s store.Store) {
+	t.Helper()
+	at := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	err := s.Update(context.Background(), func(tx store.Tx) error {
+		for i := range 3 {
+			n, err := tx.NextIncidentNumber()
+			if err != nil {
+				return err
+			}
+			inc := &bot.Incident{ID: bot.IncidentID(n), Number: n, Title: "db latency", Kind: bot.KindReal,
+				Severity: bot.SEV2, Status: bot.StatusInvestigating, DeclaredAt: at}
+			if err := tx.PutIncident(inc); err != nil {
+				return err
+			}
+			if err := tx.PutChannel(bot.Channel{Platform: bot.Slack, ID: "C" + inc.ID}, inc.ID); err != nil {
+				return err
+			}
+			for j := range 40 {
+				ev := bot.TimelineEvent{IncidentID: inc.ID, Kind: bot.EventMessage, Text: "said", RecordedAt: at.Add(time.Duration(j%5) * time.Second)}
+				if j%2 == 0 {
+					ev.DedupeKey = "slack/" + inc.ID + "/" + string(rune('a'+j))
+				}
+				if _, _, err := tx.AppendEvent(ev); err != nil {
+					return err
+				}
+			}
+			if err := tx.PutReminder(store.Reminder{Key: inc.ID + "/status_update", IncidentID: inc.ID, Kind: store.RemindStatus, Due: at.Add(time.Duration(i) * time.Hour)}); err != nil {
+				return err
+			}
+			if _, err := tx.AddEffect(store.Effect{Kind: "post", Lane: "slack/" + inc.ID, Platform: bot.Slack, IncidentID: inc.ID, CreatedAt: at}); err != nil {
+				return err
+			}
+		}
+		if err := tx.PutUserPrefs(store.UserPrefs{Key: "slack:U1", Zone: "Europe/Berlin", GitHub: "ada"}); err != nil {
+			return err
+		}
+		if err := tx.PutMeta("github/cursor", "2026-03-01T10:00:00Z"); err != nil {
+			return err
+		}
+		// The weak-signal records and a game day (store/signals.go).
+		if err := tx.PutGameday(store.Gameday{ID: "GD-1", Number: 1, Title: "failover drill", Start: at.Add(48 * time.Hour), Duration: time.Hour, Zone: "UTC"}); err != nil {
+			return err
+		}
+		if err := tx.PutNearMiss(store.NearMiss{ID: store.NearMissID(1), Number: 1, Text: "almost dropped the table", Tags: []string{"db"}, At: at, RecordedAt: at}); err != nil {
+			return err
+		}
+		if err := tx.PutAlertGroup(store.AlertGroup{ID: "AL-1a2b", Source: "alertmanager", Key: "{}:{alertname=\"HighLatency\"}", Title: "HighLatency", StartedAt: at, DetectedAt: at, LastAt: at,
+			Alerts: map[string]store.AlertState{"fp1": {Name: "HighLatency", Firing: true, StartsAt: at, Signal: "sig1"}}}); err != nil {
+			return err
+		}
+		return tx.PutSignal(store.Signal{Key: "sig1", Name: "HighLatency", Labels: map[string]string{"service": "db"}, Count: 2, Fires: []time.Time{at, at.Add(time.Hour)}, FirstAt: at, LastAt: at.Add(time.Hour), LastStart: at.Add(time.Hour)})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestMigrate copies a bbolt database into etcd and back into a new file,
+// and compares the result with the original entry by entry; a second copy
+// into the same etcd is refused.
+func TestMigrate(t *testing.T) {
+	m := etcdtest.Member(t)
+	dir := t.TempDir()
+	orig := filepath.Join(dir, "orig.db")
+	db, err := bolt.Open(orig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fill(t, db)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"DEBRIEF_DB": orig, "DEBRIEF_ETCD_ENDPOINTS": m.ClientURL()}
+	out, err := runQuick(t, env, "migrate", "to-etcd")
+	if err != nil || !strings.Contains(out, "3 incidents, 120 timeline entries, 3 channels, 1 users, 3 reminders, 3 effects, 1 meta, 1 game days, 1 near misses, 1 alert groups, 1 signals") {
+		t.Fatalf("migrate to-etcd = %q, %v", out, err)
+	}
+	// export reads etcd when it is configured.
+	if md, err := runQuick(t, env, "export", "INC-2"); err != nil || !strings.Contains(md, "db latency") {
+		t.Errorf("export INC-2 from etcd = %.200q, %v", md, err)
+	}
+	if _, err := runQuick(t, env, "migrate", "to-etcd"); err == nil || !strings.Contains(err.Error(), "not empty") {
+		t.Errorf("second migrate to-etcd = %v, want refused: not empty", err)
+	}
+	back := filepath.Join(dir, "back.db")
+	env["DEBRIEF_DB"] = back
+	if out, err := runQuick(t, env, "migrate", "to-bolt"); err != nil {
+		t.Fatalf("migrate to-bolt = %q, %v", out, err)
+	}
+	a, err := bolt.Open(orig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := bolt.Open(back)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if err := compareStores(context.Background(), a, b); err != nil {
+		t.Errorf("after bbolt -> etcd -> bbolt: %v", err)
+	}
+	if _, err := runQuick(t, map[string]string{"DEBRIEF_DB": orig}, "migrate", "to-etcd"); err == nil || !strings.Contains(err.Error(), "DEBRIEF_ETCD_ENDPOINTS") {
+		t.Errorf("migrate without etcd = %v, want the variables named", err)
+	}
+	if _, err := runQuick(t, env, "migrate", "sideways"); err == nil {
+		t.Error("migrate sideways accepted")
+	}
+}
+
+// TestBackupEtcd: backup saves a snapshot whose checksum holds, and a
+// damaged one is refused by the check.
+func TestBackupEtcd(t *testing.T) {
+	m := etcdtest.Member(t)
+	path := filepath.Join(t.TempDir(), "snap.db")
+	env := map[string]string{"DEBRIEF_ETCD_ENDPOINTS": m.ClientURL()}
+	if out, err := runQuick(t, env, "backup", path); err != nil || !strings.Contains(out, "backed up") {
+		t.Fatalf("backup = %q, %v", out, err)
+	}
+	if err := checkSnapshot(path); err != nil {
+		t.Fatalf("the snapshot fails its check: %v", err)
+	}
+	b, _ := os.ReadFile(path)
+	b[len(b)/2] ^= 0xff
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkSnapshot(path); err == nil {
+		t.Error("a damaged snapshot passes the check")
+	}
+}

@@ -1,0 +1,170 @@
+package etcd_test
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/debrief/debrief/bot"
+	"github.com/debrief/debrief/store"
+	"github.com/debrief/debrief/store/etcd"
+	"github.com/debrief/debrief/store/etcd/etcdtest"
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// The benchmarks below compare, in one run and on one cluster, ingest
+// through the store (Append: a Txn with the dedupe compare, as each
+// replica does for a chat message) with raw etcd puts of the same size:
+// the ratio is what the contract costs over etcd itself. The cluster's
+// three members share this machine's disk, so the figures swing with
+// whatever else writes to it: compare within a run. Run them with
+//
+//	go test -run '^$' -bench . ./store/etcd/
+//
+// The README's "Running three replicas" quotes the figures.
+
+// cluster3 returns a 3-member cluster and one store per member, each on
+// its own member's client: three replicas.
+func cluster3(b *testing.B) ([]*etcd.Store, []*clientv3.Client) {
+	ms := etcdtest.Cluster(b, 3)
+	var ss []*etcd.Store
+	var cs []*clientv3.Client
+	for _, m := range ms {
+		cli := etcdtest.Client(b, m)
+		cs = append(cs, cli)
+		ss = append(ss, etcdtest.Open(b, cli, "bench/"))
+	}
+	return ss, cs
+}
+
+func benchIncident(b *testing.B, s store.Store) string {
+	var id string
+	err := s.Update(context.Background(), func(tx store.Tx) error {
+		n, err := tx.NextIncidentNumber()
+		if err != nil {
+			return err
+		}
+		id = bot.IncidentID(n)
+		return tx.PutIncident(&bot.Incident{ID: id, Number: n, Title: "bench", Kind: bot.KindReal,
+			Severity: bot.SEV2, Status: bot.StatusInvestigating, DeclaredAt: time.Now()})
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return id
+}
+
+var seq atomic.Int64
+
+func message(id string) bot.TimelineEvent {
+	n := seq.Add(1)
+	return bot.TimelineEvent{
+		IncidentID: id, Kind: bot.EventMessage, Text: fmt.Sprintf("payments API returns 502 again (%d)", n),
+		RecordedAt: time.Now(), DedupeKey: fmt.Sprintf("slack/C0123/%d.000100", n),
+		Author: bot.User{Platform: bot.Slack, ID: "U0ALICE", Name: "alice"},
+	}
+}
+
+// BenchmarkIngest3 appends messages through three replicas at once (16
+// writers per CPU spread over them), then puts as many raw values of the
+// same size on the same cluster with as many writers: the baseline, in
+// the same run. It reports both and their ratio (x_of_raw).
+func BenchmarkIngest3(b *testing.B) {
+	ss, cs := cluster3(b)
+	id := benchIncident(b, ss[0])
+	b.SetParallelism(16)
+	b.ResetTimer()
+	start := time.Now()
+	var next atomic.Uint64
+	b.RunParallel(func(pb *testing.PB) {
+		s := ss[next.Add(1)%3]
+		for pb.Next() {
+			if _, _, err := s.Append(context.Background(), message(id)); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	ingest := time.Since(start)
+	b.StopTimer()
+
+	val := strings.Repeat("x", 300) // about a stored message's size
+	var left atomic.Int64
+	left.Store(int64(b.N))
+	writers := 16 * runtime.GOMAXPROCS(0)
+	start = time.Now()
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			cli := cs[w%3]
+			for left.Add(-1) >= 0 {
+				if _, err := cli.Put(context.Background(), fmt.Sprintf("raw/%d", seq.Add(1)), val); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	raw := time.Since(start)
+	b.ReportMetric(float64(b.N)/ingest.Seconds(), "appends/s")
+	b.ReportMetric(float64(b.N)/raw.Seconds(), "raw_puts/s")
+	b.ReportMetric(ingest.Seconds()/raw.Seconds(), "x_of_raw")
+}
+
+// BenchmarkAckLatency500 sends messages at 500 a second, spread over three
+// replicas, for b.N messages, and reports the latency of their
+// acknowledgements (Append returning: committed by a quorum) at p50 and
+// p99. BenchmarkRawLatency500 does the same with raw puts: the tail etcd
+// itself has on this machine.
+func BenchmarkAckLatency500(b *testing.B) {
+	ss, _ := cluster3(b)
+	id := benchIncident(b, ss[0])
+	paced(b, func(i int) error {
+		_, _, err := ss[i%3].Append(context.Background(), message(id))
+		return err
+	})
+}
+
+func BenchmarkRawLatency500(b *testing.B) {
+	_, cs := cluster3(b)
+	val := strings.Repeat("x", 300)
+	paced(b, func(i int) error {
+		_, err := cs[i%3].Put(context.Background(), fmt.Sprintf("raw/%d", seq.Add(1)), val)
+		return err
+	})
+}
+
+// paced calls op b.N times at 500 a second, each in its own goroutine, and
+// reports the p50 and p99 of their latencies.
+func paced(b *testing.B, op func(i int) error) {
+	lat := make([]time.Duration, b.N)
+	done := make(chan struct{}, b.N)
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	b.ResetTimer()
+	for i := range b.N {
+		<-tick.C
+		go func() {
+			start := time.Now()
+			if err := op(i); err != nil {
+				b.Error(err)
+			}
+			lat[i] = time.Since(start)
+			done <- struct{}{}
+		}()
+	}
+	for range b.N {
+		<-done
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}
