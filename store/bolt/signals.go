@@ -21,16 +21,7 @@ var (
 
 // NearMisses returns every near miss, by number.
 func (t *tx) NearMisses() ([]store.NearMiss, error) {
-	var out []store.NearMiss
-	err := t.btx.Bucket(bucketNearMisses).ForEach(func(k, v []byte) error {
-		var nm store.NearMiss
-		if err := json.Unmarshal(v, &nm); err != nil {
-			return fmt.Errorf("store: near miss %x: %w", k, err)
-		}
-		out = append(out, nm)
-		return nil
-	})
-	return out, err
+	return all[store.NearMiss](t.btx.Bucket(bucketNearMisses), "near miss")
 }
 
 // PutNearMiss inserts or replaces the near miss with nm.Number.
@@ -58,16 +49,7 @@ func (t *tx) PutAlertGroup(g store.AlertGroup) error {
 
 // AlertGroups returns every alert group, by ID (store.Lister).
 func (t *tx) AlertGroups() ([]store.AlertGroup, error) {
-	var out []store.AlertGroup
-	err := t.btx.Bucket(bucketAlertGroups).ForEach(func(k, v []byte) error {
-		var g store.AlertGroup
-		if err := json.Unmarshal(v, &g); err != nil {
-			return fmt.Errorf("store: alert group %s: %w", k, err)
-		}
-		out = append(out, g)
-		return nil
-	})
-	return out, err
+	return all[store.AlertGroup](t.btx.Bucket(bucketAlertGroups), "alert group")
 }
 
 // Signal returns the signal with key k, and whether it exists.
@@ -79,16 +61,7 @@ func (t *tx) Signal(k string) (store.Signal, bool, error) {
 
 // Signals returns every signal, in key order.
 func (t *tx) Signals() ([]store.Signal, error) {
-	var out []store.Signal
-	err := t.btx.Bucket(bucketSignals).ForEach(func(k, v []byte) error {
-		var s store.Signal
-		if err := json.Unmarshal(v, &s); err != nil {
-			return fmt.Errorf("store: signal %s: %w", k, err)
-		}
-		out = append(out, s)
-		return nil
-	})
-	return out, err
+	return all[store.Signal](t.btx.Bucket(bucketSignals), "signal")
 }
 
 // PutSignal inserts or replaces the signal with s.Key.
@@ -108,6 +81,24 @@ func get(b *bbolt.Bucket, k []byte, v any, what string) (bool, error) {
 		return false, fmt.Errorf("store: %s: %w", what, err)
 	}
 	return true, nil
+}
+
+// all decodes every record of b, in key order: the records of one kind,
+// each a JSON value of T.
+func all[T any](b *bbolt.Bucket, what string) ([]T, error) {
+	var out []T
+	err := b.ForEach(func(k, v []byte) error {
+		var r T
+		if err := json.Unmarshal(v, &r); err != nil {
+			return fmt.Errorf("store: %s %q: %w", what, k, err)
+		}
+		out = append(out, r)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 func put(b *bbolt.Bucket, k []byte, v any, what string) error {

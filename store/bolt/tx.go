@@ -135,19 +135,7 @@ func (t *tx) UserPrefs(key string) (store.UserPrefs, error) {
 
 // Effects returns the pending outbox effects in ID order.
 func (t *tx) Effects() ([]store.Effect, error) {
-	var effs []store.Effect
-	err := t.btx.Bucket(bucketOutbox).ForEach(func(k, v []byte) error {
-		var e store.Effect
-		if err := json.Unmarshal(v, &e); err != nil {
-			return fmt.Errorf("store: effects: %x: %w", k, err)
-		}
-		effs = append(effs, e)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return effs, nil
+	return all[store.Effect](t.btx.Bucket(bucketOutbox), "effect")
 }
 
 // DueReminders returns the reminders due at or before now, earliest first,
@@ -423,16 +411,7 @@ func (t *tx) Channels() (map[bot.Channel]string, error) {
 
 // Users returns every UserPrefs stored, in key order.
 func (t *tx) Users() ([]store.UserPrefs, error) {
-	var out []store.UserPrefs
-	err := t.btx.Bucket(bucketUsers).ForEach(func(k, v []byte) error {
-		var p store.UserPrefs
-		if err := json.Unmarshal(v, &p); err != nil {
-			return fmt.Errorf("store: user %s: %w", k, err)
-		}
-		out = append(out, p)
-		return nil
-	})
-	return out, err
+	return all[store.UserPrefs](t.btx.Bucket(bucketUsers), "user")
 }
 
 // MetaAll returns every value stored with PutMeta.
@@ -448,19 +427,7 @@ func (t *tx) MetaAll() (map[string]string, error) {
 
 // Gamedays returns every game day, by Number (the bucket's key order).
 func (t *tx) Gamedays() ([]store.Gameday, error) {
-	var gs []store.Gameday
-	err := t.btx.Bucket(bucketGamedays).ForEach(func(k, v []byte) error {
-		var g store.Gameday
-		if err := json.Unmarshal(v, &g); err != nil {
-			return fmt.Errorf("store: gameday %x: %w", k, err)
-		}
-		gs = append(gs, g)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return gs, nil
+	return all[store.Gameday](t.btx.Bucket(bucketGamedays), "gameday")
 }
 
 // PutGameday inserts or replaces the game day numbered g.Number.
