@@ -167,43 +167,36 @@ func copyStore(ctx context.Context, src, dst store.Store) (counts, error) {
 			n.entries++
 		}
 	}
+	n.channels, n.users, n.reminders, n.effects, n.meta = len(snap.channels), len(snap.users), len(snap.reminders), len(snap.effects), len(snap.meta)
+	n.gamedays, n.nearMisses, n.groups, n.signals = len(snap.gamedays), len(snap.nearMiss), len(snap.groups), len(snap.signals)
 	for c, id := range snap.channels {
 		writes = append(writes, func(tx store.Tx) error { return tx.PutChannel(c, id) })
-		n.channels++
 	}
 	for _, p := range snap.users {
 		writes = append(writes, func(tx store.Tx) error { return tx.PutUserPrefs(p) })
-		n.users++
 	}
 	for _, r := range snap.reminders {
 		writes = append(writes, func(tx store.Tx) error { return tx.PutReminder(r) })
-		n.reminders++
 	}
 	for _, e := range snap.effects {
 		// A new ID in the destination; the key (what the far side
 		// dedupes on) is kept.
 		writes = append(writes, func(tx store.Tx) error { _, err := tx.AddEffect(e); return err })
-		n.effects++
 	}
 	for k, v := range snap.meta {
 		writes = append(writes, func(tx store.Tx) error { return tx.PutMeta(k, v) })
-		n.meta++
 	}
 	for _, g := range snap.gamedays {
 		writes = append(writes, func(tx store.Tx) error { return tx.PutGameday(g) })
-		n.gamedays++
 	}
 	for _, nm := range snap.nearMiss {
 		writes = append(writes, func(tx store.Tx) error { return tx.PutNearMiss(nm) })
-		n.nearMisses++
 	}
 	for _, g := range snap.groups {
 		writes = append(writes, func(tx store.Tx) error { return tx.PutAlertGroup(g) })
-		n.groups++
 	}
 	for _, sig := range snap.signals {
 		writes = append(writes, func(tx store.Tx) error { return tx.PutSignal(sig) })
-		n.signals++
 	}
 	for i := 0; i < len(writes); i += chunk {
 		batch := writes[i:min(i+chunk, len(writes))]

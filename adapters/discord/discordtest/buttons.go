@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"time"
 )
 
@@ -77,34 +76,6 @@ func (s *Server) Click(ctx context.Context, user, channel, id, label string) (*I
 	payload["type"] = 3 // MESSAGE_COMPONENT
 	payload["data"] = map[string]any{"custom_id": btn.CustomID, "component_type": 2}
 	payload["message"] = s.messageJSON(m)
-	target := s.target
 	s.mu.Unlock()
-	body, err := json.Marshal(payload)
-	if err != nil {
-		return nil, err
-	}
-	if target == "" {
-		s.gw.dispatch("INTERACTION_CREATE", json.RawMessage(body))
-		return ia, nil
-	}
-	status, resp, err := s.PostInteraction(ctx, body, strconv.FormatInt(time.Now().Unix(), 10), "")
-	if err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ia.status = status
-	var r struct {
-		Type int `json:"type"`
-		Data struct {
-			Content string `json:"content"`
-			Flags   int    `json:"flags"`
-		} `json:"data"`
-	}
-	if status == 200 && json.Unmarshal(resp, &r) == nil && r.Type != 0 {
-		s.answer(ia, r.Type, r.Data.Content, r.Data.Flags)
-	} else {
-		ia.notify()
-	}
-	return ia, nil
+	return s.deliverInteraction(ctx, ia, payload)
 }
