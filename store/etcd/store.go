@@ -62,13 +62,10 @@ var _ store.Store = (*Store)(nil)
 // another version rather than misreading it.
 const schemaVersion = "2"
 
-// maxAttempts bounds how often Update reruns fn after a conflict. Within one
-// process Updates are serialized, so conflicts come only from other
-// replicas' commits; this many in a row means something is wrong.
-const maxAttempts = 64
-
-// ErrConflict is returned by Update when fn conflicted with other commits
-// maxAttempts times in a row.
+// ErrConflict is returned by Update when fn kept conflicting with other
+// commits for commitTimeout: appends (this process's too, which do not
+// take Update's lock) bump the counter of the incident an Update appends
+// to, so under a stream of events an Update may lose many times in a row.
 var ErrConflict = errors.New("store: etcd: transaction kept conflicting with other commits")
 
 // ErrFenced is returned by Update when the context carries a fence (see
@@ -198,7 +195,16 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 	defer s.mu.Unlock()
 	f, fenced := ctx.Value(fenceKey{}).(fence)
 	ctx = requireLeader(ctx)
-	for range maxAttempts {
+	deadline := time.Now().Add(commitTimeout)
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 {
+			if time.Now().After(deadline) {
+				return ErrConflict
+			}
+			if err := conflictPause(ctx, attempt); err != nil {
+				return err
+			}
+		}
 		t := newTx(ctx, s, true)
 		if err := fn(t); err != nil {
 			if t.err != nil {
@@ -218,11 +224,20 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 		if ok {
 			return nil
 		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
 	}
-	return ErrConflict
+}
+
+// conflictPause waits a random while, growing with the attempt up to 20 ms,
+// before a transaction that lost on a conflict runs again, so that the
+// replica whose member is the raft leader (always the quickest) does not
+// win every round.
+func conflictPause(ctx context.Context, attempt int) error {
+	select {
+	case <-time.After(time.Duration(rand.Int64N(int64(min(attempt, 20)) * int64(time.Millisecond)))):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // View runs fn over the store as of one revision. fn's error is returned
@@ -376,14 +391,9 @@ func (s *Store) commitBatch(ctx context.Context, ctr *seqCounter, batch []*appen
 	}
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
-			// Replicas that lose on the counter back off for a random
-			// while, so that one whose member is the raft leader (always
-			// the quickest) does not win every time: a batch is bounded
-			// by commitTimeout, not by a number of losses.
-			select {
-			case <-time.After(time.Duration(rand.Int64N(int64(min(attempt, 20)) * int64(time.Millisecond)))):
-			case <-ctx.Done():
-				answerAll(fmt.Errorf("store: etcd: append %s: %w: %w", id, ErrConflict, ctx.Err()))
+			// Bounded by commitTimeout (ctx), not by a number of losses.
+			if err := conflictPause(ctx, attempt); err != nil {
+				answerAll(fmt.Errorf("store: etcd: append %s: %w: %w", id, ErrConflict, err))
 				return
 			}
 		}
