@@ -50,6 +50,10 @@ type TimelineEvent struct {
 	// its right edge, and appends stay near raw bbolt speed
 	// (store/bolt.BenchmarkServiceRecord: 0.82 vs 0.57 of raw at 64 writers).
 	DedupeKey string `json:"-"`
+	// Recovered marks an entry read back from the platform's history after
+	// debrief was down or disconnected, rather than received live. It is
+	// keyed at PlatformAt, so it takes its place among what was said.
+	Recovered bool `json:"recovered,omitempty"`
 }
 
 // MinTime and MaxTime bound the times debrief stores: the Unix epoch, and

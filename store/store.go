@@ -66,6 +66,21 @@ type ReadTx interface {
 	// it saw (a cursor) gets exactly what was committed since. ENOTFOUND
 	// for an unknown incident.
 	TimelineSince(incidentID string, after uint64, limit int) ([]bot.TimelineEvent, error)
+	// TimelineAfter returns at most limit entries that come after cursor
+	// c in Timeline's order, reading only those: a page of a timeline of
+	// any length. The zero cursor starts before the first entry; the
+	// cursor of a page's last entry (CursorOf) continues after it.
+	// ENOTFOUND for an unknown incident.
+	TimelineAfter(incidentID string, c TimelineCursor, limit int) ([]bot.TimelineEvent, error)
+	// TimelineTail returns the last n entries of the incident's timeline,
+	// in Timeline's order, and how many entries it holds, reading only
+	// those: what /incident timeline shows costs the same at any length.
+	// ENOTFOUND for an unknown incident.
+	TimelineTail(incidentID string, n int) (tail []bot.TimelineEvent, total int, err error)
+	// IncidentsAfter returns at most limit incidents numbered above after,
+	// by number, among those keep accepts (every one when keep is nil): a
+	// page of the incidents without decoding them all into memory at once.
+	IncidentsAfter(after int, limit int, keep func(*bot.Incident) bool) ([]*bot.Incident, error)
 	// TimelineLens returns, for every incident, how many entries its
 	// timeline holds, which is also the Seq of its last entry: a cheap way
 	// to see which timelines grew.
@@ -94,6 +109,22 @@ type ReadTx interface {
 	// Signals returns every signal, in key order.
 	Signals() ([]Signal, error)
 }
+
+// TimelineCursor is a position in an incident's timeline, in Timeline's
+// order (RecordedAt, then Seq): just after the entry recorded at At with
+// Seq. The zero TimelineCursor is before the first entry.
+type TimelineCursor struct {
+	At  time.Time
+	Seq uint64
+}
+
+// CursorOf returns the cursor just after ev.
+func CursorOf(ev bot.TimelineEvent) TimelineCursor {
+	return TimelineCursor{At: ev.RecordedAt, Seq: ev.Seq}
+}
+
+// IsZero reports whether c is before the first entry.
+func (c TimelineCursor) IsZero() bool { return c.At.IsZero() && c.Seq == 0 }
 
 // Lister enumerates what ReadTx finds only by key, so that a whole store
 // can be copied to another and compared with it (debrief migrate). Every

@@ -354,6 +354,11 @@ func (s *Service) Record(ctx context.Context, ch bot.Channel, ev bot.TimelineEve
 		return bot.TimelineEvent{}, bot.Errorf(bot.EINVALID, "The event's time (%d) is outside the years %d to %d.",
 			ev.PlatformAt.Unix(), bot.MinTime.Year(), bot.MaxTime.Year())
 	}
+	if ev.Recovered && !ev.PlatformAt.IsZero() && ev.PlatformAt.Before(ev.RecordedAt) {
+		// What was said while debrief was away goes where it was said,
+		// not where it was found.
+		ev.RecordedAt = ev.PlatformAt
+	}
 	start := time.Now()
 	stored, dup, err := s.Store.Append(ctx, ev)
 	s.metrics().CommitSeconds.Observe(time.Since(start).Seconds())

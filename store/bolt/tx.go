@@ -595,3 +595,86 @@ func (t *tx) TimelineLens() (map[string]uint64, error) {
 	})
 	return lens, err
 }
+
+// cursorKey is the timeline key of the entry a cursor stands after.
+func cursorKey(c store.TimelineCursor) []byte {
+	k := make([]byte, 16)
+	if !c.At.IsZero() {
+		binary.BigEndian.PutUint64(k[:8], uint64(c.At.UnixNano()))
+	}
+	binary.BigEndian.PutUint64(k[8:], c.Seq)
+	return k
+}
+
+// TimelineAfter seeks to the cursor's key and reads forward: the cost is
+// the page's, not the timeline's.
+func (t *tx) TimelineAfter(incidentID string, after store.TimelineCursor, limit int) ([]bot.TimelineEvent, error) {
+	tl, err := t.timelineBucket(incidentID)
+	if err != nil {
+		return nil, err
+	}
+	evs := []bot.TimelineEvent{}
+	if limit <= 0 {
+		return evs, nil
+	}
+	c := tl.Cursor()
+	var k, v []byte
+	if after.IsZero() {
+		k, v = c.First()
+	} else {
+		from := cursorKey(after)
+		k, v = c.Seek(from)
+		if k != nil && bytes.Equal(k, from) {
+			k, v = c.Next()
+		}
+	}
+	for ; k != nil && len(evs) < limit; k, v = c.Next() {
+		ev, err := decodeEvent(v)
+		if err != nil {
+			return nil, fmt.Errorf("store: timeline %s: %x: %w", incidentID, k, err)
+		}
+		evs = append(evs, ev)
+	}
+	return evs, nil
+}
+
+// TimelineTail walks back from the last key: the cost is n entries'.
+func (t *tx) TimelineTail(incidentID string, n int) ([]bot.TimelineEvent, int, error) {
+	tl, err := t.timelineBucket(incidentID)
+	if err != nil {
+		return nil, 0, err
+	}
+	total := int(tl.Sequence())
+	evs := []bot.TimelineEvent{}
+	c := tl.Cursor()
+	for k, v := c.Last(); k != nil && len(evs) < n; k, v = c.Prev() {
+		ev, err := decodeEvent(v)
+		if err != nil {
+			return nil, 0, fmt.Errorf("store: timeline %s: %x: %w", incidentID, k, err)
+		}
+		evs = append(evs, ev)
+	}
+	slices.Reverse(evs)
+	return evs, total, nil
+}
+
+// IncidentsAfter seeks past the number after in the incidents bucket, whose
+// keys are the numbers big-endian, and decodes forward until the page is
+// full.
+func (t *tx) IncidentsAfter(after int, limit int, keep func(*bot.Incident) bool) ([]*bot.Incident, error) {
+	incs := []*bot.Incident{}
+	if limit <= 0 {
+		return incs, nil
+	}
+	c := t.btx.Bucket(bucketIncidents).Cursor()
+	for k, v := c.Seek(u64(uint64(max(after, 0)) + 1)); k != nil && len(incs) < limit; k, v = c.Next() {
+		inc := new(bot.Incident)
+		if err := json.Unmarshal(v, inc); err != nil {
+			return nil, fmt.Errorf("store: incidents: %x: %w", k, err)
+		}
+		if keep == nil || keep(inc) {
+			incs = append(incs, inc)
+		}
+	}
+	return incs, nil
+}

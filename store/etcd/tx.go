@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -902,4 +903,83 @@ func (t *tx) MetaAll() (map[string]string, error) {
 		out[strings.TrimPrefix(c.key, prefix)] = string(c.val)
 	}
 	return out, nil
+}
+
+// TimelineAfter is one range read from just past the cursor's key.
+func (t *tx) TimelineAfter(incidentID string, after store.TimelineCursor, limit int) ([]bot.TimelineEvent, error) {
+	id, err := t.incident(incidentID)
+	if err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		return []bot.TimelineEvent{}, nil
+	}
+	prefix := t.timelinePrefix(id)
+	start := prefix
+	if !after.IsZero() {
+		at := after.At
+		if at.IsZero() {
+			at = time.Unix(0, 0)
+		}
+		// The smallest key greater than the cursor's entry's.
+		start = t.s.entryKey(id, at, after.Seq) + "\x00"
+	}
+	kvs, err := t.scanN(start, clientv3.GetPrefixRangeEnd(prefix), int64(limit))
+	if err != nil {
+		return nil, err
+	}
+	return t.decodeAll(id, kvs)
+}
+
+// TimelineTail is one range read of the last n keys, newest first.
+func (t *tx) TimelineTail(incidentID string, n int) ([]bot.TimelineEvent, int, error) {
+	id, err := t.incident(incidentID)
+	if err != nil {
+		return nil, 0, err
+	}
+	total, err := t.counter(t.s.seqCounterKey(id))
+	if err != nil {
+		return nil, 0, err
+	}
+	if n <= 0 {
+		return []bot.TimelineEvent{}, int(total), nil
+	}
+	prefix := t.timelinePrefix(id)
+	kvs, err := t.scanOpts(prefix, clientv3.GetPrefixRangeEnd(prefix), int64(n),
+		clientv3.WithSort(clientv3.SortByKey, clientv3.SortDescend))
+	if err != nil {
+		return nil, 0, err
+	}
+	slices.Reverse(kvs)
+	evs, err := t.decodeAll(id, kvs)
+	return evs, int(total), err
+}
+
+// IncidentsAfter is one range read from the number after after; with a
+// filter it reads on, a page at a time, until limit are kept.
+func (t *tx) IncidentsAfter(after int, limit int, keep func(*bot.Incident) bool) ([]*bot.Incident, error) {
+	incs := []*bot.Incident{}
+	prefix := t.s.key("inc") + "/"
+	end := clientv3.GetPrefixRangeEnd(prefix)
+	start := t.s.incidentKey(max(after, 0) + 1)
+	for limit > len(incs) {
+		kvs, err := t.scanN(start, end, int64(limit))
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range kvs {
+			inc := new(bot.Incident)
+			if err := json.Unmarshal(c.val, inc); err != nil {
+				return nil, fmt.Errorf("store: etcd: incidents: %s: %w", c.key, err)
+			}
+			if (keep == nil || keep(inc)) && len(incs) < limit {
+				incs = append(incs, inc)
+			}
+		}
+		if len(kvs) < limit {
+			break
+		}
+		start = kvs[len(kvs)-1].key + "\x00"
+	}
+	return incs, nil
 }

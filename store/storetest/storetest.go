@@ -38,6 +38,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Channels", testChannels},
 		{"TimelineOrder", testTimelineOrder},
 		{"TimelinePages", testTimelinePages},
+		{"TimelineCursors", testTimelineCursors},
+		{"IncidentsAfter", testIncidentsAfter},
 		{"AppendReturnsStored", testAppendReturnsStored},
 		{"AppendRefuses", testAppendRefuses},
 		{"AppendRefusalIsolated", testAppendRefusalIsolated},
@@ -1043,6 +1045,126 @@ func testTimelinePages(t *testing.T, s store.Store) {
 		wantCode(t, "TimelinePage(INC-99)", err, bot.ENOTFOUND)
 		_, err = tx.TimelineSince("INC-99", 0, 1)
 		wantCode(t, "TimelineSince(INC-99)", err, bot.ENOTFOUND)
+		return nil
+	})
+}
+
+// testTimelineCursors: TimelineAfter walks the timeline in Timeline's
+// order page by page from the zero cursor, whatever order the entries were
+// appended in; TimelineTail is the last entries, in the same order.
+func testTimelineCursors(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	inc := declare(t, s, "db latency")
+	empty := declare(t, s, "quiet")
+	// Two entries share a time: Seq breaks the tie.
+	for _, ev := range []bot.TimelineEvent{
+		event(inc.ID, "c", t0.Add(3*time.Second)),
+		event(inc.ID, "a", t0.Add(1*time.Second)),
+		event(inc.ID, "e", t0.Add(5*time.Second)),
+		event(inc.ID, "b", t0.Add(2*time.Second)),
+		event(inc.ID, "b2", t0.Add(2*time.Second)),
+		event(inc.ID, "d", t0.Add(4*time.Second)),
+	} {
+		if _, _, err := s.Append(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{"a", "b", "b2", "c", "d", "e"}
+	view(t, s, func(tx store.ReadTx) error {
+		for _, limit := range []int{1, 2, 4, 6, 10} {
+			var got []string
+			var c store.TimelineCursor
+			for pages := 0; ; pages++ {
+				if pages > len(want) {
+					t.Fatalf("TimelineAfter(limit %d) does not end", limit)
+				}
+				page, err := tx.TimelineAfter(inc.ID, c, limit)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(page) > limit {
+					t.Fatalf("TimelineAfter(limit %d) returned %d entries", limit, len(page))
+				}
+				if len(page) == 0 {
+					break
+				}
+				got = append(got, texts(page)...)
+				c = store.CursorOf(page[len(page)-1])
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("TimelineAfter pages of %d = %v, want %v", limit, got, want)
+			}
+		}
+		for _, tc := range []struct {
+			n    int
+			want []string
+		}{
+			{0, []string{}},
+			{1, []string{"e"}},
+			{3, []string{"c", "d", "e"}},
+			{6, want},
+			{99, want},
+		} {
+			tail, total, err := tx.TimelineTail(inc.ID, tc.n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := texts(tail); total != 6 || !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("TimelineTail(%d) = %v, %d, want %v, 6", tc.n, got, total, tc.want)
+			}
+		}
+		if page, err := tx.TimelineAfter(empty.ID, store.TimelineCursor{}, 10); err != nil || page == nil || len(page) != 0 {
+			t.Errorf("TimelineAfter(empty) = %v, %v, want [], nil", page, err)
+		}
+		if tail, total, err := tx.TimelineTail(empty.ID, 10); err != nil || total != 0 || len(tail) != 0 {
+			t.Errorf("TimelineTail(empty) = %v, %d, %v, want [], 0, nil", tail, total, err)
+		}
+		_, err := tx.TimelineAfter("INC-99", store.TimelineCursor{}, 1)
+		wantCode(t, "TimelineAfter(INC-99)", err, bot.ENOTFOUND)
+		_, _, err = tx.TimelineTail("INC-99", 1)
+		wantCode(t, "TimelineTail(INC-99)", err, bot.ENOTFOUND)
+		return nil
+	})
+}
+
+// testIncidentsAfter: IncidentsAfter pages the incidents by number, and
+// its filter does not shorten a page while more incidents match.
+func testIncidentsAfter(t *testing.T, s store.Store) {
+	var all []string
+	for i := range 7 {
+		inc := declare(t, s, fmt.Sprintf("incident %d", i))
+		all = append(all, inc.ID)
+	}
+	ids := func(incs []*bot.Incident) []string {
+		out := []string{}
+		for _, inc := range incs {
+			out = append(out, inc.ID)
+		}
+		return out
+	}
+	odd := func(inc *bot.Incident) bool { n, _ := bot.ParseIncidentID(inc.ID); return n%2 == 1 }
+	view(t, s, func(tx store.ReadTx) error {
+		for _, tc := range []struct {
+			after, limit int
+			keep         func(*bot.Incident) bool
+			want         []string
+		}{
+			{0, 3, nil, all[:3]},
+			{3, 3, nil, all[3:6]},
+			{6, 3, nil, all[6:]},
+			{7, 3, nil, []string{}},
+			{0, 0, nil, []string{}},
+			{0, 2, odd, []string{all[0], all[2]}},
+			{3, 2, odd, []string{all[4], all[6]}},
+		} {
+			incs, err := tx.IncidentsAfter(tc.after, tc.limit, tc.keep)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := ids(incs); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("IncidentsAfter(%d, %d) = %v, want %v", tc.after, tc.limit, got, tc.want)
+			}
+		}
 		return nil
 	})
 }
