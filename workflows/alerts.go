@@ -66,6 +66,19 @@ type AlertNotice struct {
 	Link string
 }
 
+// defused is n with the texts the sender wrote unable to carry a time
+// token into what the bot posts (bot.DefuseTimes).
+func (n AlertNotice) defused() AlertNotice {
+	n.Link = bot.DefuseTimes(n.Link)
+	as := make([]Alert, len(n.Alerts))
+	for i, a := range n.Alerts {
+		a.Name, a.Summary, a.URL = bot.DefuseTimes(a.Name), bot.DefuseTimes(a.Summary), bot.DefuseTimes(a.URL)
+		as[i] = a
+	}
+	n.Alerts = as
+	return n
+}
+
 // Alert is one alert of a notice, with what its rule decided.
 type Alert struct {
 	// Fingerprint identifies the alert within its group.
@@ -157,6 +170,7 @@ func (s *Service) alertOrigin() bot.Channel {
 // RedeliveryWindow changes nothing.
 func (s *Service) Alerts(ctx context.Context, n AlertNotice) (AlertOutcome, error) {
 	now := s.now()
+	n = n.defused()
 	id := GroupID(n.Source, n.Key)
 	out := AlertOutcome{GroupID: id}
 	for _, a := range n.Alerts {
