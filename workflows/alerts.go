@@ -14,6 +14,7 @@ import (
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/store"
 	"github.com/debrief/debrief/workflows/outbox"
+	"github.com/debrief/debrief/workflows/render"
 )
 
 // AlertAction is what a rule decides an alert does (README, "Alerts in"),
@@ -485,7 +486,7 @@ func firing(g store.AlertGroup) int {
 // are announced.
 func (s *Service) suggest(tx store.Tx, g store.AlertGroup, now time.Time) error {
 	ch := s.alertOrigin()
-	text := fmt.Sprintf("Alert %s: %s (%s), firing since %s", g.ID, g.Title, g.Severity, g.StartedAt.In(s.zone()).Format("2006-01-02 15:04 MST"))
+	text := fmt.Sprintf("Alert %s: %s (%s), firing since %s", g.ID, g.Title, g.Severity, render.At(g.StartedAt, s.zone(), bot.StyleDateTime, "2006-01-02 15:04 MST"))
 	if g.Link != "" {
 		text += " " + g.Link
 	}

@@ -103,6 +103,7 @@ func nonceOf(key string) string {
 // already posted. A text longer than a message may be is cut, and the
 // whole of it attached as message.txt, in the same request.
 func (d *Discord) Post(ctx context.Context, key, channelID, text string) (string, error) {
+	text = discordText(text)
 	if runeLen(text) <= maxContent {
 		return d.send(ctx, channelID, createMessage{Content: text, Nonce: nonceOf(key), EnforceNonce: key != "", AllowedMentions: noMentions}, nil)
 	}
@@ -128,7 +129,7 @@ func (d *Discord) PostButton(ctx context.Context, key, channelID, text, label, c
 	row := discordgo.ActionsRow{Components: []discordgo.MessageComponent{
 		discordgo.Button{Label: label, Style: discordgo.PrimaryButton, CustomID: id},
 	}}
-	return d.send(ctx, channelID, createMessage{Content: truncate(text, maxContent), Nonce: nonceOf(key), EnforceNonce: key != "",
+	return d.send(ctx, channelID, createMessage{Content: truncate(discordText(text), maxContent), Nonce: nonceOf(key), EnforceNonce: key != "",
 		AllowedMentions: noMentions, Components: []discordgo.MessageComponent{row}}, nil)
 }
 
@@ -190,6 +191,7 @@ func (d *Discord) PostFile(ctx context.Context, key, channelID, name, content, c
 	if content == "" {
 		return d.Post(ctx, key, channelID, comment+"\n"+name+" (empty)")
 	}
+	comment = discordText(comment)
 	if runeLen(comment) > maxContent {
 		comment = cutLines(comment, maxContent-1) + "…"
 	}
@@ -325,7 +327,7 @@ func (d *Discord) Pin(ctx context.Context, channelID, messageID string) error {
 
 // SetTopic sets the channel topic, cut to Discord's 1024 characters.
 func (d *Discord) SetTopic(ctx context.Context, channelID, topic string) error {
-	if _, err := d.api.ChannelEdit(channelID, &discordgo.ChannelEdit{Topic: truncate(topic, maxTopic)}, discordgo.WithContext(ctx)); err != nil {
+	if _, err := d.api.ChannelEdit(channelID, &discordgo.ChannelEdit{Topic: truncate(bot.TimeText(topic), maxTopic)}, discordgo.WithContext(ctx)); err != nil {
 		return classify("set topic of "+channelID, err)
 	}
 	return nil
