@@ -164,10 +164,10 @@ func (c *call) inject() (Reply, error) {
 		return Reply{}, bot.Errorf(bot.ECONFLICT, "%s is %s: a fault goes in while the drill is open.", c.inc.ID, c.inc.Status.Human())
 	case !d.AbortedAt.IsZero():
 		return Reply{}, bot.Errorf(bot.ECONFLICT, "%s was aborted at %s; its fault is not injected again.",
-			c.inc.ID, d.AbortedAt.UTC().Format("15:04:05 UTC"))
+			c.inc.ID, render.When(d.AbortedAt, c.loc, "15:04:05 MST"))
 	case !d.InjectedAt.IsZero() && !manual:
 		return Reply{}, bot.Errorf(bot.ECONFLICT, "The fault of %s was injected at %s. If it went in by hand later, mark that moment: /incident %s manual",
-			c.inc.ID, d.InjectedAt.UTC().Format("15:04:05 UTC"), bot.VerbGamedayInject)
+			c.inc.ID, render.When(d.InjectedAt, c.loc, "15:04:05 MST"), bot.VerbGamedayInject)
 	}
 	text := "fault injected"
 	if manual {
@@ -218,7 +218,7 @@ func (c *call) abortDrill() (Reply, error) {
 		return Reply{}, err
 	}
 	if !d.AbortedAt.IsZero() {
-		return Reply{}, bot.Errorf(bot.ECONFLICT, "%s was aborted already, at %s.", c.inc.ID, d.AbortedAt.UTC().Format("15:04:05 UTC"))
+		return Reply{}, bot.Errorf(bot.ECONFLICT, "%s was aborted already, at %s.", c.inc.ID, render.When(d.AbortedAt, c.loc, "15:04:05 MST"))
 	}
 	d.AbortedAt = c.now
 	text := "drill aborted"
@@ -249,7 +249,7 @@ func (c *call) detected() (Reply, error) {
 	case d.InjectedAt.IsZero():
 		return Reply{}, bot.Errorf(bot.ECONFLICT, "Nothing was injected in %s yet: %s comes first.", c.inc.ID, bot.Syntax(bot.VerbGamedayInject))
 	case !d.DetectedAt.IsZero():
-		return Reply{}, bot.Errorf(bot.ECONFLICT, "The fault of %s was detected already, at %s.", c.inc.ID, d.DetectedAt.UTC().Format("15:04:05 UTC"))
+		return Reply{}, bot.Errorf(bot.ECONFLICT, "The fault of %s was detected already, at %s.", c.inc.ID, render.When(d.DetectedAt, c.loc, "15:04:05 MST"))
 	}
 	d.DetectedAt = c.now
 	c.inc.DetectedAt = c.now
