@@ -101,15 +101,18 @@ func nonceOf(key string) string {
 // Post posts text in the channel and returns the message's ID. The effect
 // key is the nonce, so a retry after a lost answer returns the message
 // already posted. A text longer than a message may be is cut, and the
-// whole of it attached as message.txt, in the same request.
+// whole of it attached as message.txt, in the same request. Its time
+// tokens become Discord timestamps (discordText).
 func (d *Discord) Post(ctx context.Context, key, channelID, text string) (string, error) {
-	text = discordText(text)
-	if runeLen(text) <= maxContent {
-		return d.send(ctx, channelID, createMessage{Content: text, Nonce: nonceOf(key), EnforceNonce: key != "", AllowedMentions: noMentions}, nil)
+	content := discordText(text)
+	if runeLen(content) <= maxContent {
+		return d.send(ctx, channelID, createMessage{Content: content, Nonce: nonceOf(key), EnforceNonce: key != "", AllowedMentions: noMentions}, nil)
 	}
-	head := cutLines(text, maxContent-100) + "\n… (the full text is attached)"
+	// The attachment is a text file, where no markup is shown: its times
+	// are the tokens' fallbacks.
+	head := cutLines(content, maxContent-100) + "\n… (the full text is attached)"
 	return d.send(ctx, channelID, createMessage{Content: head, Nonce: nonceOf(key), EnforceNonce: key != "", AllowedMentions: noMentions},
-		[]*discordgo.File{{Name: "message.txt", ContentType: "text/plain; charset=utf-8", Reader: strings.NewReader(text)}})
+		[]*discordgo.File{{Name: "message.txt", ContentType: "text/plain; charset=utf-8", Reader: strings.NewReader(bot.TimeText(text))}})
 }
 
 // commandPrefix starts the custom_id of a button that runs a command: the
