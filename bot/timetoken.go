@@ -124,7 +124,7 @@ func ParseTimeToken(tok string) (Stamp, bool) {
 		return Stamp{}, false
 	}
 	head, fb, ok := strings.Cut(inner, "|")
-	if !ok || len(fb) > maxTimeFallback || strings.ContainsAny(fb, "\n\r") || strings.ContainsFunc(fb, isTimeDelimiter) || !utf8.ValidString(fb) {
+	if !ok || len(fb) > maxTimeFallback || strings.ContainsAny(fb, "|\n\r") || strings.ContainsFunc(fb, isTimeDelimiter) || !utf8.ValidString(fb) {
 		return Stamp{}, false
 	}
 	sec, style, ok := strings.Cut(head, ":")

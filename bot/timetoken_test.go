@@ -98,3 +98,33 @@ func TestDefuseTimes(t *testing.T) {
 		t.Errorf("a display name carries a token: %q", d)
 	}
 }
+
+// FuzzExpandTimes: whatever the text, no delimiter comes out of
+// ExpandTimes or DefuseTimes, the plain parts never hold one, and a
+// defused text holds no token.
+func FuzzExpandTimes(f *testing.F) {
+	f.Add("at " + bot.TimeToken(bot.Stamp{At: time.Unix(1700000000, 0), Style: bot.StyleTime, Fallback: "x"}) + " ok")
+	f.Add("\ufdd0t:1:f|a\ufdd1\ufdd0\ufdd1\ufdd0t:-5:F|\ufdd1")
+	f.Add("\ufdd0t:99999999999999:f|a\ufdd1")
+	f.Fuzz(func(t *testing.T, s string) {
+		out := bot.ExpandTimes(s, func(st bot.Stamp) string {
+			if !st.Style.Valid() || strings.ContainsAny(st.Fallback, "\ufdd0\ufdd1\n|") {
+				t.Errorf("a token of %q was read as %+v", s, st)
+			}
+			return "<time>"
+		}, func(p string) string {
+			if strings.ContainsAny(p, "\ufdd0\ufdd1") {
+				t.Errorf("plain text %q of %q holds a delimiter", p, s)
+			}
+			return p
+		})
+		if strings.ContainsAny(out, "\ufdd0\ufdd1") {
+			t.Errorf("ExpandTimes(%q) = %q holds a delimiter", s, out)
+		}
+		found := false
+		bot.ExpandTimes(bot.DefuseTimes(s), func(bot.Stamp) string { found = true; return "" }, nil)
+		if found {
+			t.Errorf("DefuseTimes(%q) still holds a token", s)
+		}
+	})
+}
