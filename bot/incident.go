@@ -33,10 +33,12 @@ func (u User) IsZero() bool { return u.ID == "" }
 
 // Display is how the bot names u in text.
 func (u User) Display() string {
+	// A display name is the person's own text: it may not carry a time
+	// token (DefuseTimes) into what the bot posts.
 	if u.Name != "" {
-		return "@" + u.Name
+		return "@" + DefuseTimes(u.Name)
 	}
-	return "@" + u.ID
+	return "@" + DefuseTimes(u.ID)
 }
 
 // Severity is SEV1 (worst) to SEV4.

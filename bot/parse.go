@@ -40,6 +40,8 @@ func Parse(text string) (Command, error) {
 	if !utf8.ValidString(text) {
 		return Command{}, &Error{Code: EINVALID, Message: "The command is not valid UTF-8 text.\n" + Help()}
 	}
+	// Nothing typed may carry a time token into what the bot posts.
+	text = DefuseTimes(text)
 	word, rest := cutWord(text)
 	if word == "" {
 		return Command{Verb: VerbHelp}, nil

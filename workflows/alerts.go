@@ -14,6 +14,7 @@ import (
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/store"
 	"github.com/debrief/debrief/workflows/outbox"
+	"github.com/debrief/debrief/workflows/render"
 )
 
 // AlertAction is what a rule decides an alert does (README, "Alerts in"),
@@ -64,6 +65,19 @@ type AlertNotice struct {
 	Truncated int
 	// Link is where the sender shows the group (externalURL).
 	Link string
+}
+
+// defused is n with the texts the sender wrote unable to carry a time
+// token into what the bot posts (bot.DefuseTimes).
+func (n AlertNotice) defused() AlertNotice {
+	n.Link = bot.DefuseTimes(n.Link)
+	as := make([]Alert, len(n.Alerts))
+	for i, a := range n.Alerts {
+		a.Name, a.Summary, a.URL = bot.DefuseTimes(a.Name), bot.DefuseTimes(a.Summary), bot.DefuseTimes(a.URL)
+		as[i] = a
+	}
+	n.Alerts = as
+	return n
 }
 
 // Alert is one alert of a notice, with what its rule decided.
@@ -157,6 +171,7 @@ func (s *Service) alertOrigin() bot.Channel {
 // RedeliveryWindow changes nothing.
 func (s *Service) Alerts(ctx context.Context, n AlertNotice) (AlertOutcome, error) {
 	now := s.now()
+	n = n.defused()
 	id := GroupID(n.Source, n.Key)
 	out := AlertOutcome{GroupID: id}
 	for _, a := range n.Alerts {
@@ -471,7 +486,7 @@ func firing(g store.AlertGroup) int {
 // are announced.
 func (s *Service) suggest(tx store.Tx, g store.AlertGroup, now time.Time) error {
 	ch := s.alertOrigin()
-	text := fmt.Sprintf("Alert %s: %s (%s), firing since %s", g.ID, g.Title, g.Severity, g.StartedAt.In(s.zone()).Format("2006-01-02 15:04 MST"))
+	text := fmt.Sprintf("Alert %s: %s (%s), firing since %s", g.ID, g.Title, g.Severity, render.At(g.StartedAt, s.zone(), bot.StyleDateTime, "2006-01-02 15:04 MST"))
 	if g.Link != "" {
 		text += " " + g.Link
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/store"
 	"github.com/debrief/debrief/workflows/outbox"
+	"github.com/debrief/debrief/workflows/render"
 )
 
 // Digest is the loop that posts the weekly digest of countermeasures not
@@ -93,7 +94,7 @@ func (d *Digest) Tick(ctx context.Context, now time.Time) (int, error) {
 					b.WriteString("A year ago this week:")
 					yearAgo[p] = b
 				}
-				fmt.Fprintf(b, "\n- %s %s (%s, declared %s)", inc.ID, inc.Title, inc.Severity, bot.DateOf(inc.DeclaredAt.In(s.zone())))
+				fmt.Fprintf(b, "\n- %s %s (%s, declared %s)", inc.ID, inc.Title, inc.Severity, render.At(inc.DeclaredAt, s.zone(), bot.StyleDate, "2006-01-02"))
 				if s.Config.ArchiveURL != "" {
 					b.WriteString(" " + strings.TrimSuffix(s.Config.ArchiveURL, "/") + "/incidents/" + inc.ID)
 				}

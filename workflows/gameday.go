@@ -105,7 +105,7 @@ func (s *Service) scheduleGameday(ctx context.Context, actor bot.User, ch bot.Ch
 		}
 		o := s.Outbox()
 		r := outbox.Route{Platform: ch.Platform, ChannelID: ch.ID, Key: g.ID + "/scheduled"}
-		if _, err := o.Enqueue(tx, r, Post{Text: render.GamedayScheduled(g, loc)}, now); err != nil {
+		if _, err := o.Enqueue(tx, r, Post{Text: render.GamedayScheduled(g, s.zone())}, now); err != nil {
 			return fmt.Errorf("workflows: gameday schedule %s: %w", g.ID, err)
 		}
 		r.Key = g.ID + "/invite"
@@ -120,7 +120,7 @@ func (s *Service) scheduleGameday(ctx context.Context, actor bot.User, ch bot.Ch
 	}
 	s.kick()
 	return Reply{Text: fmt.Sprintf("%sScheduled game day %s: %s, at %s for %s. It opens as a drill incident then; reminders go out a day and an hour before.",
-		bot.DrillMark, g.ID, g.Title, at.Format("2006-01-02 15:04 MST"), render.Duration(dur))}, nil
+		bot.DrillMark, g.ID, g.Title, render.At(at, loc, bot.StyleDateTime, "2006-01-02 15:04 MST"), render.Duration(dur))}, nil
 }
 
 func containsUser(us []bot.User, u bot.User) bool {
@@ -164,10 +164,10 @@ func (c *call) inject() (Reply, error) {
 		return Reply{}, bot.Errorf(bot.ECONFLICT, "%s is %s: a fault goes in while the drill is open.", c.inc.ID, c.inc.Status.Human())
 	case !d.AbortedAt.IsZero():
 		return Reply{}, bot.Errorf(bot.ECONFLICT, "%s was aborted at %s; its fault is not injected again.",
-			c.inc.ID, d.AbortedAt.UTC().Format("15:04:05 UTC"))
+			c.inc.ID, render.When(d.AbortedAt, c.loc, "15:04:05 MST"))
 	case !d.InjectedAt.IsZero() && !manual:
 		return Reply{}, bot.Errorf(bot.ECONFLICT, "The fault of %s was injected at %s. If it went in by hand later, mark that moment: /incident %s manual",
-			c.inc.ID, d.InjectedAt.UTC().Format("15:04:05 UTC"), bot.VerbGamedayInject)
+			c.inc.ID, render.When(d.InjectedAt, c.loc, "15:04:05 MST"), bot.VerbGamedayInject)
 	}
 	text := "fault injected"
 	if manual {
@@ -194,11 +194,11 @@ func (c *call) inject() (Reply, error) {
 		via = " The chaos hook is called; its answer goes in the timeline."
 	}
 	if err := c.post(fmt.Sprintf("Fault injected at %s: time to detect and to mitigate are measured from now.%s",
-		c.now.UTC().Format("15:04:05 UTC"), via)); err != nil {
+		render.At(c.now, c.s.zone(), bot.StyleTimeSeconds, "15:04:05 MST"), via)); err != nil {
 		return Reply{}, err
 	}
 	return Reply{Text: fmt.Sprintf("Injection of %s recorded at %s.%s Mark detection with %s.",
-		c.inc.ID, c.now.UTC().Format("15:04:05 UTC"), via, bot.Syntax(bot.VerbGamedayDetected))}, nil
+		c.inc.ID, render.At(c.now, c.loc, bot.StyleTimeSeconds, "15:04:05 MST"), via, bot.Syntax(bot.VerbGamedayDetected))}, nil
 }
 
 func (c *call) hookRequest(action string) HookRequest {
@@ -218,7 +218,7 @@ func (c *call) abortDrill() (Reply, error) {
 		return Reply{}, err
 	}
 	if !d.AbortedAt.IsZero() {
-		return Reply{}, bot.Errorf(bot.ECONFLICT, "%s was aborted already, at %s.", c.inc.ID, d.AbortedAt.UTC().Format("15:04:05 UTC"))
+		return Reply{}, bot.Errorf(bot.ECONFLICT, "%s was aborted already, at %s.", c.inc.ID, render.When(d.AbortedAt, c.loc, "15:04:05 MST"))
 	}
 	d.AbortedAt = c.now
 	text := "drill aborted"
@@ -249,7 +249,7 @@ func (c *call) detected() (Reply, error) {
 	case d.InjectedAt.IsZero():
 		return Reply{}, bot.Errorf(bot.ECONFLICT, "Nothing was injected in %s yet: %s comes first.", c.inc.ID, bot.Syntax(bot.VerbGamedayInject))
 	case !d.DetectedAt.IsZero():
-		return Reply{}, bot.Errorf(bot.ECONFLICT, "The fault of %s was detected already, at %s.", c.inc.ID, d.DetectedAt.UTC().Format("15:04:05 UTC"))
+		return Reply{}, bot.Errorf(bot.ECONFLICT, "The fault of %s was detected already, at %s.", c.inc.ID, render.When(d.DetectedAt, c.loc, "15:04:05 MST"))
 	}
 	d.DetectedAt = c.now
 	c.inc.DetectedAt = c.now
@@ -437,7 +437,7 @@ func (s *Service) remindGameday(tx store.Tx, g store.Gameday, now time.Time) err
 	}
 	text := fmt.Sprintf("%sReminder: game day %s (%s) starts in %s, at %s. %s\nHypothesis: %s",
 		bot.DrillMark, g.ID, g.Title, render.Duration(g.Start.Sub(now).Round(time.Minute)),
-		g.Start.UTC().Format("2006-01-02 15:04 UTC"), strings.Join(names, " "), g.Plan.Hypothesis)
+		render.At(g.Start, s.zone(), bot.StyleDateTime, "2006-01-02 15:04 MST"), strings.Join(names, " "), g.Plan.Hypothesis)
 	r := outbox.Route{Platform: g.Origin.Platform, ChannelID: g.Origin.ID}
 	if _, err := s.Outbox().Enqueue(tx, r, Post{Text: text}, now); err != nil {
 		return fmt.Errorf("workflows: remind %s: %w", g.ID, err)
@@ -460,12 +460,14 @@ func (s *Service) openDrill(tx store.Tx, g *store.Gameday, now time.Time) error 
 	g.IncidentID = inc.ID
 	if late := now.Sub(g.Start); late > LateDrill {
 		c := &call{s: s, tx: tx, inc: inc, actor: outbox.BotUser(g.Origin.Platform), now: now, loc: s.zone()}
-		text := fmt.Sprintf("opened %s late: the drill was due at %s, while debrief was not running",
-			render.Duration(late.Round(time.Minute)), g.Start.UTC().Format("2006-01-02 15:04 UTC"))
-		if err := c.event(bot.EventBot, text); err != nil {
+		text := func(due string) string {
+			return fmt.Sprintf("opened %s late: the drill was due at %s, while debrief was not running", render.Duration(late.Round(time.Minute)), due)
+		}
+		// The timeline keeps an explicit zone; the channel reads a token.
+		if err := c.event(bot.EventBot, text(g.Start.UTC().Format("2006-01-02 15:04 UTC"))); err != nil {
 			return err
 		}
-		if err := c.post("This drill " + text + "."); err != nil {
+		if err := c.post("This drill " + text(render.At(g.Start, s.zone(), bot.StyleDateTime, "2006-01-02 15:04 MST")) + "."); err != nil {
 			return err
 		}
 	}

@@ -32,6 +32,13 @@ var lifecycleVerbs = verbs{
 // the timeline.
 func (s *Service) Declare(ctx context.Context, actor bot.User, ch bot.Channel, cmd bot.Command, seed *bot.TimelineEvent) (Reply, error) {
 	cmd.Verb = bot.VerbDeclare
+	// A form's fields did not pass through bot.Parse.
+	cmd.Text = bot.DefuseTimes(cmd.Text)
+	if seed != nil {
+		s := *seed
+		s.Text = bot.DefuseTimes(s.Text)
+		seed = &s
+	}
 	for i := range cmd.Users {
 		if cmd.Users[i].Platform == "" {
 			cmd.Users[i].Platform = actor.Platform

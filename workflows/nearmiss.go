@@ -36,6 +36,7 @@ var nearMissVerbs = verbs{
 // dup true.
 func (s *Service) RecordNearMiss(ctx context.Context, nm store.NearMiss) (store.NearMiss, bool, error) {
 	now := s.now()
+	nm.Text = bot.DefuseTimes(nm.Text)
 	if strings.TrimSpace(nm.Text) == "" {
 		return store.NearMiss{}, false, bot.Errorf(bot.EINVALID, "A near miss needs a text: say what almost went wrong.")
 	}

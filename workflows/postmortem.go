@@ -85,7 +85,10 @@ func (c *call) schedule() (Reply, error) {
 	if err := c.scheduleMeetingReminders(); err != nil {
 		return Reply{}, err
 	}
-	text := fmt.Sprintf("Post-mortem of %s %s for %s.", c.inc.ID, verb, when)
+	// The answer is shown in the channel: its time is a token, read in
+	// the caller's zone where no platform shows the reader's.
+	text := fmt.Sprintf("Post-mortem of %s %s for %s, %s.", c.inc.ID, verb,
+		render.At(at, loc, bot.StyleDateTime, "2006-01-02 15:04 MST"), render.Duration(dur))
 	if note != "" {
 		text += "\n" + note
 	}
@@ -157,12 +160,15 @@ func (s *Service) responderZones(ctx context.Context, ch bot.Channel) map[string
 	return zones
 }
 
-// meetingMessage announces the meeting with each responder's local time.
+// meetingMessage announces the meeting: its start as a time token (each
+// reader sees their own zone where the platform can show it, the
+// operator's elsewhere), then each responder's local time, so that people
+// see who is asked to meet at night.
 func (c *call) meetingMessage(verb string) string {
 	pm := c.inc.Postmortem
 	var b strings.Builder
 	fmt.Fprintf(&b, "Post-mortem of %s %s: %s, %s. The invite is attached.",
-		c.inc.ID, verb, render.When(pm.ScheduledAt, c.scheduleLoc(), "Mon 2006-01-02 15:04 MST"), render.Duration(pm.Duration))
+		c.inc.ID, verb, render.At(pm.ScheduledAt, c.s.zone(), bot.StyleLongDateTime, "Mon 2006-01-02 15:04 MST"), render.Duration(pm.Duration))
 	type local struct{ who, when string }
 	var locals []local
 	for _, u := range c.inc.Responders {
@@ -177,13 +183,6 @@ func (c *call) meetingMessage(verb string) string {
 		fmt.Fprintf(&b, "\n%s: %s", l.who, l.when)
 	}
 	return b.String()
-}
-
-func (c *call) scheduleLoc() *time.Location {
-	if loc, err := time.LoadLocation(c.inc.Postmortem.Zone); err == nil {
-		return loc
-	}
-	return time.UTC
 }
 
 // scheduleMeetingReminders (re)sets the reminders before the meeting; one

@@ -135,14 +135,14 @@ func (rs *Reminders) fire(tx store.Tx, r store.Reminder, now time.Time) (bool, e
 		deadline := rs.deadline(inc)
 		text = fmt.Sprintf("Reminder: %s was resolved %s ago and its post-mortem is not scheduled. %s, please book it by %s: %s",
 			inc.ID, now.Sub(inc.ResolvedAt).Round(time.Minute), commanderName(inc),
-			deadline.Format("Mon 2006-01-02 15:04 MST"), bot.Syntax(bot.VerbPostmortemSchedule))
+			render.At(deadline, s.zone(), bot.StyleLongDateTime, "Mon 2006-01-02 15:04 MST"), bot.Syntax(bot.VerbPostmortemSchedule))
 		// Past the deadline the nudge goes public, once: a review that
 		// never happens is how the learning is lost.
 		if !now.Before(deadline) && !r.Escalated {
 			r.Escalated = true
 			if err := s.queue(tx, inc, now).announce(fmt.Sprintf("%s (%s, resolved %s) has no post-mortem scheduled; it was due by %s. Commander: %s.",
-				inc.ID, inc.Severity, inc.ResolvedAt.In(s.zone()).Format("2006-01-02"),
-				deadline.Format("Mon 2006-01-02 15:04 MST"), commanderName(inc))); err != nil {
+				inc.ID, inc.Severity, render.At(inc.ResolvedAt, s.zone(), bot.StyleDate, "2006-01-02"),
+				render.At(deadline, s.zone(), bot.StyleLongDateTime, "Mon 2006-01-02 15:04 MST"), commanderName(inc))); err != nil {
 				return false, err
 			}
 		}
@@ -153,7 +153,7 @@ func (rs *Reminders) fire(tx store.Tx, r store.Reminder, now time.Time) (bool, e
 		}
 		in := pm.ScheduledAt.Sub(now).Round(time.Minute)
 		text = fmt.Sprintf("The post-mortem of %s starts in %s, at %s. Blameless: we ask why it made sense at the time.",
-			inc.ID, render.Duration(in), render.When(pm.ScheduledAt, s.zone(), "15:04 MST"))
+			inc.ID, render.Duration(in), render.At(pm.ScheduledAt, s.zone(), bot.StyleTime, "15:04 MST"))
 		if err := s.queue(tx, inc, now).post(text); err != nil {
 			return false, err
 		}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/workflows"
 )
 
@@ -16,8 +17,10 @@ func (e *env) posts(from int, sub string) []string {
 	defer e.chat.mu.Unlock()
 	var out []string
 	for i := from; i < len(e.chat.calls); i++ {
-		if text, ok := e.chat.full[i]; ok && strings.Contains(text, sub) {
-			out = append(out, text)
+		// Read as the console shows them: a time token as its fallback
+		// (times_test.go holds the tokens themselves).
+		if text, ok := e.chat.full[i]; ok && strings.Contains(bot.TimeText(text), sub) {
+			out = append(out, bot.TimeText(text))
 		}
 	}
 	return out

@@ -348,6 +348,9 @@ func (s *Service) Record(ctx context.Context, ch bot.Channel, ev bot.TimelineEve
 	}
 	ev.IncidentID = id
 	ev.RecordedAt = s.now()
+	// What people said is quoted in posts (a near miss, a declare from a
+	// message): it may not carry a time token (bot.DefuseTimes).
+	ev.Text, ev.Author.Name = bot.DefuseTimes(ev.Text), bot.DefuseTimes(ev.Author.Name)
 	if !ev.PlatformAt.IsZero() && !bot.StorableTime(ev.PlatformAt) {
 		// It can never be stored: a platform retrying it would retry
 		// forever. Adapters acknowledge EINVALID and log it.

@@ -9,14 +9,17 @@ import (
 )
 
 // TestTimesNotDoubled: in UTC, a time is said once; in another zone, UTC
-// follows in parentheses.
+// follows in parentheses. The answer is shown in the channel, so its time
+// is a token (read in each reader's zone), whose fallback is the
+// caller's.
 func TestTimesNotDoubled(t *testing.T) {
 	e := newEnv(t) // 2026-03-02 10:00 UTC
 	_, ch := e.resolved("Login errors")
 	r := e.run(alice, ch, "postmortem schedule 2026-03-02 14:00 UTC")
-	if want := "Post-mortem of INC-1 scheduled for 2026-03-02 14:00 UTC, 1h."; r.Text != want {
-		t.Errorf("schedule in UTC = %q, want %q", r.Text, want)
+	if want := "Post-mortem of INC-1 scheduled for 2026-03-02 14:00 UTC, 1h."; bot.TimeText(r.Text) != want {
+		t.Errorf("schedule in UTC = %q, want %q", bot.TimeText(r.Text), want)
 	}
+	wantStamps(t, r.Text, time.Date(2026, 3, 2, 14, 0, 0, 0, time.UTC))
 	before := len(e.chat.Calls())
 	e.deliver()
 	for _, p := range e.posts(before, "Post-mortem of INC-1") {
@@ -25,8 +28,26 @@ func TestTimesNotDoubled(t *testing.T) {
 		}
 	}
 	r = e.run(alice, ch, "postmortem schedule 2026-03-02 16:00 Europe/Berlin")
-	if want := "rescheduled for 2026-03-02 16:00 CET (15:00 UTC), 1h."; !strings.Contains(r.Text, want) {
-		t.Errorf("schedule in Berlin = %q, want %q", r.Text, want)
+	if want := "rescheduled for 2026-03-02 16:00 CET (15:00 UTC), 1h."; !strings.Contains(bot.TimeText(r.Text), want) {
+		t.Errorf("schedule in Berlin = %q, want %q", bot.TimeText(r.Text), want)
+	}
+	wantStamps(t, r.Text, time.Date(2026, 3, 2, 15, 0, 0, 0, time.UTC))
+}
+
+// wantStamps checks that text carries exactly the time tokens of want, in
+// order.
+func wantStamps(t *testing.T, text string, want ...time.Time) {
+	t.Helper()
+	var got []time.Time
+	bot.ExpandTimes(text, func(st bot.Stamp) string { got = append(got, st.At); return "" }, nil)
+	if len(got) != len(want) {
+		t.Errorf("%q carries %d time tokens %v, want %v", text, len(got), got, want)
+		return
+	}
+	for i := range got {
+		if !got[i].Equal(want[i]) {
+			t.Errorf("%q: token %d is %s, want %s", text, i, got[i], want[i])
+		}
 	}
 }
 
@@ -94,8 +115,8 @@ func TestScheduleDSTSaid(t *testing.T) {
 	}
 }
 
-// TestSummaryInConfiguredZone: the pinned summary gives the declare time in
-// DEBRIEF_TZ (with UTC beside it), not always in UTC.
+// TestSummaryInConfiguredZone: the pinned summary gives the declare time as
+// a token whose fallback is in DEBRIEF_TZ (with UTC beside it), not UTC.
 func TestSummaryInConfiguredZone(t *testing.T) {
 	e := newEnv(t)
 	berlin, err := time.LoadLocation("Europe/Berlin")
@@ -110,4 +131,18 @@ func TestSummaryInConfiguredZone(t *testing.T) {
 	if len(posts) != 1 || !strings.Contains(posts[0], "Declared 2026-03-02 11:00 CET (10:00 UTC) by @alice.") {
 		t.Errorf("summary = %q, want the declare time in Europe/Berlin", posts)
 	}
+	// What the chat is given is a token: each reader's own zone where
+	// the platform can, the fallback above where not.
+	var raw []string
+	e.chat.mu.Lock()
+	for i := before; i < len(e.chat.calls); i++ {
+		if text, ok := e.chat.full[i]; ok && strings.Contains(text, "Declared ") {
+			raw = append(raw, text)
+		}
+	}
+	e.chat.mu.Unlock()
+	if len(raw) != 1 {
+		t.Fatalf("summary posts = %q", raw)
+	}
+	wantStamps(t, raw[0], time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -153,6 +154,13 @@ func (s *Service) ApplyIssue(ctx context.Context, st IssueState) (bool, error) {
 
 // applyIssueAt is ApplyIssue at now.
 func (s *Service) applyIssueAt(ctx context.Context, st IssueState, now time.Time) (bool, error) {
+	// The tracker's texts are quoted in posts: none may carry a time
+	// token (bot.DefuseTimes).
+	st.URL, st.Actor = bot.DefuseTimes(st.URL), bot.DefuseTimes(st.Actor)
+	st.Assignees = slices.Clone(st.Assignees)
+	for i, a := range st.Assignees {
+		st.Assignees[i] = bot.DefuseTimes(a)
+	}
 	key, ok := IssueKey(st.Body)
 	if !ok {
 		return false, nil

@@ -558,10 +558,12 @@ func (c *Console) printf(format string, args ...any) {
 // its own goroutine, and lines must not interleave. Everything goes
 // through render.Visible: out is a terminal, and a note or a title holding
 // an escape sequence or a bidi override must print as characters, not act
-// on it. Write errors are ignored: a closed terminal must not make the
-// outbox retry forever.
+// on it. A terminal shows no time in its reader's zone: a time token
+// (bot.TimeToken) is written as its fallback, the time in the operator's
+// zone (DEBRIEF_TZ). Write errors are ignored: a closed terminal must not
+// make the outbox retry forever.
 func (c *Console) write(s string) {
-	s = render.Visible(s)
+	s = render.Visible(bot.TimeText(s))
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	_, _ = io.WriteString(c.out, s)

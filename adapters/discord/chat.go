@@ -101,14 +101,18 @@ func nonceOf(key string) string {
 // Post posts text in the channel and returns the message's ID. The effect
 // key is the nonce, so a retry after a lost answer returns the message
 // already posted. A text longer than a message may be is cut, and the
-// whole of it attached as message.txt, in the same request.
+// whole of it attached as message.txt, in the same request. Its time
+// tokens become Discord timestamps (discordText).
 func (d *Discord) Post(ctx context.Context, key, channelID, text string) (string, error) {
-	if runeLen(text) <= maxContent {
-		return d.send(ctx, channelID, createMessage{Content: text, Nonce: nonceOf(key), EnforceNonce: key != "", AllowedMentions: noMentions}, nil)
+	content := discordText(text)
+	if runeLen(content) <= maxContent {
+		return d.send(ctx, channelID, createMessage{Content: content, Nonce: nonceOf(key), EnforceNonce: key != "", AllowedMentions: noMentions}, nil)
 	}
-	head := cutLines(text, maxContent-100) + "\n… (the full text is attached)"
+	// The attachment is a text file, where no markup is shown: its times
+	// are the tokens' fallbacks.
+	head := cutLines(content, maxContent-100) + "\n… (the full text is attached)"
 	return d.send(ctx, channelID, createMessage{Content: head, Nonce: nonceOf(key), EnforceNonce: key != "", AllowedMentions: noMentions},
-		[]*discordgo.File{{Name: "message.txt", ContentType: "text/plain; charset=utf-8", Reader: strings.NewReader(text)}})
+		[]*discordgo.File{{Name: "message.txt", ContentType: "text/plain; charset=utf-8", Reader: strings.NewReader(bot.TimeText(text))}})
 }
 
 // commandPrefix starts the custom_id of a button that runs a command: the
@@ -128,7 +132,7 @@ func (d *Discord) PostButton(ctx context.Context, key, channelID, text, label, c
 	row := discordgo.ActionsRow{Components: []discordgo.MessageComponent{
 		discordgo.Button{Label: label, Style: discordgo.PrimaryButton, CustomID: id},
 	}}
-	return d.send(ctx, channelID, createMessage{Content: truncate(text, maxContent), Nonce: nonceOf(key), EnforceNonce: key != "",
+	return d.send(ctx, channelID, createMessage{Content: truncate(discordText(text), maxContent), Nonce: nonceOf(key), EnforceNonce: key != "",
 		AllowedMentions: noMentions, Components: []discordgo.MessageComponent{row}}, nil)
 }
 
@@ -190,6 +194,7 @@ func (d *Discord) PostFile(ctx context.Context, key, channelID, name, content, c
 	if content == "" {
 		return d.Post(ctx, key, channelID, comment+"\n"+name+" (empty)")
 	}
+	comment = discordText(comment)
 	if runeLen(comment) > maxContent {
 		comment = cutLines(comment, maxContent-1) + "…"
 	}
@@ -325,7 +330,7 @@ func (d *Discord) Pin(ctx context.Context, channelID, messageID string) error {
 
 // SetTopic sets the channel topic, cut to Discord's 1024 characters.
 func (d *Discord) SetTopic(ctx context.Context, channelID, topic string) error {
-	if _, err := d.api.ChannelEdit(channelID, &discordgo.ChannelEdit{Topic: truncate(topic, maxTopic)}, discordgo.WithContext(ctx)); err != nil {
+	if _, err := d.api.ChannelEdit(channelID, &discordgo.ChannelEdit{Topic: truncate(bot.TimeText(topic), maxTopic)}, discordgo.WithContext(ctx)); err != nil {
 		return classify("set topic of "+channelID, err)
 	}
 	return nil

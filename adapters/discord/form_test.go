@@ -87,7 +87,7 @@ func TestGamedayModal(t *testing.T) {
 				t.Fatal(err)
 			}
 			kind, reply, err := sub.Reply(ctx)
-			if err != nil || kind != "in_channel" || !strings.Contains(reply, "Scheduled game day GD-1: Primary DB failover, at 2026-03-04 14:00 UTC") {
+			if err != nil || kind != "in_channel" || !strings.Contains(reply, "Scheduled game day GD-1: Primary DB failover, at <t:1772632800:f>") {
 				t.Errorf("submit = %s %q (%v)", kind, reply, err)
 			}
 			if n := gamedays(); n != 1 {

@@ -263,7 +263,7 @@ func (d *Discord) command(ctx context.Context, i *discordgo.Interaction, respond
 		},
 		answer.Reply[workflows.Reply]{
 			Inline: func(work context.Context, r workflows.Reply) func() {
-				chunks := split(r.Text, maxContent)
+				chunks := split(discordText(r.Text), maxContent)
 				if err := respond.answer(ctx, answerMessage(chunks[0], r.Ephemeral)); err != nil {
 					d.log.WarnContext(ctx, "could not answer an interaction", "incident", r.IncidentID, "err", err)
 					return nil
@@ -303,7 +303,7 @@ func answerMessage(text string, eph bool) *discordgo.InteractionResponse {
 // deferral (public, since whether the answer would be private was not
 // known yet) is deleted and the answer sent as an ephemeral follow-up.
 func (d *Discord) finishDeferred(ctx context.Context, i *discordgo.Interaction, r workflows.Reply) {
-	chunks := split(r.Text, maxContent)
+	chunks := split(discordText(r.Text), maxContent)
 	if r.Ephemeral {
 		if err := d.api.InteractionResponseDelete(i, discordgo.WithContext(ctx)); err != nil {
 			d.log.WarnContext(ctx, "could not remove a deferral", "incident", r.IncidentID, "err", classify("delete deferral", err))

@@ -182,6 +182,18 @@ func markup(m string, n names) (string, bool) {
 	return "", false
 }
 
+// discordText prepares text the bot generated for a Discord message: each
+// time token in it (bot.TimeToken) becomes Discord's timestamp markup
+// <t:unix:style>, which Discord shows in each reader's own zone. The
+// token's styles are Discord's letters. People's text cannot carry a token
+// (bot.DefuseTimes).
+// https://discord.com/developers/docs/reference#message-formatting-timestamp-styles
+func discordText(s string) string {
+	return bot.ExpandTimes(s, func(st bot.Stamp) string {
+		return "<t:" + strconv.FormatInt(st.At.Unix(), 10) + ":" + string(st.Style) + ">"
+	}, nil)
+}
+
 // emojiText renders a reaction's emoji: a Unicode emoji as itself, a
 // custom one as :name:.
 func emojiText(e discordgo.Emoji) string {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bwmarrin/discordgo"
+	"github.com/debrief/debrief/adapters/discord/discordtest"
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/workflows"
 )
@@ -202,5 +203,23 @@ func TestSnowflakeTime(t *testing.T) {
 		if !got.Equal(tc.want) || got.Location() != time.UTC {
 			t.Errorf("snowflakeTime(%q) = %v, want %v in UTC", tc.in, got, tc.want)
 		}
+	}
+}
+
+// TestDiscordTextTimes: a time token becomes Discord's timestamp markup in
+// its style, read back by the fake as Discord reads it; the text around it
+// is left as it is (Discord escapes nothing); a delimiter that opens no
+// token never reaches Discord.
+func TestDiscordTextTimes(t *testing.T) {
+	at := time.Date(2026, 3, 4, 13, 0, 0, 0, time.UTC)
+	for _, style := range []bot.TimeStyle{bot.StyleTime, bot.StyleTimeSeconds, bot.StyleDate, bot.StyleLongDate, bot.StyleDateTime, bot.StyleLongDateTime} {
+		got := discordText("at " + bot.TimeToken(bot.Stamp{At: at, Style: style, Fallback: "13:00 UTC"}) + "!")
+		ts := discordtest.Timestamps(got)
+		if want := "at <t:1772629200:" + string(style) + ">!"; got != want || len(ts) != 1 || ts[0].Unix != at.Unix() || ts[0].Style != string(style) {
+			t.Errorf("style %c: %q (%+v), want %q", style, got, ts, want)
+		}
+	}
+	if got := discordText("x \ufdd0t:1:f|y z"); got != "x \ufffdt:1:f|y z" {
+		t.Errorf("a broken token = %q", got)
 	}
 }

@@ -118,8 +118,9 @@ func (s *Slack) findChannel(ctx context.Context, name string) (*slackgo.Channel,
 
 // Post posts text in the channel and returns the message's ts. A channel
 // the bot is not in (the announcement channel) is joined first, once.
+// The text is escaped, its time tokens written as Slack dates (escape).
 func (s *Slack) Post(ctx context.Context, key, channelID, text string) (string, error) {
-	return s.post(ctx, channelID, slackgo.MsgOptionText(text, true))
+	return s.post(ctx, channelID, slackgo.MsgOptionText(escape(text), false))
 }
 
 // commandAction is the action_id of a button that runs a command: its
@@ -138,7 +139,7 @@ func (s *Slack) PostButton(ctx context.Context, key, channelID, text, label, com
 		slackgo.NewSectionBlock(slackgo.NewTextBlockObject(slackgo.MarkdownType, escape(text), false, false), nil, nil),
 		slackgo.NewActionBlock("debrief_"+key, btn),
 	)
-	return s.post(ctx, channelID, slackgo.MsgOptionText(text, true), blocks)
+	return s.post(ctx, channelID, slackgo.MsgOptionText(escape(text), false), blocks)
 }
 
 // post posts a message built from opts in the channel.
@@ -183,7 +184,7 @@ func (s *Slack) PostDirect(ctx context.Context, key string, u bot.User, text str
 		}
 		return "", classify("conversations.open "+u.ID, err)
 	}
-	_, ts, err := s.api.PostMessageContext(ctx, im.ID, slackgo.MsgOptionText(text, true))
+	_, ts, err := s.api.PostMessageContext(ctx, im.ID, slackgo.MsgOptionText(escape(text), false))
 	if err != nil {
 		return "", classify("chat.postMessage "+im.ID, err)
 	}
@@ -350,9 +351,10 @@ func (s *Slack) Pin(ctx context.Context, channelID, messageID string) error {
 }
 
 // SetTopic sets the channel topic, cut to Slack's 250 characters. Topics
-// are plain text: no escaping.
+// are plain text: no escaping, and a time token is written as its
+// fallback (bot.TimeText), since a topic shows no date markup.
 func (s *Slack) SetTopic(ctx context.Context, channelID, topic string) error {
-	if _, err := s.api.SetTopicOfConversationContext(ctx, channelID, truncate(topic, maxTopic)); err != nil {
+	if _, err := s.api.SetTopicOfConversationContext(ctx, channelID, truncate(bot.TimeText(topic), maxTopic)); err != nil {
 		return classify("conversations.setTopic "+channelID, err)
 	}
 	return nil

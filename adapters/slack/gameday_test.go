@@ -85,7 +85,7 @@ func TestGamedayModal(t *testing.T) {
 	h.ok("submit", d, err)
 	var sub submission
 	if json.Unmarshal(d.Body, &sub) != nil || sub.ResponseAction != "update" || len(sub.View.Blocks) != 1 ||
-		!strings.Contains(sub.View.Blocks[0].Text.Text, "Scheduled game day GD-1: Primary DB failover, at 2026-03-04 15:00 CET") {
+		!strings.Contains(sub.View.Blocks[0].Text.Text, "Scheduled game day GD-1: Primary DB failover, at <!date^1772632800^{date_short_pretty} {time}|2026-03-04 15:00 CET (14:00 UTC)>") {
 		t.Errorf("submit = %s, want the confirmation", d.Body)
 	}
 	h.deliver()

@@ -1,6 +1,7 @@
 package slack
 
 import (
+	"strconv"
 	"strings"
 	"time"
 
@@ -149,9 +150,36 @@ func markup(m string, name func(id string) string) string {
 }
 
 // escape prepares text the bot generated (which quotes titles and notes
-// people typed) for chat.postMessage, where a raw & < > would be read as
-// markup.
-func escape(s string) string { return slackutilsx.EscapeMessage(s) }
+// people typed) for a Slack message, where a raw & < > would be read as
+// markup: the text is escaped, and each time token in it (bot.TimeToken)
+// becomes Slack's date markup (dateMarkup), the one markup the bot writes.
+// People's text cannot carry a token (bot.DefuseTimes), so nobody can make
+// the bot write markup.
+func escape(s string) string { return bot.ExpandTimes(s, dateMarkup, slackutilsx.EscapeMessage) }
+
+// slackDateFormats are the date formats of Slack's <!date^…> markup for
+// each token style, as close to Discord's styles as Slack has.
+// https://docs.slack.dev/messaging/formatting-message-text#date-formatting
+var slackDateFormats = map[bot.TimeStyle]string{
+	bot.StyleTime:         "{time}",
+	bot.StyleTimeSeconds:  "{time_secs}",
+	bot.StyleDate:         "{date_num}",
+	bot.StyleLongDate:     "{date_long}",
+	bot.StyleDateTime:     "{date_short_pretty} {time}",
+	bot.StyleLongDateTime: "{date_long_pretty} {time}",
+}
+
+// dateMarkup writes a time token as <!date^unix^format|fallback>: Slack
+// shows the instant in each reader's own zone and, where it cannot (a
+// notification, an old client), the fallback, which is the time in the
+// operator's zone. The fallback is escaped like any text.
+func dateMarkup(st bot.Stamp) string {
+	f, ok := slackDateFormats[st.Style]
+	if !ok {
+		f = slackDateFormats[bot.StyleDateTime]
+	}
+	return "<!date^" + strconv.FormatInt(st.At.Unix(), 10) + "^" + f + "|" + slackutilsx.EscapeMessage(st.Fallback) + ">"
+}
 
 // truncate cuts s to at most n characters, marking the cut, as every
 // adapter does: the rule is bot's.

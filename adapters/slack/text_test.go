@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/debrief/debrief/adapters/slack/slacktest"
 	"github.com/debrief/debrief/bot"
 )
 
@@ -134,5 +135,30 @@ func TestTruncate(t *testing.T) {
 	}
 	if got := truncate("short", 6); got != "short" {
 		t.Errorf("truncate = %q", got)
+	}
+}
+
+// TestEscapeTimes: a time token becomes Slack's date markup, read back by
+// the fake as Slack reads it, in every style; the text around it is
+// escaped, and so is the fallback; a delimiter that opens no token never
+// reaches Slack.
+func TestEscapeTimes(t *testing.T) {
+	at := time.Date(2026, 3, 4, 13, 0, 0, 0, time.UTC)
+	for _, style := range []bot.TimeStyle{bot.StyleTime, bot.StyleTimeSeconds, bot.StyleDate, bot.StyleLongDate, bot.StyleDateTime, bot.StyleLongDateTime} {
+		text := "A & B <at> " + bot.TimeToken(bot.Stamp{At: at, Style: style, Fallback: "14:00 CET <& (13:00 UTC)"})
+		got := escape(text)
+		if !strings.HasPrefix(got, "A &amp; B &lt;at&gt; <!date^1772629200^") || strings.ContainsAny(got, "\ufdd0\ufdd1") {
+			t.Errorf("escape(%q) = %q", text, got)
+		}
+		ds := slacktest.Dates(got)
+		if len(ds) != 1 || ds[0].Unix != at.Unix() || ds[0].Fallback != "14:00 CET <& (13:00 UTC)" || ds[0].Format != slackDateFormats[style] {
+			t.Errorf("style %c: %q reads as %+v", style, got, ds)
+		}
+	}
+	if got := escape("x \ufdd0t:1:f|y z"); got != "x \ufffdt:1:f|y z" {
+		t.Errorf("escape of a broken token = %q", got)
+	}
+	if got := escape("a < b"); got != "a &lt; b" {
+		t.Errorf("escape without tokens = %q", got)
 	}
 }

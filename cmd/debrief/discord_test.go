@@ -71,8 +71,10 @@ func TestDiscordEnd2End(t *testing.T) {
 	str := discordtest.Str
 
 	// Declared over the gateway.
+	before := time.Now()
 	kind, text := reply(fake.Invoke(ctx, alice, fake.General(), discordtest.Invocation{Sub: "declare",
 		Options: []discordtest.Option{str("title", "Checkout is down"), discordtest.Int("severity", 2)}}))
+	after := time.Now()
 	if kind != "in_channel" || !strings.HasPrefix(text, "Declared INC-1: Checkout is down (SEV2).") {
 		t.Fatalf("declare = %s %q", kind, text)
 	}
@@ -86,6 +88,21 @@ func TestDiscordEnd2End(t *testing.T) {
 	})
 	if ch.ParentID != category || ch.Topic != "INC-1 | SEV2 | investigating | IC @alice" {
 		t.Errorf("channel under %q with topic %q", ch.ParentID, ch.Topic)
+	}
+	// The pinned summary says when the incident was declared as Discord's
+	// timestamp markup, which each reader sees in their own zone.
+	var pinned string
+	for _, m := range fake.Messages(ch.ID) {
+		if m.ID == fake.Pins(ch.ID)[0] {
+			pinned = m.Content
+		}
+	}
+	ts := discordtest.Timestamps(pinned)
+	if len(ts) != 1 || !strings.Contains(pinned, "Declared <t:") {
+		t.Fatalf("pinned summary %q has timestamps %+v, want the declare time as one", pinned, ts)
+	}
+	if ts[0].Unix < before.Unix() || ts[0].Unix > after.Unix() || ts[0].Style != "f" {
+		t.Errorf("declare time = %+v, want between %d and %d in style f", ts[0], before.Unix(), after.Unix())
 	}
 
 	// The channel talks. Each action returns once debrief acknowledged it

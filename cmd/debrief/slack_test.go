@@ -35,6 +35,7 @@ func TestSlackEnd2End(t *testing.T) {
 				"SLACK_SIGNING_SECRET":   fake.SigningSecret,
 				"SLACK_API_URL":          fake.APIURL(),
 				"SLACK_ANNOUNCE_CHANNEL": announce,
+				"DEBRIEF_TZ":             "Asia/Tokyo",
 			}
 			if socket {
 				env["SLACK_APP_TOKEN"] = fake.AppToken
@@ -56,7 +57,9 @@ func TestSlackEnd2End(t *testing.T) {
 				fake.Target("http://" + addr)
 			}
 
+			before := time.Now()
 			d, err := fake.Command(ctx, "U0ALICE", fake.General(), "declare Checkout is down sev2")
+			after := time.Now()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -75,6 +78,29 @@ func TestSlackEnd2End(t *testing.T) {
 			})
 			if !strings.HasPrefix(ch.Topic, "INC-1 | SEV2 | investigating | IC @alice") {
 				t.Errorf("topic = %q", ch.Topic)
+			}
+			// The pinned summary says when the incident was declared as
+			// Slack's date markup, which each reader sees in their own
+			// zone; its fallback is in DEBRIEF_TZ.
+			var pinned string
+			for _, m := range fake.Messages(ch.ID) {
+				if m.TS == fake.Pins(ch.ID)[0] {
+					pinned = m.Text
+				}
+			}
+			ds := slacktest.Dates(pinned)
+			if len(ds) != 1 || !strings.Contains(pinned, "Declared <!date^") {
+				t.Fatalf("pinned summary %q has dates %+v, want the declare time as one", pinned, ds)
+			}
+			tokyo, err := time.LoadLocation("Asia/Tokyo")
+			if err != nil {
+				t.Fatal(err)
+			}
+			at := time.Unix(ds[0].Unix, 0)
+			wantFallback := at.In(tokyo).Format("2006-01-02 15:04 MST") + at.UTC().Format(" (15:04 UTC)")
+			if ds[0].Unix < before.Unix() || ds[0].Unix > after.Unix() || ds[0].Format != "{date_short_pretty} {time}" || ds[0].Fallback != wantFallback {
+				t.Errorf("declare time = %+v, want between %d and %d, {date_short_pretty} {time}, fallback %q",
+					ds[0], before.Unix(), after.Unix(), wantFallback)
 			}
 
 			if _, d, err := fake.Say(ctx, "U0ALICE", ch.ID, "payments API returns 502"); err != nil || d.Status != 200 {

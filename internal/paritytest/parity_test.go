@@ -160,8 +160,26 @@ func (d *slackDriver) wire(text string) string {
 	})
 }
 
-// unescape is what Slack shows of the bot's text.
-var unescape = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&")
+// shown is what Slack shows of the bot's text, with its dates written as
+// Discord's <t:unix:style>: both show a time token in the reader's zone,
+// which is the same outcome (the fallback is held by Slack's own tests).
+func shown(text string) string {
+	text = slackDateRe.ReplaceAllStringFunc(text, func(m string) string {
+		sub := slackDateRe.FindStringSubmatch(m)
+		return "<t:" + sub[1] + ":" + slackStyles[sub[2]] + ">"
+	})
+	return unescape.Replace(text)
+}
+
+var (
+	unescape    = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&")
+	slackDateRe = regexp.MustCompile(`<!date\^(-?[0-9]+)\^([^^|>]*)\|[^>]*>`)
+	// slackStyles are the Slack formats of Discord's timestamp styles.
+	slackStyles = map[string]string{
+		"{time}": "t", "{time_secs}": "T", "{date_num}": "d", "{date_long}": "D",
+		"{date_short_pretty} {time}": "f", "{date_long_pretty} {time}": "F",
+	}
+)
 
 func (d *slackDriver) ok(what string, del slacktest.Delivery, err error) {
 	d.t.Helper()
@@ -175,7 +193,7 @@ func (d *slackDriver) run(who, channel string, c command) reply {
 	del, err := d.fake.Command(d.ctx, d.ids[who], channel, d.wire(c.slack))
 	d.ok("/incident "+c.slack, del, err)
 	kind, text := del.Reply()
-	return reply{kind, unescape.Replace(text)}
+	return reply{kind, shown(text)}
 }
 
 func (d *slackDriver) form(who, channel string, values map[string]string) reply {
@@ -221,13 +239,13 @@ func (d *slackDriver) form(who, channel string, values map[string]string) reply 
 	}
 	if sub.ResponseAction == "errors" {
 		for _, e := range sub.Errors {
-			return reply{"ephemeral", unescape.Replace(e)}
+			return reply{"ephemeral", shown(e)}
 		}
 	}
 	if len(sub.View.Blocks) != 1 {
 		d.t.Fatalf("slack: form answer %s", del.Body)
 	}
-	return reply{"in_channel", unescape.Replace(sub.View.Blocks[0].Text.Text)}
+	return reply{"in_channel", shown(sub.View.Blocks[0].Text.Text)}
 }
 
 func (d *slackDriver) say(who, channel, text string) string {
@@ -284,7 +302,7 @@ func (d *slackDriver) click(who, channel, label string) reply {
 		if err != nil {
 			d.t.Fatal(err)
 		}
-		return reply{r.ResponseType, unescape.Replace(r.Text)}
+		return reply{r.ResponseType, shown(r.Text)}
 	}
 	d.t.Fatalf("slack: no message with a button in %s", channel)
 	return reply{}
@@ -304,7 +322,7 @@ func (d *slackDriver) posts(channel string) []string {
 	var out []string
 	for _, m := range d.fake.Messages(channel) {
 		if m.User == d.fake.BotUserID {
-			out = append(out, unescape.Replace(m.Text))
+			out = append(out, shown(m.Text))
 		}
 	}
 	return out
@@ -605,7 +623,7 @@ var steps = []step{
 	{"bob", "general", command{"gameday schedule 2026-03-05 10:00 UTC Primary DB failover hypothesis: checkout keeps working fault: kill the primary with: {@carol}",
 		inv("gameday schedule", str("date", "2026-03-05"), str("time", "10:00"), str("title", "Primary DB failover"),
 			str("hypothesis", "checkout keeps working"), str("zone", "UTC"), str("fault", "kill the primary"), usr("participants", "{@carol}"))},
-		"in_channel", "[DRILL] Scheduled game day GD-1: Primary DB failover, at 2026-03-05 10:00 UTC for 1h.", true},
+		"in_channel", "[DRILL] Scheduled game day GD-1: Primary DB failover, at <t:1772704800:f> for 1h.", true},
 	{"bob", "general", command{"gameday schedule 2026-03-01 10:00 UTC Old hypothesis: x", inv("gameday schedule", str("date", "2026-03-01"),
 		str("time", "10:00"), str("title", "Old"), str("hypothesis", "x"), str("zone", "UTC"))}, "ephemeral", "2026-03-01 10:00 UTC is in the past", true},
 	{"bob", "general", command{"gameday list", inv("gameday list")}, "ephemeral", "[DRILL] Game days: 1 upcoming, 0 run", true},
@@ -669,7 +687,7 @@ func scenario(t *testing.T, d driver) []string {
 			"ephemeral", "2026-03-01 10:00 UTC is in the past; pick a time after 2026-03-02 09:"},
 		{map[string]string{"date": "2026-03-06", "time": "10:00", "title": "Cache eviction", "zone": "UTC",
 			"hypothesis": "p99 stays under 300ms", "fault": "flush the cache", "participants": "{@bob} {@carol}"},
-			"in_channel", "[DRILL] Scheduled game day GD-2: Cache eviction, at 2026-03-06 10:00 UTC for 1h."},
+			"in_channel", "[DRILL] Scheduled game day GD-2: Cache eviction, at <t:1772791200:f> for 1h."},
 	} {
 		r := d.form("alice", d.general(), f.values)
 		r.text = firstLine(r.text)

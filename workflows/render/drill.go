@@ -34,13 +34,12 @@ func Plan(p bot.DrillPlan) string {
 	return strings.TrimSuffix(b.String(), "\n")
 }
 
-// GamedayScheduled is the message posted where a game day was scheduled.
+// GamedayScheduled is the message posted where a game day was scheduled:
+// its start is a time token (At) that reads as loc where no platform
+// shows it in the reader's zone.
 func GamedayScheduled(g store.Gameday, loc *time.Location) string {
 	var b strings.Builder
-	when := g.Start.In(loc).Format("Mon 2006-01-02 15:04 MST")
-	if loc != time.UTC {
-		when += g.Start.UTC().Format(" (15:04 UTC)")
-	}
+	when := At(g.Start, loc, bot.StyleLongDateTime, "Mon 2006-01-02 15:04 MST")
 	fmt.Fprintf(&b, "%sGame day %s scheduled: %s\nOpens as a drill incident at %s, for %s. Scheduled by %s.",
 		bot.DrillMark, g.ID, g.Title, when, Duration(g.Duration), g.ScheduledBy.Display())
 	if len(g.Participants) > 0 {

@@ -28,21 +28,23 @@ func Topic(inc *bot.Incident) string {
 	return strings.Join(parts, " | ")
 }
 
-// Summary is the pinned first message of an incident channel, its times in
-// loc (the operator's DEBRIEF_TZ: a channel has many readers), with UTC
-// beside them when loc is not UTC.
+// Summary is the pinned first message of an incident channel. A channel
+// has many readers, so its times are time tokens (At): each reader sees
+// them in their own zone where the platform can show that, and in loc
+// (the operator's DEBRIEF_TZ, with UTC beside it when it differs)
+// elsewhere.
 func Summary(inc *bot.Incident, loc *time.Location) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s%s: %s\nSeverity: %s | Kind: %s | Status: %s\n", Mark(inc, ""), inc.ID, inc.Title,
 		inc.Severity, KindName(inc.Kind), inc.Status.Human())
 	if d := inc.Drill; d != nil {
 		fmt.Fprintf(&b, "This is a drill (game day %s), scheduled for %s. The plan:\n%s\n", d.Gameday,
-			d.ScheduledAt.UTC().Format("2006-01-02 15:04 MST"), Plan(d.Plan))
+			At(d.ScheduledAt, loc, bot.StyleDateTime, "2006-01-02 15:04 MST"), Plan(d.Plan))
 	}
 	if c, ok := inc.Role(bot.Commander); ok {
 		fmt.Fprintf(&b, "Commander: %s\n", c.Display())
 	}
-	fmt.Fprintf(&b, "Declared %s by %s.\n", When(inc.DeclaredAt, loc, "2006-01-02 15:04 MST"), inc.DeclaredBy.Display())
+	fmt.Fprintf(&b, "Declared %s by %s.\n", At(inc.DeclaredAt, loc, bot.StyleDateTime, "2006-01-02 15:04 MST"), inc.DeclaredBy.Display())
 	b.WriteString("Everything said here is recorded in the timeline. /incident help lists the commands.")
 	return b.String()
 }
@@ -97,4 +99,14 @@ func When(t time.Time, loc *time.Location, layout string) string {
 		s += t.UTC().Format(" (15:04 UTC)")
 	}
 	return s
+}
+
+// At writes t for a message many people read (a channel post, an answer
+// in the channel) as a time token (bot.TimeToken) in style: Slack and
+// Discord show it in each reader's own zone, and where nothing can (the
+// console, a topic, a notification's plain text) it reads as When(t, loc,
+// layout). Text that is not chat (a GitHub issue, the write-up, the
+// timeline) takes When, or bot.TimeText of a text with tokens.
+func At(t time.Time, loc *time.Location, style bot.TimeStyle, layout string) string {
+	return bot.TimeToken(bot.Stamp{At: t, Style: style, Fallback: When(t, loc, layout)})
 }
