@@ -51,12 +51,12 @@ func GamedayScheduled(g store.Gameday, loc *time.Location) string {
 }
 
 // GamedayInvite renders a game day as an RFC 5545 iCalendar request, like
-// the post-mortem's Invite: a stable UID per game day, times in UTC,
-// people under the reserved .invalid domain.
-func GamedayInvite(g store.Gameday, now time.Time) string {
+// the post-mortem's Invite: a stable UID per game day and installation
+// (InviteUID), times in UTC, people under the reserved .invalid domain.
+func GamedayInvite(g store.Gameday, install string, now time.Time) string {
 	cal := ics.NewCalendarFor("debrief")
 	cal.SetMethod(ics.MethodRequest)
-	ev := cal.AddEvent(strings.ToLower(g.ID) + "-gameday@debrief")
+	ev := cal.AddEvent(InviteUID(g.ID, "gameday", install))
 	ev.SetDtStampTime(now.UTC())
 	ev.SetStartAt(g.Start.UTC())
 	ev.SetEndAt(g.Start.Add(g.Duration).UTC())
@@ -68,7 +68,9 @@ func GamedayInvite(g store.Gameday, now time.Time) string {
 		ev.AddAttendee(calAddress(u), ics.WithCN(displayName(u)), ics.WithRSVP(true),
 			ics.ParticipationRoleReqParticipant, ics.ParticipationStatusNeedsAction)
 	}
-	return cal.Serialize()
+	// CRLF, as RFC 5545 3.1 requires: the library's default is the
+	// platform's newline, LF on Linux.
+	return cal.Serialize(ics.WithNewLineWindows)
 }
 
 // drill renders the write-up's "Hypothesis vs observed" section of a
