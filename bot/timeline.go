@@ -50,6 +50,11 @@ type TimelineEvent struct {
 	// its right edge, and appends stay near raw bbolt speed
 	// (store/bolt.BenchmarkServiceRecord: 0.82 vs 0.57 of raw at 64 writers).
 	DedupeKey string `json:"-"`
+	// AfterClose marks what was said in the incident's channel after the
+	// incident closed (where the platform keeps the channel open): kept in
+	// the timeline, marked "after close" where it is shown, and left out of
+	// the write-up, which is final at close (README, "After close").
+	AfterClose bool `json:"after_close,omitempty"`
 }
 
 // MinTime and MaxTime bound the times debrief stores: the Unix epoch, and

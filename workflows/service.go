@@ -137,6 +137,8 @@ type Service struct {
 	// path. Only hits are cached: an incident never leaves its channel,
 	// but a channel may become an incident channel later.
 	channels sync.Map
+	// closed caches incident ID -> closedState for Record (afterclose.go).
+	closed sync.Map
 
 	metricsOnce sync.Once
 	outboxOnce  sync.Once
@@ -301,6 +303,7 @@ func (s *Service) Handle(ctx context.Context, actor bot.User, ch bot.Channel, cm
 	if err != nil {
 		return reply, err
 	}
+	s.forgetClosed(reply.IncidentID)
 	s.kick()
 	return reply, nil
 }
@@ -348,6 +351,16 @@ func (s *Service) Record(ctx context.Context, ch bot.Channel, ev bot.TimelineEve
 	}
 	ev.IncidentID = id
 	ev.RecordedAt = s.now()
+	// Said after close, where the channel stays open: kept apart, out of
+	// the write-up (README, "After close"). A message sent before the
+	// close and delivered after it (a retry, a backfill) is not.
+	closedAt, err := s.closedAt(ctx, id)
+	if err != nil {
+		return bot.TimelineEvent{}, fmt.Errorf("workflows: record in %s: %w", id, err)
+	}
+	if !closedAt.IsZero() && (ev.PlatformAt.IsZero() || ev.PlatformAt.After(closedAt)) {
+		ev.AfterClose = true
+	}
 	if !ev.PlatformAt.IsZero() && !bot.StorableTime(ev.PlatformAt) {
 		// It can never be stored: a platform retrying it would retry
 		// forever. Adapters acknowledge EINVALID and log it.
