@@ -278,14 +278,15 @@ func (s *Service) Handle(ctx context.Context, actor bot.User, ch bot.Channel, cm
 	}
 	var reply Reply
 	err := s.Store.Update(ctx, func(tx store.Tx) error {
-		inc, err := s.incidentIn(tx, ch)
+		inc, err := s.incidentOf(tx, ch, cmd, h)
 		if err != nil {
 			return err
 		}
-		if inc.Status == bot.StatusClosed && !h.readOnly {
+		if inc.Status == bot.StatusClosed && !h.readOnly && !h.afterClose {
 			return bot.Errorf(bot.ECONFLICT, "%s is closed.", inc.ID)
 		}
-		c := &call{s: s, tx: tx, inc: inc, actor: actor, cmd: cmd, now: s.now(), loc: loc, zones: zones}
+		c := &call{s: s, tx: tx, inc: inc, actor: actor, cmd: cmd, now: s.now(), loc: loc, zones: zones,
+			elsewhere: inc.Channels[ch.Platform] != ch.ID}
 		reply, err = h.run(c)
 		if err != nil {
 			return err
