@@ -30,8 +30,8 @@ import (
 var (
 	_ workflows.Tracker     = (*Client)(nil)
 	_ workflows.IssueGetter = (*Client)(nil)
-	_ workflows.Publisher = (*Client)(nil)
-	_ workflows.Linker    = (*Client)(nil)
+	_ workflows.Publisher   = (*Client)(nil)
+	_ workflows.Linker      = (*Client)(nil)
 )
 
 // Config configures a Client.
