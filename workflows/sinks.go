@@ -125,9 +125,9 @@ type IssueState struct {
 	// NotPlanned is set on a closed issue whose state_reason is
 	// not_planned: the countermeasure is dropped, not done.
 	NotPlanned bool
-	// Gone is set when the issue was deleted (a deleted webhook, or the
-	// tracker answering 404 or 410 for it); only Number and Repo are set
-	// then.
+	// Gone is set when the issue was deleted (a deleted webhook, whose
+	// other fields are the issue as it was, or the tracker answering 404
+	// or 410 for it, when only Number and Repo are set).
 	Gone bool
 	// MovedFrom is where the issue was before it was transferred (a
 	// transferred webhook, or a 301 the tracker followed): this state is

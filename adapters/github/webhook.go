@@ -140,7 +140,9 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch ev.GetAction() {
 	case "deleted":
-		st = workflows.IssueState{Number: ev.Issue.GetNumber(), Repo: st.Repo, Gone: true}
+		// The payload is the issue as it was: its body's marker finds the
+		// countermeasure.
+		st.Gone = true
 	case "transferred":
 		var tc transferChanges
 		if err := json.Unmarshal(payload, &tc); err != nil || tc.Changes.NewIssue == nil {
