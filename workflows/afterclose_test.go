@@ -9,22 +9,14 @@ import (
 	"github.com/debrief/debrief/bot"
 )
 
-// closedIncident declares an incident, gives it a countermeasure owned by
-// bob, and takes it through its post-mortem to closed.
-func (e *env) closedIncident(title string) (*bot.Incident, bot.Channel) {
-	e.t.Helper()
-	_, ch := e.declare(title)
-	return e.closedIncident2(ch)
-}
-
-// closedIncident2 closes the incident of ch (closedIncident).
+// closedIncident2 takes the incident of ch through its post-mortem to
+// closed.
 func (e *env) closedIncident2(ch bot.Channel) (*bot.Incident, bot.Channel) {
 	e.t.Helper()
 	id, err := e.svc.IncidentFor(context.Background(), ch)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	e.run(alice, ch, "action add a queue age alert @bob due 2026-03-20")
 	e.run(alice, ch, "resolve")
 	e.run(alice, ch, "postmortem schedule 2026-03-04 10:00 UTC")
 	e.clock.Set(time.Date(2026, 3, 4, 11, 0, 0, 0, time.UTC))
