@@ -14,10 +14,11 @@ import (
 // The UID is stable per incident and SEQUENCE counts reschedules, so a
 // calendar that imported the first invite updates the event instead of
 // adding a second one. The UID holds install, this installation's random
-// ID (workflows' install ID, README "Calendar invites"): incident IDs
+// ID (workflows' install ID; README, "The post-mortem"): incident IDs
 // start at INC-1 in every installation and again after a database is
 // reset, and a UID that repeated across them would make a calendar
-// overwrite one meeting with another (RFC 5545 3.8.4.7: globally unique). Times are in UTC: every client converts them, and
+// overwrite one meeting with another (RFC 5545 3.8.4.7: globally
+// unique). Times are in UTC: every client converts them, and
 // no VTIMEZONE block is needed.
 //
 // Chat platforms do not give us e-mail addresses, so people are named by
