@@ -280,3 +280,21 @@ func TestReconcileMovedAndDeleted(t *testing.T) {
 		t.Errorf("told %d times: %q", len(got), got)
 	}
 }
+
+// TestWebhookTransferredMalformed: a signed transferred delivery without
+// changes.new_issue is refused with 400 and changes nothing.
+func TestWebhookTransferredMalformed(t *testing.T) {
+	e := newEnv(t, githubtest.Config{})
+	id, _ := filed(e)
+	before := e.incident(id).Countermeasures[0]
+	d := e.fake.IssueEvent("transferred", 1, "octocat") // no changes object
+	if code := e.send(d); code != 400 {
+		t.Errorf("transferred without changes.new_issue = %d, want 400", code)
+	}
+	if after := e.incident(id).Countermeasures[0]; after != before {
+		t.Errorf("countermeasure changed: %+v -> %+v", before, after)
+	}
+	if got := timelineWith(e.timeline(id), "transferred"); len(got) != 0 {
+		t.Errorf("timeline = %+v", got)
+	}
+}
