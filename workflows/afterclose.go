@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/store"
 )
 
@@ -34,6 +35,11 @@ func (s *Service) closedAt(ctx context.Context, id string) (time.Time, error) {
 	var at time.Time
 	err := s.Store.View(ctx, func(tx store.ReadTx) error {
 		inc, err := tx.Incident(id)
+		if bot.ErrorCode(err) == bot.ENOTFOUND {
+			// A channel mapped before its incident was written (a
+			// restore in progress): nothing says it closed.
+			return nil
+		}
 		if err != nil {
 			return err
 		}
