@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	ical "github.com/emersion/go-ical"
 
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/store"
+	"github.com/debrief/debrief/workflows/render"
 )
 
 // strictICS checks raw as RFC 5545 requires, which the lenient readers
@@ -150,5 +152,40 @@ func TestInviteUIDGloballyUnique(t *testing.T) {
 	pmB, gdB := invites(b)
 	if pmB == pmA || gdB == gdA || meta(b) == id {
 		t.Errorf("two installations share UIDs: %q %q / %q %q", pmA, gdA, pmB, gdB)
+	}
+}
+
+// TestInviteEscaping: titles, plans and names with everything iCalendar
+// must escape (commas, semicolons, backslashes, quotes, newlines, colons,
+// long UTF-8) still give strict RFC 5545 invites, and read back as given.
+func TestInviteEscaping(t *testing.T) {
+	nasty := bot.User{Platform: bot.Slack, ID: "U1;x", Name: "Bob \"the\" Builder, SRE; on-call\nteam: ^caret"}
+	title := "DB; failover, \"primary\" \\ eu:west\nsecond line " + strings.Repeat("é名", 30)
+	inc := &bot.Incident{ID: "INC-7", Title: title, Severity: bot.SEV2,
+		Roles:      map[bot.Role]bot.User{bot.Commander: nasty},
+		Responders: []bot.User{nasty, {Platform: bot.Discord, ID: "42", Name: "omar"}},
+		Postmortem: bot.Postmortem{ScheduledAt: time.Date(2026, 3, 4, 14, 0, 0, 0, time.UTC), Duration: time.Hour, Zone: "Europe/Berlin"},
+	}
+	g := store.Gameday{ID: "GD-7", Title: title, Start: time.Date(2026, 3, 4, 14, 0, 0, 0, time.UTC), Duration: 2 * time.Hour, Zone: "UTC",
+		Plan:        bot.DrillPlan{Hypothesis: "p99 < 300ms; errors, < 1%\nand \"nothing\" else"},
+		ScheduledBy: nasty, Participants: []bot.User{{Platform: bot.Console, ID: "carol", Name: "carol"}}}
+	now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	for name, raw := range map[string]string{
+		"post-mortem": render.Invite(inc, "0123456789abcdef0123456789abcdef", now),
+		"game day":    render.GamedayInvite(g, "0123456789abcdef0123456789abcdef", now),
+	} {
+		if _, err := strictICS(raw); err != nil {
+			t.Errorf("%s: %v\n%s", name, err, raw)
+			continue
+		}
+		cal, _ := ical.NewDecoder(strings.NewReader(raw)).Decode()
+		ev := cal.Events()[0]
+		if summary, err := ev.Props.Text(ical.PropSummary); err != nil || !strings.Contains(summary, title) {
+			t.Errorf("%s: SUMMARY %q (%v), want it to hold %q", name, summary, err, title)
+		}
+		org := ev.Props.Get(ical.PropOrganizer)
+		if org == nil || org.Params.Get(ical.ParamCommonName) == "" || strings.ContainsAny(org.Params.Get(ical.ParamCommonName), "\n\"") {
+			t.Errorf("%s: ORGANIZER %+v", name, org)
+		}
 	}
 }
