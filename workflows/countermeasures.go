@@ -148,6 +148,9 @@ func (c *call) actions() (Reply, error) {
 		if cm.Tracker != "" {
 			b.WriteString(" " + cm.Tracker)
 		}
+		if cm.IssueGone && !cm.Settled() {
+			fmt.Fprintf(&b, " (its issue was deleted: action done or action drop %s settles it)", CountermeasureKey(c.inc.ID, cm.N))
+		}
 	}
 	return Reply{Text: b.String(), Ephemeral: true}, nil
 }

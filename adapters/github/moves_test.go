@@ -194,6 +194,9 @@ func TestWebhookDeleted(t *testing.T) {
 	if len(told) != 1 || !strings.HasPrefix(told[0], "post "+ch.ID) || !strings.Contains(told[0], "/incident action done INC-1#1") {
 		t.Errorf("owner told = %q", told)
 	}
+	if r := e.run(alice, ch, "actions"); !strings.Contains(r.Text, "(its issue was deleted: action done or action drop INC-1#1 settles it)") {
+		t.Errorf("actions = %q", r.Text)
+	}
 	// The nudge on its day says how to settle it.
 	e.clock.Set(time.Date(2026, 3, 11, 9, 0, 0, 0, time.UTC))
 	e.tick()
