@@ -582,6 +582,12 @@ func (r *Reconciler) check(ctx context.Context, listed []IssueState, now time.Ti
 			}
 			s.log().WarnContext(ctx, "countermeasure issue unreadable", "platform", trackerPlatform, "incident", t.inc,
 				"issue", t.ref.Number, "repo", t.ref.Repo, "err", err)
+			var wait *RetryAfterError
+			if errors.As(err, &wait) {
+				// Rate-limited: the rest waits for the next tick, and the
+				// sweep is not counted as done.
+				return changed, nil
+			}
 			continue
 		}
 		ok, err := s.applyIssueTo(ctx, t.inc, t.n, st, now)
