@@ -55,8 +55,12 @@ type Command struct {
 	DueRel RelDay
 	// Login is the GitHub login (github).
 	Login string
-	// N is the countermeasure number (action done).
+	// N is the countermeasure number (action done, action drop).
 	N int
+	// Incident is the incident a countermeasure reference names ("INC-1"
+	// of action done INC-1#2), for running it outside the incident's
+	// channel or after close; "" when only the number was given.
+	Incident string
 	// Plan is the plan of gameday schedule; Text is its title.
 	Plan DrillPlan
 

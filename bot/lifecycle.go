@@ -72,13 +72,15 @@ func (p Postmortem) Scheduled() bool { return !p.ScheduledAt.IsZero() }
 // Held reports whether the meeting was marked held.
 func (p Postmortem) Held() bool { return !p.HeldAt.IsZero() }
 
-// CountermeasureState tracks a countermeasure until it is done:
+// CountermeasureState tracks a countermeasure until it is settled, done
+// or dropped:
 //
-//	open -> filed (an issue exists) -> done (the issue was closed)
-//	          ^______ reopen _______|
+//	open -> filed (an issue exists) -> done (the issue was closed as completed)
+//	          |  ^______ reopen _______|
+//	          +-> dropped (closed as not planned) -> filed again on reopen
 //
-// Without a tracker a countermeasure goes from open to done directly
-// (action done <n>).
+// Without a tracker, or once its issue was deleted, a countermeasure is
+// settled by hand: action done <n> or action drop <n>.
 type CountermeasureState string
 
 // The countermeasure states.
@@ -86,7 +88,16 @@ const (
 	CMOpen  CountermeasureState = "open"
 	CMFiled CountermeasureState = "filed" // an issue exists in the tracker
 	CMDone  CountermeasureState = "done"
+	// CMDropped is a countermeasure the team decided not to do (its issue
+	// closed as not planned, or action drop): settled, no more nudges,
+	// and never counted as done.
+	CMDropped CountermeasureState = "dropped"
 )
+
+// Settled reports whether cm needs nothing more: done or dropped. Nudges,
+// the digest and "still open" lists skip settled countermeasures; only
+// done ones count as done.
+func (cm Countermeasure) Settled() bool { return cm.State == CMDone || cm.State == CMDropped }
 
 // Countermeasure is an action agreed to prevent recurrence.
 type Countermeasure struct {
@@ -112,6 +123,14 @@ type Countermeasure struct {
 	AddedBy User      `json:"added_by"`
 	AddedAt time.Time `json:"added_at"`
 	DoneAt  time.Time `json:"done_at,omitzero"`
+	// DroppedAt is when it was dropped (CMDropped).
+	DroppedAt time.Time `json:"dropped_at,omitzero"`
+	// Repo is the tracker repository ("owner/name") of Issue when the issue
+	// was transferred out of the configured one; empty while it is there.
+	Repo string `json:"repo,omitempty"`
+	// IssueGone is set when its issue was deleted: nothing in the tracker
+	// can settle it any more, so action done and action drop do.
+	IssueGone bool `json:"issue_gone,omitempty"`
 }
 
 // ClosePolicy says, per severity, whether the post-mortem gate applies.

@@ -449,6 +449,52 @@ func cutSeparator(word string) (string, bool) {
 // <n> is a verb of its own, read by type). The due date is the word after the last "due", so "due" may appear in
 // the text; the owner is the last mention outside "due <date>", so the text
 // may mention people too. Nothing but "due <date>" may follow the owner.
+// parseCountermeasureRef reads the countermeasure of action done and
+// action drop: "2" or "#2" (in the incident's channel), "INC-1#2" (any
+// channel, after close too), or "2 INC-1" as a form writes it.
+func parseCountermeasureRef(v Verb, rest string) (Command, error) {
+	toks, ok := tokenize(rest)
+	if !ok {
+		return Command{}, unterminated(v)
+	}
+	if len(toks) == 0 {
+		return Command{}, invalid("Missing the countermeasure number: give it as actions shows it, or with its incident, e.g. INC-1#2.", v)
+	}
+	bad := func(word string) error {
+		return invalid(fmt.Sprintf("Invalid countermeasure number %s: give it as actions shows it, or with its incident, e.g. INC-1#2.", quote(word)), v)
+	}
+	word := toks[0].text
+	cmd := Command{Verb: v}
+	id, num, ref := strings.Cut(word, "#")
+	if !ref || id == "" {
+		id, num = "", strings.TrimPrefix(word, "#")
+	}
+	n, err := strconv.Atoi(num)
+	if !allDigits(num) || err != nil || n <= 0 {
+		return Command{}, bad(word)
+	}
+	cmd.N = n
+	if id != "" {
+		inc, ok := ParseIncidentID(id)
+		if !ok || !strings.HasPrefix(strings.ToUpper(id), "INC-") {
+			return Command{}, bad(word)
+		}
+		cmd.Incident = IncidentID(inc)
+	}
+	switch {
+	case len(toks) == 1:
+		return cmd, nil
+	case len(toks) == 2 && cmd.Incident == "":
+		inc, ok := ParseIncidentID(toks[1].text)
+		if !ok || !strings.HasPrefix(strings.ToUpper(toks[1].text), "INC-") {
+			return Command{}, invalid(fmt.Sprintf("Invalid incident %s: give its ID, e.g. INC-1.", quote(toks[1].text)), v)
+		}
+		cmd.Incident = IncidentID(inc)
+		return cmd, nil
+	}
+	return Command{}, invalid(fmt.Sprintf("Unexpected %s: give just the countermeasure.", quote(toks[len(toks)-1].text)), v)
+}
+
 func parseAction(rest string) (Command, error) {
 	const v = VerbAction
 	toks, ok := tokenize(rest)

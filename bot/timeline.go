@@ -54,6 +54,11 @@ type TimelineEvent struct {
 	// debrief was down or disconnected, rather than received live. It is
 	// keyed at PlatformAt, so it takes its place among what was said.
 	Recovered bool `json:"recovered,omitempty"`
+	// AfterClose marks what was said in the incident's channel after the
+	// incident closed (where the platform keeps the channel open): kept in
+	// the timeline, marked "after close" where it is shown, and left out of
+	// the write-up, which is final at close (README, "After close").
+	AfterClose bool `json:"after_close,omitempty"`
 }
 
 // MinTime and MaxTime bound the times debrief stores: the Unix epoch, and

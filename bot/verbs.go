@@ -32,6 +32,7 @@ const (
 	VerbPostmortemDetected Verb = "postmortem detected"
 	VerbAction             Verb = "action"
 	VerbActionDone         Verb = "action done"
+	VerbActionDrop         Verb = "action drop"
 	VerbActions            Verb = "actions"
 	VerbGithub             Verb = "github"
 	VerbTZ                 Verb = "tz"
@@ -209,8 +210,10 @@ var Verbs = []*VerbSpec{
 			{Name: "due", Type: ArgDate, Required: true, Keyword: "due", Noun: "due date", Help: "Due date: YYYY-MM-DD, tomorrow or +14d"},
 		},
 		Parse: parseAction},
-	{Verb: VerbActionDone, Usage: "action done <n>", Short: "mark countermeasure n done",
-		Args: []Arg{{Name: "number", Type: ArgNumber, Required: true, Noun: "countermeasure number", Help: "The countermeasure's number (actions lists them)"}}},
+	{Verb: VerbActionDone, Usage: "action done <n|INC-n#n>", Short: "countermeasure n is done",
+		Args: cmRefArgs, Parse: func(rest string) (Command, error) { return parseCountermeasureRef(VerbActionDone, rest) }},
+	{Verb: VerbActionDrop, Usage: "action drop <n|INC-n#n>", Short: "it will not be done",
+		Args: cmRefArgs, Parse: func(rest string) (Command, error) { return parseCountermeasureRef(VerbActionDrop, rest) }},
 	{Verb: VerbActions, Usage: "actions", Short: "list the countermeasures"},
 	{Verb: VerbGithub, Usage: "github <login>", Short: "map yourself to a GitHub login",
 		Args: []Arg{{Name: "login", Type: ArgLogin, Required: true, Help: "Your GitHub login"}}},
@@ -255,6 +258,15 @@ var Verbs = []*VerbSpec{
 	// argument: a form would offer a field that changes nothing.
 	{Verb: VerbHelp, Usage: "help", Short: "this help",
 		Parse: func(rest string) (Command, error) { return Command{Verb: VerbHelp, Text: strings.TrimSpace(rest)}, nil }},
+}
+
+// cmRefArgs name a countermeasure: its number in the incident's channel,
+// and its incident anywhere else (after close, from the announcement
+// channel or a DM). Typed, that is INC-1#2 (parseCountermeasureRef); a
+// form asks the two apart and writes "2 INC-1".
+var cmRefArgs = []Arg{
+	{Name: "number", Type: ArgNumber, Required: true, Noun: "countermeasure number", Help: "The countermeasure's number (actions lists them)"},
+	{Name: "incident", Type: ArgText, Noun: "incident", Help: "Its incident, e.g. INC-1: outside the incident's channel or after close", MaxLen: 20},
 }
 
 var instantArgs = []Arg{

@@ -47,7 +47,7 @@ func (d *Digest) Tick(ctx context.Context, now time.Time) (int, error) {
 		per := map[bot.Platform][]item{}
 		for _, inc := range incs {
 			for _, cm := range inc.Countermeasures {
-				if cm.State == bot.CMDone {
+				if cm.Settled() { // done, or dropped: nothing to chase
 					continue
 				}
 				for _, p := range incidentPlatforms(inc) {

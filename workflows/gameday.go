@@ -109,7 +109,11 @@ func (s *Service) scheduleGameday(ctx context.Context, actor bot.User, ch bot.Ch
 			return fmt.Errorf("workflows: gameday schedule %s: %w", g.ID, err)
 		}
 		r.Key = g.ID + "/invite"
-		if _, err := o.Enqueue(tx, r, PostFile{Name: g.ID + "-gameday.ics", Content: render.GamedayInvite(g, now),
+		install, err := installID(tx)
+		if err != nil {
+			return err
+		}
+		if _, err := o.Enqueue(tx, r, PostFile{Name: g.ID + "-gameday.ics", Content: render.GamedayInvite(g, install, now),
 			Comment: bot.DrillMark + "Calendar invite for game day " + g.ID}, now); err != nil {
 			return fmt.Errorf("workflows: gameday schedule %s: %w", g.ID, err)
 		}

@@ -30,7 +30,7 @@ func TestHelpVerb(t *testing.T) {
 		{"help SEV", lines(bot.VerbSev)},
 		{"help  postmortem   schedule ", lines(bot.VerbPostmortemSchedule)},
 		{"help /incident close", lines(bot.VerbClose)},
-		{"help action", lines(bot.VerbAction, bot.VerbActionDone)},
+		{"help action", lines(bot.VerbAction, bot.VerbActionDone, bot.VerbActionDrop)},
 		{"help pm schedule", lines(bot.VerbPostmortemSchedule)},
 		{"help severity", lines(bot.VerbSev)},
 		{"help Timezone", lines(bot.VerbTZ)},

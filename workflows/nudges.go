@@ -39,7 +39,7 @@ func (n *Nudges) ownerZone(tx store.ReadTx, cm bot.Countermeasure) (*time.Locati
 // (bot.NextNudge), or removes it once cm is done.
 func (n *Nudges) schedule(tx store.Tx, inc *bot.Incident, cm bot.Countermeasure, now time.Time) error {
 	key := countermeasureReminderKey(inc.ID, cm.N)
-	if cm.State == bot.CMDone || cm.Due.IsZero() {
+	if cm.Settled() || cm.Due.IsZero() {
 		return tx.DeleteReminder(key)
 	}
 	loc, err := n.ownerZone(tx, cm)
@@ -63,7 +63,7 @@ func (n *Nudges) fireCountermeasure(tx store.Tx, inc *bot.Incident, r store.Remi
 		return false, tx.DeleteReminder(r.Key)
 	}
 	cm := inc.Countermeasures[r.N-1]
-	if cm.State == bot.CMDone {
+	if cm.Settled() {
 		return false, tx.DeleteReminder(r.Key)
 	}
 	loc, err := n.ownerZone(tx, cm)
@@ -82,10 +82,14 @@ func (n *Nudges) fireCountermeasure(tx store.Tx, inc *bot.Incident, r store.Remi
 	default:
 		text = fmt.Sprintf("Countermeasure #%d of %s is %s overdue (due %s): %s.", cm.N, inc.ID, days(late), due, cm.Text)
 	}
-	if cm.Tracker != "" {
+	ref := CountermeasureKey(inc.ID, cm.N)
+	switch {
+	case cm.IssueGone:
+		text += fmt.Sprintf(" Its issue was deleted: settle it with /incident action done %s (or action drop %s), from any channel.", ref, ref)
+	case cm.Tracker != "":
 		text += " Close its issue when it is in place: " + cm.Tracker
-	} else if s.Tracker == nil {
-		text += fmt.Sprintf(" When it is in place: /incident action done %d (in the incident's channel).", cm.N)
+	case s.Tracker == nil:
+		text += fmt.Sprintf(" When it is in place: /incident action done %d in the incident's channel, or /incident action done %s anywhere.", cm.N, ref)
 	}
 	if err := s.queue(tx, inc, now).direct(cm.Owner, text); err != nil {
 		return false, err

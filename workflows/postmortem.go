@@ -75,7 +75,11 @@ func (c *call) schedule() (Reply, error) {
 	if err := c.post(c.meetingMessage(verb)); err != nil {
 		return Reply{}, err
 	}
-	if err := c.effect(PostFile{Name: c.inc.ID + "-postmortem.ics", Content: render.Invite(c.inc, c.now),
+	install, err := installID(c.tx)
+	if err != nil {
+		return Reply{}, err
+	}
+	if err := c.effect(PostFile{Name: c.inc.ID + "-postmortem.ics", Content: render.Invite(c.inc, install, c.now),
 		Comment: "Calendar invite for the post-mortem of " + c.inc.ID}); err != nil {
 		return Reply{}, err
 	}

@@ -137,6 +137,8 @@ type Service struct {
 	// path. Only hits are cached: an incident never leaves its channel,
 	// but a channel may become an incident channel later.
 	channels sync.Map
+	// closed caches incident ID -> closedState for Record (afterclose.go).
+	closed sync.Map
 
 	metricsOnce sync.Once
 	outboxOnce  sync.Once
@@ -276,14 +278,15 @@ func (s *Service) Handle(ctx context.Context, actor bot.User, ch bot.Channel, cm
 	}
 	var reply Reply
 	err := s.Store.Update(ctx, func(tx store.Tx) error {
-		inc, err := s.incidentIn(tx, ch)
+		inc, err := s.incidentOf(tx, ch, cmd, h)
 		if err != nil {
 			return err
 		}
-		if inc.Status == bot.StatusClosed && !h.readOnly {
+		if inc.Status == bot.StatusClosed && !h.readOnly && !h.afterClose {
 			return bot.Errorf(bot.ECONFLICT, "%s is closed.", inc.ID)
 		}
-		c := &call{s: s, tx: tx, inc: inc, actor: actor, cmd: cmd, now: s.now(), loc: loc, zones: zones}
+		c := &call{s: s, tx: tx, inc: inc, actor: actor, cmd: cmd, now: s.now(), loc: loc, zones: zones,
+			elsewhere: inc.Channels[ch.Platform] != ch.ID}
 		reply, err = h.run(c)
 		if err != nil {
 			return err
@@ -301,6 +304,7 @@ func (s *Service) Handle(ctx context.Context, actor bot.User, ch bot.Channel, cm
 	if err != nil {
 		return reply, err
 	}
+	s.forgetClosed(reply.IncidentID)
 	s.kick()
 	return reply, nil
 }
@@ -351,6 +355,16 @@ func (s *Service) Record(ctx context.Context, ch bot.Channel, ev bot.TimelineEve
 	// What people said is quoted in posts (a near miss, a declare from a
 	// message): it may not carry a time token (bot.DefuseTimes).
 	ev.Text, ev.Author.Name = bot.DefuseTimes(ev.Text), bot.DefuseTimes(ev.Author.Name)
+	// Said after close, where the channel stays open: kept apart, out of
+	// the write-up (README, "After close"). A message sent before the
+	// close and delivered after it (a retry, a backfill) is not.
+	closedAt, err := s.closedAt(ctx, id)
+	if err != nil {
+		return bot.TimelineEvent{}, fmt.Errorf("workflows: record in %s: %w", id, err)
+	}
+	if !closedAt.IsZero() && (ev.PlatformAt.IsZero() || ev.PlatformAt.After(closedAt)) {
+		ev.AfterClose = true
+	}
 	if !ev.PlatformAt.IsZero() && !bot.StorableTime(ev.PlatformAt) {
 		// It can never be stored: a platform retrying it would retry
 		// forever. Adapters acknowledge EINVALID and log it.

@@ -44,7 +44,7 @@ func similarText(incs []*bot.Incident) string {
 	for _, inc := range incs {
 		fmt.Fprintf(&b, "\n- %s %s (%s, %s)", inc.ID, inc.Title, inc.Severity, inc.Status.Human())
 		for _, cm := range inc.Countermeasures {
-			if cm.State != bot.CMDone {
+			if !cm.Settled() {
 				fmt.Fprintf(&b, "\n  - still open: %s", cm.Describe())
 			}
 		}

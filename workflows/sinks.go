@@ -115,10 +115,24 @@ type Issue struct {
 // IssueState is what the tracker says about a countermeasure's issue: what
 // FileIssue returns, what a webhook delivers and what UpdatedIssues lists.
 type IssueState struct {
-	Number    int
-	URL       string // for people: the issue's page
-	Body      string // carries the marker and the Due: line
-	Closed    bool
+	Number int
+	// Repo is the issue's repository ("owner/name") when it is not the
+	// tracker's own (an issue transferred out of it); empty there.
+	Repo   string
+	URL    string // for people: the issue's page
+	Body   string // carries the marker and the Due: line
+	Closed bool
+	// NotPlanned is set on a closed issue whose state_reason is
+	// not_planned: the countermeasure is dropped, not done.
+	NotPlanned bool
+	// Gone is set when the issue was deleted (a deleted webhook, whose
+	// other fields are the issue as it was, or the tracker answering 404
+	// or 410 for it, when only Number and Repo are set).
+	Gone bool
+	// MovedFrom is where the issue was before it was transferred (a
+	// transferred webhook, or a 301 the tracker followed): this state is
+	// the issue at its new place. Zero when it did not move.
+	MovedFrom IssueRef
 	Assignees []string
 	// UpdatedAt is the tracker's last-update time of the issue: news
 	// older than what was already applied is ignored.
@@ -136,6 +150,24 @@ type IssueState struct {
 	// the timeline entry the change produces, so a redelivery is stored
 	// once. Empty for reconcile.
 	Delivery string
+}
+
+// IssueRef names an issue: its number in Repo, the tracker's own
+// repository when Repo is empty.
+type IssueRef struct {
+	Repo   string
+	Number int
+}
+
+// IssueGetter is what a Tracker that can read one issue adds (GitHub:
+// adapters/github): the reconcile reads the issues the listing cannot
+// show, those transferred to another repository, and looks for deleted
+// ones (Reconciler).
+type IssueGetter interface {
+	// Issue returns issue ref as it is now: Gone when the tracker says it
+	// was deleted (404, 410), and MovedFrom set to ref when it was
+	// transferred (the tracker redirected to its new place).
+	Issue(ctx context.Context, ref IssueRef) (IssueState, error)
 }
 
 // ZoneSource tells a user's time zone as their platform knows it.

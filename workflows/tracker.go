@@ -139,9 +139,13 @@ func (s *Service) fileIssue(tx store.Tx, inc *bot.Incident, cm bot.Countermeasur
 var errDuplicate = errors.New("workflows: duplicate delivery")
 
 // ApplyIssue applies what the tracker says about a countermeasure's issue:
-// closed marks the countermeasure done (recorded, the owner thanked in the
-// channel, the nudges stopped), reopened makes it filed again, a changed
-// Due: line moves the due date, a changed assignee is recorded. It is
+// closed as completed marks the countermeasure done (recorded, the owner
+// thanked in the channel, the nudges stopped), closed as not planned marks
+// it dropped (said in the channel, nudges stopped, never counted as done),
+// reopened makes it filed again, a changed Due: line moves the due date, a
+// changed assignee is recorded, a transferred issue is followed to its new
+// repository and number, and a deleted one is recorded and its owner told
+// to settle it with action done or action drop. It is
 // shared by the webhook and the reconcile, and idempotent: it compares with
 // the state already applied, ignores news older than it (UpdatedAt), and a
 // redelivered webhook (same Delivery) changes nothing. It reports whether
@@ -169,6 +173,13 @@ func (s *Service) applyIssueAt(ctx context.Context, st IssueState, now time.Time
 	if !ok {
 		return false, nil
 	}
+	return s.applyIssueTo(ctx, incID, n, st, now)
+}
+
+// applyIssueTo applies st to countermeasure n of incident incID, known
+// otherwise than by a marker (a deleted issue has no body).
+func (s *Service) applyIssueTo(ctx context.Context, incID string, n int, st IssueState, now time.Time) (bool, error) {
+	key := CountermeasureKey(incID, n)
 	changed := false
 	err := s.Store.Update(ctx, func(tx store.Tx) error {
 		changed = false
@@ -201,13 +212,23 @@ func (s *Service) applyIssueAt(ctx context.Context, st IssueState, now time.Time
 // if anything changed.
 func (s *Service) applyIssue(tx store.Tx, inc *bot.Incident, n int, st IssueState, now time.Time) (bool, error) {
 	cm := &inc.Countermeasures[n-1]
-	if cm.Issue != 0 && st.Number != cm.Issue {
+	moved := st.MovedFrom.Number != 0
+	switch {
+	case cm.Issue == 0:
+		if !st.ByUs || st.Repo != "" || st.Gone || moved {
+			return false, nil // not yet tied, and not created by our token in our repository
+		}
+	case moved && cm.Issue == st.MovedFrom.Number && strings.EqualFold(cm.Repo, st.MovedFrom.Repo):
+		// Transferred: followed below.
+	case cm.Issue == st.Number && strings.EqualFold(cm.Repo, st.Repo):
+		moved = false // already followed, or not moved
+	default:
 		return false, nil // a copy of the marker on some other issue
 	}
-	if cm.Issue == 0 && !st.ByUs {
-		return false, nil // not yet tied, and not created by our token
+	if cm.IssueGone {
+		return false, nil // settled by hand since; nothing comes back from a deletion
 	}
-	if !st.UpdatedAt.IsZero() && st.UpdatedAt.Before(cm.TrackerAt) {
+	if !st.UpdatedAt.IsZero() && st.UpdatedAt.Before(cm.TrackerAt) && !moved && !st.Gone {
 		return false, nil // older news than what we have
 	}
 	author := outbox.BotUser(trackerPlatform)
@@ -227,6 +248,34 @@ func (s *Service) applyIssue(tx store.Tx, inc *bot.Incident, n int, st IssueStat
 	nudges := false // reschedule the nudges
 	stop := false   // stop them
 
+	if st.Gone {
+		// Deleted: the link is dead and nothing on the tracker can settle
+		// it any more, so people do (action done, action drop). The
+		// nudges go on until then, saying how.
+		ref := CountermeasureKey(inc.ID, cm.N)
+		event(fmt.Sprintf("countermeasure #%d: its issue #%d was deleted%s", cm.N, cm.Issue, by))
+		cm.IssueGone, cm.Tracker = true, ""
+		if !cm.Settled() {
+			posts = append(posts, fmt.Sprintf("%s: the issue of countermeasure #%d of %s (%s) was deleted on GitHub. "+
+				"Settle it here when it is in place or decided against: /incident action done %s, or /incident action drop %s.",
+				cm.Owner.Display(), cm.N, inc.ID, cm.Text, ref, ref))
+			nudges = true
+		}
+		return s.commitIssue(tx, inc, cm, st, now, events, posts, false, nudges, false)
+	}
+	if moved {
+		from := fmt.Sprintf("#%d", cm.Issue)
+		if cm.Repo != "" {
+			from = cm.Repo + from
+		}
+		to := fmt.Sprintf("#%d", st.Number)
+		if st.Repo != "" {
+			to = st.Repo + to
+		}
+		cm.Issue, cm.Repo, cm.Tracker = st.Number, st.Repo, st.URL
+		event(fmt.Sprintf("countermeasure #%d: its issue %s was transferred to %s%s", cm.N, from, to, by))
+		posts = append(posts, fmt.Sprintf("Countermeasure #%d of %s is now tracked in %s (transferred from %s).", cm.N, inc.ID, cm.Tracker, from))
+	}
 	first := cm.Issue == 0
 	if first {
 		cm.Issue, cm.Tracker = st.Number, st.URL
@@ -238,21 +287,28 @@ func (s *Service) applyIssue(tx store.Tx, inc *bot.Incident, n int, st IssueStat
 			cm.N, inc.ID, cm.Tracker, cm.Owner.Display(), cm.Due))
 	}
 	switch {
-	case st.Closed && cm.State != bot.CMDone:
-		cm.State, cm.DoneAt = bot.CMDone, now
+	case st.Closed && st.NotPlanned && cm.State != bot.CMDropped:
+		// Closed as not planned: decided against, which is not done.
+		cm.State, cm.DroppedAt, cm.DoneAt = bot.CMDropped, now, time.Time{}
+		event(fmt.Sprintf("countermeasure #%d dropped: issue #%d closed as not planned%s", cm.N, cm.Issue, by))
+		posts = append(posts, fmt.Sprintf("Countermeasure #%d of %s is dropped: its issue was closed as not planned (%s). "+
+			"It will not be done, and is not counted as done. %s", cm.N, inc.ID, cm.Text, cm.Tracker))
+		stop = true
+	case st.Closed && !st.NotPlanned && cm.State != bot.CMDone:
+		cm.State, cm.DoneAt, cm.DroppedAt = bot.CMDone, now, time.Time{}
 		event(fmt.Sprintf("countermeasure #%d done: issue #%d closed%s", cm.N, cm.Issue, by))
 		posts = append(posts, fmt.Sprintf("Thank you %s: countermeasure #%d of %s is done (%s). %s",
 			cm.Owner.Display(), cm.N, inc.ID, cm.Text, cm.Tracker))
 		stop = true
-	case !st.Closed && cm.State == bot.CMDone:
-		cm.State, cm.DoneAt = bot.CMFiled, time.Time{}
+	case !st.Closed && cm.Settled():
+		cm.State, cm.DoneAt, cm.DroppedAt = bot.CMFiled, time.Time{}, time.Time{}
 		event(fmt.Sprintf("countermeasure #%d reopened: issue #%d reopened%s", cm.N, cm.Issue, by))
 		nudges = true
 	}
 	if due, ok := IssueDue(st.Body); ok && due != cm.Due {
 		event(fmt.Sprintf("countermeasure #%d due date moved from %s to %s%s", cm.N, cm.Due, due, by))
 		cm.Due = due
-		nudges = cm.State != bot.CMDone
+		nudges = !cm.Settled()
 	}
 	assignee := ""
 	if len(st.Assignees) > 0 {
@@ -271,6 +327,14 @@ func (s *Service) applyIssue(tx store.Tx, inc *bot.Incident, n int, st IssueStat
 	if st.UpdatedAt.After(cm.TrackerAt) {
 		cm.TrackerAt = st.UpdatedAt
 	}
+	return s.commitIssue(tx, inc, cm, st, now, events, posts, stop, nudges, first)
+}
+
+// commitIssue records what applyIssue found within tx: the timeline
+// entries (deduplicated by the webhook delivery), the posts, the nudges
+// stopped or rescheduled, the incident, and a refreshed write-up.
+func (s *Service) commitIssue(tx store.Tx, inc *bot.Incident, cm *bot.Countermeasure, st IssueState, now time.Time,
+	events []bot.TimelineEvent, posts []string, stop, nudges, first bool) (bool, error) {
 	if len(events) == 0 {
 		return false, nil
 	}
@@ -444,8 +508,111 @@ func (r *Reconciler) Tick(ctx context.Context, now time.Time) (int, error) {
 			return changed, fmt.Errorf("workflows: reconcile cursor: %w", err)
 		}
 	}
+	checked, err := r.check(ctx, issues, now)
+	changed += checked
+	if err != nil {
+		return changed, err
+	}
 	if changed > 0 {
 		s.log().InfoContext(ctx, "reconciled countermeasure issues", "platform", trackerPlatform, "changed", changed, "listed", len(issues))
+	}
+	return changed, nil
+}
+
+// metaSweepAt is the store key of the time the Reconciler last read every
+// unsettled countermeasure's issue (check).
+const metaSweepAt = "tracker/sweep_at"
+
+// SweepEvery is how often the Reconciler reads, one by one, the issues of
+// the unsettled countermeasures in the tracker's own repository, to find
+// the deleted and transferred ones the listing cannot show: a deleted
+// issue is in no list, a transferred one is listed in another repository.
+// Those already transferred elsewhere are read at every tick.
+const SweepEvery = 6 * time.Hour
+
+// check reads the issues the listing cannot show (IssueGetter) and applies
+// them: at every tick those transferred out of the tracker's repository,
+// and every SweepEvery the rest of the unsettled ones not listed just now.
+// A 404 or 410 is a deleted issue, a 301 a transferred one
+// (adapters/github). A failure to read one is logged and left to the next
+// tick. It returns how many changed something.
+func (r *Reconciler) check(ctx context.Context, listed []IssueState, now time.Time) (int, error) {
+	s := r.s
+	getter, ok := s.Tracker.(IssueGetter)
+	if !ok {
+		return 0, nil
+	}
+	seen := map[int]bool{}
+	for _, st := range listed {
+		if st.Repo == "" {
+			seen[st.Number] = true
+		}
+	}
+	type target struct {
+		inc string
+		n   int
+		ref IssueRef
+	}
+	var targets []target
+	sweep := false
+	err := s.Store.View(ctx, func(tx store.ReadTx) error {
+		v, ok, err := tx.Meta(metaSweepAt)
+		if err != nil {
+			return err
+		}
+		last, _ := time.Parse(time.RFC3339Nano, v)
+		sweep = !ok || now.Sub(last) >= SweepEvery || now.Before(last)
+		incs, err := tx.Incidents()
+		if err != nil {
+			return err
+		}
+		for _, inc := range incs {
+			for _, cm := range inc.Countermeasures {
+				if cm.Issue == 0 || cm.IssueGone || cm.Settled() {
+					continue
+				}
+				if cm.Repo != "" || sweep && !seen[cm.Issue] {
+					targets = append(targets, target{inc.ID, cm.N, IssueRef{Repo: cm.Repo, Number: cm.Issue}})
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("workflows: reconcile check: %w", err)
+	}
+	changed := 0
+	for _, t := range targets {
+		st, err := getter.Issue(ctx, t.ref)
+		if err != nil {
+			if ctx.Err() != nil {
+				return changed, ctx.Err()
+			}
+			s.log().WarnContext(ctx, "countermeasure issue unreadable", "platform", trackerPlatform, "incident", t.inc,
+				"issue", t.ref.Number, "repo", t.ref.Repo, "err", err)
+			var wait *RetryAfterError
+			if errors.As(err, &wait) {
+				// Rate-limited: the rest waits for the next tick, and the
+				// sweep is not counted as done.
+				return changed, nil
+			}
+			continue
+		}
+		ok, err := s.applyIssueTo(ctx, t.inc, t.n, st, now)
+		if err != nil {
+			return changed, err
+		}
+		if ok {
+			changed++
+		}
+	}
+	if sweep {
+		err := s.Store.Update(ctx, func(tx store.Tx) error {
+			return tx.PutMeta(metaSweepAt, now.UTC().Format(time.RFC3339Nano))
+		})
+		if err != nil {
+			return changed, fmt.Errorf("workflows: reconcile sweep: %w", err)
+		}
 	}
 	return changed, nil
 }

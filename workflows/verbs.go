@@ -23,6 +23,9 @@ type call struct {
 	// platform may have to be asked; zones are the responders' (schedule).
 	loc   *time.Location
 	zones map[string]*time.Location
+	// elsewhere is set when the command named its incident (INC-1#2) from
+	// a channel that is not the incident's: the announcement channel, a DM.
+	elsewhere bool
 }
 
 // handler runs one verb. Each verb family's file declares its verbs in a
@@ -36,6 +39,11 @@ type handler struct {
 	// readOnly handlers also work on closed incidents, and do not save the
 	// incident (they may still queue a post).
 	readOnly bool
+	// afterClose handlers also work on closed incidents, and save them: a
+	// countermeasure is settled long after its incident closed. Their
+	// incident may be named in the command (bot.Command.Incident), so that
+	// they run from any channel.
+	afterClose bool
 	// global handles a verb that needs no incident channel (declare,
 	// list, help, preferences), instead of run.
 	global func(s *Service, ctx context.Context, actor bot.User, ch bot.Channel, cmd bot.Command) (Reply, error)
@@ -64,6 +72,24 @@ func merge(families ...verbs) verbs {
 		}
 	}
 	return all
+}
+
+// incidentOf returns the incident cmd acts on: the one it names
+// (action done INC-1#2), for a verb whose handler runs after close, else
+// the one living in ch.
+func (s *Service) incidentOf(tx store.ReadTx, ch bot.Channel, cmd bot.Command, h handler) (*bot.Incident, error) {
+	if cmd.Incident == "" || !h.afterClose {
+		inc, err := s.incidentIn(tx, ch)
+		if bot.ErrorCode(err) == bot.ENOTFOUND && h.afterClose {
+			return nil, bot.Errorf(bot.ENOTFOUND, "This is not an incident channel: name the incident too, e.g. /incident %s INC-1#%d.", cmd.Verb, max(cmd.N, 1))
+		}
+		return inc, err
+	}
+	inc, err := tx.Incident(cmd.Incident)
+	if bot.ErrorCode(err) == bot.ENOTFOUND {
+		return nil, bot.Errorf(bot.ENOTFOUND, "There is no incident %s.", cmd.Incident)
+	}
+	return inc, err
 }
 
 // event appends a timeline entry authored by the actor.

@@ -28,9 +28,10 @@ import (
 )
 
 var (
-	_ workflows.Tracker   = (*Client)(nil)
-	_ workflows.Publisher = (*Client)(nil)
-	_ workflows.Linker    = (*Client)(nil)
+	_ workflows.Tracker     = (*Client)(nil)
+	_ workflows.IssueGetter = (*Client)(nil)
+	_ workflows.Publisher   = (*Client)(nil)
+	_ workflows.Linker      = (*Client)(nil)
 )
 
 // Config configures a Client.
@@ -229,7 +230,7 @@ func (c *Client) FileIssue(ctx context.Context, key string, is workflows.Issue, 
 	if err != nil {
 		return workflows.IssueState{}, c.classify("create issue "+key, err)
 	}
-	st := stateOf(issue)
+	st := stateOf(issue, c.Repo())
 	st.ByUs = true // created just now with the token
 	return st, nil
 }
@@ -272,7 +273,7 @@ func (c *Client) findMarker(ctx context.Context, key string) (workflows.IssueSta
 				continue
 			}
 			if strings.Contains(is.GetBody(), marker) {
-				st := stateOf(is)
+				st := stateOf(is, c.Repo())
 				st.ByUs = true // listed with Creator: me
 				return st, true, nil
 			}
@@ -371,7 +372,7 @@ func (c *Client) UpdatedIssues(ctx context.Context, since time.Time) ([]workflow
 		}
 		for _, is := range issues {
 			if !is.IsPullRequest() {
-				st := stateOf(is)
+				st := stateOf(is, c.Repo())
 				st.ByUs = strings.EqualFold(is.GetUser().GetLogin(), me)
 				out = append(out, st)
 			}
@@ -383,11 +384,14 @@ func (c *Client) UpdatedIssues(ctx context.Context, since time.Time) ([]workflow
 	}
 }
 
-// stateOf translates an issue.
-func stateOf(is *gh.Issue) workflows.IssueState {
+// stateOf translates an issue; home is the tracker's repository
+// ("owner/name"), whose issues have no IssueState.Repo.
+func stateOf(is *gh.Issue, home string) workflows.IssueState {
 	st := workflows.IssueState{
 		Number: is.GetNumber(), URL: is.GetHTMLURL(), Body: is.GetBody(),
 		Closed: is.GetState() == "closed", UpdatedAt: is.GetUpdatedAt().Time,
+		NotPlanned: is.GetState() == "closed" && is.GetStateReason() == "not_planned",
+		Repo:       otherRepo(repoOf(is.GetRepositoryURL()), home),
 	}
 	for _, a := range is.Assignees {
 		st.Assignees = append(st.Assignees, a.GetLogin())
@@ -396,6 +400,65 @@ func stateOf(is *gh.Issue) workflows.IssueState {
 		st.Assignees = []string{is.Assignee.GetLogin()}
 	}
 	return st
+}
+
+// repoOf returns "owner/name" of an issue's repository_url
+// (https://api.github.com/repos/owner/name), "" when it is not one.
+func repoOf(apiURL string) string {
+	u, err := url.Parse(apiURL)
+	if err != nil {
+		return ""
+	}
+	parts := strings.Split(strings.Trim(u.Path, "/"), "/")
+	if len(parts) < 3 || parts[len(parts)-3] != "repos" {
+		return ""
+	}
+	return parts[len(parts)-2] + "/" + parts[len(parts)-1]
+}
+
+// otherRepo is repo, or "" when it is home (or unknown): IssueState.Repo
+// names only repositories other than the tracker's.
+func otherRepo(repo, home string) string {
+	if repo == "" || strings.EqualFold(repo, home) {
+		return ""
+	}
+	return repo
+}
+
+// Issue reads one countermeasure issue, ref (in GITHUB_REPO when ref.Repo
+// is empty), for the reconcile (workflows.IssueGetter). GitHub answers a
+// transferred issue with 301 to its new place, which the HTTP client
+// follows: the state returned is then the issue there, with MovedFrom set
+// to ref. A deleted issue is 410, or 404 where the token cannot see where
+// it went: Gone. Other errors are classified as for the Tracker.
+func (c *Client) Issue(ctx context.Context, ref workflows.IssueRef) (workflows.IssueState, error) {
+	owner, repo := c.owner, c.repo
+	if ref.Repo != "" {
+		o, r, ok := strings.Cut(ref.Repo, "/")
+		if !ok {
+			return workflows.IssueState{}, &workflows.PermanentError{Err: fmt.Errorf("github: issue %s#%d: not a repository", ref.Repo, ref.Number)}
+		}
+		owner, repo = o, r
+	}
+	is, _, err := c.api().Issues.Get(ctx, owner, repo, ref.Number)
+	if isStatus(err, http.StatusGone) || isStatus(err, http.StatusNotFound) {
+		return workflows.IssueState{Number: ref.Number, Repo: ref.Repo, Gone: true}, nil
+	}
+	if err != nil {
+		return workflows.IssueState{}, c.classify(fmt.Sprintf("read issue %s/%s#%d", owner, repo, ref.Number), err)
+	}
+	st := stateOf(is, c.Repo())
+	if st.Repo == "" && is.GetRepositoryURL() == "" {
+		st.Repo = ref.Repo // an answer without repository_url: where it was asked
+	}
+	if st.Number != ref.Number || !strings.EqualFold(st.Repo, ref.Repo) {
+		st.MovedFrom = ref
+	}
+	me, err := c.me(ctx)
+	if err == nil {
+		st.ByUs = strings.EqualFold(is.GetUser().GetLogin(), me)
+	}
+	return st, nil
 }
 
 // Publish commits content to path in the repository's default branch: it

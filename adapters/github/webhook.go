@@ -3,6 +3,7 @@ package github
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -52,9 +53,22 @@ type Webhook struct {
 }
 
 // handledActions are the issue events that can change a countermeasure:
-// each delivers the whole issue, which is applied as a snapshot.
+// each delivers the whole issue, which is applied as a snapshot; a
+// transferred one also the issue at its new place (changes.new_issue), a
+// deleted one the issue as it was.
 var handledActions = map[string]bool{
 	"closed": true, "reopened": true, "edited": true, "assigned": true, "unassigned": true,
+	"transferred": true, "deleted": true,
+}
+
+// transferChanges is the changes object of a transferred issues event,
+// which go-github's EditChange does not carry: the issue in the
+// repository it was transferred to.
+type transferChanges struct {
+	Changes struct {
+		NewIssue      *gh.Issue      `json:"new_issue"`
+		NewRepository *gh.Repository `json:"new_repository"`
+	} `json:"changes"`
 }
 
 func (h *Webhook) log() *slog.Logger {
@@ -111,13 +125,38 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "malformed issues event", http.StatusBadRequest)
 		return
 	}
-	if !handledActions[ev.GetAction()] || ev.Issue.IsPullRequest() ||
-		(h.Repo != "" && !strings.EqualFold(ev.GetRepo().GetFullName(), h.Repo)) {
+	if !handledActions[ev.GetAction()] || ev.Issue.IsPullRequest() {
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write([]byte("ignored\n"))
 		return
 	}
-	st := stateOf(ev.Issue)
+	// Events from another repository (an organisation's webhook) count
+	// only for a countermeasure whose issue was transferred there: the
+	// Service matches them by repository and number (IssueState.Repo).
+	from := otherRepo(ev.GetRepo().GetFullName(), h.Repo)
+	st := stateOf(ev.Issue, h.Repo)
+	if st.Repo == "" {
+		st.Repo = from
+	}
+	switch ev.GetAction() {
+	case "deleted":
+		// The payload is the issue as it was: its body's marker finds the
+		// countermeasure.
+		st.Gone = true
+	case "transferred":
+		var tc transferChanges
+		if err := json.Unmarshal(payload, &tc); err != nil || tc.Changes.NewIssue == nil {
+			http.Error(w, "malformed transferred event: no changes.new_issue", http.StatusBadRequest)
+			return
+		}
+		moved := stateOf(tc.Changes.NewIssue, h.Repo)
+		if moved.Repo == "" && tc.Changes.NewIssue.GetRepositoryURL() == "" {
+			moved.Repo = otherRepo(tc.Changes.NewRepository.GetFullName(), h.Repo)
+		}
+		moved.MovedFrom = workflows.IssueRef{Repo: st.Repo, Number: st.Number}
+		ev.Issue = tc.Changes.NewIssue // its creator, for ByUs below
+		st = moved
+	}
 	if h.Me != nil {
 		// Only a delivery for an issue not yet tied needs this; the login
 		// is cached after the first ask, so it costs nothing later.

@@ -41,7 +41,7 @@ func started(inc *bot.Incident) time.Time {
 func openActions(inc *bot.Incident) int {
 	n := 0
 	for _, cm := range inc.Countermeasures {
-		if cm.State != bot.CMDone {
+		if !cm.Settled() {
 			n++
 		}
 	}

@@ -47,7 +47,7 @@ type Bar struct {
 
 // CMStats counts countermeasures by how they went.
 type CMStats struct {
-	OnTime, Late, Overdue, Open int
+	OnTime, Late, Overdue, Open, Dropped int
 }
 
 type statsPage struct {
@@ -218,6 +218,9 @@ func computeStats(p *statsPage, incs []*bot.Incident, now time.Time, within map[
 				p.CM.OnTime++
 			case cm.State == bot.CMDone:
 				p.CM.Late++
+			case cm.State == bot.CMDropped:
+				// Decided against: neither done nor still to do.
+				p.CM.Dropped++
 			case !cm.Due.IsZero() && cm.Due.Before(today):
 				p.CM.Overdue++
 			default:

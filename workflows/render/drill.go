@@ -5,8 +5,6 @@ import (
 	"strings"
 	"time"
 
-	ics "github.com/arran4/golang-ical"
-
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/store"
 )
@@ -50,24 +48,33 @@ func GamedayScheduled(g store.Gameday, loc *time.Location) string {
 }
 
 // GamedayInvite renders a game day as an RFC 5545 iCalendar request, like
-// the post-mortem's Invite: a stable UID per game day, times in UTC,
-// people under the reserved .invalid domain.
-func GamedayInvite(g store.Gameday, now time.Time) string {
-	cal := ics.NewCalendarFor("debrief")
-	cal.SetMethod(ics.MethodRequest)
-	ev := cal.AddEvent(strings.ToLower(g.ID) + "-gameday@debrief")
-	ev.SetDtStampTime(now.UTC())
-	ev.SetStartAt(g.Start.UTC())
-	ev.SetEndAt(g.Start.Add(g.Duration).UTC())
-	ev.SetSummary(fmt.Sprintf("%sGame day %s: %s", bot.DrillMark, g.ID, g.Title))
-	ev.SetDescription(fmt.Sprintf("A rehearsed failure: debrief opens a drill incident at the start.\n%s\nScheduled in %s.",
-		Plan(g.Plan), g.Zone))
-	ev.SetOrganizer(calAddress(g.ScheduledBy), ics.WithCN(displayName(g.ScheduledBy)))
+// the post-mortem's Invite and with its writer (same escaping of every
+// kind of field, CRLF, folding): a stable UID per game day and
+// installation (InviteUID), times in UTC, people under the reserved
+// .invalid domain. golang-ical wrote it before; its parameter values are
+// backslash-escaped, which RFC 5545 has no such thing as, and a newline
+// in a name ended the line.
+func GamedayInvite(g store.Gameday, install string, now time.Time) string {
+	var w icsWriter
+	w.line("BEGIN", "", "VCALENDAR")
+	w.line("VERSION", "", "2.0")
+	w.line("PRODID", "", "-//debrief//debrief//EN")
+	w.line("METHOD", "", "REQUEST")
+	w.line("BEGIN", "", "VEVENT")
+	w.line("UID", "", icsText(InviteUID(g.ID, "gameday", install)))
+	w.line("DTSTAMP", "", icsTime(now))
+	w.line("DTSTART", "", icsTime(g.Start))
+	w.line("DTEND", "", icsTime(g.Start.Add(g.Duration)))
+	w.line("SUMMARY", "", icsText(fmt.Sprintf("%sGame day %s: %s", bot.DrillMark, g.ID, g.Title)))
+	w.line("DESCRIPTION", "", icsText(fmt.Sprintf("A rehearsed failure: debrief opens a drill incident at the start.\n%s\nScheduled in %s.",
+		Plan(g.Plan), g.Zone)))
+	w.line("ORGANIZER", ";CN="+icsParam(displayName(g.ScheduledBy)), calAddress(g.ScheduledBy))
 	for _, u := range append([]bot.User{g.ScheduledBy}, g.Participants...) {
-		ev.AddAttendee(calAddress(u), ics.WithCN(displayName(u)), ics.WithRSVP(true),
-			ics.ParticipationRoleReqParticipant, ics.ParticipationStatusNeedsAction)
+		w.line("ATTENDEE", ";CN="+icsParam(displayName(u))+";PARTSTAT=NEEDS-ACTION;ROLE=REQ-PARTICIPANT;RSVP=TRUE", calAddress(u))
 	}
-	return cal.Serialize()
+	w.line("END", "", "VEVENT")
+	w.line("END", "", "VCALENDAR")
+	return w.b.String()
 }
 
 // drill renders the write-up's "Hypothesis vs observed" section of a

@@ -241,7 +241,7 @@ func FuzzInvite(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, title, name string) {
 		inc, _ := fuzzIncident(title, name, "", "")
-		out := render.Invite(inc, time.Date(2026, 3, 2, 11, 0, 0, 0, time.UTC))
+		out := render.Invite(inc, "0123456789abcdef", time.Date(2026, 3, 2, 11, 0, 0, 0, time.UTC))
 		props, err := parseICS(out)
 		if err != nil {
 			t.Fatalf("%v\n%q", err, out)

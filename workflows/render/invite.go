@@ -13,7 +13,12 @@ import (
 // Invite renders the post-mortem meeting as an RFC 5545 iCalendar request.
 // The UID is stable per incident and SEQUENCE counts reschedules, so a
 // calendar that imported the first invite updates the event instead of
-// adding a second one. Times are in UTC: every client converts them, and
+// adding a second one. The UID holds install, this installation's random
+// ID (workflows' install ID; README, "The post-mortem"): incident IDs
+// start at INC-1 in every installation and again after a database is
+// reset, and a UID that repeated across them would make a calendar
+// overwrite one meeting with another (RFC 5545 3.8.4.7: globally
+// unique). Times are in UTC: every client converts them, and
 // no VTIMEZONE block is needed.
 //
 // Chat platforms do not give us e-mail addresses, so people are named by
@@ -26,7 +31,7 @@ import (
 // and cannot hold a DQUOTE or a control character at all (3.1; RFC 6868's
 // caret encoding carries newlines and quotes), URIs percent-encode. A
 // newline in a name must not end the line it is on.
-func Invite(inc *bot.Incident, now time.Time) string {
+func Invite(inc *bot.Incident, install string, now time.Time) string {
 	pm := inc.Postmortem
 	var w icsWriter
 	w.line("BEGIN", "", "VCALENDAR")
@@ -34,7 +39,7 @@ func Invite(inc *bot.Incident, now time.Time) string {
 	w.line("PRODID", "", "-//debrief//debrief//EN")
 	w.line("METHOD", "", "REQUEST")
 	w.line("BEGIN", "", "VEVENT")
-	w.line("UID", "", icsText(inviteUID(inc)))
+	w.line("UID", "", icsText(InviteUID(inc.ID, "postmortem", install)))
 	w.line("DTSTAMP", "", icsTime(now))
 	w.line("SEQUENCE", "", strconv.Itoa(pm.Sequence))
 	w.line("DTSTART", "", icsTime(pm.ScheduledAt))
@@ -121,8 +126,16 @@ func icsParam(s string) string {
 	return b.String()
 }
 
-func inviteUID(inc *bot.Incident) string {
-	return strings.ToLower(inc.ID) + "-postmortem@debrief"
+// InviteUID is the UID of the invite to meeting (postmortem, gameday) of
+// id (an incident's or a game day's) in installation install:
+// "inc-1-postmortem.<install>@debrief". Without an install ID (a caller
+// that has none) it falls back to the old per-installation form.
+func InviteUID(id, meeting, install string) string {
+	uid := strings.ToLower(id) + "-" + meeting
+	if install != "" {
+		uid += "." + strings.ToLower(install)
+	}
+	return uid + "@debrief"
 }
 
 // calAddress is a mailto URI for u: the ID percent-encoded where it is not

@@ -60,9 +60,17 @@ func KindName(k bot.Kind) string {
 	return "real"
 }
 
-// TimelineLine renders one timeline entry for chat and the console.
+// AfterCloseMark labels a timeline entry said after the incident closed
+// (bot.TimelineEvent.AfterClose).
+const AfterCloseMark = "after close"
+
+// TimelineLine renders one timeline entry for chat and the console; one
+// said after close is marked so (AfterCloseMark).
 func TimelineLine(ev bot.TimelineEvent, loc *time.Location) string {
 	s := fmt.Sprintf("%s %s [%s] %s", ev.RecordedAt.In(loc).Format("2006-01-02 15:04:05"), ev.Author.Display(), ev.Kind, ev.Text)
+	if ev.AfterClose {
+		s = fmt.Sprintf("%s %s [%s, %s] %s", ev.RecordedAt.In(loc).Format("2006-01-02 15:04:05"), ev.Author.Display(), ev.Kind, AfterCloseMark, ev.Text)
+	}
 	if ev.URL != "" {
 		s += " " + ev.URL
 	}

@@ -15,7 +15,11 @@ import (
 // meeting, the countermeasures, the contributing factors and what the
 // blameless lint found. It is a pure function of its inputs, so the same
 // incident always renders the same bytes.
+//
+// What was said after close (bot.TimelineEvent.AfterClose) is not part of
+// it: the write-up is the record as it stood when the incident closed.
 func Writeup(inc *bot.Incident, tl []bot.TimelineEvent, loc *time.Location) string {
+	tl = beforeClose(tl)
 	w := &writer{loc: loc}
 	w.grow(len(tl))
 	w.header(inc)
@@ -169,6 +173,24 @@ func (w *writer) section(title, text string, v bot.Verb) {
 	// Written as Markdown on purpose (it is the author's prose), with
 	// hidden characters made visible.
 	w.s(Visible(text), "\n")
+}
+
+// beforeClose returns tl without the entries said after close, sharing tl's
+// array when there are none (the common case: no copy).
+func beforeClose(tl []bot.TimelineEvent) []bot.TimelineEvent {
+	for i, ev := range tl {
+		if !ev.AfterClose {
+			continue
+		}
+		kept := append(make([]bot.TimelineEvent, 0, len(tl)-1), tl[:i]...)
+		for _, ev := range tl[i+1:] {
+			if !ev.AfterClose {
+				kept = append(kept, ev)
+			}
+		}
+		return kept
+	}
+	return tl
 }
 
 // keyEvents lists what was marked key (pins, the key reaction) and every

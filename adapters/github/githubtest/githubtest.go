@@ -78,10 +78,22 @@ type Config struct {
 
 // Issue is an issue as the fake stores it.
 type Issue struct {
-	Number    int
-	Title     string
-	Body      string
-	State     string // open or closed
+	Number int
+	Title  string
+	Body   string
+	State  string // open or closed
+	// StateReason is GitHub's state_reason: completed or not_planned
+	// once closed (completed when a test leaves it empty), reopened.
+	StateReason string
+	// Repo is "owner/name" for an issue in a repository other than the
+	// configured one (transferred there); empty in the configured one.
+	Repo string
+	// Deleted issues answer 410 and are listed nowhere.
+	Deleted bool
+	// MovedTo is where a transferred issue went: GET answers 301 there,
+	// and the listing leaves it out.
+	MovedTo   string
+	MovedToN  int
 	Labels    []string
 	Assignees []string
 	Creator   string
@@ -113,6 +125,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	issues   []*Issue
+	others   map[string][]*Issue // by lower-case "owner/name": transferred issues
 	labels   map[string]*Label
 	files    map[string][]FileVersion
 	inject   func(r *http.Request) Fault
@@ -144,6 +157,7 @@ func New(tb testing.TB, cfg Config) *Server {
 	s := &Server{
 		cfg: cfg, hang: make(chan struct{}),
 		labels: map[string]*Label{}, files: map[string][]FileVersion{}, faults: map[Fault]int{},
+		others: map[string][]*Issue{},
 	}
 	mux := http.NewServeMux()
 	repo := "/repos/{owner}/{repo}"
@@ -152,7 +166,7 @@ func New(tb testing.TB, cfg Config) *Server {
 	mux.HandleFunc("POST "+repo+"/labels", s.repoOnly(s.createLabel))
 	mux.HandleFunc("GET "+repo+"/issues", s.repoOnly(s.listIssues))
 	mux.HandleFunc("POST "+repo+"/issues", s.repoOnly(s.createIssue))
-	mux.HandleFunc("GET "+repo+"/issues/{number}", s.repoOnly(s.getIssue))
+	mux.HandleFunc("GET "+repo+"/issues/{number}", s.getIssue)
 	mux.HandleFunc("PATCH "+repo+"/issues/{number}", s.repoOnly(s.editIssue))
 	mux.HandleFunc("GET "+repo+"/contents/{path...}", s.repoOnly(s.getContents))
 	mux.HandleFunc("PUT "+repo+"/contents/{path...}", s.repoOnly(s.putContents))
@@ -288,14 +302,73 @@ func (s *Server) Update(n int, fn func(*Issue)) Issue {
 	is := s.issues[n-1]
 	was := is.State
 	fn(is)
+	s.stamp(is, was)
+	return copyIssue(is)
+}
+
+// stamp dates a change to is, whose state was was, as GitHub does.
+func (s *Server) stamp(is *Issue, was string) {
 	is.UpdatedAt = s.now()
 	switch {
 	case is.State == "closed" && was != "closed":
 		is.ClosedAt = is.UpdatedAt
+		if is.StateReason == "" || is.StateReason == "reopened" {
+			is.StateReason = "completed"
+		}
 	case is.State == "open":
 		is.ClosedAt = time.Time{}
+		if was == "closed" {
+			is.StateReason = "reopened"
+		}
 	}
+}
+
+// UpdateIn is Update for issue n of repository repo ("owner/name"), one
+// an issue was transferred to.
+func (s *Server) UpdateIn(repo string, n int, fn func(*Issue)) Issue {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	is := s.others[strings.ToLower(repo)][n-1]
+	was := is.State
+	fn(is)
+	s.stamp(is, was)
 	return copyIssue(is)
+}
+
+// IssueIn returns issue n of repository repo (Transfer).
+func (s *Server) IssueIn(repo string, n int) (Issue, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	list := s.others[strings.ToLower(repo)]
+	if n < 1 || n > len(list) {
+		return Issue{}, false
+	}
+	return copyIssue(list[n-1]), true
+}
+
+// Transfer moves issue n to repository repo ("owner/name"), as GitHub's
+// "Transfer issue" does: a new issue there, numbered in that repository,
+// with the same title, body, state, labels and assignees; the old number
+// answers 301 to it from then on. It returns the new number.
+func (s *Server) Transfer(n int, repo string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.issues[n-1]
+	key := strings.ToLower(repo)
+	moved := copyIssue(old)
+	moved.Number, moved.Repo = len(s.others[key])+1, repo
+	moved.UpdatedAt = s.now()
+	s.others[key] = append(s.others[key], &moved)
+	old.MovedTo, old.MovedToN, old.UpdatedAt = repo, moved.Number, s.now()
+	return moved.Number
+}
+
+// Delete deletes issue n, as a repository admin can: it answers 410 from
+// then on and is listed nowhere.
+func (s *Server) Delete(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.issues[n-1].Deleted = true
 }
 
 func (s *Server) now() time.Time { return s.cfg.Now().UTC().Truncate(time.Second) }
@@ -451,34 +524,42 @@ type userJSON struct {
 }
 
 type issueJSON struct {
-	ID        int64       `json:"id"`
-	Number    int         `json:"number"`
-	Title     string      `json:"title"`
-	Body      string      `json:"body"`
-	State     string      `json:"state"`
-	URL       string      `json:"url"`
-	HTMLURL   string      `json:"html_url"`
-	Labels    []labelJSON `json:"labels"`
-	Assignee  *userJSON   `json:"assignee"`
-	Assignees []userJSON  `json:"assignees"`
-	User      userJSON    `json:"user"`
-	CreatedAt string      `json:"created_at"`
-	UpdatedAt string      `json:"updated_at"`
-	ClosedAt  *string     `json:"closed_at"`
+	ID     int64  `json:"id"`
+	Number int    `json:"number"`
+	Title  string `json:"title"`
+	Body   string `json:"body"`
+	State  string `json:"state"`
+	// StateReason is null while an issue was never closed.
+	StateReason   *string     `json:"state_reason"`
+	URL           string      `json:"url"`
+	RepositoryURL string      `json:"repository_url"`
+	HTMLURL       string      `json:"html_url"`
+	Labels        []labelJSON `json:"labels"`
+	Assignee      *userJSON   `json:"assignee"`
+	Assignees     []userJSON  `json:"assignees"`
+	User          userJSON    `json:"user"`
+	CreatedAt     string      `json:"created_at"`
+	UpdatedAt     string      `json:"updated_at"`
+	ClosedAt      *string     `json:"closed_at"`
 }
 
 // IssueJSON renders issue is as the REST API and webhooks do.
 func (s *Server) IssueJSON(is Issue) any { return s.issueJSON(&is) }
 
 func (s *Server) issueJSON(is *Issue) issueJSON {
+	repo := s.cfg.Owner + "/" + s.cfg.Repo
+	if is.Repo != "" {
+		repo = is.Repo
+	}
 	out := issueJSON{
 		ID: int64(1000 + is.Number), Number: is.Number, Title: is.Title, Body: is.Body, State: is.State,
-		URL:       fmt.Sprintf("%srepos/%s/%s/issues/%d", s.URL, s.cfg.Owner, s.cfg.Repo, is.Number),
-		HTMLURL:   s.IssueURL(is.Number),
-		Labels:    []labelJSON{},
-		Assignees: []userJSON{},
-		User:      userJSON{is.Creator},
-		CreatedAt: is.CreatedAt.Format(time.RFC3339), UpdatedAt: is.UpdatedAt.Format(time.RFC3339),
+		URL:           fmt.Sprintf("%srepos/%s/issues/%d", s.URL, repo, is.Number),
+		RepositoryURL: fmt.Sprintf("%srepos/%s", s.URL, repo),
+		HTMLURL:       fmt.Sprintf("%s%s/issues/%d", s.URL, repo, is.Number),
+		Labels:        []labelJSON{},
+		Assignees:     []userJSON{},
+		User:          userJSON{is.Creator},
+		CreatedAt:     is.CreatedAt.Format(time.RFC3339), UpdatedAt: is.UpdatedAt.Format(time.RFC3339),
 	}
 	for _, l := range is.Labels {
 		out.Labels = append(out.Labels, labelJSON{Name: l})
@@ -493,6 +574,9 @@ func (s *Server) issueJSON(is *Issue) issueJSON {
 		c := is.ClosedAt.Format(time.RFC3339)
 		out.ClosedAt = &c
 	}
+	if is.StateReason != "" {
+		out.StateReason = &is.StateReason
+	}
 	return out
 }
 
@@ -502,12 +586,13 @@ func (s *Server) IssueURL(n int) string {
 }
 
 type issueRequest struct {
-	Title     *string   `json:"title"`
-	Body      *string   `json:"body"`
-	State     *string   `json:"state"`
-	Labels    *[]string `json:"labels"`
-	Assignee  *string   `json:"assignee"`
-	Assignees *[]string `json:"assignees"`
+	Title       *string   `json:"title"`
+	Body        *string   `json:"body"`
+	State       *string   `json:"state"`
+	StateReason *string   `json:"state_reason"`
+	Labels      *[]string `json:"labels"`
+	Assignee    *string   `json:"assignee"`
+	Assignees   *[]string `json:"assignees"`
 }
 
 func (s *Server) assignable(logins []string) (string, bool) {
@@ -570,10 +655,39 @@ func (s *Server) issueIn(w http.ResponseWriter, r *http.Request) (*Issue, bool) 
 	return s.issues[n-1], true
 }
 
+// getIssue is GET /repos/{owner}/{repo}/issues/{number}: in the
+// configured repository, 410 for a deleted issue and 301 to the new place
+// of a transferred one, as GitHub answers; in a repository an issue was
+// transferred to, that issue; 404 anywhere else.
 func (s *Server) getIssue(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if is, ok := s.issueIn(w, r); ok {
+	repo := r.PathValue("owner") + "/" + r.PathValue("repo")
+	if list, ok := s.others[strings.ToLower(repo)]; ok {
+		n, err := strconv.Atoi(r.PathValue("number"))
+		if err != nil || n < 1 || n > len(list) {
+			writeError(w, http.StatusNotFound, "Not Found", "https://docs.github.com/rest/issues/issues#get-an-issue")
+			return
+		}
+		writeJSON(w, http.StatusOK, s.issueJSON(list[n-1]))
+		return
+	}
+	if !strings.EqualFold(repo, s.cfg.Owner+"/"+s.cfg.Repo) {
+		writeError(w, http.StatusNotFound, "Not Found", "https://docs.github.com/rest")
+		return
+	}
+	is, ok := s.issueIn(w, r)
+	switch {
+	case !ok:
+	case is.Deleted:
+		writeError(w, http.StatusGone, "This issue was deleted", "https://docs.github.com/rest/issues/issues#get-an-issue")
+	case is.MovedTo != "":
+		to := fmt.Sprintf("%srepos/%s/issues/%d", s.URL, is.MovedTo, is.MovedToN)
+		w.Header().Set("Location", to)
+		writeJSON(w, http.StatusMovedPermanently, map[string]string{
+			"message": "Moved Permanently", "url": to, "documentation_url": "https://docs.github.com/rest/issues/issues#get-an-issue",
+		})
+	default:
 		writeJSON(w, http.StatusOK, s.issueJSON(is))
 	}
 }
@@ -600,13 +714,13 @@ func (s *Server) editIssue(w http.ResponseWriter, r *http.Request) {
 		is.Assignees = slices.Clone(*in.Assignees)
 	}
 	is.UpdatedAt = s.now()
+	if in.StateReason != nil {
+		is.StateReason = *in.StateReason
+	}
 	if in.State != nil && *in.State != is.State {
+		was := is.State
 		is.State = *in.State
-		if is.State == "closed" {
-			is.ClosedAt = is.UpdatedAt
-		} else {
-			is.ClosedAt = time.Time{}
-		}
+		s.stamp(is, was)
 	}
 	writeJSON(w, http.StatusOK, s.issueJSON(is))
 }
@@ -640,7 +754,7 @@ func (s *Server) listIssues(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	var match []*Issue
 	for _, is := range s.issues {
-		if state != "all" && is.State != state {
+		if state != "all" && is.State != state || is.Deleted || is.MovedTo != "" {
 			continue
 		}
 		if c := q.Get("creator"); c != "" && !strings.EqualFold(c, is.Creator) {
@@ -826,6 +940,55 @@ func (s *Server) IssueEvent(action string, n int, sender string) Delivery {
 	payload, err := json.Marshal(map[string]any{
 		"action": action,
 		"issue":  is,
+		"repository": map[string]any{
+			"full_name": s.cfg.Owner + "/" + s.cfg.Repo, "name": s.cfg.Repo, "owner": userJSON{s.cfg.Owner},
+		},
+		"sender": userJSON{sender},
+	})
+	if err != nil {
+		panic(err)
+	}
+	return Delivery{ID: newDeliveryID(), Event: "issues", Payload: payload}
+}
+
+// IssueEventIn is IssueEvent for issue n of repository repo, one an issue
+// was transferred to: what an organisation's webhook delivers.
+func (s *Server) IssueEventIn(repo, action string, n int, sender string) Delivery {
+	s.mu.Lock()
+	is := s.issueJSON(s.others[strings.ToLower(repo)][n-1])
+	s.mu.Unlock()
+	owner, name, _ := strings.Cut(repo, "/")
+	payload, err := json.Marshal(map[string]any{
+		"action": action, "issue": is,
+		"repository": map[string]any{"full_name": repo, "name": name, "owner": userJSON{owner}},
+		"sender":     userJSON{sender},
+	})
+	if err != nil {
+		panic(err)
+	}
+	return Delivery{ID: newDeliveryID(), Event: "issues", Payload: payload}
+}
+
+// TransferEvent renders the transferred issues event GitHub delivers to
+// the configured repository's webhook after Transfer(n, ...): the issue as
+// it was, and under changes the issue at its new place (new_issue) and
+// its repository (new_repository).
+func (s *Server) TransferEvent(n int, sender string) Delivery {
+	s.mu.Lock()
+	old := s.issues[n-1]
+	moved := s.others[strings.ToLower(old.MovedTo)][old.MovedToN-1]
+	was := copyIssue(old)
+	was.MovedTo, was.MovedToN = "", 0
+	oldJSON, newJSON := s.issueJSON(&was), s.issueJSON(moved)
+	s.mu.Unlock()
+	owner, name, _ := strings.Cut(moved.Repo, "/")
+	payload, err := json.Marshal(map[string]any{
+		"action": "transferred",
+		"changes": map[string]any{
+			"new_issue":      newJSON,
+			"new_repository": map[string]any{"full_name": moved.Repo, "name": name, "owner": userJSON{owner}},
+		},
+		"issue": oldJSON,
 		"repository": map[string]any{
 			"full_name": s.cfg.Owner + "/" + s.cfg.Repo, "name": s.cfg.Repo, "owner": userJSON{s.cfg.Owner},
 		},
