@@ -68,6 +68,7 @@ type Slack struct {
 	cfg   Config
 	log   *slog.Logger
 	users userCache
+	fileInfos fileCache
 	hc    *http.Client
 
 	// selfMu guards self only; it is never held over a call to Slack, so
