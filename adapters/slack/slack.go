@@ -63,13 +63,13 @@ type Config struct {
 // Slack is the adapter: HTTP handlers, Socket Mode, workflows.Chat and
 // workflows.ZoneSource. Create it with New.
 type Slack struct {
-	svc   *workflows.Service
-	api   *slackgo.Client
-	cfg   Config
-	log   *slog.Logger
-	users userCache
+	svc       *workflows.Service
+	api       *slackgo.Client
+	cfg       Config
+	log       *slog.Logger
+	users     userCache
 	fileInfos fileCache
-	hc    *http.Client
+	hc        *http.Client
 
 	// selfMu guards self only; it is never held over a call to Slack, so
 	// the event path (knownSelf) never waits on auth.test.
