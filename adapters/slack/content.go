@@ -27,6 +27,9 @@ import (
 // left out: it repeats the link the text has.
 func (s *Slack) content(ctx context.Context, m message) (text, link string) {
 	text = m.Text
+	if text == "" && m.blocks != nil {
+		text = blocksText(*m.blocks)
+	}
 	if text == "" && len(m.Blocks) > 0 && !isNull(m.Blocks) {
 		var b slackgo.Blocks
 		if err := json.Unmarshal(m.Blocks, &b); err != nil {
@@ -35,12 +38,14 @@ func (s *Slack) content(ctx context.Context, m message) (text, link string) {
 			text = blocksText(b)
 		}
 	}
-	if len(m.Attachments) == 0 || isNull(m.Attachments) {
-		return text, ""
+	atts := m.atts
+	if len(m.Attachments) > 0 && !isNull(m.Attachments) {
+		if err := json.Unmarshal(m.Attachments, &atts); err != nil {
+			s.log.WarnContext(ctx, "unreadable attachments: the message is recorded with its text only", "ts", m.TS, "err", err)
+			return text, ""
+		}
 	}
-	var atts []slackgo.Attachment
-	if err := json.Unmarshal(m.Attachments, &atts); err != nil {
-		s.log.WarnContext(ctx, "unreadable attachments: the message is recorded with its text only", "ts", m.TS, "err", err)
+	if len(atts) == 0 {
 		return text, ""
 	}
 	parts := []string{}

@@ -74,6 +74,10 @@ type message struct {
 	// path would cost more than the rest of the event.
 	Attachments json.RawMessage `json:"attachments"`
 	Blocks      json.RawMessage `json:"blocks"`
+	// atts and blocks are the same already decoded, for messages read
+	// from the Web API (backfill), where slack-go decoded them.
+	atts   []slackgo.Attachment
+	blocks *slackgo.Blocks
 }
 
 // file is a shared file as message events carry it. Over Slack Connect
@@ -373,7 +377,7 @@ func (s *Slack) said(ctx context.Context, ch string, m message, kind bot.EventKi
 // text, if any, as its own entry.
 func (s *Slack) files(ctx context.Context, ch string, m message) []bot.TimelineEvent {
 	var evs []bot.TimelineEvent
-	if m.Text != "" || len(m.Attachments) > 0 {
+	if m.Text != "" || len(m.Attachments) > 0 || len(m.atts) > 0 {
 		if ev := s.said(ctx, ch, m, bot.EventMessage); ev.Text != "" {
 			evs = append(evs, ev)
 		}

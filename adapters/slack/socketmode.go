@@ -37,6 +37,13 @@ func (s *Slack) RunSocketMode(ctx context.Context) error {
 	runErr := make(chan error, 1)
 	go func() { runErr <- client.RunContext(connCtx) }()
 
+	// Each connection, the first and every reconnect, reads back what
+	// was said while none was open, beside the live events.
+	bctx, stopBackfill := context.WithCancel(ctx)
+	kickBackfill, waitBackfill := s.backfills(bctx)
+	defer waitBackfill()
+	defer stopBackfill() // runs first: a connection failed for good stops it too
+
 	// Work that was taken finishes even when ctx is done meanwhile.
 	work := context.WithoutCancel(ctx)
 	var inflight sync.WaitGroup
@@ -75,6 +82,7 @@ func (s *Slack) RunSocketMode(ctx context.Context) error {
 			case socketmode.EventTypeConnected:
 				s.socketDown.Store(false)
 				s.log.InfoContext(ctx, "socket mode connected")
+				kickBackfill()
 			case socketmode.EventTypeConnectionError:
 				s.socketDown.Store(true)
 				s.log.WarnContext(ctx, "socket mode connection failed; retrying", "err", evt.Data)
