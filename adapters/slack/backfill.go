@@ -35,7 +35,7 @@ const (
 	// recordWorkers bounds the recovered entries committed at once: they
 	// are keyed at their platform time, so order of commit does not
 	// matter, and concurrent appends share the store's group commit.
-	recordWorkers = 16
+	recordWorkers = 64
 	// rateLimitTries bounds the waits for one call that Slack keeps
 	// rate limiting.
 	rateLimitTries = 20
@@ -244,7 +244,7 @@ func (b *backfill) record(ctx context.Context, msgs []slackgo.Message) error {
 			evs = append(evs, ev)
 		}
 	}
-	return b.commit(ctx, evs)
+	return b.commit(ctx, evs, recordWorkers)
 }
 
 // deleteOf is the delete of a stored message, as the live message_deleted
@@ -320,11 +320,13 @@ func (b *backfill) deletes(ctx context.Context) error {
 		}
 		return 1
 	})
-	return b.commit(ctx, evs)
+	// One at a time: they share the time they are found at, and their
+	// commit order is their order.
+	return b.commit(ctx, evs, 1)
 }
 
-// commit records evs as recovered, several at once.
-func (b *backfill) commit(ctx context.Context, evs []bot.TimelineEvent) error {
+// commit records evs as recovered, at most workers at once.
+func (b *backfill) commit(ctx context.Context, evs []bot.TimelineEvent, workers int) error {
 	if len(evs) == 0 {
 		return nil
 	}
@@ -333,7 +335,7 @@ func (b *backfill) commit(ctx context.Context, evs []bot.TimelineEvent) error {
 		mu    sync.Mutex
 		first error
 	)
-	sem := make(chan struct{}, recordWorkers)
+	sem := make(chan struct{}, workers)
 	for _, ev := range evs {
 		ev.Recovered = true
 		sem <- struct{}{}

@@ -209,7 +209,7 @@ func (s *Server) conversationsHistory(p params) (map[string]any, *apiError) {
 		if m.Deleted || m.ThreadTS != "" && m.ThreadTS != m.TS && m.Extra["subtype"] != "thread_broadcast" {
 			continue
 		}
-		if w.after != "" && !tsLess(m.TS, w.after) || !w.in(m.TS) {
+		if w.after != "" && tsLess(w.after, m.TS) || !w.in(m.TS) {
 			continue
 		}
 		if len(out) == w.limit {
