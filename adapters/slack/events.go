@@ -102,6 +102,7 @@ func (s *Slack) serveEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	var env envelope
 	if err := json.Unmarshal(body, &env); err != nil {
+		s.log.WarnContext(r.Context(), "event dropped: malformed", "err", err, "bytes", len(body))
 		http.Error(w, "malformed event", http.StatusBadRequest)
 		return
 	}
@@ -158,7 +159,11 @@ func (s *Slack) event(ctx context.Context, env *envelope, retry int) error {
 	for _, ev := range evs {
 		_, err := s.svc.Record(ctx, bot.Channel{Platform: bot.Slack, ID: ch}, ev)
 		if bot.ErrorCode(err) == bot.ENOTFOUND {
-			return nil // not an incident channel: only chat
+			// Not an incident channel: only chat, not recorded by design.
+			if s.log.Enabled(ctx, slog.LevelDebug) {
+				s.log.DebugContext(ctx, "event not recorded: not an incident channel", "event_id", env.EventID, "channel", ch)
+			}
+			return nil
 		}
 		if bot.ErrorCode(err) == bot.EINVALID {
 			// It can never be stored (a ts past 2262): acknowledged, so
