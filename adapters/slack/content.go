@@ -223,7 +223,20 @@ func richText(elems []slackgo.RichTextElement) string {
 	return b.String()
 }
 
-func isNull(raw json.RawMessage) bool { return bytes.Equal(bytes.TrimSpace(raw), []byte("null")) }
+func isNull(raw []byte) bool { return bytes.Equal(bytes.TrimSpace(raw), []byte("null")) }
+
+// borrowedJSON is a JSON value kept as the bytes of the body it was
+// decoded from, without the copy json.RawMessage makes: every message a
+// person types carries its blocks, read only when its text is empty. It
+// is valid as long as the body is, which outlives the event's handling
+// (the request's body, the Socket Mode envelope's payload) and nothing
+// keeps it longer.
+type borrowedJSON []byte
+
+func (b *borrowedJSON) UnmarshalJSON(data []byte) error {
+	*b = data
+	return nil
+}
 
 // flexTS is a Slack timestamp that arrives as a string ("1712345678.000100",
 // or "1712345678" without a fraction) or, in some payloads, as a bare JSON

@@ -72,8 +72,8 @@ type message struct {
 	// message's content is in them (content): every message a person
 	// types carries its rich_text blocks, and decoding them on the hot
 	// path would cost more than the rest of the event.
-	Attachments json.RawMessage `json:"attachments"`
-	Blocks      json.RawMessage `json:"blocks"`
+	Attachments borrowedJSON `json:"attachments"`
+	Blocks      borrowedJSON `json:"blocks"`
 	// atts and blocks are the same already decoded, for messages read
 	// from the Web API (backfill), where slack-go decoded them.
 	atts   []slackgo.Attachment
@@ -150,10 +150,14 @@ func (s *Slack) event(ctx context.Context, env *envelope, retry int) error {
 	// payload carries (the ID, the handle) and the lookups go on filling
 	// the cache for the next event.
 	lctx, cancel := context.WithTimeout(ctx, lookupTimeout)
-	var wg sync.WaitGroup
-	wg.Go(func() { s.prefetch(lctx, eventUsers(&env.Event)) })
-	wg.Go(func() { s.prefetchFiles(lctx, eventFiles(&env.Event)) })
-	wg.Wait()
+	if fs := eventFiles(&env.Event); len(fs) > 0 {
+		var wg sync.WaitGroup
+		wg.Go(func() { s.prefetch(lctx, eventUsers(&env.Event)) })
+		wg.Go(func() { s.prefetchFiles(lctx, fs) })
+		wg.Wait()
+	} else {
+		s.prefetch(lctx, eventUsers(&env.Event))
+	}
 	ch, evs := s.translate(lctx, &env.Event)
 	cancel()
 	for _, ev := range evs {
