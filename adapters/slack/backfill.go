@@ -75,6 +75,14 @@ func (s *Slack) Backfill(ctx context.Context) (BackfillStats, error) {
 			if ctx.Err() != nil {
 				return st, err
 			}
+			var pe *workflows.PermanentError
+			if errors.As(err, &pe) {
+				// Deleted, or the bot removed from it: trying again would
+				// fail again, so it is logged and the run goes on.
+				s.log.WarnContext(ctx, "backfill: the channel cannot be read back", "incident", c.IncidentID,
+					"channel", c.Channel.ID, "err", err)
+				continue
+			}
 			errs = append(errs, fmt.Errorf("slack: backfill %s (%s): %w", c.IncidentID, c.Channel.ID, err))
 		}
 	}
@@ -120,7 +128,6 @@ func (s *Slack) backfillChannel(ctx context.Context, c workflows.Catchup, st *Ba
 	if err := b.readStored(ctx, c.IncidentID); err != nil {
 		return err
 	}
-	st.Channels++
 	cursor := ""
 	for {
 		var page *slackgo.GetConversationHistoryResponse
@@ -148,6 +155,7 @@ func (s *Slack) backfillChannel(ctx context.Context, c workflows.Catchup, st *Ba
 			break
 		}
 	}
+	st.Channels++
 	for _, ts := range slices.Sorted(maps.Keys(b.threads)) {
 		if err := b.thread(ctx, ts); err != nil {
 			return err

@@ -496,3 +496,47 @@ func BenchmarkBackfill(b *testing.B) {
 	b.ReportMetric(d/r, "x_of_ref")
 	b.ReportMetric(missed/d, "s/10k")
 }
+
+// TestBackfillChannelGone: an incident channel deleted by hand (every
+// call answers channel_not_found) is logged and skipped, changing nothing
+// in its timeline, and the other channels are still read back; a Slack
+// answering 500 fails the run, to be tried again, and recovers nothing
+// twice when it is.
+func TestBackfillChannelGone(t *testing.T) {
+	h := newHarness(t, overHTTP)
+	h.clock.Set(time.Now().UTC().Add(-time.Minute))
+	h.command(alice, h.fake.General(), "declare Checkout is down sev2")
+	h.command(alice, h.fake.General(), "declare Search is slow sev3")
+	h.deliver()
+	gone, ch := h.incident("INC-1").Channels[bot.Slack], h.incident("INC-2").Channels[bot.Slack]
+	h.say(alice, gone, "said before the channel was deleted")
+	before := entries(h.timeline("INC-1"))
+	h.fake.Offline(true)
+	if _, _, err := h.fake.Say(h.ctx, bob, ch, "said while down"); err != nil {
+		t.Fatal(err)
+	}
+	h.fake.Offline(false)
+	h.fake.DeleteChannel(gone)
+
+	h.fake.Inject(slacktest.Fault{Method: "conversations.history", Times: 2, Status: http.StatusInternalServerError})
+	if _, err := h.sl.Backfill(h.ctx); err == nil || !strings.Contains(err.Error(), "INC-2") {
+		t.Errorf("backfill with Slack answering 500 = %v, want an error naming INC-2", err)
+	}
+	st, err := h.sl.Backfill(h.ctx)
+	if err != nil {
+		t.Fatalf("backfill with a deleted channel = %v, want it skipped", err)
+	}
+	// Its summary, which the fake never echoed live, is recovered too.
+	if st.Channels != 1 || st.Messages != 2 {
+		t.Errorf("stats = %+v, want INC-2's channel read, its summary and message recovered", st)
+	}
+	if ev, ok := find(h.timeline("INC-2"), bot.EventMessage, "said while down"); !ok || !ev.Recovered {
+		t.Errorf("INC-2 not read back: %v", entries(h.timeline("INC-2")))
+	}
+	if got := entries(h.timeline("INC-1")); fmt.Sprint(got) != fmt.Sprint(before) {
+		t.Errorf("INC-1 changed: %v, was %v", got, before)
+	}
+	if !strings.Contains(h.logs.String(), "backfill: the channel cannot be read back") || !strings.Contains(h.logs.String(), "channel_not_found") {
+		t.Errorf("the deleted channel was not logged:\n%s", h.logs.String())
+	}
+}
