@@ -77,6 +77,7 @@ func talkWhileDown(t *testing.T, h *harness, ch string, b before) downtime {
 	}
 	must(h.fake.Edit(h.ctx, ch, b.replyEdited, "reply: deploy 812 at 09:07"))
 	must(h.fake.Delete(h.ctx, ch, b.replyGone))
+	must(h.fake.Delete(h.ctx, ch, b.parent)) // it has replies: a tombstone
 	typo := say(bob, "down 2: failover compelte")
 	must(h.fake.Edit(h.ctx, ch, typo, "down 2: failover complete"))
 	p2 := say(alice, "down 3: new thread for the write-up")
@@ -106,7 +107,9 @@ func talkWhileDown(t *testing.T, h *harness, ch string, b before) downtime {
 		{bot.EventBot, "ci", "> down 5: Build #813 passed"},
 		{bot.EventFile, "bob", "down-6-graph.png"},
 		// When a message was deleted is not in the history: the deletes
-		// are recorded when found, after what was said.
+		// are recorded when found, after what was said. The tombstone is
+		// in the history, read first.
+		{bot.EventDelete, "Carol Shaw", "thread: what changed at 09:10?"},
 		{bot.EventDelete, "alice", "three: ignore this"},
 		{bot.EventDelete, "bob", "reply: the pool size, I think"},
 	}
