@@ -152,7 +152,13 @@ func (s *Slack) Run(ctx context.Context) error {
 		s.bg.Go(func() { s.learnIdentity(ctx) })
 	}
 	if s.cfg.AppToken == "" {
+		// Over HTTP, what Slack could not deliver while debrief was
+		// down is read back once, at start; Socket Mode does it on
+		// every connection (RunSocketMode).
+		kick, wait := s.backfills(ctx)
+		kick()
 		<-ctx.Done()
+		wait()
 		return nil
 	}
 	if err := s.RunSocketMode(ctx); err != nil {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/store"
@@ -34,7 +35,14 @@ type inner struct {
 	Subtype   string `json:"subtype"`
 	Channel   string `json:"channel"`
 	ChannelID string `json:"channel_id"` // pin_added
-	EventTS   string `json:"event_ts"`
+	// EventTS is a string in the documented payloads, but pin_added has
+	// been seen with a bare number: either is read (flexTS).
+	EventTS flexTS `json:"event_ts"`
+	// PinnedInfo is pin_added's own record of the pin, whose pinned_ts
+	// (a number) dates it when event_ts is missing.
+	PinnedInfo struct {
+		PinnedTS flexTS `json:"pinned_ts"`
+	} `json:"pinned_info"`
 
 	message
 
@@ -59,7 +67,28 @@ type message struct {
 	ThreadTS string              `json:"thread_ts"`
 	Subtype  string              `json:"subtype"`
 	Edited   *slackevents.Edited `json:"edited"`
-	Files    []slackevents.File  `json:"files"`
+	Files    []file              `json:"files"`
+	// Attachments and Blocks are kept raw and decoded only when the
+	// message's content is in them (content): every message a person
+	// types carries its rich_text blocks, and decoding them on the hot
+	// path would cost more than the rest of the event.
+	Attachments borrowedJSON `json:"attachments"`
+	Blocks      borrowedJSON `json:"blocks"`
+	// atts and blocks are the same already decoded, for messages read
+	// from the Web API (backfill), where slack-go decoded them.
+	atts   []slackgo.Attachment
+	blocks *slackgo.Blocks
+}
+
+// file is a shared file as message events carry it. Over Slack Connect
+// only the ID comes, with file_access "check_file_info": files.info has
+// the rest (fileInfo).
+type file struct {
+	ID         string `json:"id"`
+	Name       string `json:"name"`
+	Title      string `json:"title"`
+	Permalink  string `json:"permalink"`
+	FileAccess string `json:"file_access"`
 }
 
 // serveEvents handles POST /slack/events. Every event is committed before
@@ -73,6 +102,7 @@ func (s *Slack) serveEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	var env envelope
 	if err := json.Unmarshal(body, &env); err != nil {
+		s.log.WarnContext(r.Context(), "event dropped: malformed", "err", err, "bytes", len(body))
 		http.Error(w, "malformed event", http.StatusBadRequest)
 		return
 	}
@@ -120,13 +150,24 @@ func (s *Slack) event(ctx context.Context, env *envelope, retry int) error {
 	// payload carries (the ID, the handle) and the lookups go on filling
 	// the cache for the next event.
 	lctx, cancel := context.WithTimeout(ctx, lookupTimeout)
-	s.prefetch(lctx, eventUsers(&env.Event))
+	if fs := eventFiles(&env.Event); len(fs) > 0 {
+		var wg sync.WaitGroup
+		wg.Go(func() { s.prefetch(lctx, eventUsers(&env.Event)) })
+		wg.Go(func() { s.prefetchFiles(lctx, fs) })
+		wg.Wait()
+	} else {
+		s.prefetch(lctx, eventUsers(&env.Event))
+	}
 	ch, evs := s.translate(lctx, &env.Event)
 	cancel()
 	for _, ev := range evs {
 		_, err := s.svc.Record(ctx, bot.Channel{Platform: bot.Slack, ID: ch}, ev)
 		if bot.ErrorCode(err) == bot.ENOTFOUND {
-			return nil // not an incident channel: only chat
+			// Not an incident channel: only chat, not recorded by design.
+			if s.log.Enabled(ctx, slog.LevelDebug) {
+				s.log.DebugContext(ctx, "event not recorded: not an incident channel", "event_id", env.EventID, "channel", ch)
+			}
+			return nil
 		}
 		if bot.ErrorCode(err) == bot.EINVALID {
 			// It can never be stored (a ts past 2262): acknowledged, so
@@ -180,13 +221,17 @@ func (s *Slack) translate(ctx context.Context, e *inner) (string, []bot.Timeline
 	case slackevents.Message:
 		return e.Channel, s.messageEvents(ctx, e)
 	case slackevents.ReactionAdded:
-		if e.Reaction != s.cfg.KeyEmoji || e.Item.Type != "message" || e.Item.Channel == "" || e.Item.Timestamp == "" {
+		if e.Reaction != s.cfg.KeyEmoji {
+			return "", nil // any other reaction is chatter, not a drop
+		}
+		if e.Item.Type != "message" || e.Item.Channel == "" || e.Item.Timestamp == "" {
+			s.dropped(ctx, e, "a key reaction on something that is not a message")
 			return "", nil
 		}
 		ev := bot.TimelineEvent{
 			Kind: bot.EventKey, Author: s.author(ctx, message{User: e.User}),
 			Text:      fmt.Sprintf("marked a message as a key event (:%s:)", e.Reaction),
-			MessageID: e.Item.Timestamp, PlatformAt: parseTS(e.EventTS),
+			MessageID: e.Item.Timestamp, PlatformAt: parseTS(string(e.EventTS)),
 			DedupeKey: fmt.Sprintf("slack/%s/%s/react/%s/%s", e.Item.Channel, e.Item.Timestamp, e.User, e.EventTS),
 		}
 		s.ownAction(&ev, message{User: e.User})
@@ -201,13 +246,18 @@ func (s *Slack) translate(ctx context.Context, e *inner) (string, []bot.Timeline
 			ts, text = m.Timestamp, m.Text
 		}
 		if ch == "" || ts == "" {
+			s.dropped(ctx, e, "a pin without a channel or a message ts")
 			return "", nil
+		}
+		at := e.EventTS
+		if at == "" {
+			at = e.PinnedInfo.PinnedTS
 		}
 		ev := bot.TimelineEvent{
 			Kind: bot.EventKey, Author: s.author(ctx, message{User: e.User}),
 			Text:      "pinned: " + plainText(text, s.name(ctx)),
-			MessageID: ts, PlatformAt: parseTS(e.EventTS),
-			DedupeKey: fmt.Sprintf("slack/%s/%s/pin/%s/%s", ch, ts, e.User, e.EventTS),
+			MessageID: ts, PlatformAt: parseTS(string(at)),
+			DedupeKey: fmt.Sprintf("slack/%s/%s/pin/%s/%s", ch, ts, e.User, at),
 		}
 		s.ownAction(&ev, message{User: e.User})
 		return ch, []bot.TimelineEvent{ev}
@@ -221,33 +271,67 @@ func (s *Slack) messageEvents(ctx context.Context, e *inner) []bot.TimelineEvent
 	switch e.Subtype {
 	case "", slackgo.MsgSubTypeThreadBroadcast, slackgo.MsgSubTypeMeMessage, slackgo.MsgSubTypeBotMessage:
 		if e.TS == "" {
+			s.dropped(ctx, e, "a message without a ts")
 			return nil
 		}
 		m := e.message
 		m.Subtype = e.Subtype
+		if len(m.Files) > 0 {
+			// History gives file shares without the file_share subtype.
+			return s.files(ctx, e.Channel, m)
+		}
 		return []bot.TimelineEvent{s.said(ctx, e.Channel, m, bot.EventMessage)}
 	case slackgo.MsgSubTypeFileShare:
+		if e.TS == "" {
+			s.dropped(ctx, e, "a file share without a ts")
+			return nil
+		}
 		return s.files(ctx, e.Channel, e.message)
 	case slackgo.MsgSubTypeMessageChanged:
-		m := e.Message
-		if m == nil || m.TS == "" {
+		if e.Message == nil {
+			s.dropped(ctx, e, "a message_changed without its message")
 			return nil
+		}
+		m := *e.Message
+		if m.TS == "" && e.PreviousMessage != nil {
+			// Seen in the wild: the new message comes without its ts,
+			// which is the previous message's.
+			m.TS = e.PreviousMessage.TS
+		}
+		if m.TS == "" {
+			s.dropped(ctx, e, "a message_changed without a ts, new or previous")
+			return nil
+		}
+		if m.Subtype == subtypeTombstone {
+			// A thread parent deleted while it has replies stays as a
+			// tombstone ("This message was deleted.", by Slackbot): the
+			// delete of the original author's message.
+			prev := message{TS: m.TS, ThreadTS: m.ThreadTS}
+			if e.PreviousMessage != nil {
+				prev = *e.PreviousMessage
+				prev.TS = m.TS
+			}
+			ev := s.said(ctx, e.Channel, prev, bot.EventDelete)
+			ev.PlatformAt = parseTS(string(e.EventTS))
+			ev.DedupeKey = messageKey(e.Channel, m.TS) + "/delete"
+			return []bot.TimelineEvent{ev}
 		}
 		// Unfurling a link or adding a file also "changes" a message: only
 		// a new text is an edit.
 		if e.PreviousMessage != nil && e.PreviousMessage.Text == m.Text {
 			return nil
 		}
-		at := e.EventTS
+		at := string(e.EventTS)
 		if m.Edited != nil && m.Edited.TimeStamp != "" {
 			at = m.Edited.TimeStamp
 		}
-		ev := s.said(ctx, e.Channel, *m, bot.EventEdit)
+		ev := s.said(ctx, e.Channel, m, bot.EventEdit)
 		ev.PlatformAt = parseTS(at)
 		ev.DedupeKey = messageKey(e.Channel, m.TS) + "/edit/" + at
 		return []bot.TimelineEvent{ev}
 	case slackgo.MsgSubTypeMessageDeleted:
 		if e.DeletedTS == "" {
+			s.dropped(ctx, e, "a message_deleted without deleted_ts")
 			return nil
 		}
 		var prev message
@@ -256,19 +340,39 @@ func (s *Slack) messageEvents(ctx context.Context, e *inner) []bot.TimelineEvent
 		}
 		prev.TS = e.DeletedTS
 		ev := s.said(ctx, e.Channel, prev, bot.EventDelete)
-		ev.PlatformAt = parseTS(e.EventTS)
+		ev.PlatformAt = parseTS(string(e.EventTS))
 		ev.DedupeKey = messageKey(e.Channel, e.DeletedTS) + "/delete"
 		return []bot.TimelineEvent{ev}
 	}
 	// channel_join, channel_topic and the like: the bot's own doing or
 	// Slack's housekeeping, not something said.
+	if s.log.Enabled(ctx, slog.LevelDebug) {
+		s.log.DebugContext(ctx, "event not recorded: housekeeping", "channel", e.Channel, "subtype", e.Subtype, "ts", e.TS)
+	}
 	return nil
+}
+
+// subtypeTombstone is what a deleted thread parent becomes while its
+// replies remain; slack-go has no constant for it.
+const subtypeTombstone = "tombstone"
+
+// dropped logs an event that names an incident channel's message but
+// cannot be recorded (a field it needs is missing): acknowledged, since a
+// redelivery would be the same, and never silent.
+func (s *Slack) dropped(ctx context.Context, e *inner, why string) {
+	ch := e.Channel
+	if ch == "" {
+		ch = e.ChannelID
+	}
+	s.log.WarnContext(ctx, "event dropped: "+why, "type", e.Type, "subtype", e.Subtype, "channel", ch,
+		"ts", e.TS, "event_ts", string(e.EventTS))
 }
 
 // said is the timeline entry of message m in channel ch.
 func (s *Slack) said(ctx context.Context, ch string, m message, kind bot.EventKind) bot.TimelineEvent {
+	text, link := s.content(ctx, m)
 	ev := bot.TimelineEvent{
-		Kind: kind, Author: s.author(ctx, m), Text: plainText(m.Text, s.name(ctx)),
+		Kind: kind, Author: s.author(ctx, m), Text: plainText(text, s.name(ctx)), URL: link,
 		MessageID: m.TS, PlatformAt: parseTS(m.TS), DedupeKey: messageKey(ch, m.TS),
 	}
 	if m.ThreadTS != "" && m.ThreadTS != m.TS {
@@ -282,13 +386,22 @@ func (s *Slack) said(ctx context.Context, ch string, m message, kind bot.EventKi
 // text, if any, as its own entry.
 func (s *Slack) files(ctx context.Context, ch string, m message) []bot.TimelineEvent {
 	var evs []bot.TimelineEvent
-	if m.Text != "" {
-		evs = append(evs, s.said(ctx, ch, m, bot.EventMessage))
+	if m.Text != "" || len(m.Attachments) > 0 || len(m.atts) > 0 {
+		if ev := s.said(ctx, ch, m, bot.EventMessage); ev.Text != "" {
+			evs = append(evs, ev)
+		}
 	}
 	for i, f := range m.Files {
+		if f.FileAccess == fileAccessCheck || f.Name == "" && f.Title == "" && f.Permalink == "" {
+			f = s.fileInfo(ctx, f)
+		}
 		name := f.Name
 		if name == "" {
 			name = f.Title
+		}
+		if name == "" {
+			// files.info was slow or refused: the ID at least says which.
+			name = "file " + f.ID
 		}
 		ev := s.said(ctx, ch, m, bot.EventFile)
 		ev.Text, ev.URL = name, f.Permalink

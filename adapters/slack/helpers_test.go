@@ -69,6 +69,26 @@ type harness struct {
 	clock    *clocktest.Clock
 	logs     *syncBuffer
 	announce string // #incidents
+	// backfills receives the outcome of each backfill the adapter ran.
+	backfills chan backfillRun
+}
+
+// backfillRun is one backfill's outcome.
+type backfillRun struct {
+	stats slack.BackfillStats
+	err   error
+}
+
+// backfilled waits for the next backfill to end and returns its outcome.
+func (h *harness) backfilled() backfillRun {
+	h.t.Helper()
+	select {
+	case r := <-h.backfills:
+		return r
+	case <-time.After(waitFor):
+		h.t.Fatal("no backfill ended")
+		return backfillRun{}
+	}
 }
 
 // failingStore fails timeline appends on demand: the disk is full, the
@@ -129,7 +149,7 @@ func newHarness(t *testing.T, m mode, opts ...option) *harness {
 	fake.AddUser(slacktest.User{ID: bob, Name: "bob", DisplayName: "bob", RealName: "Bob Dylan", TZ: "America/New_York"})
 	fake.AddUser(slacktest.User{ID: carol, Name: "carol", DisplayName: "", RealName: "Carol Shaw", TZ: "UTC"})
 	fake.AddUser(slacktest.User{ID: gone, Name: "gone", Deleted: true})
-	h := &harness{t: t, ctx: ctx, fake: fake, logs: &syncBuffer{},
+	h := &harness{t: t, ctx: ctx, fake: fake, logs: &syncBuffer{}, backfills: make(chan backfillRun, 64),
 		clock:    clocktest.New(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)),
 		announce: fake.AddChannel("incidents", alice, alice, bob, carol)}
 
@@ -146,6 +166,16 @@ func newHarness(t *testing.T, m mode, opts ...option) *harness {
 	}
 	for _, o := range opts {
 		o(&scfg)
+	}
+	hook := scfg.OnBackfill
+	scfg.OnBackfill = func(st slack.BackfillStats, err error) {
+		if hook != nil {
+			hook(st, err)
+		}
+		select {
+		case h.backfills <- backfillRun{st, err}:
+		default:
+		}
 	}
 	h.sl = slack.New(h.svc, scfg)
 	h.svc.Chats = map[bot.Platform]workflows.Chat{bot.Slack: h.sl}
@@ -173,6 +203,11 @@ func newHarness(t *testing.T, m mode, opts ...option) *harness {
 		})
 		if err := fake.WaitConnected(ctx); err != nil {
 			t.Fatal(err)
+		}
+		// The first connection's backfill finds no incident; waiting for
+		// it keeps its calls out of what tests count.
+		if r := h.backfilled(); r.err != nil {
+			t.Fatalf("first backfill: %v", r.err)
 		}
 	}
 	t.Cleanup(func() {

@@ -55,20 +55,26 @@ type Config struct {
 	// acknowledged with an empty 200 and answered through its
 	// response_url; answer.Within (2 s) when zero, inside Slack's 3 s.
 	DeferAfter time.Duration
-	// After is the clock of that budget and of PostFile's wait for the
-	// message that shares its file; time.After when nil.
+	// After is the clock of that budget, of PostFile's wait for the
+	// message that shares its file, and of the backfill's waits for
+	// Slack's rate limits; time.After when nil.
 	After func(time.Duration) <-chan time.Time
+	// OnBackfill, when set, is told the outcome of each backfill run
+	// (Run and RunSocketMode start them): for tests, which wait on it
+	// rather than on time.
+	OnBackfill func(BackfillStats, error)
 }
 
 // Slack is the adapter: HTTP handlers, Socket Mode, workflows.Chat and
 // workflows.ZoneSource. Create it with New.
 type Slack struct {
-	svc   *workflows.Service
-	api   *slackgo.Client
-	cfg   Config
-	log   *slog.Logger
-	users userCache
-	hc    *http.Client
+	svc       *workflows.Service
+	api       *slackgo.Client
+	cfg       Config
+	log       *slog.Logger
+	users     userCache
+	fileInfos fileCache
+	hc        *http.Client
 
 	// selfMu guards self only; it is never held over a call to Slack, so
 	// the event path (knownSelf) never waits on auth.test.

@@ -2,6 +2,7 @@ package slack
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -35,6 +36,13 @@ func (s *Slack) RunSocketMode(ctx context.Context) error {
 	defer closeConn()
 	runErr := make(chan error, 1)
 	go func() { runErr <- client.RunContext(connCtx) }()
+
+	// Each connection, the first and every reconnect, reads back what
+	// was said while none was open, beside the live events.
+	bctx, stopBackfill := context.WithCancel(ctx)
+	kickBackfill, waitBackfill := s.backfills(bctx)
+	defer waitBackfill()
+	defer stopBackfill() // runs first: a connection failed for good stops it too
 
 	// Work that was taken finishes even when ctx is done meanwhile.
 	work := context.WithoutCancel(ctx)
@@ -74,17 +82,52 @@ func (s *Slack) RunSocketMode(ctx context.Context) error {
 			case socketmode.EventTypeConnected:
 				s.socketDown.Store(false)
 				s.log.InfoContext(ctx, "socket mode connected")
+				kickBackfill()
 			case socketmode.EventTypeConnectionError:
 				s.socketDown.Store(true)
 				s.log.WarnContext(ctx, "socket mode connection failed; retrying", "err", evt.Data)
 			case socketmode.EventTypeInvalidAuth:
 				s.socketDown.Store(true)
 				s.log.ErrorContext(ctx, "socket mode: the app token was refused")
-			case socketmode.EventTypeErrorBadMessage, socketmode.EventTypeIncomingError:
+			case socketmode.EventTypeErrorBadMessage:
+				// slack-go decodes every event into its own types, more
+				// strictly than Slack writes them (pin_added with a number
+				// for event_ts): an events_api envelope it cannot read is
+				// read here, with the HTTP path's decoder, rather than
+				// left unacknowledged for Slack to redeliver in vain.
+				req, ok := badEnvelope(evt)
+				if !ok {
+					s.log.WarnContext(ctx, "socket mode: unreadable message", "type", evt.Type)
+					continue
+				}
+				select {
+				case sem <- struct{}{}:
+				case <-ctx.Done():
+					continue
+				}
+				inflight.Go(func() {
+					defer func() { <-sem }()
+					s.envelope(work, client, socketmode.Event{Type: socketmode.EventTypeEventsAPI, Request: req})
+				})
+			case socketmode.EventTypeIncomingError:
 				s.log.WarnContext(ctx, "socket mode: unreadable message", "type", evt.Type)
 			}
 		}
 	}
+}
+
+// badEnvelope returns the events_api request of a message slack-go could
+// not parse, if it is one.
+func badEnvelope(evt socketmode.Event) (*socketmode.Request, bool) {
+	bad, ok := evt.Data.(*socketmode.ErrorBadMessage)
+	if !ok || bad == nil {
+		return nil, false
+	}
+	var req socketmode.Request
+	if err := json.Unmarshal(bad.Message, &req); err != nil || req.Type != socketmode.RequestTypeEventsAPI || req.EnvelopeID == "" {
+		return nil, false
+	}
+	return &req, true
 }
 
 // envelope handles one Socket Mode request and acknowledges it once done.

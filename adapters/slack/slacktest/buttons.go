@@ -91,33 +91,6 @@ func (s *Server) Click(ctx context.Context, user, channel, ts, label string) (De
 	})
 }
 
-// conversationsHistory answers conversations.history: the channel's
-// messages, newest first, from latest (inclusive when asked) down.
-func (s *Server) conversationsHistory(p params) (map[string]any, *apiError) {
-	c, err := s.channel(p, true, true)
-	if err != nil {
-		return nil, err
-	}
-	latest, inclusive := p.str("latest"), p.str("inclusive") == "true" || p.str("inclusive") == "1"
-	limit, _ := strconv.Atoi(p.str("limit"))
-	if limit <= 0 {
-		limit = 100
-	}
-	var out []map[string]any
-	msgs := s.messages[c.ID]
-	for i := len(msgs) - 1; i >= 0 && len(out) < limit; i-- {
-		m := msgs[i]
-		if m.Deleted || m.ThreadTS != "" && m.ThreadTS != m.TS {
-			continue
-		}
-		if latest != "" && (tsLess(latest, m.TS) || !inclusive && m.TS == latest) {
-			continue
-		}
-		out = append(out, s.messageJSON(m))
-	}
-	return map[string]any{"messages": out, "has_more": false}, nil
-}
-
 // tsLess orders Slack timestamps ("1712345678.000100").
 func tsLess(a, b string) bool {
 	fa, _ := strconv.ParseFloat(a, 64)

@@ -21,6 +21,9 @@ func (s *Server) DelayShares(n int) {
 // and https://docs.slack.dev/reference/objects/file-object
 func (s *Server) filesInfo(p params) (map[string]any, *apiError) {
 	id := p.str("file")
+	if f, ok := s.sharedFiles[id]; ok {
+		return s.sharedFileInfo(f), nil
+	}
 	u, ok := s.uploads[id]
 	if id == "" || !ok || !u.uploaded {
 		return nil, fail("file_not_found")

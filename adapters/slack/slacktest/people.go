@@ -181,7 +181,11 @@ func (s *Server) event(ctx context.Context, inner map[string]any) (Delivery, err
 	s.mu.Lock()
 	s.sent[id] = sentEvent{body: body}
 	s.lastEvent = id
+	offline := s.offline
 	s.mu.Unlock()
+	if offline {
+		return Delivery{}, nil
+	}
 	return s.deliver(ctx, "events", nil, body, 0)
 }
 
@@ -231,7 +235,14 @@ func (s *Server) messageJSON(m *Message) map[string]any {
 			"elements": []any{map[string]any{"type": "rich_text_section",
 				"elements": []any{map[string]any{"type": "text", "text": m.Text}}}}}}
 	}
-	if len(m.Files) > 0 {
+	if m.Tombstone {
+		j = map[string]any{"type": "message", "subtype": "tombstone", "text": "This message was deleted.",
+			"user": "USLACKBOT", "hidden": true, "ts": m.TS, "thread_ts": m.TS, "team": s.TeamID}
+	}
+	for k, v := range m.Extra {
+		j[k] = v
+	}
+	if len(m.Files) > 0 && m.Extra["files"] == nil {
 		var fs []map[string]any
 		for _, f := range m.Files {
 			fs = append(fs, map[string]any{"id": f.ID, "name": f.Name, "title": f.Name, "mimetype": "text/plain",
@@ -368,9 +379,20 @@ func (s *Server) Delete(ctx context.Context, channel, ts string) (Delivery, erro
 		s.mu.Unlock()
 		return Delivery{}, fmt.Errorf("slacktest: no message %s in %s", ts, channel)
 	}
-	m.Deleted = true
 	prev := *m
 	evTS := s.nextTS()
+	if s.hasReplies(channel, ts) {
+		// A thread parent with replies stays, as a tombstone.
+		m.Tombstone = true
+		now := *m
+		s.mu.Unlock()
+		return s.event(ctx, map[string]any{
+			"type": "message", "subtype": "message_changed", "hidden": true, "channel": channel,
+			"ts": evTS, "event_ts": evTS, "channel_type": "channel",
+			"message": s.messageJSON(&now), "previous_message": s.messageJSON(&prev),
+		})
+	}
+	m.Deleted = true
 	s.mu.Unlock()
 	return s.event(ctx, map[string]any{
 		"type": "message", "subtype": "message_deleted", "hidden": true, "channel": channel,

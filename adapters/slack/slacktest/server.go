@@ -97,6 +97,13 @@ type Message struct {
 	Deleted  bool
 	// Blocks are the blocks the bot posted with the message, as sent.
 	Blocks json.RawMessage
+	// Extra are fields of the message's JSON beyond those above, as an
+	// app or Slack itself sets them (attachments, blocks, subtype, files
+	// shared over Slack Connect): see Post.
+	Extra map[string]any
+	// Tombstone is set on a thread parent deleted while it has replies:
+	// Slack keeps it as "This message was deleted." by Slackbot.
+	Tombstone bool
 }
 
 // View is a modal opened with views.open.
@@ -173,6 +180,11 @@ type Server struct {
 	sent      map[string]sentEvent // event_id -> what was delivered
 	lastEvent string
 	general   string
+
+	// offline is Offline's state: events are kept for Redeliver, not sent.
+	offline bool
+	// sharedFiles are the files people shared, for files.info.
+	sharedFiles map[string]File
 
 	sock socketState
 	resp responses
@@ -466,6 +478,7 @@ var methods = map[string]method{
 	"chat.postMessage":             {"chat:write", false, (*Server).chatPostMessage},
 	"chat.getPermalink":            {"", false, (*Server).chatGetPermalink},
 	"conversations.history":        {"channels:history", false, (*Server).conversationsHistory},
+	"conversations.replies":        {"channels:history", false, (*Server).conversationsReplies},
 	"pins.add":                     {"pins:write", false, (*Server).pinsAdd},
 	"pins.list":                    {"pins:read", false, (*Server).pinsList},
 	"users.info":                   {"users:read", false, (*Server).usersInfo},
