@@ -99,7 +99,7 @@ func (s *Server) say(ctx context.Context, user, channel, text string, atts []Att
 		}
 		for i := range atts {
 			atts[i].ID = s.nextID()
-			atts[i].URL = "https://cdn.discordapp.com/attachments/" + c.ID + "/" + atts[i].ID + "/" + atts[i].Filename
+			atts[i].URL = cdnURL(c.ID, atts[i].ID, atts[i].Filename)
 		}
 		m := s.post(c.ID, user, text, MessageDefault, atts)
 		id = m.ID

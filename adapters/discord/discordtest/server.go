@@ -23,6 +23,7 @@ package discordtest
 import (
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -1107,7 +1108,7 @@ func (s *Server) attachments(q *request, refs []struct {
 		}
 		id := s.nextID()
 		out = append(out, Attachment{ID: id, Filename: name, ContentType: fhs[0].Header.Get("Content-Type"),
-			URL: "https://cdn.discordapp.com/attachments/" + channel + "/" + id + "/" + name, Content: string(b)})
+			URL: cdnURL(channel, id, name), Content: string(b)})
 	}
 	return out
 }
@@ -1115,6 +1116,15 @@ func (s *Server) attachments(q *request, refs []struct {
 // openDM opens (or returns) the DM channel between the bot and a person:
 // POST /users/@me/channels {"recipient_id"}.
 // https://discord.com/developers/docs/resources/user#create-dm
+// cdnURL is an attachment's URL as Discord gives it: signed, and good for
+// about a day (ex= is when it expires, is= when it was issued, both hex
+// Unix seconds; hm= the signature).
+// https://discord.com/developers/docs/reference#signed-attachment-cdn-urls
+func cdnURL(channel, id, name string) string {
+	now := time.Now().Unix()
+	return fmt.Sprintf("https://cdn.discordapp.com/attachments/%s/%s/%s?ex=%x&is=%x&hm=%x&", channel, id, name, now+86400, now, sha256.Sum256([]byte(id)))
+}
+
 func (s *Server) openDM(q *request) (int, any) {
 	var b struct {
 		RecipientID string `json:"recipient_id"`
