@@ -31,14 +31,28 @@ func (s *Server) act(ctx context.Context, change func() ([]event, error)) error 
 			seq = s.gw.dispatch(e.t, e.d)
 		}
 	}
+	away := s.away
 	s.mu.Unlock()
 	if err != nil {
 		return err
+	}
+	if away {
+		return nil
 	}
 	if seq == 0 {
 		return errors.New("discordtest: the bot never connected to the gateway")
 	}
 	return s.WaitAck(ctx, seq)
+}
+
+// Away says whether the bot is away (stopped, or its session lost): people's
+// actions (Say, Edit, Delete, StartThread...) then return without waiting
+// for the bot to acknowledge them, and what they dispatch goes to a
+// session no one will resume.
+func (s *Server) Away(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.away = on
 }
 
 type event struct {

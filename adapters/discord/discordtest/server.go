@@ -109,6 +109,8 @@ type Channel struct {
 	Topic      string
 	ParentID   string
 	Overwrites []Overwrite
+	// Archived is a thread's thread_metadata.archived.
+	Archived bool
 	// Recipient is the person of a DM channel (TypeDM), opened with
 	// POST /users/@me/channels; DM channels are not the guild's and are
 	// not listed.
@@ -244,6 +246,10 @@ type Server struct {
 	// may be answered (Discord: 3 s).
 	InteractionDeadline time.Duration
 
+	hist historyState
+	// away: people's actions do not wait for the bot (Away).
+	away bool
+
 	gw gateway
 }
 
@@ -275,6 +281,7 @@ func New() *Server {
 		RouteCreateMessage: (*Server).createMessage, RouteGetMessage: (*Server).getMessage, RouteOpenDM: (*Server).openDM,
 		RoutePin: (*Server).pin, RouteListPins: (*Server).listPins, RouteCallback: (*Server).callback,
 		RouteFollowUp: (*Server).followUp, RouteEditOriginal: (*Server).editOriginal, RouteDeleteOrig: (*Server).deleteOriginal,
+		RouteListMessages: (*Server).listMessages, RouteActiveThread: (*Server).activeThreads,
 	} {
 		method, p, _ := strings.Cut(route, " ")
 		mux.HandleFunc(method+" /api/v10"+p, s.handle(route, fn))
@@ -523,6 +530,8 @@ type request struct {
 	r    *http.Request
 	body []byte
 	form *multipart.Form
+	// header is added to a successful answer (rate-limit headers).
+	header http.Header
 }
 
 func (q *request) decode(v any) *apiError {
@@ -551,6 +560,7 @@ func (s *Server) handle(route string, fn func(*Server, *request) (int, any)) htt
 		case RouteFollowUp, RouteEditOriginal, RouteDeleteOrig:
 			s.awaitAnswered(r.PathValue("token"))
 		}
+		s.awaitHold(route)
 		q := &request{r: r}
 		if mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err == nil && mt == "multipart/form-data" {
 			form, err := multipart.NewReader(r.Body, params["boundary"]).ReadForm(32 << 20)
@@ -589,6 +599,9 @@ func (s *Server) handle(route string, fn func(*Server, *request) (int, any)) htt
 			return
 		}
 		record(status, 0)
+		for k, v := range q.header {
+			w.Header()[k] = v
+		}
 		if status == http.StatusNoContent || out == nil {
 			w.WriteHeader(status)
 			return
@@ -805,7 +818,7 @@ func (s *Server) channelJSON(c *Channel) map[string]any {
 		j["parent_id"] = c.ParentID
 	}
 	if c.Type == TypePublicThread || c.Type == TypePrivateThread {
-		j["thread_metadata"] = map[string]any{"archived": false, "auto_archive_duration": 1440, "locked": false}
+		j["thread_metadata"] = map[string]any{"archived": c.Archived, "auto_archive_duration": 1440, "locked": false}
 	}
 	return j
 }
