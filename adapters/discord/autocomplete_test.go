@@ -23,7 +23,9 @@ func TestAutocompleteAnswered(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			a, err := ia.Wait(ctx, func(a discordtest.Answer) bool { return a.Type != 0 || a.Refused != "" || a.Status != 0 && a.Status != 200 })
+			a, err := ia.Wait(ctx, func(a discordtest.Answer) bool {
+				return a.Type != 0 || a.Refused != "" || a.Status != 0 && a.Status != 200
+			})
 			if err != nil {
 				t.Fatal(err)
 			}

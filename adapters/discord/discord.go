@@ -93,8 +93,8 @@ type Discord struct {
 	// but the rate-limit headers come through untouched.
 	rest *http.Client
 	cfg  Config
-	log *slog.Logger
-	pub ed25519.PublicKey
+	log  *slog.Logger
+	pub  ed25519.PublicKey
 
 	selfMu sync.Mutex
 	self   string // the bot's user ID

@@ -275,3 +275,16 @@ func (s *Server) ArchiveThread(id string) error {
 	c.Archived = true
 	return nil
 }
+
+// Redeliver sends MESSAGE_CREATE again for message id of channel, as
+// Discord may (it delivers at least once), and returns once the bot
+// acknowledged it.
+func (s *Server) Redeliver(ctx context.Context, channel, id string) error {
+	return s.act(ctx, func() ([]event, error) {
+		m, err := s.find(channel, id)
+		if err != nil {
+			return nil, err
+		}
+		return []event{{"MESSAGE_CREATE", s.messageJSON(m)}}, nil
+	})
+}

@@ -1,0 +1,205 @@
+package discord_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/debrief/debrief/adapters/discord"
+	"github.com/debrief/debrief/adapters/discord/discordtest"
+	"github.com/debrief/debrief/bot"
+	"github.com/debrief/debrief/store/bolt/bolttest"
+)
+
+// sleeps is the catch-up's injected wait: it returns at once, notes how
+// long it was asked to wait, and tells the fake that the bucket had time
+// to refill.
+type sleeps struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func (s *sleeps) got() []time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]time.Duration(nil), s.d...)
+}
+
+func withSleeps(s *sleeps) option {
+	return func(c *discord.Config, fake *discordtest.Server) {
+		c.Sleep = func(ctx context.Context, d time.Duration) error {
+			s.mu.Lock()
+			s.d = append(s.d, d)
+			s.mu.Unlock()
+			fake.BucketWaited()
+			return ctx.Err()
+		}
+	}
+}
+
+// missed is what people do in an incident channel while debrief is away,
+// and what the timeline must then hold.
+type missed struct {
+	said    []string // texts of new messages, in the order said
+	edited  string   // a message on record before, edited meanwhile
+	deleted string   // the text of a message on record before, deleted meanwhile
+	redo    string   // the ID of a message said meanwhile, to redeliver
+}
+
+// before says what is on record before debrief goes away: a message to
+// edit, one to delete, and a thread.
+func (h *harness) before(ch string) (edit, del, thread string) {
+	h.t.Helper()
+	first := h.say(h.alice, ch, "before: checkout is down")
+	edit = h.say(h.bob, ch, "before: rolling back teh deploy")
+	del = h.say(h.carol, ch, "before: wrong channel")
+	thread, err := h.fake.StartThread(h.ctx, h.bob, ch, first, "db")
+	h.do("thread", err)
+	h.say(h.bob, thread, "before: in the thread")
+	return edit, del, thread
+}
+
+// whileAway does, with the fake Away, what debrief misses: messages in
+// the channel, in the old thread and in a new one, a file, an edit and a
+// delete of messages on record.
+func (h *harness) whileAway(ch, edit, del, thread string) missed {
+	h.t.Helper()
+	h.fake.Away(true)
+	defer h.fake.Away(false)
+	m := missed{edited: "before: rolling back the deploy", deleted: "before: wrong channel"}
+	say := func(user, where, text string) string {
+		id := h.say(user, where, text)
+		m.said = append(m.said, text)
+		return id
+	}
+	m.redo = say(h.alice, ch, "away: replica lag 40s")
+	say(h.bob, thread, "away: in the old thread")
+	h.do("edit", h.fake.Edit(h.ctx, ch, edit, m.edited))
+	h.do("delete", h.fake.Delete(h.ctx, ch, del))
+	nt, err := h.fake.StartThread(h.ctx, h.carol, ch, m.redo, "lag")
+	h.do("new thread", err)
+	say(h.carol, nt, "away: in a new thread")
+	_, err = h.fake.ShareFile(h.ctx, h.carol, ch, "away.png", "")
+	h.do("file", err)
+	m.said = append(m.said, "away.png")
+	say(h.alice, ch, "away: failover done")
+	return m
+}
+
+// checkRecovered checks that the timeline holds every missed message once,
+// marked recovered, in the order said; the edit and the delete once each;
+// and what was on record before once, not marked.
+func (h *harness) checkRecovered(m missed) {
+	h.t.Helper()
+	tl := h.timeline("INC-1")
+	var got []string
+	var last time.Time
+	for _, ev := range tl {
+		if !ev.Recovered {
+			if strings.HasPrefix(ev.Text, "away") {
+				h.t.Errorf("%q recorded live, want recovered", ev.Text)
+			}
+			continue
+		}
+		if ev.Kind == bot.EventMessage || ev.Kind == bot.EventFile {
+			got = append(got, ev.Text)
+			if ev.PlatformAt.Before(last) {
+				h.t.Errorf("%q (%v) after a later message (%v)", ev.Text, ev.PlatformAt, last)
+			}
+			last = ev.PlatformAt
+		}
+	}
+	if strings.Join(got, "|") != strings.Join(m.said, "|") {
+		h.t.Errorf("recovered messages:\n%q\nwant, in order:\n%q", got, m.said)
+	}
+	if ev, ok := find(tl, bot.EventEdit, m.edited); !ok || !ev.Recovered || count(tl, m.edited) != 1 || ev.Author.Name != "bob" {
+		h.t.Errorf("edit %q: %+v (%d times), want it once, by bob, recovered", m.edited, ev, count(tl, m.edited))
+	}
+	n := 0
+	for _, ev := range tl {
+		if ev.Kind == bot.EventDelete && ev.Text == m.deleted {
+			n++
+			if !ev.Recovered || ev.Author.Name != "Carol Shaw" {
+				h.t.Errorf("delete: %+v, want Carol Shaw's message, recovered", ev)
+			}
+		}
+	}
+	if n != 1 {
+		h.t.Errorf("the delete of %q is on record %d times, want once", m.deleted, n)
+	}
+	for _, text := range []string{"before: checkout is down", "before: rolling back teh deploy", "before: in the thread"} {
+		if ev, _ := find(tl, bot.EventMessage, text); count(tl, text) != 1 || ev.Recovered {
+			h.t.Errorf("%q is on record %d times (recovered %t), want once, live", text, count(tl, text), ev.Recovered)
+		}
+	}
+}
+
+// TestCatchUpAfterRestart: debrief stops (the component is closed and the
+// database reopened on the same file); people talk, edit, delete and use
+// threads meanwhile; after the start every one of those is in the
+// timeline once, marked recovered, in order. A redelivered
+// MESSAGE_CREATE, and another catch-up after a RESUME, store nothing
+// again.
+func TestCatchUpAfterRestart(t *testing.T) {
+	h, ch := declared(t, overGateway)
+	edit, del, thread := h.before(ch)
+
+	h.stop()
+	path := h.db.Path()
+	bolttest.Close(t, h.db)
+	m := h.whileAway(ch, edit, del, thread)
+	// Debrief's clock is past Discord's: recovered entries take their
+	// place by their platform time.
+	h.clock.Set(time.Now().Add(time.Hour))
+	h.boot(bolttest.OpenPath(t, path))
+	ctx, cancel := h.waitCtx()
+	defer cancel()
+	if err := h.dc.WaitCatchUps(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	h.checkRecovered(m)
+	size := len(h.timeline("INC-1"))
+
+	h.do("redeliver", h.fake.Redeliver(ctx, ch, m.redo))
+	h.fake.SendReconnect()
+	if err := h.dc.WaitCatchUps(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(h.timeline("INC-1")); n != size {
+		t.Errorf("after a redelivery and a second catch-up the timeline has %d entries, want %d:\n%v", n, size, entries(h.timeline("INC-1")[size:]))
+	}
+	h.checkRecovered(m)
+}
+
+// TestCatchUpAfterLostSession: the connection drops and Discord refuses
+// the RESUME (INVALID_SESSION, d=false): what was said meanwhile is never
+// replayed. The bot identifies anew and reads it back.
+func TestCatchUpAfterLostSession(t *testing.T) {
+	h, ch := declared(t, overGateway)
+	edit, del, thread := h.before(ch)
+	passes := h.dc.CatchUps()
+
+	release := h.fake.LoseSession()
+	m := h.whileAway(ch, edit, del, thread)
+	h.clock.Set(time.Now().Add(time.Hour))
+	release()
+	ctx, cancel := h.waitCtx()
+	defer cancel()
+	if err := h.fake.WaitIdentifies(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.dc.WaitCatchUps(ctx, passes+1); err != nil {
+		t.Fatal(err)
+	}
+	if rs := h.fake.Resumes(); len(rs) != 1 || rs[0].Replayed != 0 {
+		t.Errorf("resumes = %+v, want one, refused", rs)
+	}
+	h.checkRecovered(m)
+	size := len(h.timeline("INC-1"))
+	h.do("redeliver", h.fake.Redeliver(ctx, ch, m.redo))
+	if n := len(h.timeline("INC-1")); n != size {
+		t.Errorf("a redelivered message was stored again: %d entries, want %d", n, size)
+	}
+}
