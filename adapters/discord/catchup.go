@@ -131,14 +131,16 @@ func (d *Discord) catchUpAll(ctx context.Context) {
 		n, err := d.catchUpChannel(ctx, c)
 		total += n
 		if err != nil {
-			d.log.WarnContext(ctx, "catch-up of a channel stopped; the next connection tries again", "incident", c.IncidentID, "channel", c.Channel.ID, "recovered", n, "err", err)
+			d.log.WarnContext(ctx, "catch-up of a channel stopped; the next connection tries again", "incident", c.IncidentID, "channel", c.Channel.ID, "entries", n, "err", err)
 			continue
 		}
 		if n > 0 {
-			d.log.InfoContext(ctx, "catch-up: recovered what was missed", "incident", c.IncidentID, "channel", c.Channel.ID, "recovered", n)
+			d.log.InfoContext(ctx, "catch-up: recorded what was missed", "incident", c.IncidentID, "channel", c.Channel.ID, "entries", n)
 		}
 	}
-	d.log.InfoContext(ctx, "catch-up done", "channels", len(cs), "recovered", total, "took", time.Since(start).Round(time.Millisecond))
+	// entries counts what was recorded, redeliveries of what was on
+	// record already (stored once) included.
+	d.log.InfoContext(ctx, "catch-up done", "channels", len(cs), "entries", total, "took", time.Since(start).Round(time.Millisecond))
 }
 
 // onRecordMsg is a message on record in the timeline: where it was said
@@ -178,24 +180,21 @@ func (d *Discord) catchUpChannel(ctx context.Context, c workflows.Catchup) (int,
 	// One order for all: snowflakes sort by time.
 	slices.SortFunc(fetched, func(a, b message) int { return compareSnowflakes(a.ID, b.ID) })
 
-	n := 0
 	seen := make(map[string]bool, len(fetched))
+	jobs := make([]job, 0, len(fetched))
 	for _, m := range fetched {
 		seen[m.ID] = true
-		var tr translator
 		if k, ok := known[m.ID]; ok {
-			if m.EditedTimestamp == nil || k.deleted {
-				continue
+			if m.EditedTimestamp != nil && !k.deleted {
+				jobs = append(jobs, job{m.Message, d.updated(m), *m.EditedTimestamp})
 			}
-			tr = d.updated(m)
-		} else {
-			tr = d.created(m)
+			continue
 		}
-		k, err := d.recordRecovered(ctx, m.Message, tr)
-		n += k
-		if err != nil {
-			return n, err
-		}
+		jobs = append(jobs, job{m.Message, d.created(m), m.Timestamp})
+	}
+	n, err := d.recordJobs(ctx, jobs)
+	if err != nil {
+		return n, err
 	}
 	// What is on record, in a channel or thread read to its end, and
 	// was not found there, was deleted meanwhile.
@@ -219,6 +218,75 @@ func (d *Discord) catchUpChannel(ctx context.Context, c workflows.Catchup) (int,
 		}
 	}
 	return n, nil
+}
+
+// job is a message to record and how.
+type job struct {
+	m  *discordgo.Message
+	tr translator
+	at time.Time // its platform time
+}
+
+// wave is how many messages are recorded at once: the store commits
+// concurrent appends together (store/bolt's group commit), so a wave
+// costs about one commit, where one message after the other cost one
+// each (10,000 messages: about 30 s on a disk that syncs in 3 ms).
+const wave = 64
+
+// recordJobs records jobs, oldest first, a wave at a time. Within a wave
+// the commits may come in any order; the timeline's order is still the
+// platform's, since a recovered entry is keyed at its platform time
+// (Service.Record), and messages of the same millisecond are recorded one
+// after the other. A wave with a time not before debrief's clock (a
+// clock behind Discord's) would be keyed at now, in commit order: it is
+// recorded one message after the other.
+func (d *Discord) recordJobs(ctx context.Context, jobs []job) (int, error) {
+	now := time.Now
+	if d.svc.Now != nil {
+		now = d.svc.Now
+	}
+	total := 0
+	for len(jobs) > 0 {
+		w := jobs[:min(wave, len(jobs))]
+		jobs = jobs[len(w):]
+		var units [][]job
+		for i, j := range w {
+			if i > 0 && j.at.Equal(w[i-1].at) {
+				units[len(units)-1] = append(units[len(units)-1], j)
+			} else {
+				units = append(units, []job{j})
+			}
+		}
+		if !w[len(w)-1].at.Before(now()) {
+			units = [][]job{w}
+		}
+		var (
+			wg    sync.WaitGroup
+			mu    sync.Mutex
+			first error
+		)
+		for _, u := range units {
+			wg.Go(func() {
+				for _, j := range u {
+					k, err := d.recordRecovered(ctx, j.m, j.tr)
+					mu.Lock()
+					total += k
+					if err != nil && first == nil {
+						first = err
+					}
+					mu.Unlock()
+					if err != nil {
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		if first != nil {
+			return total, first
+		}
+	}
+	return total, nil
 }
 
 // recordRecovered records what tr makes of m as recovered entries, and

@@ -2,6 +2,7 @@ package discord_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -202,4 +203,85 @@ func TestCatchUpAfterLostSession(t *testing.T) {
 	if n := len(h.timeline("INC-1")); n != size {
 		t.Errorf("a redelivered message was stored again: %d entries, want %d", n, size)
 	}
+}
+
+// TestCatchUpTenThousand: 10,000 messages said while debrief was stopped
+// are read back in pages of 100 under Discord's rate limits (a bucket of 5
+// calls emptied and waited out, two 429s with retry_after), on the
+// injected clock: no call comes into an empty bucket. Meanwhile live
+// events are recorded: with the history held mid catch-up, a message said
+// live is acknowledged and on record before the catch-up ends.
+func TestCatchUpTenThousand(t *testing.T) {
+	n := 10000
+	if raceEnabled {
+		n = 2000 // some 40 s at 10,000 with -race: race_test.go
+	}
+	var waits sleeps
+	h, ch := declared(t, overGateway, withSleeps(&waits))
+	h.stop()
+	path := h.db.Path()
+	bolttest.Close(t, h.db)
+	for i := range n {
+		h.fake.PostQuietly(h.bob, ch, fmt.Sprintf("missed %05d", i))
+	}
+	h.fake.SetBucket(discordtest.Bucket{Limit: 5, ResetAfter: 1.5})
+	h.fake.Inject(discordtest.Fault{Route: discordtest.RouteListMessages, Status: 429, RetryAfter: 2.5, Times: 2})
+	release := h.fake.Hold(discordtest.RouteListMessages)
+	h.clock.Set(time.Now().Add(time.Hour))
+	start := time.Now()
+	h.boot(bolttest.OpenPath(t, path))
+	ctx, cancel := h.waitCtx()
+	defer cancel()
+	if err := h.fake.WaitHeldCall(ctx, discordtest.RouteListMessages); err != nil {
+		t.Fatal(err)
+	}
+	h.say(h.alice, ch, "live during the catch-up")
+	if tl := h.timeline("INC-1"); count(tl, "live during the catch-up") != 1 || h.dc.CatchUps() != 0 {
+		t.Fatalf("live message not on record while the catch-up runs (catch-ups done: %d)", h.dc.CatchUps())
+	}
+	release()
+	// Under the race detector JSON decoding is many times slower: the
+	// wait is the harness's, not waitFor.
+	if err := h.dc.WaitCatchUps(h.ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+
+	tl := h.timeline("INC-1")
+	i := 0
+	for _, ev := range tl {
+		if ev.Kind != bot.EventMessage || !strings.HasPrefix(ev.Text, "missed ") {
+			continue
+		}
+		if want := fmt.Sprintf("missed %05d", i); ev.Text != want || !ev.Recovered {
+			t.Fatalf("recovered message %d = %q (recovered %t), want %q", i, ev.Text, ev.Recovered, want)
+		}
+		i++
+	}
+	if i != n {
+		t.Errorf("%d messages recovered, want %d", i, n)
+	}
+	calls := h.fake.Calls(discordtest.RouteListMessages)
+	var limited, rateWaits, bucketWaits int
+	for _, c := range calls {
+		if c.Status == 429 {
+			limited++
+		}
+	}
+	for _, d := range waits.got() {
+		switch d {
+		case 2500 * time.Millisecond:
+			rateWaits++
+		case 1500 * time.Millisecond:
+			bucketWaits++
+		}
+	}
+	// A slow machine may miss heartbeats, reconnect and catch up again
+	// (a few pages more): at least every page, once.
+	pages := len(calls) - limited
+	if limited != 2 || rateWaits != 2 || pages < n/100+1 || bucketWaits < pages/5-1 || h.fake.EarlyCalls() != 0 {
+		t.Errorf("%d calls (%d answered 429), waits %v: want two 429s waited out, %d pages, a wait every 5 calls, none early (%d early)",
+			len(calls), limited, waits.got(), n/100+1, h.fake.EarlyCalls())
+	}
+	t.Logf("%d messages recovered in %s (%d pages, %d waits asked, none slept)", n, took.Round(time.Millisecond), pages, len(waits.got()))
 }

@@ -1,6 +1,7 @@
 package discordtest
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -160,27 +161,26 @@ func (s *Server) listMessages(q *request) (int, any) {
 	if e != nil {
 		return 0, e
 	}
-	var live []*Message
-	for _, m := range s.messages[c.ID] {
-		if !m.Deleted {
-			live = append(live, m)
-		}
-	}
-	slices.SortFunc(live, func(a, b *Message) int { return compareIDs(a.ID, b.ID) })
+	// A channel's messages are kept in the order they were made, and
+	// IDs grow with time: the page is found by binary search.
+	all := s.messages[c.ID]
+	num := func(m *Message) uint64 { n, _ := strconv.ParseUint(m.ID, 10, 64); return n }
 	var page []*Message
 	if hasAfter && !hasBefore {
-		for _, m := range live {
-			if n, _ := strconv.ParseUint(m.ID, 10, 64); n > after {
-				page = append(page, m)
-				if len(page) == limit {
-					break
-				}
+		i, _ := slices.BinarySearchFunc(all, after+1, func(m *Message, t uint64) int { return cmp.Compare(num(m), t) })
+		for ; i < len(all) && len(page) < limit; i++ {
+			if !all[i].Deleted {
+				page = append(page, all[i])
 			}
 		}
 	} else {
-		for i := len(live) - 1; i >= 0 && len(page) < limit; i-- {
-			if n, _ := strconv.ParseUint(live[i].ID, 10, 64); !hasBefore || n < before {
-				page = append([]*Message{live[i]}, page...)
+		end := len(all)
+		if hasBefore {
+			end, _ = slices.BinarySearchFunc(all, before, func(m *Message, t uint64) int { return cmp.Compare(num(m), t) })
+		}
+		for i := end - 1; i >= 0 && len(page) < limit; i-- {
+			if !all[i].Deleted {
+				page = append([]*Message{all[i]}, page...)
 			}
 		}
 	}
