@@ -122,13 +122,21 @@ func (d *Discord) catchUpAll(ctx context.Context) {
 		d.log.ErrorContext(ctx, "catch-up: open incidents unreadable", "err", err)
 		return
 	}
+	if len(cs) == 0 {
+		return
+	}
 	start := time.Now()
+	threads, err := d.activeThreads(ctx)
+	if err != nil {
+		d.log.WarnContext(ctx, "catch-up: active threads unreadable; the next connection tries again", "err", err)
+		return
+	}
 	total := 0
 	for _, c := range cs {
 		if ctx.Err() != nil {
 			return
 		}
-		n, err := d.catchUpChannel(ctx, c)
+		n, err := d.catchUpChannel(ctx, c, threads[c.Channel.ID])
 		total += n
 		if err != nil {
 			d.log.WarnContext(ctx, "catch-up of a channel stopped; the next connection tries again", "incident", c.IncidentID, "channel", c.Channel.ID, "entries", n, "err", err)
@@ -154,7 +162,7 @@ type onRecordMsg struct {
 // and records what is not on record yet, oldest first: new messages, the
 // edits of messages on record, and the deletes of messages on record that
 // are gone. It returns how many entries it recorded.
-func (d *Discord) catchUpChannel(ctx context.Context, c workflows.Catchup) (int, error) {
+func (d *Discord) catchUpChannel(ctx context.Context, c workflows.Catchup, threads []string) (int, error) {
 	ch := c.Channel.ID
 	known, after, err := d.recentOnRecord(ctx, c)
 	if err != nil {
@@ -165,10 +173,6 @@ func (d *Discord) catchUpChannel(ctx context.Context, c workflows.Catchup) (int,
 		return 0, err
 	}
 	read := map[string]bool{"": true} // the threads read: "" is the channel
-	threads, err := d.activeThreads(ctx, ch)
-	if err != nil {
-		return 0, err
-	}
 	for _, t := range threads {
 		ms, err := d.history(ctx, t, after)
 		if err != nil {
@@ -385,25 +389,28 @@ func (d *Discord) history(ctx context.Context, ch, after string) ([]message, err
 	}
 }
 
-// activeThreads returns the active threads of channel ch, and keeps them
-// in the channel cache so that their messages find their incident.
+// activeThreads returns the guild's active threads by their channel, and
+// keeps them in the channel cache so that their messages find their
+// incident.
 // Archived threads are not read: a thread is archived after a day or
 // more without a message, longer than most outages.
 // https://discord.com/developers/docs/resources/guild#list-active-guild-threads
-func (d *Discord) activeThreads(ctx context.Context, ch string) ([]string, error) {
+func (d *Discord) activeThreads(ctx context.Context) (map[string][]string, error) {
 	var list discordgo.ThreadsList
 	if err := d.getJSON(ctx, "guilds/"+d.cfg.GuildID+"/threads/active", &list); err != nil {
 		return nil, err
 	}
-	var out []string
+	out := map[string][]string{}
 	for _, t := range list.Threads {
-		if t == nil || t.ParentID != ch {
+		if t == nil || t.ID == "" || t.ParentID == "" {
 			continue
 		}
 		d.channels.put(t.ID, t.Type, t.ParentID, t.Name)
-		out = append(out, t.ID)
+		out[t.ParentID] = append(out[t.ParentID], t.ID)
 	}
-	slices.SortFunc(out, compareSnowflakes)
+	for _, ts := range out {
+		slices.SortFunc(ts, compareSnowflakes)
+	}
 	return out, nil
 }
 

@@ -285,3 +285,46 @@ func TestCatchUpTenThousand(t *testing.T) {
 	}
 	t.Logf("%d messages recovered in %s (%d pages, %d waits asked, none slept)", n, took.Round(time.Millisecond), pages, len(waits.got()))
 }
+
+// TestCatchUpRefused: a channel whose history the bot may no longer read
+// (Missing Access) is skipped with a warning and changes nothing; the
+// other incident's channel is caught up, through a 502 tried again after
+// a backoff on the injected wait.
+func TestCatchUpRefused(t *testing.T) {
+	var waits sleeps
+	h, ch1 := declared(t, overGateway, withSleeps(&waits))
+	if kind, reply := h.invoke(h.alice, h.fake.General(), cmd("declare", discordtest.Str("title", "Search is slow"), discordtest.Int("severity", 3))); kind != "in_channel" {
+		t.Fatalf("declare = %s %q", kind, reply)
+	}
+	h.deliver()
+	ch2 := h.incident("INC-2").Channels[bot.Discord]
+	before := len(h.timeline("INC-1"))
+
+	h.stop()
+	path := h.db.Path()
+	bolttest.Close(t, h.db)
+	h.fake.Away(true)
+	h.say(h.bob, ch1, "away: in a channel the bot cannot read")
+	h.say(h.bob, ch2, "away: in a channel the bot can read")
+	h.fake.Away(false)
+	h.fake.SetOverwrite(ch1, discordtest.Overwrite{ID: h.fake.BotUserID, Type: discordtest.OverwriteMember, Deny: discordtest.PermViewChannel})
+	h.fake.Inject(discordtest.Fault{Route: discordtest.RouteListMessages, Status: 502, Times: 1})
+	h.boot(bolttest.OpenPath(t, path))
+	ctx, cancel := h.waitCtx()
+	defer cancel()
+	if err := h.dc.WaitCatchUps(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(h.timeline("INC-1")); n != before {
+		t.Errorf("INC-1's timeline went from %d to %d entries, want unchanged", before, n)
+	}
+	if !strings.Contains(h.logs.String(), "catch-up of a channel stopped") || !strings.Contains(h.logs.String(), "Missing Access") {
+		t.Errorf("no warning naming Missing Access in the log")
+	}
+	if ev, ok := find(h.timeline("INC-2"), bot.EventMessage, "away: in a channel the bot can read"); !ok || !ev.Recovered {
+		t.Errorf("INC-2's missed message not recovered: %+v", ev)
+	}
+	if len(waits.got()) == 0 {
+		t.Errorf("the 502 was tried again without a backoff")
+	}
+}
