@@ -249,20 +249,6 @@ func (s *Server) activeThreads(q *request) (int, any) {
 	return http.StatusOK, map[string]any{"threads": threads, "members": []any{}}
 }
 
-// compareIDs orders snowflakes by value.
-func compareIDs(a, b string) int {
-	if len(a) != len(b) {
-		return len(a) - len(b)
-	}
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
 // ArchiveThread archives a thread, as Discord does after its
 // auto_archive_duration without messages: it leaves the active list.
 func (s *Server) ArchiveThread(id string) error {
