@@ -328,3 +328,28 @@ func TestCatchUpRefused(t *testing.T) {
 		t.Errorf("the 502 was tried again without a backoff")
 	}
 }
+
+// TestCatchUpArchivedThread: a thread archived while debrief was away is
+// not in the active list and is not read; its messages on record are not
+// taken for deleted.
+func TestCatchUpArchivedThread(t *testing.T) {
+	h, ch := declared(t, overGateway)
+	_, _, thread := h.before(ch)
+	h.stop()
+	path := h.db.Path()
+	bolttest.Close(t, h.db)
+	if err := h.fake.ArchiveThread(thread); err != nil {
+		t.Fatal(err)
+	}
+	h.boot(bolttest.OpenPath(t, path))
+	ctx, cancel := h.waitCtx()
+	defer cancel()
+	if err := h.dc.WaitCatchUps(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range h.timeline("INC-1") {
+		if ev.Kind == bot.EventDelete {
+			t.Errorf("delete on record: %+v, want none", ev)
+		}
+	}
+}
