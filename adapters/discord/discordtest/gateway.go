@@ -170,6 +170,11 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 				sess.conn = nil
 			}
 		}
+		// A session ended by its client's close is gone from
+		// g.sessions, but may still be current.
+		if g.cur != nil && g.cur.conn == c {
+			g.cur.conn = nil
+		}
 		g.notify()
 		g.mu.Unlock()
 		ws.Close()
