@@ -11,3 +11,11 @@ func (d *Discord) CatchUps() int {
 	defer d.catchups.mu.Unlock()
 	return d.catchups.passes
 }
+
+// SetWave sets how many messages the catch-up records at once, and
+// returns what puts it back.
+func SetWave(n int) (restore func()) {
+	old := wave
+	wave = n
+	return func() { wave = old }
+}

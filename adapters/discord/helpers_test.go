@@ -98,7 +98,7 @@ const (
 // bbolt file. The gateway always runs (it brings the messages);
 // interactions come over it or over HTTP.
 type harness struct {
-	t        *testing.T
+	t        testing.TB
 	ctx      context.Context
 	fake     *discordtest.Server
 	db       *bolt.DB
@@ -124,7 +124,7 @@ type harness struct {
 
 type option func(*discord.Config, *discordtest.Server)
 
-func newHarness(t *testing.T, m mode, opts ...option) *harness {
+func newHarness(t testing.TB, m mode, opts ...option) *harness {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
@@ -398,7 +398,7 @@ func count(tl []bot.TimelineEvent, text string) int {
 }
 
 // declared returns a harness with INC-1 declared and its channel created.
-func declared(t *testing.T, m mode, opts ...option) (*harness, string) {
+func declared(t testing.TB, m mode, opts ...option) (*harness, string) {
 	t.Helper()
 	h := newHarness(t, m, opts...)
 	if kind, reply := h.invoke(h.alice, h.fake.General(), cmd("declare", discordtest.Str("title", "Checkout is down"), discordtest.Int("severity", 2))); kind != "in_channel" {
