@@ -2,6 +2,7 @@ package discord_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -47,6 +48,7 @@ type missed struct {
 	edited  string   // a message on record before, edited meanwhile
 	deleted string   // the text of a message on record before, deleted meanwhile
 	redo    string   // the ID of a message said meanwhile, to redeliver
+	alert   string   // the text of a webhook's embed-only message
 }
 
 // before says what is on record before debrief goes away: a message to
@@ -76,6 +78,10 @@ func (h *harness) whileAway(ch, edit, del, thread string) missed {
 		return id
 	}
 	m.redo = say(h.alice, ch, "away: replica lag 40s")
+	_, err := h.fake.PostWebhook(h.ctx, ch, "Alertmanager", "", json.RawMessage(`[{"type":"rich","title":"[FIRING:1] ReplicaLag",
+		"description":"replica lag above 30s","color":15158332,"fields":[{"name":"instance","value":"db-2","inline":true}]}]`))
+	h.do("webhook", err)
+	m.alert = "[FIRING:1] ReplicaLag\nreplica lag above 30s\ninstance: db-2"
 	say(h.bob, thread, "away: in the old thread")
 	h.do("edit", h.fake.Edit(h.ctx, ch, edit, m.edited))
 	h.do("delete", h.fake.Delete(h.ctx, ch, del))
@@ -114,6 +120,9 @@ func (h *harness) checkRecovered(m missed) {
 	}
 	if strings.Join(got, "|") != strings.Join(m.said, "|") {
 		h.t.Errorf("recovered messages:\n%q\nwant, in order:\n%q", got, m.said)
+	}
+	if ev, ok := find(tl, bot.EventBot, m.alert); !ok || !ev.Recovered || count(tl, m.alert) != 1 || ev.Author.Name != "Alertmanager" {
+		h.t.Errorf("webhook alert %q: %+v (%d times), want it once, by Alertmanager, recovered", m.alert, ev, count(tl, m.alert))
 	}
 	if ev, ok := find(tl, bot.EventEdit, m.edited); !ok || !ev.Recovered || count(tl, m.edited) != 1 || ev.Author.Name != "bob" {
 		h.t.Errorf("edit %q: %+v (%d times), want it once, by bob, recovered", m.edited, ev, count(tl, m.edited))

@@ -3,6 +3,7 @@ package discordtest
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -260,6 +261,30 @@ func (s *Server) ArchiveThread(id string) error {
 	}
 	c.Archived = true
 	return nil
+}
+
+// PostWebhook posts a webhook's message in channel, as a monitoring tool
+// or CI does: name is the webhook's, embeds the message's embeds as
+// Discord carries them (a JSON array), content often empty. It delivers
+// MESSAGE_CREATE and returns the message's ID once the bot acknowledged
+// it (at once when Away).
+func (s *Server) PostWebhook(ctx context.Context, channel, name, content string, embeds json.RawMessage) (string, error) {
+	var id string
+	err := s.act(ctx, func() ([]event, error) {
+		if s.channels[channel] == nil {
+			return nil, fmt.Errorf("discordtest: no channel %s", channel)
+		}
+		if !json.Valid(embeds) {
+			return nil, fmt.Errorf("discordtest: embeds are not JSON")
+		}
+		hook := &User{ID: s.nextID(), Username: name, Bot: true}
+		s.users[hook.ID] = hook
+		m := s.post(channel, hook.ID, content, MessageDefault, nil)
+		m.RichEmbeds, m.WebhookID = embeds, hook.ID
+		id = m.ID
+		return []event{{"MESSAGE_CREATE", s.messageJSON(m)}}, nil
+	})
+	return id, err
 }
 
 // Redeliver sends MESSAGE_CREATE again for message id of channel, as

@@ -154,6 +154,10 @@ type Message struct {
 	Embeds      int
 	// Components are the message's action rows, as the bot sent them.
 	Components json.RawMessage
+	// RichEmbeds are the embeds a bot or webhook sent (PostWebhook), as
+	// Discord carries them; WebhookID is the webhook's.
+	RichEmbeds json.RawMessage
+	WebhookID  string
 }
 
 // Call is one REST call the fake answered.
@@ -1073,6 +1077,16 @@ func (s *Server) messageJSON(m *Message) map[string]any {
 	}
 	if m.Embeds > 0 {
 		j["embeds"] = []any{map[string]any{"type": "link", "url": "https://example.com", "title": "Example"}}
+	}
+	if len(m.RichEmbeds) > 0 {
+		j["embeds"] = m.RichEmbeds
+	}
+	if m.WebhookID != "" {
+		// A webhook's message: its author is the webhook, no user and
+		// no member.
+		j["webhook_id"] = m.WebhookID
+		j["author"] = map[string]any{"id": m.WebhookID, "username": author.Username, "discriminator": "0000", "global_name": nil, "avatar": nil, "bot": true}
+		delete(j, "member")
 	}
 	return j
 }
