@@ -76,6 +76,10 @@ type Config struct {
 	// connections; 1 s and 2 min when zero.
 	ReconnectMin, ReconnectMax time.Duration
 	Log                        *slog.Logger
+	// Sleep waits d, or until ctx is done: the catch-up's waits on
+	// Discord's rate limits and between failed reads. A timer when nil;
+	// tests pass one that returns at once (and notes d).
+	Sleep func(ctx context.Context, d time.Duration) error
 	// Now is the clock of the signature window; time.Now when nil.
 	Now func() time.Time
 }
@@ -85,9 +89,12 @@ type Config struct {
 type Discord struct {
 	svc *workflows.Service
 	api *discordgo.Session
-	cfg Config
-	log *slog.Logger
-	pub ed25519.PublicKey
+	// rest reads history for the catch-up: the same transport as api's,
+	// but the rate-limit headers come through untouched.
+	rest *http.Client
+	cfg  Config
+	log  *slog.Logger
+	pub  ed25519.PublicKey
 
 	selfMu sync.Mutex
 	self   string // the bot's user ID
@@ -104,6 +111,8 @@ type Discord struct {
 	// commandsReady mirrors registered for Ready, which must not wait on
 	// registerMu while a registration is in flight.
 	commandsReady atomic.Bool
+
+	catchups catchups
 
 	// bg tracks work that outlives the call that started it: deferred
 	// answers and follow-ups. Wait waits for it.
@@ -162,6 +171,9 @@ func New(svc *workflows.Service, cfg Config) (*Discord, error) {
 	}
 	client.Transport = &transport{base: base, from: discordgo.EndpointAPI, to: cfg.APIURL}
 	api.Client = &client
+	raw := *hc
+	raw.Transport = &transport{base: base, from: discordgo.EndpointAPI, to: cfg.APIURL, keepBucket: true}
+	d.rest = &raw
 	// The outbox decides when to try again: discordgo must neither sleep
 	// on a 429 nor repeat a 502 at once (see transport).
 	api.ShouldRetryOnRateLimit = false

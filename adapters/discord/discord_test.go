@@ -131,8 +131,10 @@ func runIncident(t *testing.T, h *harness) {
 	if ev, _ := find(tl, bot.EventMessage, "I see it too"); ev.ThreadID != thread || ev.MessageID != reply1 {
 		t.Errorf("thread message: thread %q message %q, want %s and %s", ev.ThreadID, ev.MessageID, thread, reply1)
 	}
-	if ev, _ := find(tl, bot.EventFile, "error-rate.png"); !strings.HasPrefix(ev.URL, "https://cdn.discordapp.com/attachments/"+ch.ID+"/") {
-		t.Errorf("file URL = %q, want the attachment's", ev.URL)
+	// The attachment's CDN URL is signed and dies within a day; the
+	// message's link does not.
+	if ev, _ := find(tl, bot.EventFile, "error-rate.png"); ev.URL != "https://discord.com/channels/"+h.fake.GuildID+"/"+ch.ID+"/"+ev.MessageID || ev.MessageID == "" {
+		t.Errorf("file URL = %q, want the link of its message", ev.URL)
 	}
 	if ev, _ := find(tl, bot.EventEdit, "rolling back"); ev.MessageID != typo || ev.PlatformAt.IsZero() {
 		t.Errorf("edit: %+v, want message %s with Discord's edit time", ev, typo)

@@ -10,7 +10,10 @@
 // the commands mean the same on every platform. A gateway event counts as
 // handled only once its timeline entry is committed: the gateway's resume
 // point advances past an event only then, so a failed commit is replayed by
-// Discord after a RESUME, and the dedupe keys store replays once.
+// Discord after a RESUME, and the dedupe keys store replays once. What no
+// session replays (said while debrief was stopped, or before a session
+// Discord would not resume) is read back from the channels' history after
+// every READY and RESUMED (catchup.go) under the same keys.
 //
 // # Decision: debrief runs its own gateway client
 //

@@ -290,9 +290,11 @@ func decodeMessage(raw json.RawMessage) (message, error) {
 	return m, nil
 }
 
-// created translates MESSAGE_CREATE: the message's text, then each
-// attachment by name and URL (a sticker alone says nothing); or a pin, from the CHANNEL_PINNED_MESSAGE system message,
-// which names who pinned which message.
+// created translates MESSAGE_CREATE: the message's text (its content,
+// embeds and what it forwards: body), then each attachment by name and
+// the link of the message carrying it (a sticker alone says nothing); or
+// a pin, from the CHANNEL_PINNED_MESSAGE system message, which names who
+// pinned which message.
 func (d *Discord) created(m message) translator {
 	return func(ctx context.Context, ch, incident string) []bot.TimelineEvent {
 		if m.Type == discordgo.MessageTypeChannelPinnedMessage {
@@ -302,12 +304,16 @@ func (d *Discord) created(m message) translator {
 			return nil
 		}
 		var evs []bot.TimelineEvent
-		if m.Content != "" {
-			evs = append(evs, d.said(m, ch, bot.EventMessage))
+		ev := d.said(m, ch, bot.EventMessage)
+		if ev.Text != "" {
+			ev.URL = origin(m.Message)
+			evs = append(evs, ev)
 		}
-		for i, a := range m.Attachments {
+		for i, a := range files(m.Message) {
 			ev := d.said(m, ch, bot.EventFile)
-			ev.Text, ev.URL = a.Filename, a.URL
+			// The message's link, not the attachment's signed CDN URL,
+			// which is dead within a day (messageLink).
+			ev.Text, ev.URL = a.Filename, messageLink(d.cfg.GuildID, m.ChannelID, m.ID)
 			ev.DedupeKey = messageKey(ch, m.ID) + "/file/" + strconv.Itoa(i)
 			evs = append(evs, ev)
 		}
@@ -322,7 +328,7 @@ func (d *Discord) said(m message, ch string, kind bot.EventKind) bot.TimelineEve
 		at = snowflakeTime(m.ID)
 	}
 	ev := bot.TimelineEvent{
-		Kind: kind, Author: userOf(m.Author, m.Member), Text: plainText(m.Content, d.names(m)),
+		Kind: kind, Author: userOf(m.Author, m.Member), Text: d.body(m),
 		MessageID: m.ID, PlatformAt: at.UTC(), DedupeKey: messageKey(ch, m.ID),
 	}
 	d.ownAction(&ev, m.Author)

@@ -356,6 +356,9 @@ func (d *Discord) handle(ctx, work context.Context, s *session, f frame) (accept
 		}
 		accepted = true
 		d.log.InfoContext(ctx, "gateway ready", "session", s.id)
+		// A new session replays nothing: read back what was said
+		// since the last message on record.
+		d.catchUp(ctx)
 		d.bg.Go(func() {
 			rctx, cancel := context.WithTimeout(work, 30*time.Second)
 			defer cancel()
@@ -366,6 +369,10 @@ func (d *Discord) handle(ctx, work context.Context, s *session, f frame) (accept
 	case "RESUMED":
 		accepted = true
 		d.log.InfoContext(ctx, "gateway resumed", "session", s.id, "seq", s.seq.Load())
+		// The replay covers this session; the catch-up covers what it
+		// could not hold (Discord keeps a session's events for a short
+		// while only).
+		d.catchUp(ctx)
 	default:
 		if err := d.dispatch(work, f.T, f.D); err != nil {
 			return false, fmt.Errorf("discord: %s not committed: %w", f.T, err)

@@ -98,7 +98,7 @@ const (
 // bbolt file. The gateway always runs (it brings the messages);
 // interactions come over it or over HTTP.
 type harness struct {
-	t        *testing.T
+	t        testing.TB
 	ctx      context.Context
 	fake     *discordtest.Server
 	db       *bolt.DB
@@ -118,11 +118,13 @@ type harness struct {
 	gatewayDone chan struct{}
 	gatewayErr  error
 	stop        func()
+	// dcfg is the adapter's configuration, for a restart (restart).
+	dcfg discord.Config
 }
 
 type option func(*discord.Config, *discordtest.Server)
 
-func newHarness(t *testing.T, m mode, opts ...option) *harness {
+func newHarness(t testing.TB, m mode, opts ...option) *harness {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
@@ -139,13 +141,7 @@ func newHarness(t *testing.T, m mode, opts ...option) *harness {
 	}
 	h.announce = fake.AddChannel("incidents", "")
 
-	db := bolttest.Open(t)
-	h.db = db
 	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	cfg := workflows.DefaultConfig()
-	cfg.Announce = map[bot.Platform]string{bot.Discord: h.announce}
-	h.store = &failingStore{Store: db}
-	h.svc = &workflows.Service{Store: h.store, Config: cfg, Now: h.clock.Now, Rand: func() float64 { return 0.5 }, Log: log}
 	dcfg := discord.Config{
 		BotToken: fake.BotToken, AppID: fake.AppID, GuildID: fake.GuildID, PublicKey: fake.PublicKeyHex(),
 		APIURL: fake.APIURL(), CategoryID: h.category, Log: log,
@@ -154,6 +150,29 @@ func newHarness(t *testing.T, m mode, opts ...option) *harness {
 	for _, o := range opts {
 		o(&dcfg, fake)
 	}
+	h.dcfg = dcfg
+	h.boot(bolttest.Open(t))
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("log:\n%s", h.logs.String())
+		}
+	})
+	if m == overHTTP {
+		fake.Target(h.web.URL)
+	}
+	return h
+}
+
+// boot starts debrief on db: the Service, the adapter (Start, its route,
+// its gateway), and waits until its gateway session is settled.
+func (h *harness) boot(db *bolt.DB) {
+	t, ctx, fake, dcfg := h.t, h.ctx, h.fake, h.dcfg
+	t.Helper()
+	h.db = db
+	cfg := workflows.DefaultConfig()
+	cfg.Announce = map[bot.Platform]string{bot.Discord: h.announce}
+	h.store = &failingStore{Store: db}
+	h.svc = &workflows.Service{Store: h.store, Config: cfg, Now: h.clock.Now, Rand: func() float64 { return 0.5 }, Log: dcfg.Log}
 	var err error
 	h.dc, err = discord.New(h.svc, dcfg)
 	if err != nil {
@@ -168,6 +187,7 @@ func newHarness(t *testing.T, m mode, opts ...option) *harness {
 	h.web = httptest.NewServer(mux)
 	t.Cleanup(h.web.Close)
 
+	identifies := len(fake.Identifies())
 	gctx, stop := context.WithCancel(ctx)
 	h.gatewayDone = make(chan struct{})
 	go func() {
@@ -175,35 +195,30 @@ func newHarness(t *testing.T, m mode, opts ...option) *harness {
 		h.gatewayErr = h.dc.RunGateway(gctx)
 	}()
 	var once sync.Once
+	done, dc := h.gatewayDone, h.dc
 	h.stop = func() {
 		once.Do(func() {
 			stop()
 			select {
-			case <-h.gatewayDone:
+			case <-done:
 			case <-time.After(waitFor):
 				t.Errorf("RunGateway did not return")
 			}
-			h.dc.Wait()
+			dc.Wait()
 		})
 	}
 	t.Cleanup(h.stop)
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("log:\n%s", h.logs.String())
-		}
-	})
 	wctx, wcancel := context.WithTimeout(ctx, waitFor)
 	defer wcancel()
+	if err := fake.WaitIdentifies(wctx, identifies+1); err != nil {
+		t.Fatal(err)
+	}
 	if err := fake.WaitSessions(wctx, 1); err != nil {
 		t.Fatal(err)
 	}
 	if err := fake.Settle(wctx); err != nil {
 		t.Fatal(err)
 	}
-	if m == overHTTP {
-		fake.Target(h.web.URL)
-	}
-	return h
 }
 
 // deliver runs outbox passes at the current clock until one makes no
@@ -383,7 +398,7 @@ func count(tl []bot.TimelineEvent, text string) int {
 }
 
 // declared returns a harness with INC-1 declared and its channel created.
-func declared(t *testing.T, m mode, opts ...option) (*harness, string) {
+func declared(t testing.TB, m mode, opts ...option) (*harness, string) {
 	t.Helper()
 	h := newHarness(t, m, opts...)
 	if kind, reply := h.invoke(h.alice, h.fake.General(), cmd("declare", discordtest.Str("title", "Checkout is down"), discordtest.Int("severity", 2))); kind != "in_channel" {

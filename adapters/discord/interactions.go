@@ -59,8 +59,7 @@ func (d *Discord) serveInteraction(w http.ResponseWriter, r *http.Request) {
 			d.bg.Go(then)
 		}
 	case discordgo.InteractionApplicationCommandAutocomplete:
-		_ = hr.answer(r.Context(), &discordgo.InteractionResponse{Type: discordgo.InteractionApplicationCommandAutocompleteResult,
-			Data: &discordgo.InteractionResponseData{Choices: []*discordgo.ApplicationCommandOptionChoice{}}})
+		_ = hr.raw(autocompleteNone)
 	default:
 		_ = hr.answer(r.Context(), ephemeral("debrief only answers /incident."))
 	}
@@ -121,17 +120,22 @@ type httpResponder struct {
 }
 
 func (h *httpResponder) answer(_ context.Context, resp *discordgo.InteractionResponse) error {
-	if h.sent {
-		return errors.New("discord: interaction answered twice")
-	}
 	b, err := json.Marshal(resp)
 	if err != nil {
 		return err
 	}
+	return h.raw(b)
+}
+
+// raw sends b, a response already in JSON, as the answer.
+func (h *httpResponder) raw(b []byte) error {
+	if h.sent {
+		return errors.New("discord: interaction answered twice")
+	}
 	h.sent = true
 	h.w.Header().Set("Content-Type", "application/json")
 	h.w.Header().Set("Content-Length", strconv.Itoa(len(b)))
-	_, err = h.w.Write(b)
+	_, err := h.w.Write(b)
 	if f, ok := h.w.(http.Flusher); ok {
 		f.Flush()
 	}
@@ -156,10 +160,28 @@ func ephemeral(text string) *discordgo.InteractionResponse {
 		Data: &discordgo.InteractionResponseData{Content: truncate(text, maxContent), Flags: discordgo.MessageFlagsEphemeral, AllowedMentions: noMentions}}
 }
 
+// autocompleteNone answers an autocomplete interaction: an
+// APPLICATION_COMMAND_AUTOCOMPLETE_RESULT (type 8) with no choices.
+// /incident's options offer none, but Discord shows "Loading options
+// failed" for any other answer, and for a type 8 whose data has no
+// "choices" array, which is what discordgo sends for an empty list (its
+// InteractionResponseData.Choices is omitempty): hence JSON written out.
+// https://discord.com/developers/docs/interactions/receiving-and-responding#interaction-response-object-autocomplete
+var autocompleteNone = json.RawMessage(`{"type":8,"data":{"choices":[]}}`)
+
 // gatewayInteraction answers an interaction that came over the gateway. It
 // runs apart from the event loop, which goes on recording messages.
 func (d *Discord) gatewayInteraction(ctx context.Context, i *discordgo.Interaction) {
 	if i.Type == discordgo.InteractionPing {
+		return
+	}
+	if i.Type == discordgo.InteractionApplicationCommandAutocomplete {
+		// Through the callback endpoint as any first answer, but with
+		// the body written out (autocompleteNone says why).
+		endpoint := discordgo.EndpointInteractionResponse(i.ID, i.Token)
+		if _, err := d.api.RequestWithBucketID(http.MethodPost, endpoint, autocompleteNone, endpoint, discordgo.WithContext(ctx)); err != nil {
+			d.log.WarnContext(ctx, "could not answer an autocomplete interaction", "err", classify("answer autocomplete", err))
+		}
 		return
 	}
 	if i.Type != discordgo.InteractionApplicationCommand && i.Type != discordgo.InteractionModalSubmit &&

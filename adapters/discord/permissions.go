@@ -22,7 +22,7 @@ var BotPermissions = []Permission{
 	{"VIEW_CHANNEL", discordgo.PermissionViewChannel, "sees the incident and announcement channels and their messages"},
 	{"SEND_MESSAGES", discordgo.PermissionSendMessages, "posts summaries, reminders and announcements"},
 	{"ATTACH_FILES", discordgo.PermissionAttachFiles, "attaches the meeting invite (.ics) and the write-up"},
-	{"READ_MESSAGE_HISTORY", discordgo.PermissionReadMessageHistory, "reads a pinned message that is not on the record yet"},
+	{"READ_MESSAGE_HISTORY", discordgo.PermissionReadMessageHistory, "reads back what was said while debrief was away, and a pinned message that is not on the record yet"},
 	{"MANAGE_ROLES", discordgo.PermissionManageRoles, "gives responders access to the channel and locks it on close (channel permission overwrites)"},
 	// Discord lets a bot allow or deny in an overwrite only what it holds
 	// itself: locking a channel denies these three to everyone.

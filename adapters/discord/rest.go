@@ -36,6 +36,9 @@ type transport struct {
 	base http.RoundTripper
 	from string // discordgo.EndpointAPI
 	to   string // Config.APIURL
+	// keepBucket leaves the rate-limit headers as Discord sent them,
+	// for a caller that waits on them itself (the catch-up's getJSON).
+	keepBucket bool
 }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -58,7 +61,9 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		resp.Body.Close()
 		return nil, rateLimited(resp.Header, body)
 	}
-	boundBucketWait(resp.Header)
+	if !t.keepBucket {
+		boundBucketWait(resp.Header)
+	}
 	return resp, nil
 }
 

@@ -72,6 +72,8 @@ type gateway struct {
 type holdUntil struct {
 	sess *gwSession
 	seq  int64
+	// manual holds until released (LoseSession).
+	manual bool
 }
 
 type gwSession struct {
@@ -168,6 +170,11 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 				sess.conn = nil
 			}
 		}
+		// A session ended by its client's close is gone from
+		// g.sessions, but may still be current.
+		if g.cur != nil && g.cur.conn == c {
+			g.cur.conn = nil
+		}
 		g.notify()
 		g.mu.Unlock()
 		ws.Close()
@@ -256,7 +263,7 @@ func (g *gateway) waitHold() bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	counted := false
-	for g.hold != nil && g.hold.sess.seq < g.hold.seq && !g.closed {
+	for g.hold != nil && (g.hold.manual || g.hold.sess.seq < g.hold.seq) && !g.closed {
 		if !counted {
 			counted = true
 			g.held++
@@ -556,6 +563,30 @@ func (s *Server) DisconnectMissing(n int) {
 	}
 	s.gw.mu.Unlock()
 	s.Disconnect()
+}
+
+// LoseSession drops the gateway connection and forgets its session, as
+// Discord does with a session that timed out: the bot's RESUME is answered
+// INVALID_SESSION (d: false) and it identifies anew, and nothing
+// dispatched meanwhile is ever replayed. The bot's connections wait before
+// HELLO until release is called. Pair it with Away, so that people's
+// actions meanwhile do not wait for the bot.
+func (s *Server) LoseSession() (release func()) {
+	s.gw.mu.Lock()
+	if s.gw.cur != nil {
+		delete(s.gw.sessions, s.gw.cur.id)
+		s.gw.hold = &holdUntil{sess: s.gw.cur, manual: true}
+	}
+	s.gw.mu.Unlock()
+	s.Disconnect()
+	return func() {
+		s.gw.mu.Lock()
+		defer s.gw.mu.Unlock()
+		if s.gw.hold != nil {
+			s.gw.hold.manual = false
+		}
+		s.gw.notify()
+	}
 }
 
 // WaitHeld waits until a connection of the bot is held by

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -30,14 +31,28 @@ func (s *Server) act(ctx context.Context, change func() ([]event, error)) error 
 			seq = s.gw.dispatch(e.t, e.d)
 		}
 	}
+	away := s.away
 	s.mu.Unlock()
 	if err != nil {
 		return err
+	}
+	if away {
+		return nil
 	}
 	if seq == 0 {
 		return errors.New("discordtest: the bot never connected to the gateway")
 	}
 	return s.WaitAck(ctx, seq)
+}
+
+// Away says whether the bot is away (stopped, or its session lost): people's
+// actions (Say, Edit, Delete, StartThread...) then return without waiting
+// for the bot to acknowledge them, and what they dispatch goes to a
+// session no one will resume.
+func (s *Server) Away(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.away = on
 }
 
 type event struct {
@@ -98,7 +113,7 @@ func (s *Server) say(ctx context.Context, user, channel, text string, atts []Att
 		}
 		for i := range atts {
 			atts[i].ID = s.nextID()
-			atts[i].URL = "https://cdn.discordapp.com/attachments/" + c.ID + "/" + atts[i].ID + "/" + atts[i].Filename
+			atts[i].URL = cdnURL(c.ID, atts[i].ID, atts[i].Filename)
 		}
 		m := s.post(c.ID, user, text, MessageDefault, atts)
 		id = m.ID
@@ -234,6 +249,9 @@ type Option struct {
 	Name  string
 	Type  int // 3 string, 4 integer, 6 user
 	Value any
+	// Focused marks the option being typed in an autocomplete
+	// interaction (Autocomplete).
+	Focused bool
 }
 
 // Str is a text option.
@@ -278,6 +296,11 @@ type Interaction struct {
 	followups         []Followup
 	modal             *Modal
 	changed           chan struct{}
+	// autocomplete: an APPLICATION_COMMAND_AUTOCOMPLETE interaction,
+	// which takes a type 8 answer with its choices, and nothing else.
+	autocomplete bool
+	choices      []json.RawMessage
+	refused      string
 }
 
 // Modal is a form the bot answered with (interaction response type 9).
@@ -324,6 +347,11 @@ type Answer struct {
 	Edited    bool
 	Deleted   bool
 	FollowUps []Followup
+	// Choices are an autocomplete answer's (type 8) choices.
+	Choices []json.RawMessage
+	// Refused is why Discord would refuse the answer (an answer over
+	// HTTP is taken by the fake as it came, and its fault noted here).
+	Refused string
 }
 
 // Answer returns what the bot answered so far.
@@ -335,7 +363,8 @@ func (ia *Interaction) Answer() Answer {
 
 func (ia *Interaction) snapshot() Answer {
 	return Answer{Status: ia.status, Type: ia.typ, Modal: ia.modal, Content: ia.content, Ephemeral: ia.ephemeral, Edited: ia.edited,
-		Deleted: ia.deleted, FollowUps: append([]Followup(nil), ia.followups...)}
+		Deleted: ia.deleted, FollowUps: append([]Followup(nil), ia.followups...),
+		Choices: slices.Clone(ia.choices), Refused: ia.refused}
 }
 
 // Wait waits until cond holds for the answer.
@@ -433,6 +462,27 @@ func (s *Server) Invoke(ctx context.Context, user, channel string, inv Invocatio
 	return s.deliverInteraction(ctx, ia, payload)
 }
 
+// Autocomplete sends an autocomplete interaction (type 4), as Discord does
+// while user types the option marked Focused of inv in channel, over the
+// gateway or HTTP as commands go. Interaction.Wait waits for the answer
+// (Answer.Type 8 and its Choices; Answer.Refused says what Discord would
+// refuse).
+func (s *Server) Autocomplete(ctx context.Context, user, channel string, inv Invocation) (*Interaction, error) {
+	s.mu.Lock()
+	u := s.users[user]
+	c := s.channels[channel]
+	if u == nil || c == nil {
+		s.mu.Unlock()
+		return nil, fmt.Errorf("discordtest: no user %s or channel %s", user, channel)
+	}
+	ia := &Interaction{s: s, ID: s.nextID(), Token: "itok-" + s.nextID(), ChannelID: channel, UserID: user,
+		created: time.Now(), answered: make(chan struct{}), changed: make(chan struct{}), autocomplete: true}
+	s.inter[ia.Token] = ia
+	payload := s.interactionJSON(ia, u, c, inv)
+	s.mu.Unlock()
+	return s.deliverInteraction(ctx, ia, payload)
+}
+
 // SubmitModal answers the modal the bot opened in answer to ia, as user,
 // with values by field custom ID: a MODAL_SUBMIT interaction, delivered as
 // commands are.
@@ -487,6 +537,9 @@ func (s *Server) deliverInteraction(ctx context.Context, ia *Interaction, payloa
 	ia.status = status
 	var r responseBody
 	if status == http.StatusOK && json.Unmarshal(resp, &r) == nil && r.Type != 0 {
+		if e := checkAutocomplete(ia, r); e != nil {
+			ia.refused = e.message
+		}
 		content, flags := "", 0
 		if r.Data != nil {
 			content, flags = r.Data.Content, r.Data.Flags
@@ -550,9 +603,17 @@ func (s *Server) interactionJSON(ia *Interaction, u *User, c *Channel, inv Invoc
 		name = "incident"
 	}
 	users, members := map[string]any{}, map[string]any{}
+	typ := 2 // APPLICATION_COMMAND
+	if ia.autocomplete {
+		typ = 4 // APPLICATION_COMMAND_AUTOCOMPLETE
+	}
 	var opts []any
 	for _, o := range inv.Options {
-		opts = append(opts, map[string]any{"name": o.Name, "type": o.Type, "value": o.Value})
+		oj := map[string]any{"name": o.Name, "type": o.Type, "value": o.Value}
+		if o.Focused {
+			oj["focused"] = true
+		}
+		opts = append(opts, oj)
 		if id, ok := o.Value.(string); ok && o.Type == 6 {
 			if ru := s.users[id]; ru != nil {
 				users[id] = s.userJSON(ru)
@@ -576,7 +637,7 @@ func (s *Server) interactionJSON(ia *Interaction, u *User, c *Channel, inv Invoc
 	member["user"] = s.userJSON(u)
 	member["permissions"] = "2147483647"
 	return map[string]any{
-		"id": ia.ID, "application_id": s.AppID, "type": 2, "token": ia.Token, "version": 1,
+		"id": ia.ID, "application_id": s.AppID, "type": typ, "token": ia.Token, "version": 1,
 		"guild_id": s.GuildID, "channel_id": c.ID, "channel": s.channelJSON(c), "member": member,
 		"data": data, "app_permissions": strconv.FormatInt(s.perms(c), 10), "locale": "en-US", "guild_locale": "en-US",
 		"context": 0, "authorizing_integration_owners": map[string]any{"0": s.GuildID},
@@ -603,8 +664,34 @@ type responseBody struct {
 	Data *struct {
 		Content string `json:"content"`
 		Flags   int    `json:"flags"`
+		// Choices is nil when the answer has no "choices" array.
+		Choices *[]json.RawMessage `json:"choices"`
 		modalData
 	} `json:"data"`
+}
+
+// checkAutocomplete applies Discord's rule for the answer to an
+// autocomplete interaction: type 8 (APPLICATION_COMMAND_AUTOCOMPLETE_RESULT)
+// with a "choices" array of at most 25, which may be empty; a command's
+// interaction may not be answered with type 8. It records the choices.
+// https://discord.com/developers/docs/interactions/receiving-and-responding#interaction-response-object-autocomplete
+func checkAutocomplete(ia *Interaction, b responseBody) *apiError {
+	if !ia.autocomplete {
+		if b.Type == 8 {
+			return invalidForm("type", "an autocomplete result answers only an autocomplete interaction")
+		}
+		return nil
+	}
+	switch {
+	case b.Type != 8:
+		return invalidForm("type", "an autocomplete interaction takes an autocomplete result (8)")
+	case b.Data == nil || b.Data.Choices == nil:
+		return invalidForm("data.choices", "This field is required")
+	case len(*b.Data.Choices) > 25:
+		return invalidForm("data.choices", "Must be 25 or fewer in length.")
+	}
+	ia.choices = *b.Data.Choices
+	return nil
 }
 
 // callback is POST /interactions/{id}/{token}/callback: the first answer
@@ -621,7 +708,12 @@ func (s *Server) callback(q *request) (int, any) {
 	if e := q.decode(&b); e != nil {
 		return 0, e
 	}
-	if b.Type != 4 && b.Type != 5 && b.Type != 9 {
+	if e := checkAutocomplete(ia, b); e != nil {
+		ia.refused = e.message
+		ia.notify()
+		return 0, e
+	}
+	if b.Type != 4 && b.Type != 5 && b.Type != 9 && b.Type != 8 {
 		return 0, invalidForm("type", "not a response to a command")
 	}
 	content, flags := "", 0

@@ -23,6 +23,7 @@ package discordtest
 import (
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -108,6 +109,8 @@ type Channel struct {
 	Topic      string
 	ParentID   string
 	Overwrites []Overwrite
+	// Archived is a thread's thread_metadata.archived.
+	Archived bool
 	// Recipient is the person of a DM channel (TypeDM), opened with
 	// POST /users/@me/channels; DM channels are not the guild's and are
 	// not listed.
@@ -151,6 +154,10 @@ type Message struct {
 	Embeds      int
 	// Components are the message's action rows, as the bot sent them.
 	Components json.RawMessage
+	// RichEmbeds are the embeds a bot or webhook sent (PostWebhook), as
+	// Discord carries them; WebhookID is the webhook's.
+	RichEmbeds json.RawMessage
+	WebhookID  string
 }
 
 // Call is one REST call the fake answered.
@@ -243,6 +250,10 @@ type Server struct {
 	// may be answered (Discord: 3 s).
 	InteractionDeadline time.Duration
 
+	hist historyState
+	// away: people's actions do not wait for the bot (Away).
+	away bool
+
 	gw gateway
 }
 
@@ -274,6 +285,7 @@ func New() *Server {
 		RouteCreateMessage: (*Server).createMessage, RouteGetMessage: (*Server).getMessage, RouteOpenDM: (*Server).openDM,
 		RoutePin: (*Server).pin, RouteListPins: (*Server).listPins, RouteCallback: (*Server).callback,
 		RouteFollowUp: (*Server).followUp, RouteEditOriginal: (*Server).editOriginal, RouteDeleteOrig: (*Server).deleteOriginal,
+		RouteListMessages: (*Server).listMessages, RouteActiveThread: (*Server).activeThreads,
 	} {
 		method, p, _ := strings.Cut(route, " ")
 		mux.HandleFunc(method+" /api/v10"+p, s.handle(route, fn))
@@ -522,6 +534,8 @@ type request struct {
 	r    *http.Request
 	body []byte
 	form *multipart.Form
+	// header is added to a successful answer (rate-limit headers).
+	header http.Header
 }
 
 func (q *request) decode(v any) *apiError {
@@ -550,6 +564,7 @@ func (s *Server) handle(route string, fn func(*Server, *request) (int, any)) htt
 		case RouteFollowUp, RouteEditOriginal, RouteDeleteOrig:
 			s.awaitAnswered(r.PathValue("token"))
 		}
+		s.awaitHold(route)
 		q := &request{r: r}
 		if mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err == nil && mt == "multipart/form-data" {
 			form, err := multipart.NewReader(r.Body, params["boundary"]).ReadForm(32 << 20)
@@ -588,6 +603,9 @@ func (s *Server) handle(route string, fn func(*Server, *request) (int, any)) htt
 			return
 		}
 		record(status, 0)
+		for k, v := range q.header {
+			w.Header()[k] = v
+		}
 		if status == http.StatusNoContent || out == nil {
 			w.WriteHeader(status)
 			return
@@ -804,7 +822,7 @@ func (s *Server) channelJSON(c *Channel) map[string]any {
 		j["parent_id"] = c.ParentID
 	}
 	if c.Type == TypePublicThread || c.Type == TypePrivateThread {
-		j["thread_metadata"] = map[string]any{"archived": false, "auto_archive_duration": 1440, "locked": false}
+		j["thread_metadata"] = map[string]any{"archived": c.Archived, "auto_archive_duration": 1440, "locked": false}
 	}
 	return j
 }
@@ -1060,6 +1078,16 @@ func (s *Server) messageJSON(m *Message) map[string]any {
 	if m.Embeds > 0 {
 		j["embeds"] = []any{map[string]any{"type": "link", "url": "https://example.com", "title": "Example"}}
 	}
+	if len(m.RichEmbeds) > 0 {
+		j["embeds"] = m.RichEmbeds
+	}
+	if m.WebhookID != "" {
+		// A webhook's message: its author is the webhook, no user and
+		// no member.
+		j["webhook_id"] = m.WebhookID
+		j["author"] = map[string]any{"id": m.WebhookID, "username": author.Username, "discriminator": "0000", "global_name": nil, "avatar": nil, "bot": true}
+		delete(j, "member")
+	}
 	return j
 }
 
@@ -1107,7 +1135,7 @@ func (s *Server) attachments(q *request, refs []struct {
 		}
 		id := s.nextID()
 		out = append(out, Attachment{ID: id, Filename: name, ContentType: fhs[0].Header.Get("Content-Type"),
-			URL: "https://cdn.discordapp.com/attachments/" + channel + "/" + id + "/" + name, Content: string(b)})
+			URL: cdnURL(channel, id, name), Content: string(b)})
 	}
 	return out
 }
@@ -1115,6 +1143,15 @@ func (s *Server) attachments(q *request, refs []struct {
 // openDM opens (or returns) the DM channel between the bot and a person:
 // POST /users/@me/channels {"recipient_id"}.
 // https://discord.com/developers/docs/resources/user#create-dm
+// cdnURL is an attachment's URL as Discord gives it: signed, and good for
+// about a day (ex= is when it expires, is= when it was issued, both hex
+// Unix seconds; hm= the signature).
+// https://discord.com/developers/docs/reference#signed-attachment-cdn-urls
+func cdnURL(channel, id, name string) string {
+	now := time.Now().Unix()
+	return fmt.Sprintf("https://cdn.discordapp.com/attachments/%s/%s/%s?ex=%x&is=%x&hm=%x&", channel, id, name, now+86400, now, sha256.Sum256([]byte(id)))
+}
+
 func (s *Server) openDM(q *request) (int, any) {
 	var b struct {
 		RecipientID string `json:"recipient_id"`
