@@ -43,8 +43,13 @@ var _ store.Store = (*DB)(nil)
 var ErrClosed = errors.New("store: database is closed")
 
 // schemaVersion is written to the meta bucket on creation; Open refuses a file
-// with another version rather than misreading it.
-const schemaVersion = "1"
+// with another version rather than misreading it, except schema 1, which it
+// upgrades (upgradeSchema).
+//
+// Schema 2 stores timeline entries in the compact encoding (record.go). A
+// debrief that reads only schema 1 would misread them, hence the new
+// number: it refuses the file instead.
+const schemaVersion = "2"
 
 var (
 	bucketIncidents = []byte("incidents")
@@ -192,8 +197,29 @@ func initSchema(tx *bbolt.Tx) error {
 	switch v := meta.Get(keySchema); {
 	case v == nil:
 		return meta.Put(keySchema, []byte(schemaVersion))
+	case string(v) == "1":
+		return upgradeSchema(meta)
 	case string(v) != schemaVersion:
 		return fmt.Errorf("schema version %q, this debrief reads %q", v, schemaVersion)
+	}
+	return nil
+}
+
+// upgradeSchema takes a schema-1 file to schema 2 by writing the new
+// number, and nothing else: its timeline entries stay as they are, in
+// JSON, and are read in that encoding for good (decodeEntry tells the two
+// apart by their first byte); entries appended from now on are compact, and
+// pages split from now on are packed (timelineFill, dedupeFill).
+//
+// Rewriting the old entries instead would make Open read and write every
+// entry of a file that may hold millions, in a start-up that then takes
+// minutes, and would not shrink the file: bbolt never gives pages back to
+// the file system, it reuses them. A file is made small by copying it
+// (bbolt compact), which writes entries as they are, so the JSON decoder
+// stays either way; keeping it costs one byte compared per entry.
+func upgradeSchema(meta *bbolt.Bucket) error {
+	if err := meta.Put(keySchema, []byte(schemaVersion)); err != nil {
+		return fmt.Errorf("upgrade schema 1 to %s: %w", schemaVersion, err)
 	}
 	return nil
 }

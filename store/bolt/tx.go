@@ -100,13 +100,14 @@ func (t *tx) Timeline(incidentID string) ([]bot.TimelineEvent, error) {
 	if !ok {
 		return nil, noIncident(incidentID)
 	}
-	tl := t.btx.Bucket(bucketTimelines).Bucket([]byte(bot.IncidentID(n)))
+	id := bot.IncidentID(n)
+	tl := t.btx.Bucket(bucketTimelines).Bucket([]byte(id))
 	if tl == nil {
 		return nil, noIncident(incidentID)
 	}
 	evs := []bot.TimelineEvent{}
 	err := tl.ForEach(func(k, v []byte) error {
-		ev, err := decodeEvent(v)
+		ev, err := decodeEntry(id, k, v)
 		if err != nil {
 			return fmt.Errorf("store: timeline %s: %x: %w", incidentID, k, err)
 		}
@@ -494,17 +495,19 @@ func (t *tx) Remember(key string, now, expires time.Time) (bool, error) {
 	return false, nil
 }
 
-// timelineBucket is the incident's timeline bucket, or ENOTFOUND.
-func (t *tx) timelineBucket(incidentID string) (*bbolt.Bucket, error) {
+// timelineBucket is the incident's timeline bucket and its canonical ID
+// (the bucket's name), or ENOTFOUND.
+func (t *tx) timelineBucket(incidentID string) (*bbolt.Bucket, string, error) {
 	n, ok := bot.ParseIncidentID(incidentID)
 	if !ok {
-		return nil, noIncident(incidentID)
+		return nil, "", noIncident(incidentID)
 	}
-	tl := t.btx.Bucket(bucketTimelines).Bucket([]byte(bot.IncidentID(n)))
+	id := bot.IncidentID(n)
+	tl := t.btx.Bucket(bucketTimelines).Bucket([]byte(id))
 	if tl == nil {
-		return nil, noIncident(incidentID)
+		return nil, "", noIncident(incidentID)
 	}
-	return tl, nil
+	return tl, id, nil
 }
 
 // TimelinePage returns the entries at positions [offset, offset+limit) in
@@ -513,7 +516,7 @@ func (t *tx) timelineBucket(incidentID string) (*bbolt.Bucket, error) {
 // walks keys without decoding values, from whichever end is nearer, so
 // the last page of a 100k-entry timeline costs little more than the first.
 func (t *tx) TimelinePage(incidentID string, offset, limit int) ([]bot.TimelineEvent, int, error) {
-	tl, err := t.timelineBucket(incidentID)
+	tl, id, err := t.timelineBucket(incidentID)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -537,7 +540,7 @@ func (t *tx) TimelinePage(incidentID string, offset, limit int) ([]bot.TimelineE
 		}
 	}
 	for i := offset; i < end && k != nil; i++ {
-		ev, err := decodeEvent(v)
+		ev, err := decodeEntry(id, k, v)
 		if err != nil {
 			return nil, 0, fmt.Errorf("store: timeline %s: %x: %w", incidentID, k, err)
 		}
@@ -552,7 +555,7 @@ func (t *tx) TimelinePage(incidentID string, offset, limit int) ([]bot.TimelineE
 // nearly in Seq order (RecordedAt is the commit time), so the walk starts
 // from the nearer end and stops once it has them all.
 func (t *tx) TimelineSince(incidentID string, after uint64, limit int) ([]bot.TimelineEvent, error) {
-	tl, err := t.timelineBucket(incidentID)
+	tl, id, err := t.timelineBucket(incidentID)
 	if err != nil {
 		return nil, err
 	}
@@ -575,7 +578,7 @@ func (t *tx) TimelineSince(incidentID string, after uint64, limit int) ([]bot.Ti
 		if seq := binary.BigEndian.Uint64(k[8:]); seq <= after || seq > hi {
 			continue
 		}
-		ev, err := decodeEvent(v)
+		ev, err := decodeEntry(id, k, v)
 		if err != nil {
 			return nil, fmt.Errorf("store: timeline %s: %x: %w", incidentID, k, err)
 		}
@@ -609,7 +612,7 @@ func cursorKey(c store.TimelineCursor) []byte {
 // TimelineAfter seeks to the cursor's key and reads forward: the cost is
 // the page's, not the timeline's.
 func (t *tx) TimelineAfter(incidentID string, after store.TimelineCursor, limit int) ([]bot.TimelineEvent, error) {
-	tl, err := t.timelineBucket(incidentID)
+	tl, id, err := t.timelineBucket(incidentID)
 	if err != nil {
 		return nil, err
 	}
@@ -629,7 +632,7 @@ func (t *tx) TimelineAfter(incidentID string, after store.TimelineCursor, limit 
 		}
 	}
 	for ; k != nil && len(evs) < limit; k, v = c.Next() {
-		ev, err := decodeEvent(v)
+		ev, err := decodeEntry(id, k, v)
 		if err != nil {
 			return nil, fmt.Errorf("store: timeline %s: %x: %w", incidentID, k, err)
 		}
@@ -640,7 +643,7 @@ func (t *tx) TimelineAfter(incidentID string, after store.TimelineCursor, limit 
 
 // TimelineTail walks back from the last key: the cost is n entries'.
 func (t *tx) TimelineTail(incidentID string, n int) ([]bot.TimelineEvent, int, error) {
-	tl, err := t.timelineBucket(incidentID)
+	tl, id, err := t.timelineBucket(incidentID)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -648,7 +651,7 @@ func (t *tx) TimelineTail(incidentID string, n int) ([]bot.TimelineEvent, int, e
 	evs := []bot.TimelineEvent{}
 	c := tl.Cursor()
 	for k, v := c.Last(); k != nil && len(evs) < n; k, v = c.Prev() {
-		ev, err := decodeEvent(v)
+		ev, err := decodeEntry(id, k, v)
 		if err != nil {
 			return nil, 0, fmt.Errorf("store: timeline %s: %x: %w", incidentID, k, err)
 		}
