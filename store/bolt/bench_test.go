@@ -1,6 +1,7 @@
 package bolt
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -292,33 +293,80 @@ func sizeEvent(i int) bot.TimelineEvent {
 }
 
 // BenchmarkBytesPerEvent appends sizeEvents in transactions of 64 (what
-// the committer batches under load) and reports the file's size over the
-// entries it holds.
+// the committer batches under load) and reports the bytes of pages they
+// occupy per entry: with the store as it writes now (schema=2), and with
+// the schema-1 layout written by writeSchema1 in the same run.
 func BenchmarkBytesPerEvent(b *testing.B) {
 	const n, batch = 50_000, 64
-	for range b.N {
-		db := MustOpenDB(b)
-		declare(b, db, "orders db latency")
-		for lo := 0; lo < n; lo += batch {
-			mustUpdate(b, db, func(tx store.Tx) error {
-				for i := lo; i < min(lo+batch, n); i++ {
-					if _, _, err := tx.AppendEvent(sizeEvent(i)); err != nil {
-						return err
+	for _, schema := range []string{"1", "2"} {
+		b.Run("schema="+schema, func(b *testing.B) {
+			for range b.N {
+				db := MustOpenDB(b)
+				declare(b, db, "orders db latency")
+				for lo := 0; lo < n; lo += batch {
+					if schema == "1" {
+						writeSchema1(b, db, lo, min(lo+batch, n))
+						continue
 					}
+					mustUpdate(b, db, func(tx store.Tx) error {
+						for i := lo; i < min(lo+batch, n); i++ {
+							if _, _, err := tx.AppendEvent(sizeEvent(i)); err != nil {
+								return err
+							}
+						}
+						return nil
+					})
 				}
-				return nil
-			})
+				b.ReportMetric(usedBytes(b, db)/n, "B/event")
+			}
+		})
+	}
+}
+
+// usedBytes is what the file's pages up to the high-water mark, less the
+// free ones, occupy: the file itself grows in steps (doubling, then 1 GiB
+// at a time), so its size says little at this scale.
+func usedBytes(b *testing.B, db *DB) float64 {
+	var used int64
+	if err := db.bolt.View(func(btx *bbolt.Tx) error {
+		used = btx.Size() - int64(db.bolt.Stats().FreePageN)*int64(db.bolt.Info().PageSize)
+		return nil
+	}); err != nil {
+		b.Fatal(err)
+	}
+	return float64(used)
+}
+
+// writeSchema1 appends sizeEvents lo..hi-1 as the schema-1 store did: the
+// JSON record (Seq, incident ID, time and dedupe key included) and a
+// dedupe index at bbolt's default fill.
+func writeSchema1(b *testing.B, db *DB, lo, hi int) {
+	err := db.bolt.Update(func(btx *bbolt.Tx) error {
+		tl := btx.Bucket(bucketTimelines).Bucket([]byte("INC-1"))
+		tl.FillPercent = 1.0
+		dd := btx.Bucket(bucketDedupe)
+		for i := lo; i < hi; i++ {
+			ev := sizeEvent(i)
+			ev.Seq, _ = tl.NextSequence()
+			var buf bytes.Buffer
+			enc := json.NewEncoder(&buf)
+			enc.SetEscapeHTML(false)
+			if err := enc.Encode(record{TimelineEvent: ev, DedupeKey: ev.DedupeKey}); err != nil {
+				return err
+			}
+			k := make([]byte, 16)
+			binary.BigEndian.PutUint64(k[:8], uint64(ev.RecordedAt.UnixNano()))
+			binary.BigEndian.PutUint64(k[8:], ev.Seq)
+			if err := tl.Put(k, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))); err != nil {
+				return err
+			}
+			if err := dd.Put([]byte(ev.DedupeKey), append(k, "INC-1"...)); err != nil {
+				return err
+			}
 		}
-		// The file grows in steps (doubling, then 1 GiB), so its size says
-		// little at this scale: the pages up to the high-water mark, less
-		// the free ones, are what the entries occupy.
-		var used int64
-		if err := db.bolt.View(func(btx *bbolt.Tx) error {
-			used = btx.Size() - int64(db.bolt.Stats().FreePageN)*int64(db.bolt.Info().PageSize)
-			return nil
-		}); err != nil {
-			b.Fatal(err)
-		}
-		b.ReportMetric(float64(used)/n, "B/event")
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
 	}
 }
