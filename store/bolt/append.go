@@ -40,6 +40,7 @@ const (
 // caller that received that signal puts it back.
 type entry struct {
 	ev   bot.TimelineEvent // IncidentID canonical, Seq 0
+	num  uint64            // the incident's number
 	id   []byte            // timeline bucket name
 	dkey []byte            // ev.DedupeKey
 	enc  []byte            // encodeCompact(ev): the stored value
@@ -97,6 +98,7 @@ func (e *entry) prepare(ev bot.TimelineEvent) error {
 	}
 	ev.Seq = 0
 	e.ev = ev
+	e.num = uint64(n)
 	e.id = append(e.id[:0], ev.IncidentID...)
 	e.dkey = append(e.dkey[:0], ev.DedupeKey...)
 	e.enc = encodeCompact(e.enc[:0], &ev)
@@ -146,6 +148,11 @@ func (e *entry) write(btx *bbolt.Tx) error {
 	}
 	binary.BigEndian.PutUint64(e.key[:8], uint64(e.ev.RecordedAt.UnixNano()))
 	binary.BigEndian.PutUint64(e.key[8:], seq)
+	if isLate(tl, e.key[:]) {
+		if err := btx.Bucket(bucketLate).Put(lateKey(e.num, seq), e.key[:]); err != nil {
+			return err
+		}
+	}
 	if err := tl.Put(e.key[:], e.enc); err != nil {
 		return err
 	}

@@ -2,11 +2,13 @@ package bolt
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -368,5 +370,200 @@ func writeSchema1(b *testing.B, db *DB, lo, hi int) {
 	})
 	if err != nil {
 		b.Fatal(err)
+	}
+}
+
+// bigTimeline builds a store whose INC-1 holds n sizeEvents, their dedupe
+// records included, through write (the committer's own path) in
+// transactions of 50k: through Append, one fsync a batch, 1M entries
+// would take minutes to set up.
+func bigTimeline(b *testing.B, n int) *DB {
+	b.Helper()
+	db := MustOpenDB(b)
+	declare(b, db, "orders db latency")
+	const batch = 50_000
+	for lo := 0; lo < n; lo += batch {
+		err := db.bolt.Update(func(btx *bbolt.Tx) error {
+			for i := lo; i < min(lo+batch, n); i++ {
+				e := &entry{} // bbolt holds each value until the commit
+				if err := e.prepare(sizeEvent(i)); err != nil {
+					return err
+				}
+				if err := e.write(btx); err != nil || e.err != nil {
+					return cmp.Or(err, e.err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	return db
+}
+
+// timeOp returns how long op takes on average over runs.
+func timeOp(b *testing.B, runs int, op func() error) time.Duration {
+	start := time.Now()
+	for range runs {
+		if err := op(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return time.Since(start) / time.Duration(runs)
+}
+
+// BenchmarkTimelineReads measures what /incident timeline (TimelineTail),
+// a paged route (TimelineAfter: the first page, and one a cursor leads to
+// in the middle) and the indexer (TimelineSince of the newest entries)
+// cost at 1M entries, each in its own View as the read paths run them,
+// and reports each as a ratio to the same read of a 1k-entry timeline
+// measured in the same run: a read that costs its page and not the
+// timeline stays near 1.
+func BenchmarkTimelineReads(b *testing.B) {
+	const big, small = 1_000_000, 1_000
+	dbs := map[int]*DB{big: bigTimeline(b, big), small: bigTimeline(b, small)}
+	ctx := context.Background()
+	// Ten entries recovered after downtime, keyed at their platform time
+	// near the start of the timeline but numbered last, as the catch-up
+	// records them: the newest 30 by Seq are spread over the whole key
+	// range.
+	for n, db := range dbs {
+		for i := range 10 {
+			ev := sizeEvent(n + i)
+			ev.Recovered = true
+			ev.RecordedAt = t0.Add(time.Duration(i)*time.Millisecond + time.Microsecond)
+			if _, _, err := db.Append(ctx, ev); err != nil {
+				b.Fatal(err)
+			}
+		}
+		dbs[n] = db
+	}
+	reads := []struct {
+		name string
+		read func(tx store.ReadTx, n int) (int, error)
+	}{
+		{"since=last-5", func(tx store.ReadTx, n int) (int, error) {
+			evs, err := tx.TimelineSince("INC-1", uint64(n+10-5), 100)
+			return len(evs), err
+		}},
+		{"tail=30", func(tx store.ReadTx, _ int) (int, error) {
+			evs, _, err := tx.TimelineTail("INC-1", 30)
+			return len(evs), err
+		}},
+		{"after=first/limit=100", func(tx store.ReadTx, _ int) (int, error) {
+			evs, err := tx.TimelineAfter("INC-1", store.TimelineCursor{}, 100)
+			return len(evs), err
+		}},
+		{"after=middle/limit=100", func(tx store.ReadTx, n int) (int, error) {
+			mid := sizeEvent(n / 2)
+			mid.Seq = uint64(n/2) + 1
+			evs, err := tx.TimelineAfter("INC-1", store.CursorOf(mid), 100)
+			return len(evs), err
+		}},
+		{"since=last-30", func(tx store.ReadTx, n int) (int, error) {
+			evs, err := tx.TimelineSince("INC-1", uint64(n+10-30), 100)
+			if err == nil && len(evs) != 30 {
+				err = fmt.Errorf("TimelineSince = %d entries, want 30", len(evs))
+			}
+			return len(evs), err
+		}},
+	}
+	for _, r := range reads {
+		b.Run(r.name, func(b *testing.B) {
+			op := func(n int) func() error {
+				return func() error {
+					return dbs[n].View(ctx, func(tx store.ReadTx) error {
+						got, err := r.read(tx, n)
+						if err == nil && got == 0 {
+							err = fmt.Errorf("%s read nothing", r.name)
+						}
+						return err
+					})
+				}
+			}
+			timeOp(b, 10, op(small)) // warm up, as b.N's rounds warm the 1M side
+			smallTime := timeOp(b, 200, op(small))
+			b.ResetTimer()
+			for range b.N {
+				if err := op(big)(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			bigTime := b.Elapsed() / time.Duration(b.N)
+			b.ReportMetric(float64(bigTime.Microseconds()), "µs_at_1M")
+			b.ReportMetric(float64(smallTime.Microseconds()), "µs_at_1k")
+			b.ReportMetric(float64(bigTime)/float64(smallTime), "x_of_1k")
+		})
+	}
+}
+
+// BenchmarkIncidentsAfter measures the first page of 50 of 10k incidents,
+// unfiltered and filtered to one in ten (so that the page reads 500), as a
+// ratio to a raw cursor over the first 50 keys of the same bucket, and
+// reports what reading them all (Incidents) costs beside it.
+func BenchmarkIncidentsAfter(b *testing.B) {
+	const n = 10_000
+	db := MustOpenDB(b)
+	for lo := 1; lo <= n; lo += 1000 {
+		mustUpdate(b, db, func(tx store.Tx) error {
+			for i := lo; i < lo+1000; i++ {
+				inc := &bot.Incident{
+					ID: bot.IncidentID(i), Number: i, Title: fmt.Sprintf("orders db latency %d", i), Kind: bot.KindReal,
+					Severity: bot.SEV2, Status: bot.StatusInvestigating, DeclaredAt: t0.Add(time.Duration(i) * time.Minute),
+					Roles:   map[bot.Role]bot.User{bot.Commander: {Platform: bot.Slack, ID: "U1", Name: "ada"}},
+					Summary: strings.Repeat("what happened, in a few lines. ", 10),
+				}
+				if i%10 == 0 {
+					inc.Status = bot.StatusResolved
+				}
+				if err := tx.PutIncident(inc); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	ctx := context.Background()
+	raw := func() error {
+		return db.bolt.View(func(btx *bbolt.Tx) error {
+			c := btx.Bucket(bucketIncidents).Cursor()
+			i := 0
+			for k, _ := c.First(); k != nil && i < 50; k, _ = c.Next() {
+				i++
+			}
+			return nil
+		})
+	}
+	resolved := func(inc *bot.Incident) bool { return inc.Status == bot.StatusResolved }
+	for _, bc := range []struct {
+		name string
+		keep func(*bot.Incident) bool
+	}{{"all", nil}, {"resolved", resolved}} {
+		b.Run("keep="+bc.name, func(b *testing.B) {
+			rawTime := timeOp(b, 1000, raw)
+			allTime := timeOp(b, 5, func() error {
+				return db.View(ctx, func(tx store.ReadTx) error { _, err := tx.Incidents(); return err })
+			})
+			b.ResetTimer()
+			for range b.N {
+				err := db.View(ctx, func(tx store.ReadTx) error {
+					incs, err := tx.IncidentsAfter(0, 50, bc.keep)
+					if err == nil && len(incs) != 50 {
+						err = fmt.Errorf("IncidentsAfter = %d incidents, want 50", len(incs))
+					}
+					return err
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			page := b.Elapsed() / time.Duration(b.N)
+			b.ReportMetric(float64(page.Microseconds()), "µs_page")
+			b.ReportMetric(float64(page)/float64(rawTime), "x_of_raw_keys")
+			b.ReportMetric(float64(allTime.Microseconds()), "µs_all")
+		})
 	}
 }

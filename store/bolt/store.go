@@ -6,7 +6,8 @@
 // callers want):
 //
 //	incidents   number (8 bytes)                 -> bot.Incident JSON; its NextSequence numbers incidents
-//	timelines/  one nested bucket per incident ID: RecordedAt UnixNano (8) + seq (8) -> bot.TimelineEvent JSON plus dedupe_key
+//	timelines/  one nested bucket per incident ID: RecordedAt UnixNano (8) + seq (8) -> the entry, compact (record.go; JSON in files from schema 1)
+//	late        incident number (8) + seq (8)    -> timeline key (16) of an entry keyed well before the last one (see lateWindow)
 //	channels    "platform/channelID"             -> incident ID
 //	dedupe      TimelineEvent.DedupeKey          -> timeline key (16) + incident ID
 //	users       UserPrefs.Key                    -> UserPrefs JSON
@@ -32,6 +33,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/store"
 	bbolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
@@ -64,6 +66,7 @@ var (
 	bucketGamedays  = []byte("gamedays")
 	bucketSeen      = []byte("seen")
 	bucketExpiry    = []byte("expiry")
+	bucketLate      = []byte("late")
 
 	// A bucket added later (gamedays) is created at the next Open: the
 	// schema version stays, older files simply lack it until then.
@@ -73,6 +76,7 @@ var (
 		bucketGamedays,
 		bucketNearMisses, bucketAlertGroups, bucketSignals,
 		bucketSeen, bucketExpiry, // added in place: files without them get them at Open
+		bucketLate, // schema 2: upgradeSchema fills it
 	}
 
 	keySchema = []byte("schema")
@@ -198,18 +202,19 @@ func initSchema(tx *bbolt.Tx) error {
 	case v == nil:
 		return meta.Put(keySchema, []byte(schemaVersion))
 	case string(v) == "1":
-		return upgradeSchema(meta)
+		return upgradeSchema(tx, meta)
 	case string(v) != schemaVersion:
 		return fmt.Errorf("schema version %q, this debrief reads %q", v, schemaVersion)
 	}
 	return nil
 }
 
-// upgradeSchema takes a schema-1 file to schema 2 by writing the new
-// number, and nothing else: its timeline entries stay as they are, in
-// JSON, and are read in that encoding for good (decodeEntry tells the two
-// apart by their first byte); entries appended from now on are compact, and
-// pages split from now on are packed (timelineFill, dedupeFill).
+// upgradeSchema takes a schema-1 file to schema 2: it finds the late
+// entries already in its timelines (indexLate) and writes the new number.
+// The timeline entries themselves stay as they are, in JSON, and are read
+// in that encoding for good (decodeEntry tells the two apart by their
+// first byte); entries appended from now on are compact, and pages split
+// from now on are packed (timelineFill, dedupeFill).
 //
 // Rewriting the old entries instead would make Open read and write every
 // entry of a file that may hold millions, in a start-up that then takes
@@ -217,7 +222,18 @@ func initSchema(tx *bbolt.Tx) error {
 // the file system, it reuses them. A file is made small by copying it
 // (bbolt compact), which writes entries as they are, so the JSON decoder
 // stays either way; keeping it costs one byte compared per entry.
-func upgradeSchema(meta *bbolt.Bucket) error {
+func upgradeSchema(tx *bbolt.Tx, meta *bbolt.Bucket) error {
+	tls := tx.Bucket(bucketTimelines)
+	err := tls.ForEachBucket(func(name []byte) error {
+		n, ok := bot.ParseIncidentID(string(name))
+		if !ok {
+			return fmt.Errorf("timeline bucket %q", name)
+		}
+		return indexLate(tls.Bucket(name), tx.Bucket(bucketLate), uint64(n))
+	})
+	if err != nil {
+		return fmt.Errorf("upgrade schema 1 to %s: %w", schemaVersion, err)
+	}
 	if err := meta.Put(keySchema, []byte(schemaVersion)); err != nil {
 		return fmt.Errorf("upgrade schema 1 to %s: %w", schemaVersion, err)
 	}
