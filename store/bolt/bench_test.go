@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -565,5 +566,129 @@ func BenchmarkIncidentsAfter(b *testing.B) {
 			b.ReportMetric(float64(page)/float64(rawTime), "x_of_raw_keys")
 			b.ReportMetric(float64(allTime.Microseconds()), "µs_all")
 		})
+	}
+}
+
+// BenchmarkAckWithReader measures how long Append takes to acknowledge
+// (from when it was due, at 500 appends a second, so a stall delays the
+// ones behind it too) on a 1M-entry timeline: with no reader, while a
+// reader walks the whole timeline page by page (TimelineAfter, 1000
+// entries a page, each page in its own View, as the read paths do), the
+// same paced at 10 ms between pages (a client that takes 100k entries a
+// second), and, for contrast, while a reader walks it in one View. On a
+// machine of two cores a reader at full speed takes one of them, which
+// the committer feels whatever the locking. It reports p50 and
+// p99 of each and the p99 ratios to no reader. Conditions alternate, twice
+// each, so that a machine that slows down weighs on all alike.
+func BenchmarkAckWithReader(b *testing.B) {
+	const base, rate, perRound = 1_000_000, 500, 1000
+	db := bigTimeline(b, base)
+	ctx := context.Background()
+	next := base // the next sizeEvent to append: after the base, in order
+
+	pagedEvery := func(pause time.Duration) func(stop <-chan struct{}) int {
+		return func(stop <-chan struct{}) (pages int) {
+			var c store.TimelineCursor
+			for {
+				select {
+				case <-stop:
+					return pages
+				case <-time.After(pause):
+				}
+				var page []bot.TimelineEvent
+				err := db.View(ctx, func(tx store.ReadTx) error {
+					var err error
+					page, err = tx.TimelineAfter("INC-1", c, 1000)
+					return err
+				})
+				if err != nil {
+					b.Error(err)
+					return pages
+				}
+				pages++
+				if len(page) == 0 {
+					c = store.TimelineCursor{}
+					continue
+				}
+				c = store.CursorOf(page[len(page)-1])
+			}
+		}
+	}
+	oneView := func(stop <-chan struct{}) (pages int) {
+		for {
+			select {
+			case <-stop:
+				return pages
+			default:
+			}
+			err := db.View(ctx, func(tx store.ReadTx) error {
+				var c store.TimelineCursor
+				for {
+					page, err := tx.TimelineAfter("INC-1", c, 1000)
+					if err != nil || len(page) == 0 {
+						return err
+					}
+					pages++
+					c = store.CursorOf(page[len(page)-1])
+				}
+			})
+			if err != nil {
+				b.Error(err)
+				return pages
+			}
+		}
+	}
+	readers := []struct {
+		name string
+		read func(stop <-chan struct{}) int
+	}{{"none", nil}, {"pages", pagedEvery(0)}, {"pages_paced", pagedEvery(10 * time.Millisecond)}, {"one_view", oneView}}
+
+	lat := map[string][]time.Duration{}
+	pages := map[string]int{}
+	for range b.N {
+		for range 2 {
+			for _, r := range readers {
+				stop, done := make(chan struct{}), make(chan int)
+				if r.read != nil {
+					go func() { done <- r.read(stop) }()
+				}
+				got := make([]time.Duration, perRound)
+				var wg sync.WaitGroup
+				start := time.Now()
+				for i := range perRound {
+					due := start.Add(time.Duration(i) * time.Second / rate)
+					time.Sleep(time.Until(due))
+					ev := sizeEvent(next)
+					next++
+					wg.Go(func() {
+						if _, _, err := db.Append(ctx, ev); err != nil {
+							b.Error(err)
+						}
+						got[i] = time.Since(due)
+					})
+				}
+				wg.Wait()
+				close(stop)
+				if r.read != nil {
+					pages[r.name] += <-done
+				}
+				lat[r.name] = append(lat[r.name], got...)
+			}
+		}
+	}
+	pct := func(d []time.Duration, p float64) time.Duration {
+		d = slices.Clone(d)
+		slices.Sort(d)
+		return d[int(p*float64(len(d)-1))]
+	}
+	none := pct(lat["none"], 0.99)
+	for _, r := range readers {
+		p99 := pct(lat[r.name], 0.99)
+		b.ReportMetric(float64(pct(lat[r.name], 0.50).Microseconds()), "p50_µs_"+r.name)
+		b.ReportMetric(float64(p99.Microseconds()), "p99_µs_"+r.name)
+		if r.read != nil {
+			b.ReportMetric(float64(p99)/float64(none), "p99_x_"+r.name)
+			b.ReportMetric(float64(pages[r.name]), "pages_"+r.name)
+		}
 	}
 }

@@ -29,6 +29,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -152,10 +153,24 @@ func WithTimeout(d time.Duration) Option {
 	return func(o *options) { o.timeout = d }
 }
 
+// initialMmapSize is how much of the file bbolt maps at Open: 1 GiB,
+// about 4M timeline entries. bbolt must remap the file to grow it past what
+// is mapped, and a remap waits for every open read transaction to end, so
+// a commit that needs one waits behind the longest reader (a backup, an
+// export streamed from one View). Mapped ahead, the file grows without a
+// remap up to this size. It costs address space, not memory: only the
+// pages read are resident, and the file itself still grows as it fills
+// (in steps of bbolt's AllocSize, 16 MiB, sparse until written).
+const initialMmapSize = 1 << 30
+
 // boltOptions are the bbolt settings of every DB; the raw baseline benchmark
 // uses them too, so the comparison is like for like.
 func boltOptions(timeout time.Duration) *bbolt.Options {
-	return &bbolt.Options{Timeout: timeout, FreelistType: bbolt.FreelistArrayType}
+	o := &bbolt.Options{Timeout: timeout, FreelistType: bbolt.FreelistArrayType}
+	if strconv.IntSize == 64 {
+		o.InitialMmapSize = initialMmapSize
+	}
+	return o
 }
 
 // Open opens or creates the database file at path and starts the committer
@@ -167,7 +182,11 @@ func Open(path string, opts ...Option) (*DB, error) {
 		opt(&o)
 	}
 	bo := boltOptions(o.timeout)
-	bo.MaxSize = o.maxSize
+	if o.maxSize > 0 {
+		// bbolt counts the next growth step (AllocSize past the mapped
+		// size) against MaxSize, which a small cap cannot hold.
+		bo.MaxSize, bo.InitialMmapSize = o.maxSize, 0
+	}
 	bdb, err := bbolt.Open(path, 0o600, bo)
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("store: open %s: database is locked by another process: %w", path, err)
