@@ -312,7 +312,9 @@ func (db *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
 }
 
 // View runs fn in a read-only transaction over a consistent snapshot. fn's
-// error is returned as is.
+// error is returned as is. Keep fn short (see store.Store.View): while it
+// runs, commits cannot reuse the pages it may read, and a commit that must
+// remap the file waits for it (BenchmarkAckWithReader).
 func (db *DB) View(ctx context.Context, fn func(store.ReadTx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
