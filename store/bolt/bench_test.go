@@ -672,6 +672,10 @@ func BenchmarkAckWithReader(b *testing.B) {
 				}
 				page = append(page, ev)
 			}
+			if len(page) != len(keys) {
+				b.Errorf("decoded %d of %d entries", len(page), len(keys))
+				return pages
+			}
 			pages++
 		}
 	}
