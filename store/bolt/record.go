@@ -42,6 +42,8 @@ const (
 	flagRecovered                // TimelineEvent.Recovered
 	flagDedupe                   // the dedupe key, whole
 	flagDedupeMsg                // the dedupe key less its MessageID suffix
+
+	flagsKnown = flagAtZone | flagPlatformAt | flagPlatformZone | flagRecovered | flagDedupe | flagDedupeMsg
 )
 
 // record is the schema-1 stored form of a timeline entry: bot.TimelineEvent
@@ -131,6 +133,9 @@ func decodeEntry(incidentID string, k, v []byte) (bot.TimelineEvent, error) {
 		return bot.TimelineEvent{}, fmt.Errorf("unknown record encoding %#x", v[:min(len(v), 1)])
 	}
 	flags, p := v[1], v[2:]
+	if flags&^flagsKnown != 0 || flags&(flagDedupe|flagDedupeMsg) == flagDedupe|flagDedupeMsg {
+		return bot.TimelineEvent{}, fmt.Errorf("record flags %#x", flags)
+	}
 	str := func() (string, error) {
 		n, w := binary.Uvarint(p)
 		if w <= 0 || uint64(len(p)-w) < n {

@@ -115,3 +115,32 @@ func TestDecodeEntryRefusesUnknownEncoding(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDecodeEntry: no stored value makes decodeEntry panic, and an entry
+// it reads from a compact value is stored and read back the same.
+func FuzzDecodeEntry(f *testing.F) {
+	k := make([]byte, 16)
+	binary.BigEndian.PutUint64(k[:8], uint64(t0.UnixNano()))
+	binary.BigEndian.PutUint64(k[8:], 3)
+	ev := bot.TimelineEvent{
+		Seq: 3, IncidentID: "INC-1", Kind: bot.EventMessage, Author: bot.User{Platform: bot.Slack, ID: "U1", Name: "ada"},
+		Text: "failover done", MessageID: "1741944413.000100", PlatformAt: t0.Add(-time.Second), RecordedAt: t0,
+		DedupeKey: "slack/C1/1741944413.000100", Recovered: true,
+	}
+	f.Add(encodeCompact(nil, &ev))
+	ev.RecordedAt = ev.RecordedAt.In(time.FixedZone("", 3600))
+	ev.PlatformAt, ev.DedupeKey = ev.PlatformAt.In(time.FixedZone("", -3600)), "Ev1"
+	f.Add(encodeCompact(nil, &ev))
+	f.Add([]byte(`{"seq":1,"incident_id":"INC-1","kind":"message","author":{"platform":"slack","id":"U1"},"text":"x","at":"2025-03-14T09:26:53Z"}`))
+	f.Fuzz(func(t *testing.T, v []byte) {
+		ev, err := decodeEntry("INC-1", k, v)
+		if err != nil || len(v) == 0 || v[0] != compactV1 {
+			return
+		}
+		again := encodeCompact(nil, &ev)
+		back, err := decodeEntry("INC-1", k, again)
+		if err != nil || !sameEvent(back, ev) {
+			t.Errorf("decodeEntry(%x) = %+v, which encodes to %x and reads back as %+v, %v", v, ev, again, back, err)
+		}
+	})
+}
