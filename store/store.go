@@ -31,6 +31,16 @@ type Store interface {
 	Update(ctx context.Context, fn func(Tx) error) error
 
 	// View runs fn in a read-only transaction with a consistent snapshot.
+	//
+	// A View must be short: read a page (TimelineAfter, TimelineTail,
+	// IncidentsAfter), return, and take the next page in a View of its
+	// own, carrying a cursor. Never hold one while writing to a client or
+	// across a whole timeline. On bbolt an open read transaction holds the
+	// file's pages as they were (a commit cannot reuse what the reader may
+	// read, so the file grows) and makes any commit that must remap a
+	// grown file wait until it ends (store/bolt maps 1 GiB ahead, so that
+	// is rare, not impossible); on etcd a long read holds a revision that
+	// compaction must keep. Backup is the one long reader, by necessity.
 	View(ctx context.Context, fn func(ReadTx) error) error
 
 	// Append commits ev to the timeline of ev.IncidentID and returns the

@@ -1,10 +1,8 @@
 package bolt
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
@@ -24,36 +22,32 @@ const (
 	// build a transaction whose dirty pages outgrow memory or whose fsync
 	// delays the first caller in it for long.
 	maxBatch = 4096
+
+	// timelineFill and dedupeFill are how full bbolt packs the pages of
+	// those buckets when it splits them (its default is half). Timeline
+	// keys grow (commit time), and so do the dedupe keys adapters make
+	// (channel and message ts or snowflake, see bot.TimelineEvent.DedupeKey)
+	// within each channel: pages left behind at the right edge are never
+	// written again, so they are packed. The dedupe index keeps a tenth
+	// free for what lands in the middle (a reaction to an older message,
+	// an edit), which would otherwise split a full page at once.
+	timelineFill = 1.0
+	dedupeFill   = 0.9
 )
-
-// seqZero is how every encoded entry begins before the store knows its Seq:
-// Seq is TimelineEvent's first field. Encoding with Seq 0 outside the
-// transaction and splicing the real number in under the writer lock keeps the
-// JSON encoder out of the committer.
-var seqZero = []byte(`{"seq":0,`)
-
-// record is the stored form of a timeline entry: bot.TimelineEvent keeps
-// DedupeKey out of its JSON (the API must not show it), but the store keeps
-// it so that a duplicate's answer and a reread timeline equal what the first
-// Append returned.
-type record struct {
-	bot.TimelineEvent
-	DedupeKey string `json:"dedupe_key,omitempty"`
-}
 
 // entry is one append on its way through the committer. Entries are pooled:
 // the committer touches an entry only until it signals done, and only the
 // caller that received that signal puts it back.
 type entry struct {
-	ev     bot.TimelineEvent // IncidentID canonical, Seq 0
-	id     []byte            // timeline bucket name
-	dkey   []byte            // ev.DedupeKey
-	enc    []byte            // JSON of ev with Seq 0, no trailing newline
-	splice bool              // enc starts with seqZero
+	ev   bot.TimelineEvent // IncidentID canonical, Seq 0
+	num  uint64            // the incident's number
+	id   []byte            // timeline bucket name
+	dkey []byte            // ev.DedupeKey
+	enc  []byte            // encodeCompact(ev): the stored value
 
-	// Scratch that bbolt holds on to until the transaction ends.
+	// Scratch that bbolt holds on to until the transaction ends (as it
+	// does enc).
 	key  [16]byte
-	val  []byte
 	dval []byte
 
 	// Results, valid once done is signalled.
@@ -72,7 +66,7 @@ var entryPool = sync.Pool{New: func() any {
 const maxPooled = 64 << 10
 
 func release(e *entry) {
-	if cap(e.enc)+cap(e.val) > maxPooled {
+	if cap(e.enc) > maxPooled {
 		return
 	}
 	e.ev, e.stored, e.err = bot.TimelineEvent{}, bot.TimelineEvent{}, nil
@@ -95,42 +89,20 @@ func (e *entry) prepare(ev bot.TimelineEvent) error {
 	if len(ev.DedupeKey) > bbolt.MaxKeySize {
 		return fmt.Errorf("store: append %s: dedupe key of %d bytes", ev.IncidentID, len(ev.DedupeKey))
 	}
+	// The compact encoding could keep any PlatformAt, but the API and the
+	// exports speak JSON, whose RFC 3339 times end at year 9999: an entry
+	// they could not show is refused here, as encoding/json refused it
+	// when it was the store's encoding.
+	if y := ev.PlatformAt.Year(); !ev.PlatformAt.IsZero() && (y < 0 || y > 9999) {
+		return fmt.Errorf("store: append %s: PlatformAt %v outside years 0..9999", ev.IncidentID, ev.PlatformAt)
+	}
 	ev.Seq = 0
 	e.ev = ev
+	e.num = uint64(n)
 	e.id = append(e.id[:0], ev.IncidentID...)
 	e.dkey = append(e.dkey[:0], ev.DedupeKey...)
-	var err error
-	e.enc, err = encodeRecord(e.enc[:0], &record{TimelineEvent: ev, DedupeKey: ev.DedupeKey})
-	if err != nil {
-		return fmt.Errorf("store: append %s: %w", ev.IncidentID, err)
-	}
-	e.splice = bytes.HasPrefix(e.enc, seqZero)
+	e.enc = encodeCompact(e.enc[:0], &ev)
 	return nil
-}
-
-// encodeRecord appends the JSON of r to b (reusing b's room: entries are
-// pooled), without the Encoder's trailing newline.
-//
-// It is plain encoding/json, so a field added to bot.TimelineEvent is stored
-// with no change here. It costs about 2 µs and 5 allocations an entry, where
-// the hand-written encoder it replaced cost 0.35 µs and none; but it runs in
-// the caller's goroutine, outside the committer and its transaction, so it
-// overlaps the previous batch's fsync. BenchmarkServiceRecord (message keys,
-// 64 writers, 12 runs each on a busy 2-core machine) put Append at a median
-// 0.74 of the raw baseline with it, 0.81 with the hand-written one: above
-// the 0.70 that would justify a faster encoder or hand-written code.
-//
-// HTML escaping is off: the timeline is not HTML, and with it off the bytes
-// are exactly those the hand-written encoder wrote before, so files written
-// by either read the same (TestLegacyRecordsDecode).
-func encodeRecord(b []byte, r *record) ([]byte, error) {
-	buf := bytes.NewBuffer(b)
-	enc := json.NewEncoder(buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(r); err != nil {
-		return b, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // isIncidentID reports whether id is exactly bot.IncidentID(n), without
@@ -157,10 +129,11 @@ func (e *entry) write(btx *bbolt.Tx) error {
 	}
 	// Timeline keys are time-ordered, so nearly every entry lands at the
 	// right edge: full pages (bbolt's advice for append-only keys) halve the
-	// pages each commit writes. The dedupe index keeps the default: its
-	// keys arrive in no order, and fuller pages would split more often.
-	tl.FillPercent = 1.0
+	// pages each commit writes and the file. FillPercent belongs to this
+	// transaction's bucket handle, so it is set at every write.
+	tl.FillPercent = timelineFill
 	dd := btx.Bucket(bucketDedupe)
+	dd.FillPercent = dedupeFill
 	if len(e.dkey) > 0 {
 		if ref := dd.Get(e.dkey); ref != nil {
 			e.stored, e.err = lookupRef(btx, ref)
@@ -175,19 +148,12 @@ func (e *entry) write(btx *bbolt.Tx) error {
 	}
 	binary.BigEndian.PutUint64(e.key[:8], uint64(e.ev.RecordedAt.UnixNano()))
 	binary.BigEndian.PutUint64(e.key[8:], seq)
-	if e.splice {
-		e.val = append(e.val[:0], seqZero[:len(seqZero)-2]...)
-		e.val = strconv.AppendUint(e.val, seq, 10)
-		e.val = append(e.val, e.enc[len(seqZero)-1:]...)
-	} else {
-		// TimelineEvent no longer starts with Seq; correct, only slower.
-		ev := e.ev
-		ev.Seq = seq
-		if e.val, err = encodeRecord(e.val[:0], &record{TimelineEvent: ev, DedupeKey: ev.DedupeKey}); err != nil {
+	if isLate(tl, e.key[:]) {
+		if err := btx.Bucket(bucketLate).Put(lateKey(e.num, seq), e.key[:]); err != nil {
 			return err
 		}
 	}
-	if err := tl.Put(e.key[:], e.val); err != nil {
+	if err := tl.Put(e.key[:], e.enc); err != nil {
 		return err
 	}
 	if len(e.dkey) > 0 {
@@ -213,16 +179,10 @@ func lookupRef(btx *bbolt.Tx, ref []byte) (bot.TimelineEvent, error) {
 	if v == nil {
 		return bot.TimelineEvent{}, fmt.Errorf("store: dedupe record points at missing entry %s/%x", ref[16:], ref[:16])
 	}
-	return decodeEvent(v)
-}
-
-func decodeEvent(v []byte) (bot.TimelineEvent, error) {
-	var r record
-	if err := json.Unmarshal(v, &r); err != nil {
-		return bot.TimelineEvent{}, err
+	ev, err := decodeEntry(string(ref[16:]), ref[:16], v)
+	if err != nil {
+		return bot.TimelineEvent{}, fmt.Errorf("store: timeline %s: %x: %w", ref[16:], ref[:16], err)
 	}
-	ev := r.TimelineEvent
-	ev.DedupeKey = r.DedupeKey
 	return ev, nil
 }
 

@@ -1,11 +1,14 @@
 package bolt
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -124,9 +127,8 @@ func runWriters(tb testing.TB, n, writers int, op func(w, i int) error) time.Dur
 	return time.Since(start)
 }
 
-// benchEvent is a typical chat message: its JSON is about 280 bytes, and the
-// stored record (with dedupe_key) about 310; the raw baseline writes the
-// same stored bytes.
+// benchEvent is a typical chat message: its JSON is about 280 bytes, its
+// stored record about 130; the raw baseline writes the same stored bytes.
 func benchEvent(i int, key string) bot.TimelineEvent {
 	return bot.TimelineEvent{
 		IncidentID: "INC-1",
@@ -271,7 +273,466 @@ func TestBenchEventSize(t *testing.T) {
 	if err := e.prepare(ev); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(string(e.enc), `{"seq":0,`) {
-		t.Errorf("bench entry does not take the splice path: %s", e.enc)
+	if len(e.enc) >= len(j) {
+		t.Errorf("bench entry is stored in %d bytes, no fewer than its %d bytes of JSON", len(e.enc), len(j))
+	}
+}
+
+// sizeText is 68 bytes: the text of the events the issue measured storage
+// with (558 bytes per event on disk with the schema-1 layout).
+const sizeText = "db-7 replica lag back under 2s after failover, watching p99 for 10m.."
+
+// sizeEvent is entry i of the storage benchmark: a Slack message, keyed the
+// way the Slack adapter keys it (channel and ts, which sort by time).
+func sizeEvent(i int) bot.TimelineEvent {
+	ts := fmt.Sprintf("%d.%06d", 1741944413+i/1000, (i%1000)*1000)
+	at := t0.Add(time.Duration(i) * time.Millisecond)
+	return bot.TimelineEvent{
+		IncidentID: "INC-1", Kind: bot.EventMessage,
+		Author: bot.User{Platform: bot.Slack, ID: "U024BE7LH", Name: "grace"},
+		Text:   sizeText, MessageID: ts, PlatformAt: at.Truncate(time.Microsecond), RecordedAt: at,
+		DedupeKey: "slack/C024BE91L/" + ts,
+	}
+}
+
+// BenchmarkBytesPerEvent appends sizeEvents in transactions of 64 (what
+// the committer batches under load) and reports the bytes of pages they
+// occupy per entry: with the store as it writes now (schema=2), and with
+// the schema-1 layout written by writeSchema1 in the same run. Run it with
+// -benchtime 1x.
+func BenchmarkBytesPerEvent(b *testing.B) {
+	const n, batch = 50_000, 64
+	for _, schema := range []string{"1", "2"} {
+		b.Run("schema="+schema, func(b *testing.B) {
+			// Once, whatever b.N: the figure is a size, not a time.
+			{
+				db := MustOpenDB(b)
+				declare(b, db, "orders db latency")
+				for lo := 0; lo < n; lo += batch {
+					if schema == "1" {
+						writeSchema1(b, db, lo, min(lo+batch, n))
+						continue
+					}
+					mustUpdate(b, db, func(tx store.Tx) error {
+						for i := lo; i < min(lo+batch, n); i++ {
+							if _, _, err := tx.AppendEvent(sizeEvent(i)); err != nil {
+								return err
+							}
+						}
+						return nil
+					})
+				}
+				b.ReportMetric(usedBytes(b, db)/n, "B/event")
+			}
+		})
+	}
+}
+
+// usedBytes is what the file's pages up to the high-water mark, less the
+// free ones, occupy: the file itself grows in steps (doubling, then 1 GiB
+// at a time), so its size says little at this scale.
+func usedBytes(b *testing.B, db *DB) float64 {
+	var used int64
+	if err := db.bolt.View(func(btx *bbolt.Tx) error {
+		used = btx.Size() - int64(db.bolt.Stats().FreePageN)*int64(db.bolt.Info().PageSize)
+		return nil
+	}); err != nil {
+		b.Fatal(err)
+	}
+	return float64(used)
+}
+
+// writeSchema1 appends sizeEvents lo..hi-1 as the schema-1 store did: the
+// JSON record (Seq, incident ID, time and dedupe key included) and a
+// dedupe index at bbolt's default fill.
+func writeSchema1(b *testing.B, db *DB, lo, hi int) {
+	err := db.bolt.Update(func(btx *bbolt.Tx) error {
+		tl := btx.Bucket(bucketTimelines).Bucket([]byte("INC-1"))
+		tl.FillPercent = 1.0
+		dd := btx.Bucket(bucketDedupe)
+		for i := lo; i < hi; i++ {
+			ev := sizeEvent(i)
+			ev.Seq, _ = tl.NextSequence()
+			var buf bytes.Buffer
+			enc := json.NewEncoder(&buf)
+			enc.SetEscapeHTML(false)
+			if err := enc.Encode(record{TimelineEvent: ev, DedupeKey: ev.DedupeKey}); err != nil {
+				return err
+			}
+			k := make([]byte, 16)
+			binary.BigEndian.PutUint64(k[:8], uint64(ev.RecordedAt.UnixNano()))
+			binary.BigEndian.PutUint64(k[8:], ev.Seq)
+			if err := tl.Put(k, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))); err != nil {
+				return err
+			}
+			if err := dd.Put([]byte(ev.DedupeKey), append(k, "INC-1"...)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+}
+
+// bigTimeline builds a store whose INC-1 holds n sizeEvents, their dedupe
+// records included, through write (the committer's own path) in
+// transactions of 50k: through Append, one fsync a batch, 1M entries
+// would take minutes to set up.
+func bigTimeline(b *testing.B, n int) *DB {
+	b.Helper()
+	db := MustOpenDB(b)
+	declare(b, db, "orders db latency")
+	const batch = 50_000
+	for lo := 0; lo < n; lo += batch {
+		err := db.bolt.Update(func(btx *bbolt.Tx) error {
+			for i := lo; i < min(lo+batch, n); i++ {
+				e := &entry{} // bbolt holds each value until the commit
+				if err := e.prepare(sizeEvent(i)); err != nil {
+					return err
+				}
+				if err := e.write(btx); err != nil || e.err != nil {
+					return cmp.Or(err, e.err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	return db
+}
+
+// timeOp returns how long op takes on average over runs.
+func timeOp(b *testing.B, runs int, op func() error) time.Duration {
+	start := time.Now()
+	for range runs {
+		if err := op(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return time.Since(start) / time.Duration(runs)
+}
+
+// BenchmarkTimelineReads measures what /incident timeline (TimelineTail),
+// a paged route (TimelineAfter: the first page, and one a cursor leads to
+// in the middle) and the indexer (TimelineSince of the newest entries)
+// cost at 1M entries, each in its own View as the read paths run them,
+// and reports each as a ratio to the same read of a 1k-entry timeline
+// measured in the same run: a read that costs its page and not the
+// timeline stays near 1.
+func BenchmarkTimelineReads(b *testing.B) {
+	const big, small = 1_000_000, 1_000
+	dbs := map[int]*DB{big: bigTimeline(b, big), small: bigTimeline(b, small)}
+	ctx := context.Background()
+	// Ten entries recovered after downtime, keyed at their platform time
+	// near the start of the timeline but numbered last, as the catch-up
+	// records them: the newest 30 by Seq are spread over the whole key
+	// range.
+	for n, db := range dbs {
+		for i := range 10 {
+			ev := sizeEvent(n + i)
+			ev.Recovered = true
+			ev.RecordedAt = t0.Add(time.Duration(i)*time.Millisecond + time.Microsecond)
+			if _, _, err := db.Append(ctx, ev); err != nil {
+				b.Fatal(err)
+			}
+		}
+		dbs[n] = db
+	}
+	reads := []struct {
+		name string
+		read func(tx store.ReadTx, n int) (int, error)
+	}{
+		{"since=last-5", func(tx store.ReadTx, n int) (int, error) {
+			evs, err := tx.TimelineSince("INC-1", uint64(n+10-5), 100)
+			return len(evs), err
+		}},
+		{"tail=30", func(tx store.ReadTx, _ int) (int, error) {
+			evs, _, err := tx.TimelineTail("INC-1", 30)
+			return len(evs), err
+		}},
+		{"after=first/limit=100", func(tx store.ReadTx, _ int) (int, error) {
+			evs, err := tx.TimelineAfter("INC-1", store.TimelineCursor{}, 100)
+			return len(evs), err
+		}},
+		{"after=middle/limit=100", func(tx store.ReadTx, n int) (int, error) {
+			mid := sizeEvent(n / 2)
+			mid.Seq = uint64(n/2) + 1
+			evs, err := tx.TimelineAfter("INC-1", store.CursorOf(mid), 100)
+			return len(evs), err
+		}},
+		{"since=last-30", func(tx store.ReadTx, n int) (int, error) {
+			evs, err := tx.TimelineSince("INC-1", uint64(n+10-30), 100)
+			if err == nil && len(evs) != 30 {
+				err = fmt.Errorf("TimelineSince = %d entries, want 30", len(evs))
+			}
+			return len(evs), err
+		}},
+	}
+	for _, r := range reads {
+		b.Run(r.name, func(b *testing.B) {
+			op := func(n int) func() error {
+				return func() error {
+					return dbs[n].View(ctx, func(tx store.ReadTx) error {
+						got, err := r.read(tx, n)
+						if err == nil && got == 0 {
+							err = fmt.Errorf("%s read nothing", r.name)
+						}
+						return err
+					})
+				}
+			}
+			timeOp(b, 10, op(small)) // warm up, as b.N's rounds warm the 1M side
+			smallTime := timeOp(b, 200, op(small))
+			b.ResetTimer()
+			for range b.N {
+				if err := op(big)(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			bigTime := b.Elapsed() / time.Duration(b.N)
+			b.ReportMetric(float64(bigTime.Microseconds()), "µs_at_1M")
+			b.ReportMetric(float64(smallTime.Microseconds()), "µs_at_1k")
+			b.ReportMetric(float64(bigTime)/float64(smallTime), "x_of_1k")
+		})
+	}
+}
+
+// BenchmarkIncidentsAfter measures the first page of 50 of 10k incidents,
+// unfiltered and filtered to one in ten (so that the page reads 500), as a
+// ratio to a raw cursor over the first 50 keys of the same bucket, and
+// reports what reading them all (Incidents) costs beside it.
+func BenchmarkIncidentsAfter(b *testing.B) {
+	const n = 10_000
+	db := MustOpenDB(b)
+	for lo := 1; lo <= n; lo += 1000 {
+		mustUpdate(b, db, func(tx store.Tx) error {
+			for i := lo; i < lo+1000; i++ {
+				inc := &bot.Incident{
+					ID: bot.IncidentID(i), Number: i, Title: fmt.Sprintf("orders db latency %d", i), Kind: bot.KindReal,
+					Severity: bot.SEV2, Status: bot.StatusInvestigating, DeclaredAt: t0.Add(time.Duration(i) * time.Minute),
+					Roles:   map[bot.Role]bot.User{bot.Commander: {Platform: bot.Slack, ID: "U1", Name: "ada"}},
+					Summary: strings.Repeat("what happened, in a few lines. ", 10),
+				}
+				if i%10 == 0 {
+					inc.Status = bot.StatusResolved
+				}
+				if err := tx.PutIncident(inc); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	ctx := context.Background()
+	raw := func() error {
+		return db.bolt.View(func(btx *bbolt.Tx) error {
+			c := btx.Bucket(bucketIncidents).Cursor()
+			i := 0
+			for k, _ := c.First(); k != nil && i < 50; k, _ = c.Next() {
+				i++
+			}
+			return nil
+		})
+	}
+	resolved := func(inc *bot.Incident) bool { return inc.Status == bot.StatusResolved }
+	for _, bc := range []struct {
+		name string
+		keep func(*bot.Incident) bool
+	}{{"all", nil}, {"resolved", resolved}} {
+		b.Run("keep="+bc.name, func(b *testing.B) {
+			rawTime := timeOp(b, 1000, raw)
+			allTime := timeOp(b, 5, func() error {
+				return db.View(ctx, func(tx store.ReadTx) error { _, err := tx.Incidents(); return err })
+			})
+			b.ResetTimer()
+			for range b.N {
+				err := db.View(ctx, func(tx store.ReadTx) error {
+					incs, err := tx.IncidentsAfter(0, 50, bc.keep)
+					if err == nil && len(incs) != 50 {
+						err = fmt.Errorf("IncidentsAfter = %d incidents, want 50", len(incs))
+					}
+					return err
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			page := b.Elapsed() / time.Duration(b.N)
+			b.ReportMetric(float64(page.Microseconds()), "µs_page")
+			b.ReportMetric(float64(page)/float64(rawTime), "x_of_raw_keys")
+			b.ReportMetric(float64(allTime.Microseconds()), "µs_all")
+		})
+	}
+}
+
+// BenchmarkAckWithReader measures how long Append takes to acknowledge
+// (from when it was due, at 500 appends a second, so a stall delays the
+// ones behind it too) on a 1M-entry timeline: with no reader, while a
+// reader walks the whole timeline page by page (TimelineAfter, 1000
+// entries a page, each page in its own View, as the read paths do), the
+// same paced at 10 ms between pages (a client that takes 100k entries a
+// second), and, for contrast, while a reader walks it in one View. On a
+// machine of two cores a reader at full speed takes one of them, which
+// the committer feels whatever the locking: the decode_only control
+// decodes a page held in memory at full speed, and the ratio of the paged
+// reader's p99 to the control's is what the store itself adds. It reports p50 and
+// p99 of each and the p99 ratios to no reader. Conditions alternate, twice
+// each, so that a machine that slows down weighs on all alike.
+func BenchmarkAckWithReader(b *testing.B) {
+	const base, rate, perRound = 1_000_000, 500, 1000
+	db := bigTimeline(b, base)
+	ctx := context.Background()
+	next := base // the next sizeEvent to append: after the base, in order
+
+	pagedEvery := func(pause time.Duration) func(stop <-chan struct{}) int {
+		return func(stop <-chan struct{}) (pages int) {
+			var c store.TimelineCursor
+			for {
+				select {
+				case <-stop:
+					return pages
+				case <-time.After(pause):
+				}
+				var page []bot.TimelineEvent
+				err := db.View(ctx, func(tx store.ReadTx) error {
+					var err error
+					page, err = tx.TimelineAfter("INC-1", c, 1000)
+					return err
+				})
+				if err != nil {
+					b.Error(err)
+					return pages
+				}
+				pages++
+				if len(page) == 0 {
+					c = store.TimelineCursor{}
+					continue
+				}
+				c = store.CursorOf(page[len(page)-1])
+			}
+		}
+	}
+	oneView := func(stop <-chan struct{}) (pages int) {
+		for {
+			select {
+			case <-stop:
+				return pages
+			default:
+			}
+			err := db.View(ctx, func(tx store.ReadTx) error {
+				var c store.TimelineCursor
+				for {
+					page, err := tx.TimelineAfter("INC-1", c, 1000)
+					if err != nil || len(page) == 0 {
+						return err
+					}
+					pages++
+					c = store.CursorOf(page[len(page)-1])
+				}
+			})
+			if err != nil {
+				b.Error(err)
+				return pages
+			}
+		}
+	}
+	// The control: the same decoding as a page reader, at full speed, of
+	// a page copied out of the store once, touching no transaction. What
+	// the paged reader costs beyond it is the store's doing; the rest is
+	// the CPU it takes from the committer.
+	var keys, vals [][]byte
+	if err := db.bolt.View(func(btx *bbolt.Tx) error {
+		c := btx.Bucket(bucketTimelines).Bucket([]byte("INC-1")).Cursor()
+		for k, v := c.First(); k != nil && len(keys) < 1000; k, v = c.Next() {
+			keys, vals = append(keys, bytes.Clone(k)), append(vals, bytes.Clone(v))
+		}
+		return nil
+	}); err != nil {
+		b.Fatal(err)
+	}
+	decodeOnly := func(stop <-chan struct{}) (pages int) {
+		for {
+			select {
+			case <-stop:
+				return pages
+			default:
+			}
+			page := make([]bot.TimelineEvent, 0, len(keys))
+			for i := range keys {
+				ev, err := decodeEntry("INC-1", keys[i], vals[i])
+				if err != nil {
+					b.Error(err)
+					return pages
+				}
+				page = append(page, ev)
+			}
+			if len(page) != len(keys) {
+				b.Errorf("decoded %d of %d entries", len(page), len(keys))
+				return pages
+			}
+			pages++
+		}
+	}
+	readers := []struct {
+		name string
+		read func(stop <-chan struct{}) int
+	}{{"none", nil}, {"decode_only", decodeOnly}, {"pages", pagedEvery(0)}, {"pages_paced", pagedEvery(10 * time.Millisecond)}, {"one_view", oneView}}
+
+	lat := map[string][]time.Duration{}
+	pages := map[string]int{}
+	for range b.N {
+		for range 2 {
+			for _, r := range readers {
+				stop, done := make(chan struct{}), make(chan int)
+				if r.read != nil {
+					go func() { done <- r.read(stop) }()
+				}
+				got := make([]time.Duration, perRound)
+				var wg sync.WaitGroup
+				start := time.Now()
+				for i := range perRound {
+					due := start.Add(time.Duration(i) * time.Second / rate)
+					time.Sleep(time.Until(due))
+					ev := sizeEvent(next)
+					next++
+					wg.Go(func() {
+						if _, _, err := db.Append(ctx, ev); err != nil {
+							b.Error(err)
+						}
+						got[i] = time.Since(due)
+					})
+				}
+				wg.Wait()
+				close(stop)
+				if r.read != nil {
+					pages[r.name] += <-done
+				}
+				lat[r.name] = append(lat[r.name], got...)
+			}
+		}
+	}
+	pct := func(d []time.Duration, p float64) time.Duration {
+		d = slices.Clone(d)
+		slices.Sort(d)
+		return d[int(p*float64(len(d)-1))]
+	}
+	none := pct(lat["none"], 0.99)
+	for _, r := range readers {
+		p99 := pct(lat[r.name], 0.99)
+		b.ReportMetric(float64(pct(lat[r.name], 0.50).Microseconds()), "p50_µs_"+r.name)
+		b.ReportMetric(float64(p99.Microseconds()), "p99_µs_"+r.name)
+		if r.read != nil {
+			b.ReportMetric(float64(p99)/float64(none), "p99_x_"+r.name)
+			b.ReportMetric(float64(pages[r.name]), "pages_"+r.name)
+		}
+	}
+	if control := pct(lat["decode_only"], 0.99); control > 0 {
+		b.ReportMetric(float64(pct(lat["pages"], 0.99))/float64(control), "p99_pages_x_decode_only")
 	}
 }

@@ -6,7 +6,8 @@
 // callers want):
 //
 //	incidents   number (8 bytes)                 -> bot.Incident JSON; its NextSequence numbers incidents
-//	timelines/  one nested bucket per incident ID: RecordedAt UnixNano (8) + seq (8) -> bot.TimelineEvent JSON plus dedupe_key
+//	timelines/  one nested bucket per incident ID: RecordedAt UnixNano (8) + seq (8) -> the entry, compact (record.go; JSON in files from schema 1)
+//	late        incident number (8) + seq (8)    -> timeline key (16) of an entry keyed well before the last one (see lateWindow)
 //	channels    "platform/channelID"             -> incident ID
 //	dedupe      TimelineEvent.DedupeKey          -> timeline key (16) + incident ID
 //	users       UserPrefs.Key                    -> UserPrefs JSON
@@ -28,10 +29,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/store"
 	bbolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
@@ -43,8 +46,13 @@ var _ store.Store = (*DB)(nil)
 var ErrClosed = errors.New("store: database is closed")
 
 // schemaVersion is written to the meta bucket on creation; Open refuses a file
-// with another version rather than misreading it.
-const schemaVersion = "1"
+// with another version rather than misreading it, except schema 1, which it
+// upgrades (upgradeSchema).
+//
+// Schema 2 stores timeline entries in the compact encoding (record.go). A
+// debrief that reads only schema 1 would misread them, hence the new
+// number: it refuses the file instead.
+const schemaVersion = "2"
 
 var (
 	bucketIncidents = []byte("incidents")
@@ -59,6 +67,7 @@ var (
 	bucketGamedays  = []byte("gamedays")
 	bucketSeen      = []byte("seen")
 	bucketExpiry    = []byte("expiry")
+	bucketLate      = []byte("late")
 
 	// A bucket added later (gamedays) is created at the next Open: the
 	// schema version stays, older files simply lack it until then.
@@ -68,6 +77,7 @@ var (
 		bucketGamedays,
 		bucketNearMisses, bucketAlertGroups, bucketSignals,
 		bucketSeen, bucketExpiry, // added in place: files without them get them at Open
+		bucketLate, // schema 2: upgradeSchema fills it
 	}
 
 	keySchema = []byte("schema")
@@ -143,10 +153,24 @@ func WithTimeout(d time.Duration) Option {
 	return func(o *options) { o.timeout = d }
 }
 
+// initialMmapSize is how much of the file bbolt maps at Open: 1 GiB,
+// about 4M timeline entries. bbolt must remap the file to grow it past what
+// is mapped, and a remap waits for every open read transaction to end, so
+// a commit that needs one waits behind the longest reader (a backup, an
+// export streamed from one View). Mapped ahead, the file grows without a
+// remap up to this size. It costs address space, not memory: only the
+// pages read are resident, and the file itself still grows as it fills
+// (in steps of bbolt's AllocSize, 16 MiB, sparse until written).
+const initialMmapSize = 1 << 30
+
 // boltOptions are the bbolt settings of every DB; the raw baseline benchmark
 // uses them too, so the comparison is like for like.
 func boltOptions(timeout time.Duration) *bbolt.Options {
-	return &bbolt.Options{Timeout: timeout, FreelistType: bbolt.FreelistArrayType}
+	o := &bbolt.Options{Timeout: timeout, FreelistType: bbolt.FreelistArrayType}
+	if strconv.IntSize == 64 {
+		o.InitialMmapSize = initialMmapSize
+	}
+	return o
 }
 
 // Open opens or creates the database file at path and starts the committer
@@ -158,7 +182,11 @@ func Open(path string, opts ...Option) (*DB, error) {
 		opt(&o)
 	}
 	bo := boltOptions(o.timeout)
-	bo.MaxSize = o.maxSize
+	if o.maxSize > 0 {
+		// bbolt counts the next growth step (AllocSize past the mapped
+		// size) against MaxSize, which a small cap cannot hold.
+		bo.MaxSize, bo.InitialMmapSize = o.maxSize, 0
+	}
 	bdb, err := bbolt.Open(path, 0o600, bo)
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("store: open %s: database is locked by another process: %w", path, err)
@@ -192,8 +220,41 @@ func initSchema(tx *bbolt.Tx) error {
 	switch v := meta.Get(keySchema); {
 	case v == nil:
 		return meta.Put(keySchema, []byte(schemaVersion))
+	case string(v) == "1":
+		return upgradeSchema(tx, meta)
 	case string(v) != schemaVersion:
 		return fmt.Errorf("schema version %q, this debrief reads %q", v, schemaVersion)
+	}
+	return nil
+}
+
+// upgradeSchema takes a schema-1 file to schema 2: it finds the late
+// entries already in its timelines (indexLate) and writes the new number.
+// The timeline entries themselves stay as they are, in JSON, and are read
+// in that encoding for good (decodeEntry tells the two apart by their
+// first byte); entries appended from now on are compact, and pages split
+// from now on are packed (timelineFill, dedupeFill).
+//
+// Rewriting the old entries instead would make Open read and write every
+// entry of a file that may hold millions, in a start-up that then takes
+// minutes, and would not shrink the file: bbolt never gives pages back to
+// the file system, it reuses them. A file is made small by copying it
+// (bbolt compact), which writes entries as they are, so the JSON decoder
+// stays either way; keeping it costs one byte compared per entry.
+func upgradeSchema(tx *bbolt.Tx, meta *bbolt.Bucket) error {
+	tls := tx.Bucket(bucketTimelines)
+	err := tls.ForEachBucket(func(name []byte) error {
+		n, ok := bot.ParseIncidentID(string(name))
+		if !ok {
+			return fmt.Errorf("timeline bucket %q", name)
+		}
+		return indexLate(tls.Bucket(name), tx.Bucket(bucketLate), uint64(n))
+	})
+	if err != nil {
+		return fmt.Errorf("upgrade schema 1 to %s: %w", schemaVersion, err)
+	}
+	if err := meta.Put(keySchema, []byte(schemaVersion)); err != nil {
+		return fmt.Errorf("upgrade schema 1 to %s: %w", schemaVersion, err)
 	}
 	return nil
 }
@@ -251,7 +312,9 @@ func (db *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
 }
 
 // View runs fn in a read-only transaction over a consistent snapshot. fn's
-// error is returned as is.
+// error is returned as is. Keep fn short (see store.Store.View): while it
+// runs, commits cannot reuse the pages it may read, and a commit that must
+// remap the file waits for it (BenchmarkAckWithReader).
 func (db *DB) View(ctx context.Context, fn func(store.ReadTx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err

@@ -433,7 +433,7 @@ func TestOpenRefusesOtherSchema(t *testing.T) {
 		db.Close()
 		t.Fatal("Open of a schema 99 file succeeded")
 	}
-	if want := `schema version "99", this debrief reads "1"`; !strings.Contains(err.Error(), want) {
+	if want := `schema version "99", this debrief reads "` + schemaVersion + `"`; !strings.Contains(err.Error(), want) {
 		t.Errorf("Open = %v, want an error containing %q", err, want)
 	}
 	// The refusal released the file: a tool may open it now.

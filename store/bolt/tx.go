@@ -100,13 +100,14 @@ func (t *tx) Timeline(incidentID string) ([]bot.TimelineEvent, error) {
 	if !ok {
 		return nil, noIncident(incidentID)
 	}
-	tl := t.btx.Bucket(bucketTimelines).Bucket([]byte(bot.IncidentID(n)))
+	id := bot.IncidentID(n)
+	tl := t.btx.Bucket(bucketTimelines).Bucket([]byte(id))
 	if tl == nil {
 		return nil, noIncident(incidentID)
 	}
 	evs := []bot.TimelineEvent{}
 	err := tl.ForEach(func(k, v []byte) error {
-		ev, err := decodeEvent(v)
+		ev, err := decodeEntry(id, k, v)
 		if err != nil {
 			return fmt.Errorf("store: timeline %s: %x: %w", incidentID, k, err)
 		}
@@ -494,17 +495,19 @@ func (t *tx) Remember(key string, now, expires time.Time) (bool, error) {
 	return false, nil
 }
 
-// timelineBucket is the incident's timeline bucket, or ENOTFOUND.
-func (t *tx) timelineBucket(incidentID string) (*bbolt.Bucket, error) {
+// timelineBucket is the incident's timeline bucket and its canonical ID
+// (the bucket's name), or ENOTFOUND.
+func (t *tx) timelineBucket(incidentID string) (*bbolt.Bucket, string, error) {
 	n, ok := bot.ParseIncidentID(incidentID)
 	if !ok {
-		return nil, noIncident(incidentID)
+		return nil, "", noIncident(incidentID)
 	}
-	tl := t.btx.Bucket(bucketTimelines).Bucket([]byte(bot.IncidentID(n)))
+	id := bot.IncidentID(n)
+	tl := t.btx.Bucket(bucketTimelines).Bucket([]byte(id))
 	if tl == nil {
-		return nil, noIncident(incidentID)
+		return nil, "", noIncident(incidentID)
 	}
-	return tl, nil
+	return tl, id, nil
 }
 
 // TimelinePage returns the entries at positions [offset, offset+limit) in
@@ -513,7 +516,7 @@ func (t *tx) timelineBucket(incidentID string) (*bbolt.Bucket, error) {
 // walks keys without decoding values, from whichever end is nearer, so
 // the last page of a 100k-entry timeline costs little more than the first.
 func (t *tx) TimelinePage(incidentID string, offset, limit int) ([]bot.TimelineEvent, int, error) {
-	tl, err := t.timelineBucket(incidentID)
+	tl, id, err := t.timelineBucket(incidentID)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -537,7 +540,7 @@ func (t *tx) TimelinePage(incidentID string, offset, limit int) ([]bot.TimelineE
 		}
 	}
 	for i := offset; i < end && k != nil; i++ {
-		ev, err := decodeEvent(v)
+		ev, err := decodeEntry(id, k, v)
 		if err != nil {
 			return nil, 0, fmt.Errorf("store: timeline %s: %x: %w", incidentID, k, err)
 		}
@@ -547,12 +550,15 @@ func (t *tx) TimelinePage(incidentID string, offset, limit int) ([]bot.TimelineE
 	return page, total, nil
 }
 
-// TimelineSince finds the entries with Seq in (after, after+limit] by the
-// Seq in the last 8 bytes of each key, decoding only those. Keys are
-// nearly in Seq order (RecordedAt is the commit time), so the walk starts
-// from the nearer end and stops once it has them all.
+// TimelineSince finds the entries with Seq in (after, after+limit]: the
+// late ones (keyed well in the past, see lateWindow) in the late index, the
+// others by the Seq in the last 8 bytes of each key, walking from the
+// nearer end, decoding only those it returns, and stopping where
+// lateWindow's invariant says none of them can be further: the cost is the
+// entries returned and a lateWindow's worth of keys, however long the
+// timeline and wherever recovered entries sit in it.
 func (t *tx) TimelineSince(incidentID string, after uint64, limit int) ([]bot.TimelineEvent, error) {
-	tl, err := t.timelineBucket(incidentID)
+	tl, id, err := t.timelineBucket(incidentID)
 	if err != nil {
 		return nil, err
 	}
@@ -563,23 +569,79 @@ func (t *tx) TimelineSince(incidentID string, after uint64, limit int) ([]bot.Ti
 	hi := min(after+uint64(limit), last)
 	want := int(hi - after)
 	evs := make([]bot.TimelineEvent, 0, want)
-	c := tl.Cursor()
-	first, next := c.First, c.Next
-	if after > last-hi {
-		first, next = c.Last, c.Prev
-	}
-	for k, v := first(); k != nil && len(evs) < want; k, v = next() {
-		if len(k) != 16 {
-			continue
-		}
-		if seq := binary.BigEndian.Uint64(k[8:]); seq <= after || seq > hi {
-			continue
-		}
-		ev, err := decodeEvent(v)
+	decode := func(k, v []byte) error {
+		ev, err := decodeEntry(id, k, v)
 		if err != nil {
-			return nil, fmt.Errorf("store: timeline %s: %x: %w", incidentID, k, err)
+			return fmt.Errorf("store: timeline %s: %x: %w", incidentID, k, err)
 		}
 		evs = append(evs, ev)
+		return nil
+	}
+
+	n, _ := bot.ParseIncidentID(id)
+	late := t.btx.Bucket(bucketLate)
+	var lateSeqs map[uint64]bool
+	lc, end := late.Cursor(), lateKey(uint64(n), hi)
+	for lk, k := lc.Seek(lateKey(uint64(n), after+1)); lk != nil && bytes.Compare(lk, end) <= 0; lk, k = lc.Next() {
+		v := tl.Get(k)
+		if v == nil {
+			return nil, fmt.Errorf("store: timeline %s: late index names missing entry %x", incidentID, k)
+		}
+		if err := decode(k, v); err != nil {
+			return nil, err
+		}
+		if lateSeqs == nil {
+			lateSeqs = map[uint64]bool{}
+		}
+		lateSeqs[binary.BigEndian.Uint64(lk[8:])] = true
+	}
+
+	c := tl.Cursor()
+	var bound int64 // the key time past which the walk stops, once set
+	bounded := false
+	if after > last-hi {
+		// Back from the end. Once past an entry A with Seq <= after, an
+		// entry still wanted that is not late is keyed at most lateWindow
+		// before A.
+		for k, v := c.Last(); k != nil && len(evs) < want; k, v = c.Prev() {
+			if len(k) != 16 {
+				continue
+			}
+			if bounded && bound-keyTime(k) > int64(lateWindow) {
+				break
+			}
+			switch seq := binary.BigEndian.Uint64(k[8:]); {
+			case seq > after && seq <= hi:
+				if !lateSeqs[seq] {
+					if err := decode(k, v); err != nil {
+						return nil, err
+					}
+				}
+			case seq <= after && !bounded:
+				bounded, bound = true, keyTime(k)
+			}
+		}
+	} else {
+		// On from the start. Once past an entry C with Seq > hi that is
+		// not late, every entry wanted is keyed at most lateWindow after C.
+		for k, v := c.First(); k != nil && len(evs) < want; k, v = c.Next() {
+			if len(k) != 16 {
+				continue
+			}
+			if bounded && keyTime(k)-bound > int64(lateWindow) {
+				break
+			}
+			switch seq := binary.BigEndian.Uint64(k[8:]); {
+			case seq > after && seq <= hi:
+				if !lateSeqs[seq] {
+					if err := decode(k, v); err != nil {
+						return nil, err
+					}
+				}
+			case seq > hi && !bounded && late.Get(lateKey(uint64(n), seq)) == nil:
+				bounded, bound = true, keyTime(k)
+			}
+		}
 	}
 	slices.SortFunc(evs, func(a, b bot.TimelineEvent) int { return cmp.Compare(a.Seq, b.Seq) })
 	return evs, nil
@@ -609,7 +671,7 @@ func cursorKey(c store.TimelineCursor) []byte {
 // TimelineAfter seeks to the cursor's key and reads forward: the cost is
 // the page's, not the timeline's.
 func (t *tx) TimelineAfter(incidentID string, after store.TimelineCursor, limit int) ([]bot.TimelineEvent, error) {
-	tl, err := t.timelineBucket(incidentID)
+	tl, id, err := t.timelineBucket(incidentID)
 	if err != nil {
 		return nil, err
 	}
@@ -629,7 +691,7 @@ func (t *tx) TimelineAfter(incidentID string, after store.TimelineCursor, limit 
 		}
 	}
 	for ; k != nil && len(evs) < limit; k, v = c.Next() {
-		ev, err := decodeEvent(v)
+		ev, err := decodeEntry(id, k, v)
 		if err != nil {
 			return nil, fmt.Errorf("store: timeline %s: %x: %w", incidentID, k, err)
 		}
@@ -640,7 +702,7 @@ func (t *tx) TimelineAfter(incidentID string, after store.TimelineCursor, limit 
 
 // TimelineTail walks back from the last key: the cost is n entries'.
 func (t *tx) TimelineTail(incidentID string, n int) ([]bot.TimelineEvent, int, error) {
-	tl, err := t.timelineBucket(incidentID)
+	tl, id, err := t.timelineBucket(incidentID)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -648,7 +710,7 @@ func (t *tx) TimelineTail(incidentID string, n int) ([]bot.TimelineEvent, int, e
 	evs := []bot.TimelineEvent{}
 	c := tl.Cursor()
 	for k, v := c.Last(); k != nil && len(evs) < n; k, v = c.Prev() {
-		ev, err := decodeEvent(v)
+		ev, err := decodeEntry(id, k, v)
 		if err != nil {
 			return nil, 0, fmt.Errorf("store: timeline %s: %x: %w", incidentID, k, err)
 		}

@@ -176,6 +176,57 @@ func (t *tx) scanOpts(start, end string, limit int64, opts ...clientv3.OpOption)
 	return out, nil
 }
 
+// scanLast returns the last n keys of [start, end) in key order, this
+// transaction's writes included: one range read, sorted descending by etcd
+// so that it reads n keys however many the range holds.
+func (t *tx) scanLast(start, end string, n int64) ([]kv, error) {
+	if t.err != nil {
+		return nil, t.err
+	}
+	resp, err := t.s.cli.Get(t.ctx, start, t.revOpts(clientv3.WithRange(end), clientv3.WithLimit(n),
+		clientv3.WithSort(clientv3.SortByKey, clientv3.SortDescend))...)
+	if err != nil {
+		return nil, t.fail("read "+start, err)
+	}
+	if t.rev == 0 {
+		t.rev = resp.Header.Revision
+	}
+	t.ranges = append(t.ranges, keyRange{start, end})
+	out := make([]kv, 0, len(resp.Kvs))
+	for _, x := range resp.Kvs {
+		k := string(x.Key)
+		if v, ok := t.writes[k]; ok {
+			if v != nil {
+				out = append(out, kv{key: k, val: []byte(*v), ok: true})
+			}
+			continue
+		}
+		out = append(out, kv{key: k, val: x.Value, create: x.CreateRevision, ok: true})
+	}
+	slices.Reverse(out)
+	// This transaction's own new keys in the range, from where etcd
+	// stopped (the smallest key it returned) when it stopped at the limit.
+	if resp.More && len(resp.Kvs) > 0 {
+		start = string(resp.Kvs[len(resp.Kvs)-1].Key)
+	}
+	added := false
+	for k, v := range t.writes {
+		if v == nil || k < start || k >= end {
+			continue
+		}
+		i := sort.Search(len(out), func(i int) bool { return out[i].key >= k })
+		if i < len(out) && out[i].key == k {
+			continue
+		}
+		out = append(out, kv{key: k, val: []byte(*v), ok: true})
+		added = true
+	}
+	if added {
+		sort.Slice(out, func(i, j int) bool { return out[i].key < out[j].key })
+	}
+	return out[max(0, len(out)-int(n)):], nil
+}
+
 func (t *tx) scanPrefix(prefix string) ([]kv, error) {
 	return t.scan(prefix, clientv3.GetPrefixRangeEnd(prefix))
 }
@@ -928,10 +979,11 @@ func (t *tx) TimelineAfter(incidentID string, after store.TimelineCursor, limit 
 	if err != nil {
 		return nil, err
 	}
-	return t.decodeAll(id, kvs)
+	// With this transaction's own entries, the scan may return more.
+	return t.decodeAll(id, kvs[:min(len(kvs), limit)])
 }
 
-// TimelineTail is one range read of the last n keys, newest first.
+// TimelineTail is one range read of the last n keys (scanLast).
 func (t *tx) TimelineTail(incidentID string, n int) ([]bot.TimelineEvent, int, error) {
 	id, err := t.incident(incidentID)
 	if err != nil {
@@ -945,12 +997,10 @@ func (t *tx) TimelineTail(incidentID string, n int) ([]bot.TimelineEvent, int, e
 		return []bot.TimelineEvent{}, int(total), nil
 	}
 	prefix := t.timelinePrefix(id)
-	kvs, err := t.scanOpts(prefix, clientv3.GetPrefixRangeEnd(prefix), int64(n),
-		clientv3.WithSort(clientv3.SortByKey, clientv3.SortDescend))
+	kvs, err := t.scanLast(prefix, clientv3.GetPrefixRangeEnd(prefix), int64(n))
 	if err != nil {
 		return nil, 0, err
 	}
-	slices.Reverse(kvs)
 	evs, err := t.decodeAll(id, kvs)
 	return evs, int(total), err
 }

@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"TimelinePages", testTimelinePages},
 		{"TimelineCursors", testTimelineCursors},
 		{"IncidentsAfter", testIncidentsAfter},
+		{"CursorsSeeOwnWrites", testCursorsSeeOwnWrites},
 		{"AppendReturnsStored", testAppendReturnsStored},
 		{"AppendRefuses", testAppendRefuses},
 		{"AppendRefusalIsolated", testAppendRefusalIsolated},
@@ -1125,6 +1126,86 @@ func testTimelineCursors(t *testing.T, s store.Store) {
 		wantCode(t, "TimelineTail(INC-99)", err, bot.ENOTFOUND)
 		return nil
 	})
+}
+
+// testCursorsSeeOwnWrites: in a transaction that appended entries (one in
+// the past, among the committed ones, and two after them) and put an
+// incident, the cursor reads see those writes in their places, and return
+// no more than asked.
+func testCursorsSeeOwnWrites(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	inc := declare(t, s, "db latency")
+	for i, text := range []string{"a", "c", "e"} {
+		if _, _, err := s.Append(ctx, event(inc.ID, text, t0.Add(time.Duration(2*i+1)*time.Second))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := s.Update(ctx, func(tx store.Tx) error {
+		for _, ev := range []bot.TimelineEvent{
+			event(inc.ID, "b", t0.Add(2*time.Second)),
+			event(inc.ID, "f", t0.Add(6*time.Second)),
+			event(inc.ID, "g", t0.Add(7*time.Second)),
+		} {
+			if _, _, err := tx.AppendEvent(ev); err != nil {
+				return err
+			}
+		}
+		for _, tc := range []struct {
+			n    int
+			want []string
+		}{{1, []string{"g"}}, {2, []string{"f", "g"}}, {4, []string{"c", "e", "f", "g"}}, {9, []string{"a", "b", "c", "e", "f", "g"}}} {
+			tail, total, err := tx.TimelineTail(inc.ID, tc.n)
+			if err != nil {
+				return err
+			}
+			if got := texts(tail); total != 6 || !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("TimelineTail(%d) in the transaction = %v, %d, want %v, 6", tc.n, got, total, tc.want)
+			}
+		}
+		page, err := tx.TimelineAfter(inc.ID, store.TimelineCursor{}, 2)
+		if err != nil {
+			return err
+		}
+		if got := texts(page); !reflect.DeepEqual(got, []string{"a", "b"}) {
+			t.Errorf("TimelineAfter(start, 2) in the transaction = %v, want [a b]", got)
+		}
+		page, err = tx.TimelineAfter(inc.ID, store.CursorOf(page[1]), 3)
+		if err != nil {
+			return err
+		}
+		if got := texts(page); !reflect.DeepEqual(got, []string{"c", "e", "f"}) {
+			t.Errorf("TimelineAfter(b, 3) in the transaction = %v, want [c e f]", got)
+		}
+		since, err := tx.TimelineSince(inc.ID, 3, 2)
+		if err != nil {
+			return err
+		}
+		if got := texts(since); !reflect.DeepEqual(got, []string{"b", "f"}) {
+			t.Errorf("TimelineSince(3, 2) in the transaction = %v, want [b f]", got)
+		}
+		n, err := tx.NextIncidentNumber()
+		if err != nil {
+			return err
+		}
+		if err := tx.PutIncident(&bot.Incident{ID: bot.IncidentID(n), Number: n, Title: "in tx", Kind: bot.KindReal,
+			Severity: bot.SEV2, Status: bot.StatusInvestigating, DeclaredAt: t0}); err != nil {
+			return err
+		}
+		incs, err := tx.IncidentsAfter(0, 5, nil)
+		if err != nil {
+			return err
+		}
+		if len(incs) != 2 || incs[1].Title != "in tx" {
+			t.Errorf("IncidentsAfter in the transaction = %d incidents, want 2, the new one last", len(incs))
+		}
+		if incs, err := tx.IncidentsAfter(0, 1, nil); err != nil || len(incs) != 1 {
+			t.Errorf("IncidentsAfter(0, 1) in the transaction = %d incidents, %v, want 1", len(incs), err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 // testIncidentsAfter: IncidentsAfter pages the incidents by number, and
