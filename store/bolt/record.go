@@ -42,8 +42,9 @@ const (
 	flagRecovered                // TimelineEvent.Recovered
 	flagDedupe                   // the dedupe key, whole
 	flagDedupeMsg                // the dedupe key less its MessageID suffix
+	flagAfterClose               // TimelineEvent.AfterClose
 
-	flagsKnown = flagAtZone | flagPlatformAt | flagPlatformZone | flagRecovered | flagDedupe | flagDedupeMsg
+	flagsKnown = flagAtZone | flagPlatformAt | flagPlatformZone | flagRecovered | flagDedupe | flagDedupeMsg | flagAfterClose
 )
 
 // record is the schema-1 stored form of a timeline entry: bot.TimelineEvent
@@ -77,6 +78,9 @@ func encodeCompact(b []byte, ev *bot.TimelineEvent) []byte {
 		if !pUTC {
 			flags |= flagPlatformZone
 		}
+	}
+	if ev.AfterClose {
+		flags |= flagAfterClose
 	}
 	if ev.Recovered {
 		flags |= flagRecovered
@@ -158,6 +162,7 @@ func decodeEntry(incidentID string, k, v []byte) (bot.TimelineEvent, error) {
 		IncidentID: incidentID,
 		RecordedAt: time.Unix(0, int64(binary.BigEndian.Uint64(k[:8]))).UTC(),
 		Recovered:  flags&flagRecovered != 0,
+		AfterClose: flags&flagAfterClose != 0,
 	}
 	var kind, platform string
 	for _, dst := range [...]*string{&kind, &platform, &ev.Author.ID, &ev.Author.Name, &ev.Text, &ev.URL, &ev.MessageID, &ev.ThreadID} {
