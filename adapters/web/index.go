@@ -26,6 +26,8 @@ import (
 // it from scratch (`debrief reindex`).
 type Index struct {
 	idx bleve.Index
+	// rankLimit is the const rankLimit; tests lower it.
+	rankLimit int
 }
 
 // The document types and fields. Entries carry their incident's severity,
@@ -51,31 +53,42 @@ const (
 func cursorKey(id string) []byte { return []byte("cursor/" + id) }
 
 func newMapping() mapping.IndexMapping {
-	text := bleve.NewTextFieldMapping()
+	// No field goes into bleve's composite _all field (every query names
+	// its field), and none keeps doc values (nothing sorts or facets by a
+	// field): both would only grow the index the searches read.
+	field := func(f *mapping.FieldMapping, store bool) *mapping.FieldMapping {
+		f.Store = store
+		f.IncludeInAll = false
+		f.DocValues = false
+		return f
+	}
+	// text keeps term vectors: phrase queries and the highlights need the
+	// positions.
+	text := field(bleve.NewTextFieldMapping(), true)
 	text.Analyzer = standard.Name
-	text.Store = true
 	text.IncludeTermVectors = true
-	kw := bleve.NewKeywordFieldMapping()
-	kw.Analyzer = keyword.Name
-	kw.Store = true
-	num := bleve.NewNumericFieldMapping()
-	num.Store = true
-	at := bleve.NewDateTimeFieldMapping()
-	at.Store = true
+	// Filters match whole values. Tags keep their frequencies and norms:
+	// Similar ranks by them.
+	filter := func(store, scored bool) *mapping.FieldMapping {
+		f := field(bleve.NewKeywordFieldMapping(), store)
+		f.Analyzer = keyword.Name
+		f.IncludeTermVectors = false
+		f.SkipFreqNorm = !scored
+		return f
+	}
+	title := field(bleve.NewTextFieldMapping(), true)
+	title.Index = false
+	title.IncludeTermVectors = false
 
 	doc := bleve.NewDocumentStaticMapping()
 	doc.AddFieldMappingsAt(fText, text)
-	stored := bleve.NewTextFieldMapping()
-	stored.Analyzer = standard.Name
-	stored.Store = true
-	stored.Index = false
-	doc.AddFieldMappingsAt(fTitle, stored)
-	doc.AddFieldMappingsAt(fIncident, kw)
-	doc.AddFieldMappingsAt(fSev, kw)
-	doc.AddFieldMappingsAt(fKind, kw)
-	doc.AddFieldMappingsAt(fTag, kw)
-	doc.AddFieldMappingsAt(fSeq, num)
-	doc.AddFieldMappingsAt(fAt, at)
+	doc.AddFieldMappingsAt(fTitle, title)
+	doc.AddFieldMappingsAt(fIncident, filter(true, false))
+	doc.AddFieldMappingsAt(fSev, filter(false, false))
+	doc.AddFieldMappingsAt(fKind, filter(false, false))
+	doc.AddFieldMappingsAt(fTag, filter(false, true))
+	doc.AddFieldMappingsAt(fSeq, field(bleve.NewNumericFieldMapping(), true))
+	doc.AddFieldMappingsAt(fAt, field(bleve.NewDateTimeFieldMapping(), true))
 
 	m := bleve.NewIndexMapping()
 	m.DefaultAnalyzer = standard.Name
@@ -94,7 +107,7 @@ func OpenIndex(path string) (*Index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("web: open index %s: %w", path, err)
 	}
-	return &Index{idx: idx}, nil
+	return &Index{idx: idx, rankLimit: rankLimit}, nil
 }
 
 // runtimeConfig is how the index is opened. bleve waits for the lock of
@@ -118,7 +131,7 @@ func CreateIndex(path string) (*Index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("web: create index %s: %w", path, err)
 	}
-	return &Index{idx: idx}, nil
+	return &Index{idx: idx, rankLimit: rankLimit}, nil
 }
 
 // Close closes the index.
@@ -202,24 +215,88 @@ type Piece struct {
 
 // Results is one page of hits.
 type Results struct {
-	Hits  []Hit
-	Total uint64
-	Took  time.Duration
+	Hits []Hit
+	// Total is how many documents match; when Ranked is false, more than
+	// Total do, and More says whether a next page has hits.
+	Total  uint64
+	Ranked bool
+	More   bool
+	Took   time.Duration
 }
 
+// rankLimit is how many matches a search ranks. Ranking a query means
+// scoring every document it matches, and over 1M timeline entries a
+// common word matches 100k of them: 30 ms and more (README, "The
+// archive's benchmarks"). A query matching fewer is ranked by relevance
+// and counted exactly; one matching more lists its hits unranked, in the
+// index's order, and the search stops at the page's last hit.
+const rankLimit = 1000
+
 // Search runs q and returns hits [from, from+size).
+//
+// It asks the index up to three times, each cheaper than one ranked search
+// over every match: how many match, up to rankLimit (unscored: the index
+// stops there, and intersects words as bitmaps); which ones, when fewer;
+// and the page, either ranked among those alone or unranked.
 func (x *Index) Search(ctx context.Context, q Query, from, size int) (Results, error) {
-	req := bleve.NewSearchRequestOptions(q.bleve(), size, from, false)
+	start := time.Now()
+	bq := q.bleve()
+	run := func(req *bleve.SearchRequest) (*bleve.SearchResult, error) {
+		res, err := x.idx.SearchInContext(ctx, req)
+		if err != nil {
+			return nil, fmt.Errorf("web: search: %w", err)
+		}
+		return res, nil
+	}
+	// Only the last of rankLimit matches is returned, so that counting
+	// loads no document.
+	count := bleve.NewSearchRequestOptions(bq, 1, x.rankLimit-1, false)
+	count.Score = bleve.ScoreNone
+	counted, err := run(count)
+	if err != nil {
+		return Results{}, err
+	}
+	out := Results{Total: counted.Total, Ranked: counted.Total < uint64(x.rankLimit)}
+	page := bq
+	if out.Ranked {
+		if out.Total == 0 || uint64(from) >= out.Total {
+			out.Took = time.Since(start)
+			return out, nil
+		}
+		which := bleve.NewSearchRequestOptions(bq, int(out.Total), 0, false)
+		which.Score = bleve.ScoreNone
+		found, err := run(which)
+		if err != nil {
+			return Results{}, err
+		}
+		ids := make([]string, 0, len(found.Hits))
+		for _, h := range found.Hits {
+			ids = append(ids, h.ID)
+		}
+		// Scoring walks the matches' postings only: the conjunction skips
+		// to the listed documents.
+		page = bleve.NewConjunctionQuery(bleve.NewDocIDQuery(ids), bq)
+	}
+	req := bleve.NewSearchRequestOptions(page, size, from, false)
+	if !out.Ranked {
+		// One more than the page tells whether there is a next one.
+		req.Size = size + 1
+		req.Score = bleve.ScoreNone
+	}
 	req.Fields = []string{fIncident, fTitle, fSeq, fAt, fText}
 	req.IncludeLocations = true
-	res, err := x.idx.SearchInContext(ctx, req)
+	res, err := run(req)
 	if err != nil {
-		return Results{}, fmt.Errorf("web: search: %w", err)
+		return Results{}, err
 	}
-	out := Results{Total: res.Total, Took: res.Took}
-	for _, h := range res.Hits {
+	hits := res.Hits
+	if !out.Ranked && len(hits) > size {
+		hits, out.More = hits[:size], true
+	}
+	for _, h := range hits {
 		out.Hits = append(out.Hits, hitOf(h))
 	}
+	out.Took = time.Since(start)
 	return out, nil
 }
 
@@ -298,6 +375,25 @@ func incidentsOnly() query.Query {
 	q := bleve.NewNumericRangeInclusiveQuery(&zero, &zero, &yes, &yes)
 	q.SetField(fSeq)
 	return q
+}
+
+// Compact merges the index's segments into one. A search walks every
+// segment, and a reindex leaves dozens that the background merger takes
+// minutes to fold: searches right after it were twice as slow (README,
+// "The archive's benchmarks").
+func (x *Index) Compact(ctx context.Context) error {
+	adv, err := x.idx.Advanced()
+	if err != nil {
+		return fmt.Errorf("web: compact index: %w", err)
+	}
+	s, ok := adv.(*scorch.Scorch)
+	if !ok {
+		return nil
+	}
+	if err := s.ForceMerge(ctx, nil); err != nil {
+		return fmt.Errorf("web: compact index: %w", err)
+	}
+	return nil
 }
 
 // Sync returns once everything indexed so far is on disk: batches return

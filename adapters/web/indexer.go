@@ -239,6 +239,9 @@ func Reindex(ctx context.Context, s store.Store, path string) (int, error) {
 			return total, err
 		}
 		if n == 0 {
+			if err := idx.Compact(ctx); err != nil {
+				return total, err
+			}
 			return total, idx.Sync(ctx)
 		}
 	}

@@ -155,8 +155,12 @@ func (q Query) bleve() query.Query {
 		r.SetField(fAt)
 		must = append(must, r)
 	}
-	if len(must) == 0 {
+	switch len(must) {
+	case 0:
 		return bleve.NewMatchNoneQuery()
+	case 1:
+		// A conjunction of one clause costs a second searcher per hit.
+		return must[0]
 	}
 	return bleve.NewConjunctionQuery(must...)
 }

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -166,6 +168,57 @@ func TestSearch(t *testing.T) {
 	a.index()
 	if _, body, _ := a.get("/search?q=zebra"); !strings.Contains(body, "<mark>zebra</mark>") {
 		t.Errorf("zebra not found after indexing")
+	}
+}
+
+// TestSearchUnranked: a query matching rankLimit entries or more lists
+// them unranked, page after page, without a page count; one matching
+// fewer is ranked and counted. Either way every hit matches and is
+// highlighted.
+func TestSearchUnranked(t *testing.T) {
+	a := newArchive(t)
+	a.idx.rankLimit = 10
+	inc := a.declare("pineapple outage", bot.SEV2, bot.KindReal)
+	for i := range 45 {
+		a.say(inc.ID, bot.EventMessage, fmt.Sprintf("mango %d is ripe", i), t0.Add(time.Duration(i+2)*time.Minute))
+	}
+	for i := range 3 {
+		a.say(inc.ID, bot.EventMessage, fmt.Sprintf("papaya %d papaya", i), t0.Add(time.Duration(i+50)*time.Minute))
+	}
+	a.say(inc.ID, bot.EventMessage, "a papaya fell", t0.Add(60*time.Minute))
+	a.index()
+
+	seen := map[string]bool{}
+	for n := 1; n <= 3; n++ {
+		code, body, _ := a.get(fmt.Sprintf("/search?q=mango&page=%d", n))
+		if code != 200 {
+			t.Fatalf("page %d = %d", n, code)
+		}
+		mustContain(t, "mango unranked", body, "matches or more, unranked", "page "+strconv.Itoa(n)+" ", "<mark>mango</mark>")
+		mustLack(t, "mango unranked", body, " of 3")
+		if got, want := strings.Contains(body, `rel="next"`), n < 3; got != want {
+			t.Errorf("page %d: next link %v, want %v", n, got, want)
+		}
+		for _, m := range regexp.MustCompile(`seq=(\d+)#`).FindAllStringSubmatch(body, -1) {
+			if seen[m[1]] {
+				t.Errorf("page %d repeats entry %s", n, m[1])
+			}
+			seen[m[1]] = true
+		}
+	}
+	if len(seen) != 45 {
+		t.Errorf("3 pages hold %d entries, want the 45 that match", len(seen))
+	}
+	if code, _, _ := a.get("/search?q=mango&page=4"); code != 404 {
+		t.Errorf("page 4 = %d, want 404", code)
+	}
+
+	// Fewer than the limit: counted, ranked (the message saying it twice
+	// first), paged with a count.
+	_, body, _ := a.get("/search?q=papaya")
+	mustContain(t, "papaya ranked", body, "4 matches, best first", "page 1 of 1", "<mark>papaya</mark>")
+	if first, fell := strings.Index(body, "papaya</mark> 0"), strings.Index(body, "<mark>papaya</mark> fell"); first < 0 || fell < first {
+		t.Errorf("papaya: the message saying it once ranks before those saying it twice")
 	}
 }
 
