@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -411,6 +412,8 @@ func BenchmarkCommitToSearchable(b *testing.B) {
 	a := newArchive(b)
 	ids := fill(b, a.store, 10000, 2)
 	a.index()
+	ticks := &tickLog{}
+	a.x.Log = slog.New(ticks)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- a.x.Run(ctx) }()
@@ -467,4 +470,38 @@ func BenchmarkCommitToSearchable(b *testing.B) {
 	b.ReportMetric(float64(lat[(len(lat)-1)*95/100].Milliseconds()), "p95_ms")
 	b.ReportMetric(float64(lat[len(lat)-1].Milliseconds()), "max_ms")
 	b.ReportMetric(float64(k.Load()), "background_appends")
+	took := ticks.took()
+	if len(took) > 0 {
+		b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "tick_p50_ms")
+		b.ReportMetric(float64(took[len(took)-1].Microseconds())/1000, "tick_max_ms")
+	}
+}
+
+// tickLog collects how long the Run loop's Ticks took, from its log.
+type tickLog struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func (l *tickLog) Enabled(context.Context, slog.Level) bool { return true }
+func (l *tickLog) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *tickLog) WithGroup(string) slog.Handler            { return l }
+func (l *tickLog) Handle(_ context.Context, r slog.Record) error {
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "took" {
+			l.mu.Lock()
+			l.d = append(l.d, a.Value.Duration())
+			l.mu.Unlock()
+		}
+		return true
+	})
+	return nil
+}
+
+func (l *tickLog) took() []time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	d := slices.Clone(l.d)
+	slices.Sort(d)
+	return d
 }

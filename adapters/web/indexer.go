@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"github.com/blevesearch/bleve/v2"
 	"log/slog"
+	"math"
 	"slices"
 	"strconv"
 	"sync"
@@ -27,8 +28,8 @@ import (
 // whose timeline grew gets its new entries (TimelineSince) and its own
 // document indexed, with the cursor, in one batch. Every workflows verb
 // that changes an incident appends to its timeline; what changes an
-// incident without an entry (a channel created) is caught by a sweep of
-// all incidents every SweepEvery.
+// incident without an entry (a channel created) is caught by a sweep that
+// rereads every incident every SweepEvery, a share of them each Tick.
 type Indexer struct {
 	Store   store.Store
 	Index   *Index
@@ -39,15 +40,16 @@ type Indexer struct {
 	// Ticks, when set, replaces Run's ticker: each time received is a
 	// Tick's now. Tests drive Run with it on an injected clock.
 	Ticks <-chan time.Time
-	// SweepEvery is how often a Tick rereads every incident; a minute
-	// when zero.
+	// SweepEvery is how often every incident is reread; a minute when
+	// zero.
 	SweepEvery time.Duration
 	// Batch bounds the entries indexed per incident per Tick, so that a
 	// 100k-entry timeline is indexed in steps that each commit, and the
 	// size of each index batch.
 	Batch int
 
-	lastSweep time.Time
+	lastTick time.Time
+	sweepAt  int // where in the catalog the next Tick's share starts
 	// followed is each incident's timeline length as last followed into
 	// the index: a Tick skips the incidents whose length is unchanged
 	// without reading the index, so that its cost is the incidents that
@@ -60,13 +62,31 @@ const defaultBatch = 5000
 // Tick indexes what was committed since the last Tick and returns how many
 // entries it indexed.
 func (x *Indexer) Tick(ctx context.Context, now time.Time) (int, error) {
-	sweep := false
 	every := x.SweepEvery
 	if every <= 0 {
 		every = time.Minute
 	}
-	if x.lastSweep.IsZero() || now.Sub(x.lastSweep) >= every {
-		sweep, x.lastSweep = true, now
+	// Every SweepEvery each incident is reread. Not all in one Tick:
+	// over 10k incidents that took seconds, and held up the entries
+	// committed meanwhile (commit to searchable, README). Each Tick
+	// rereads the share of them that the time since the last Tick is of
+	// SweepEvery, and all of them when that is the whole, or the catalog
+	// was never loaded.
+	share := 1.0
+	if x.Catalog.Ready() && !x.lastTick.IsZero() {
+		share = float64(now.Sub(x.lastTick)) / float64(every)
+	}
+	x.lastTick = now
+	full := share >= 1
+	var some []string
+	if !full {
+		known := x.Catalog.All()
+		k := min(len(known), int(math.Ceil(share*float64(len(known)))))
+		for range k {
+			x.sweepAt %= len(known)
+			some = append(some, known[x.sweepAt].ID)
+			x.sweepAt++
+		}
 	}
 	var lens map[string]uint64
 	var all []*bot.Incident
@@ -75,10 +95,21 @@ func (x *Indexer) Tick(ctx context.Context, now time.Time) (int, error) {
 		if lens, err = tx.TimelineLens(); err != nil {
 			return err
 		}
-		if sweep {
+		if full {
 			all, err = tx.Incidents()
+			return err
 		}
-		return err
+		for _, id := range some {
+			inc, err := tx.Incident(id)
+			if bot.ErrorCode(err) == bot.ENOTFOUND {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			all = append(all, inc)
+		}
+		return nil
 	})
 	if err != nil {
 		return 0, fmt.Errorf("web: index: %w", err)
@@ -86,7 +117,7 @@ func (x *Indexer) Tick(ctx context.Context, now time.Time) (int, error) {
 	if x.followed == nil {
 		x.followed = map[string]uint64{}
 	}
-	if sweep {
+	if len(all) > 0 {
 		b := x.Index.idx.NewBatch()
 		for _, inc := range all {
 			if x.Catalog.put(inc) {
@@ -100,6 +131,8 @@ func (x *Indexer) Tick(ctx context.Context, now time.Time) (int, error) {
 		if err := x.Index.idx.Batch(b); err != nil {
 			return 0, fmt.Errorf("web: index: %w", err)
 		}
+	}
+	if full {
 		x.Catalog.markReady()
 	}
 	ids := make([]string, 0, len(lens))
@@ -231,10 +264,13 @@ func (x *Indexer) Run(ctx context.Context) error {
 	}
 	now := time.Now()
 	for {
+		start := time.Now()
 		if n, err := x.Tick(ctx, now); err != nil && ctx.Err() == nil {
 			x.log().ErrorContext(ctx, "indexing failed", "err", err)
 		} else if n > 0 {
-			x.log().DebugContext(ctx, "indexed", "entries", n)
+			// took is the part of commit to searchable that is not the
+			// wait for the beat.
+			x.log().DebugContext(ctx, "indexed", "entries", n, "took", time.Since(start))
 		}
 		select {
 		case <-ctx.Done():

@@ -424,6 +424,61 @@ func TestIndexFollowsChanges(t *testing.T) {
 	}
 }
 
+// TestSweepInShares: between full sweeps, each Tick rereads its share of
+// the incidents, so that a change without an entry (and without a
+// timeline that grew) is indexed within SweepEvery, not all at once.
+func TestSweepInShares(t *testing.T) {
+	a := newArchive(t)
+	var incs []*bot.Incident
+	for i := range 10 {
+		incs = append(incs, a.declare(fmt.Sprintf("outage %d", i), bot.SEV3, bot.KindReal))
+	}
+	a.index()
+	a.x.SweepEvery = 10 * time.Second
+	clock := a.clock
+	tick := func() {
+		clock = clock.Add(time.Second)
+		if _, err := a.x.Tick(context.Background(), clock); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tick()
+	// A tenth of the incidents a Tick: one.
+	incs[4].Impact = "Wombats could not log in."
+	incs[4].Severity = bot.SEV1
+	a.put(incs[4])
+	for i := range 10 {
+		tick()
+		if found(t, a, "wombats") {
+			if i == 0 {
+				t.Errorf("the first Tick found the change: the sweep was not in shares")
+			}
+			break
+		}
+		if i == 9 {
+			t.Fatalf("a change without an entry is not indexed within SweepEvery")
+		}
+	}
+	// Its entries were re-filed under the new severity.
+	q, _ := ParseQuery("outage sev:1")
+	res, err := a.idx.Search(context.Background(), q, 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seqs := 0
+	for _, h := range res.Hits {
+		if h.IncidentID != incs[4].ID {
+			t.Errorf("sev:1 finds %s", h.IncidentID)
+		}
+		if h.Seq > 0 {
+			seqs++
+		}
+	}
+	if seqs != 1 {
+		t.Errorf("sev:1 finds %d of the changed incident's entries, want its declare entry", seqs)
+	}
+}
+
 // TestReindex: `debrief reindex` rebuilds from the store what the Indexer
 // built, and a second Tick on the result indexes nothing again.
 func TestReindex(t *testing.T) {
