@@ -54,8 +54,8 @@ func cursorKey(id string) []byte { return []byte("cursor/" + id) }
 
 func newMapping() mapping.IndexMapping {
 	// No field goes into bleve's composite _all field (every query names
-	// its field), and none keeps doc values (nothing sorts or facets by a
-	// field): both would only grow the index the searches read.
+	// its field), and none but at keeps doc values (nothing else sorts or
+	// facets): both would only grow the index the searches read.
 	field := func(f *mapping.FieldMapping, store bool) *mapping.FieldMapping {
 		f.Store = store
 		f.IncludeInAll = false
@@ -88,7 +88,11 @@ func newMapping() mapping.IndexMapping {
 	doc.AddFieldMappingsAt(fKind, filter(false, false))
 	doc.AddFieldMappingsAt(fTag, filter(false, true))
 	doc.AddFieldMappingsAt(fSeq, field(bleve.NewNumericFieldMapping(), true))
-	doc.AddFieldMappingsAt(fAt, field(bleve.NewDateTimeFieldMapping(), true))
+	// at keeps doc values: a search with fewer than rankLimit matches
+	// sorts them by it, newest first.
+	at := field(bleve.NewDateTimeFieldMapping(), true)
+	at.DocValues = true
+	doc.AddFieldMappingsAt(fAt, at)
 
 	m := bleve.NewIndexMapping()
 	m.DefaultAnalyzer = standard.Name
@@ -216,31 +220,34 @@ type Piece struct {
 // Results is one page of hits.
 type Results struct {
 	Hits []Hit
-	// Total is how many documents match; when Ranked is false, more than
-	// Total do, and More says whether a next page has hits.
+	// Total is how many documents match; when Ranked is false, at least
+	// as many do, and More says whether a next page has hits.
 	Total  uint64
 	Ranked bool
 	More   bool
 	Took   time.Duration
 }
 
-// rankLimit is how many matches a search ranks. Ranking a query means
-// scoring every document it matches, and over 1M timeline entries a
-// common word matches 100k of them: 30 ms and more (README, "The
-// archive's benchmarks"). A query matching fewer is ranked by relevance
-// and counted exactly; one matching more lists its hits unranked, in the
-// index's order, and the search stops at the page's last hit.
+// rankLimit is how many matches a search sorts. Sorting or ranking a
+// query's matches means visiting every one of them, and over 1M timeline
+// entries a common word matches 100k: 30 ms and more (README, "The
+// archive's benchmarks"). A query matching fewer is counted exactly and
+// listed newest first; one matching more is listed in the index's order,
+// and the search stops at the page's last hit.
 const rankLimit = 1000
 
 // Search runs q and returns hits [from, from+size).
 //
-// It asks the index up to three times, each cheaper than one ranked search
-// over every match: how many match, up to rankLimit (unscored: the index
-// stops there, and intersects words as bitmaps); which ones, when fewer;
-// and the page, either ranked among those alone or unranked.
+// It asks the index three times, each cheap. How many match, up to
+// rankLimit: unscored and without positions, so that the index
+// intersects the terms as bitmaps and stops at the limit (a phrase counts
+// as its words in any order there, a superset). Which match: all of them,
+// sorted newest first, when fewer than rankLimit; else only as far as the
+// page. Then the page's documents by ID. The matched words are found in
+// the page's texts here, not by the index: asking the index for their
+// positions makes it walk every matching term's postings.
 func (x *Index) Search(ctx context.Context, q Query, from, size int) (Results, error) {
 	start := time.Now()
-	bq := q.bleve()
 	run := func(req *bleve.SearchRequest) (*bleve.SearchResult, error) {
 		res, err := x.idx.SearchInContext(ctx, req)
 		if err != nil {
@@ -250,57 +257,70 @@ func (x *Index) Search(ctx context.Context, q Query, from, size int) (Results, e
 	}
 	// Only the last of rankLimit matches is returned, so that counting
 	// loads no document.
-	count := bleve.NewSearchRequestOptions(bq, 1, x.rankLimit-1, false)
+	count := bleve.NewSearchRequestOptions(q.superset(), 1, x.rankLimit-1, false)
 	count.Score = bleve.ScoreNone
 	counted, err := run(count)
 	if err != nil {
 		return Results{}, err
 	}
-	out := Results{Total: counted.Total, Ranked: counted.Total < uint64(x.rankLimit)}
-	page := bq
+	out := Results{Ranked: counted.Total < uint64(x.rankLimit)}
+	var which *bleve.SearchRequest
 	if out.Ranked {
-		if out.Total == 0 || uint64(from) >= out.Total {
-			out.Took = time.Since(start)
-			return out, nil
-		}
-		which := bleve.NewSearchRequestOptions(bq, int(out.Total), 0, false)
-		which.Score = bleve.ScoreNone
-		found, err := run(which)
-		if err != nil {
-			return Results{}, err
-		}
-		ids := make([]string, 0, len(found.Hits))
-		for _, h := range found.Hits {
-			ids = append(ids, h.ID)
-		}
-		// Scoring walks the matches' postings only: the conjunction skips
-		// to the listed documents.
-		page = bleve.NewConjunctionQuery(bleve.NewDocIDQuery(ids), bq)
-	}
-	req := bleve.NewSearchRequestOptions(page, size, from, false)
-	if !out.Ranked {
+		which = bleve.NewSearchRequestOptions(q.bleve(), max(1, int(counted.Total)), 0, false)
+		which.SortBy([]string{"-" + fAt, "_id"})
+	} else {
 		// One more than the page tells whether there is a next one.
-		req.Size = size + 1
-		req.Score = bleve.ScoreNone
+		which = bleve.NewSearchRequestOptions(q.bleve(), size+1, from, false)
 	}
-	req.Fields = []string{fIncident, fTitle, fSeq, fAt, fText}
-	req.IncludeLocations = true
-	res, err := run(req)
+	which.Score = bleve.ScoreNone
+	found, err := run(which)
 	if err != nil {
 		return Results{}, err
 	}
-	hits := res.Hits
-	if !out.Ranked && len(hits) > size {
-		hits, out.More = hits[:size], true
+	var ids []string
+	for _, h := range found.Hits {
+		ids = append(ids, h.ID)
 	}
-	for _, h := range hits {
-		out.Hits = append(out.Hits, hitOf(h))
+	if out.Ranked {
+		out.Total = found.Total
+		ids = ids[min(from, len(ids)):min(from+size, len(ids))]
+	} else {
+		if len(ids) > size {
+			ids, out.More = ids[:size], true
+		}
+		// At least: the words alone were counted to the limit, and a
+		// phrase only as its words.
+		out.Total = uint64(from + len(ids))
+		if len(q.Phrases) == 0 {
+			out.Total = max(out.Total, counted.Total)
+		}
+	}
+	if len(ids) == 0 {
+		out.Took = time.Since(start)
+		return out, nil
+	}
+	page := bleve.NewSearchRequestOptions(bleve.NewDocIDQuery(ids), len(ids), 0, false)
+	page.Score = bleve.ScoreNone
+	page.Fields = []string{fIncident, fTitle, fSeq, fAt, fText}
+	docs, err := run(page)
+	if err != nil {
+		return Results{}, err
+	}
+	byID := make(map[string]*search.DocumentMatch, len(docs.Hits))
+	for _, h := range docs.Hits {
+		byID[h.ID] = h
+	}
+	terms := q.terms()
+	for _, id := range ids {
+		if h := byID[id]; h != nil {
+			out.Hits = append(out.Hits, hitOf(h, terms))
+		}
 	}
 	out.Took = time.Since(start)
 	return out, nil
 }
 
-func hitOf(h *search.DocumentMatch) Hit {
+func hitOf(h *search.DocumentMatch, terms map[string]bool) Hit {
 	hit := Hit{}
 	hit.IncidentID, _ = h.Fields[fIncident].(string)
 	hit.Title, _ = h.Fields[fTitle].(string)
@@ -311,11 +331,7 @@ func hitOf(h *search.DocumentMatch) Hit {
 		hit.At, _ = time.Parse(time.RFC3339, s)
 	}
 	text, _ := h.Fields[fText].(string)
-	var locs search.Locations
-	for _, tl := range h.Locations[fText] {
-		locs = append(locs, tl...)
-	}
-	hit.Snippet = snippet(text, locs, 240)
+	hit.Snippet = snippet(text, matches(text, terms), 240)
 	return hit
 }
 

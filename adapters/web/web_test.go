@@ -172,9 +172,9 @@ func TestSearch(t *testing.T) {
 }
 
 // TestSearchUnranked: a query matching rankLimit entries or more lists
-// them unranked, page after page, without a page count; one matching
-// fewer is ranked and counted. Either way every hit matches and is
-// highlighted.
+// them unsorted, page after page, without a page count; one matching
+// fewer is counted and sorted newest first. Either way every hit matches
+// and is highlighted.
 func TestSearchUnranked(t *testing.T) {
 	a := newArchive(t)
 	a.idx.rankLimit = 10
@@ -194,7 +194,10 @@ func TestSearchUnranked(t *testing.T) {
 		if code != 200 {
 			t.Fatalf("page %d = %d", n, code)
 		}
-		mustContain(t, "mango unranked", body, "matches or more, unranked", "page "+strconv.Itoa(n)+" ", "<mark>mango</mark>")
+		mustContain(t, "mango unranked", body, "matches, unsorted", "page "+strconv.Itoa(n)+" ", "<mark>mango</mark>")
+		if n == 1 {
+			mustContain(t, "mango page 1", body, "20 or more matches")
+		}
 		mustLack(t, "mango unranked", body, " of 3")
 		if got, want := strings.Contains(body, `rel="next"`), n < 3; got != want {
 			t.Errorf("page %d: next link %v, want %v", n, got, want)
@@ -213,12 +216,12 @@ func TestSearchUnranked(t *testing.T) {
 		t.Errorf("page 4 = %d, want 404", code)
 	}
 
-	// Fewer than the limit: counted, ranked (the message saying it twice
-	// first), paged with a count.
+	// Fewer than the limit: counted, newest first, paged with a count.
 	_, body, _ := a.get("/search?q=papaya")
-	mustContain(t, "papaya ranked", body, "4 matches, best first", "page 1 of 1", "<mark>papaya</mark>")
-	if first, fell := strings.Index(body, "papaya</mark> 0"), strings.Index(body, "<mark>papaya</mark> fell"); first < 0 || fell < first {
-		t.Errorf("papaya: the message saying it once ranks before those saying it twice")
+	mustContain(t, "papaya sorted", body, "4 matches, newest first", "page 1 of 1", "<mark>papaya</mark>")
+	fell, two, zero := strings.Index(body, "<mark>papaya</mark> fell"), strings.Index(body, "papaya</mark> 2"), strings.Index(body, "papaya</mark> 0")
+	if fell < 0 || two < fell || zero < two {
+		t.Errorf("papaya: not newest first (positions %d, %d, %d)", fell, two, zero)
 	}
 }
 
