@@ -320,7 +320,7 @@ func ingestEvent(i int) bot.TimelineEvent {
 // fsynced) while the Indexer follows the store, as a ratio to raw bbolt
 // appends measured in the same run, in alternating rounds so that a disk
 // or a neighbour slowing down weighs on both (goal: at least 0.70).
-// indexer=run is the Run loop as serve runs it (a Tick a second);
+// indexer=run is the Run loop as serve runs it (a Tick every 500 ms);
 // indexer=busy ticks again as soon as a Tick ends, the worst case.
 func BenchmarkIngestVsRaw(b *testing.B) {
 	for _, mode := range []string{"run", "busy"} {
@@ -409,7 +409,7 @@ func (c *rawCommitter) append(r *rawReq) error {
 
 // BenchmarkCommitToSearchable: the wall time from an entry's commit to its
 // first appearance in a search, with the Run loop as serve runs it (a
-// Tick a second) over 10k incidents while 4 writers keep appending to
+// Tick every 500 ms) over 10k incidents while 4 writers keep appending to
 // them (goal: 2 s). Each op commits one entry with a word of its own and
 // searches for it every 5 ms until found.
 func BenchmarkCommitToSearchable(b *testing.B) {

@@ -12,14 +12,14 @@ import (
 // TestCommitToSearchable: the Run loop as `debrief serve` runs it (the
 // default cadence), driven by an injected clock: an entry committed
 // between two beats is searchable once the next beat's Tick is done, and
-// the beats are TickEvery apart, one second, which leaves a second of the
+// the beats are TickEvery apart, half a second, which leaves 1.5 s of the
 // README's 2 s for that Tick (BenchmarkCommitToSearchable measures it).
 func TestCommitToSearchable(t *testing.T) {
 	a := newArchive(t)
 	inc := a.declare("queue backlog", bot.SEV2, bot.KindReal, "queue")
 	a.index()
-	if every := a.x.tickEvery(); every != time.Second {
-		t.Fatalf("the default cadence is %s, want 1s", every)
+	if every := a.x.tickEvery(); every != 500*time.Millisecond {
+		t.Fatalf("the default cadence is %s, want 500ms", every)
 	}
 
 	clock := clocktest.New(t0.Add(48 * time.Hour))
