@@ -321,9 +321,11 @@ func ingestEvent(i int) bot.TimelineEvent {
 // appends measured in the same run, in alternating rounds so that a disk
 // or a neighbour slowing down weighs on both (goal: at least 0.70).
 // indexer=run is the Run loop as serve runs it (a Tick every 500 ms);
-// indexer=busy ticks again as soon as a Tick ends, the worst case.
+// indexer=none is the same appends with no Indexer, to tell the Indexer's
+// share from the Service's; indexer=busy ticks again as soon as a Tick
+// ends, a worst case serve never runs.
 func BenchmarkIngestVsRaw(b *testing.B) {
-	for _, mode := range []string{"run", "busy"} {
+	for _, mode := range []string{"none", "run", "busy"} {
 		for _, writers := range []int{1, 16} {
 			b.Run(fmt.Sprintf("indexer=%s/writers=%d", mode, writers), func(b *testing.B) {
 				benchIngestVsRaw(b, mode, writers)
@@ -358,6 +360,8 @@ func benchIngestVsRaw(b *testing.B, mode string, writers int) {
 	done := make(chan error, 1)
 	var ticks atomic.Int64
 	switch mode {
+	case "none":
+		done <- nil
 	case "run":
 		go func() { done <- a.x.Run(ctx) }()
 	case "busy":

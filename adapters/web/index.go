@@ -393,10 +393,10 @@ func incidentsOnly() query.Query {
 	return q
 }
 
-// Compact merges the index's segments into one. A search walks every
-// segment, and a reindex leaves dozens that the background merger takes
-// minutes to fold: searches right after it were twice as slow (README,
-// "The archive's benchmarks").
+// Compact merges the index's segments. A search walks every segment, and
+// a reindex leaves dozens that the background merger takes minutes to
+// fold: searches right after it were twice as slow (README, "The
+// archive's benchmarks").
 func (x *Index) Compact(ctx context.Context) error {
 	adv, err := x.idx.Advanced()
 	if err != nil {
