@@ -462,6 +462,23 @@ func TestSweepInShares(t *testing.T) {
 			t.Fatalf("a change without an entry is not indexed within SweepEvery")
 		}
 	}
+	// A new incident is found at the next Tick, even with no entry yet:
+	// TimelineLens lists every incident, the empty timelines too.
+	err := a.store.Update(context.Background(), func(tx store.Tx) error {
+		n, err := tx.NextIncidentNumber()
+		if err != nil {
+			return err
+		}
+		return tx.PutIncident(&bot.Incident{ID: bot.IncidentID(n), Number: n, Title: "numbat sighting", Kind: bot.KindReal, Severity: bot.SEV4, Status: bot.StatusInvestigating, DeclaredAt: clock})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tick()
+	if !found(t, a, "numbat") || a.x.Catalog.Get("INC-11") == nil {
+		t.Errorf("a new incident without entries is not indexed at the next Tick")
+	}
+
 	// Its entries were re-filed under the new severity.
 	q, _ := ParseQuery("outage sev:1")
 	res, err := a.idx.Search(context.Background(), q, 0, 10)
