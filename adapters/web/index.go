@@ -26,8 +26,8 @@ import (
 // it from scratch (`debrief reindex`).
 type Index struct {
 	idx bleve.Index
-	// rankLimit is the const rankLimit; tests lower it.
-	rankLimit int
+	// sortLimit is the const sortLimit; tests lower it.
+	sortLimit int
 }
 
 // The document types and fields. Entries carry their incident's severity,
@@ -88,7 +88,7 @@ func newMapping() mapping.IndexMapping {
 	doc.AddFieldMappingsAt(fKind, filter(false, false))
 	doc.AddFieldMappingsAt(fTag, filter(false, true))
 	doc.AddFieldMappingsAt(fSeq, field(bleve.NewNumericFieldMapping(), true))
-	// at keeps doc values: a search with fewer than rankLimit matches
+	// at keeps doc values: a search with fewer than sortLimit matches
 	// sorts them by it, newest first.
 	at := field(bleve.NewDateTimeFieldMapping(), true)
 	at.DocValues = true
@@ -111,7 +111,7 @@ func OpenIndex(path string) (*Index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("web: open index %s: %w", path, err)
 	}
-	return &Index{idx: idx, rankLimit: rankLimit}, nil
+	return &Index{idx: idx, sortLimit: sortLimit}, nil
 }
 
 // runtimeConfig is how the index is opened. bleve waits for the lock of
@@ -135,7 +135,7 @@ func CreateIndex(path string) (*Index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("web: create index %s: %w", path, err)
 	}
-	return &Index{idx: idx, rankLimit: rankLimit}, nil
+	return &Index{idx: idx, sortLimit: sortLimit}, nil
 }
 
 // Close closes the index.
@@ -220,29 +220,29 @@ type Piece struct {
 // Results is one page of hits.
 type Results struct {
 	Hits []Hit
-	// Total is how many documents match; when Ranked is false, at least
+	// Total is how many documents match; when Sorted is false, at least
 	// as many do, and More says whether a next page has hits.
 	Total  uint64
-	Ranked bool
+	Sorted bool
 	More   bool
 	Took   time.Duration
 }
 
-// rankLimit is how many matches a search sorts. Sorting or ranking a
+// sortLimit is how many matches a search sorts. Sorting or ranking a
 // query's matches means visiting every one of them, and over 1M timeline
 // entries a common word matches 100k: 30 ms and more (README, "The
 // archive's benchmarks"). A query matching fewer is counted exactly and
 // listed newest first; one matching more is listed in the index's order,
 // and the search stops at the page's last hit.
-const rankLimit = 1000
+const sortLimit = 1000
 
 // Search runs q and returns hits [from, from+size).
 //
 // It asks the index three times, each cheap. How many match, up to
-// rankLimit: unscored and without positions, so that the index
+// sortLimit: unscored and without positions, so that the index
 // intersects the terms as bitmaps and stops at the limit (a phrase counts
 // as its words in any order there, a superset). Which match: all of them,
-// sorted newest first, when fewer than rankLimit; else only as far as the
+// sorted newest first, when fewer than sortLimit; else only as far as the
 // page. Then the page's documents by ID. The matched words are found in
 // the page's texts here, not by the index: asking the index for their
 // positions makes it walk every matching term's postings.
@@ -255,17 +255,17 @@ func (x *Index) Search(ctx context.Context, q Query, from, size int) (Results, e
 		}
 		return res, nil
 	}
-	// Only the last of rankLimit matches is returned, so that counting
+	// Only the last of sortLimit matches is returned, so that counting
 	// loads no document.
-	count := bleve.NewSearchRequestOptions(q.superset(), 1, x.rankLimit-1, false)
+	count := bleve.NewSearchRequestOptions(q.superset(), 1, x.sortLimit-1, false)
 	count.Score = bleve.ScoreNone
 	counted, err := run(count)
 	if err != nil {
 		return Results{}, err
 	}
-	out := Results{Ranked: counted.Total < uint64(x.rankLimit)}
+	out := Results{Sorted: counted.Total < uint64(x.sortLimit)}
 	var which *bleve.SearchRequest
-	if out.Ranked {
+	if out.Sorted {
 		which = bleve.NewSearchRequestOptions(q.bleve(), max(1, int(counted.Total)), 0, false)
 		which.SortBy([]string{"-" + fAt, "_id"})
 	} else {
@@ -281,7 +281,7 @@ func (x *Index) Search(ctx context.Context, q Query, from, size int) (Results, e
 	for _, h := range found.Hits {
 		ids = append(ids, h.ID)
 	}
-	if out.Ranked {
+	if out.Sorted {
 		out.Total = found.Total
 		ids = ids[min(from, len(ids)):min(from+size, len(ids))]
 	} else {

@@ -211,7 +211,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.Results = res
-	if res.Ranked {
+	if res.Sorted {
 		p.Pager = pager(r, n, int(res.Total), searchSize)
 	} else {
 		// How many pages there are is not known: the search stopped at

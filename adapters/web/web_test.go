@@ -171,13 +171,13 @@ func TestSearch(t *testing.T) {
 	}
 }
 
-// TestSearchUnranked: a query matching rankLimit entries or more lists
+// TestSearchUnsorted: a query matching sortLimit entries or more lists
 // them unsorted, page after page, without a page count; one matching
 // fewer is counted and sorted newest first. Either way every hit matches
 // and is highlighted.
-func TestSearchUnranked(t *testing.T) {
+func TestSearchUnsorted(t *testing.T) {
 	a := newArchive(t)
-	a.idx.rankLimit = 10
+	a.idx.sortLimit = 10
 	inc := a.declare("pineapple outage", bot.SEV2, bot.KindReal)
 	for i := range 45 {
 		a.say(inc.ID, bot.EventMessage, fmt.Sprintf("mango %d is ripe", i), t0.Add(time.Duration(i+2)*time.Minute))
@@ -194,11 +194,11 @@ func TestSearchUnranked(t *testing.T) {
 		if code != 200 {
 			t.Fatalf("page %d = %d", n, code)
 		}
-		mustContain(t, "mango unranked", body, "matches, unsorted", "page "+strconv.Itoa(n)+" ", "<mark>mango</mark>")
+		mustContain(t, "mango unsorted", body, "matches, unsorted", "page "+strconv.Itoa(n)+" ", "<mark>mango</mark>")
 		if n == 1 {
 			mustContain(t, "mango page 1", body, "20 or more matches")
 		}
-		mustLack(t, "mango unranked", body, " of 3")
+		mustLack(t, "mango unsorted", body, " of 3")
 		if got, want := strings.Contains(body, `rel="next"`), n < 3; got != want {
 			t.Errorf("page %d: next link %v, want %v", n, got, want)
 		}
