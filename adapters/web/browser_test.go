@@ -1,7 +1,9 @@
 package web
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +13,8 @@ import (
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/debrief/debrief/bot"
+	"github.com/debrief/debrief/store"
 )
 
 // browser starts headless Chromium for t. Without one it skips, saying
@@ -86,13 +90,19 @@ func do(t *testing.T, ctx context.Context, what string, as ...chromedp.Action[ch
 func TestBrowser(t *testing.T) {
 	ctx := browser(t)
 	a, _ := fixture(t)
+	history(t, a)
 	base := a.http.URL
 	shots := os.Getenv("DEBRIEF_SCREENSHOTS")
 	shoot := func(name string) {
 		if shots == "" {
 			return
 		}
-		png := run(t, ctx, "screenshot "+name, chromedp.FullScreenshot(90))
+		// Quality 100 is chromedp's PNG; any other is a JPEG, which the
+		// README's .png files held before.
+		png := run(t, ctx, "screenshot "+name, chromedp.FullScreenshot(100))
+		if !bytes.HasPrefix(png, []byte("\x89PNG\r\n\x1a\n")) {
+			t.Fatalf("screenshot %s is not a PNG", name)
+		}
 		if err := os.WriteFile(filepath.Join(shots, name+".png"), png, 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -174,5 +184,60 @@ func TestBrowser(t *testing.T) {
 	if charts != 3 || bars == 0 {
 		t.Errorf("stats shows %d charts with %d bars, want 3 with bars", charts, bars)
 	}
+	// Every time on it is in the zone picked, the signals' too.
+	quiet := run(t, ctx, "quiet signals", chromedp.Text(chromedp.CSS("table.quiet tbody")))
+	if !strings.Contains(quiet, "HighDiskUsage") || !strings.Contains(quiet, "JST") {
+		t.Errorf("the quiet signals' table, read in Tokyo:\n%s", quiet)
+	}
 	shoot("stats")
+}
+
+// history gives the fixture the past a team's archive has, so that the
+// screenshots show lists and charts with something in them: closed
+// incidents (none SEV1, and fewer than ten in all, so that the filter's
+// checks by ID hold) spread over the weeks since, near misses, and an
+// alert that keeps firing without ever becoming an incident.
+func history(t *testing.T, a *archive) {
+	t.Helper()
+	past := []struct {
+		title string
+		sev   bot.Severity
+		kind  bot.Kind
+		days  int // after the fixture's, and before the server's now
+		tag   string
+	}{
+		{"Checkout latency over 2 s", bot.SEV2, bot.KindReal, 3, "checkout"},
+		{"Queue consumers stuck after deploy", bot.SEV3, bot.KindReal, 8, "queue"},
+		{"Game day: region evacuation", bot.SEV2, bot.KindDrill, 12, "dr"},
+		{"Login errors for EU users", bot.SEV2, bot.KindReal, 17, "auth"},
+		{"Disk full on the metrics host", bot.SEV4, bot.KindReal, 22, "disk"},
+		{"Near miss: backups pointed at prod", bot.SEV3, bot.KindNearMiss, 27, "db"},
+	}
+	for i, h := range past {
+		inc := a.declare(h.title, h.sev, h.kind, h.tag)
+		at := t0.AddDate(0, 0, h.days)
+		inc.StartedAt, inc.DetectedAt, inc.AcknowledgedAt, inc.DeclaredAt = at.Add(-25*time.Minute), at.Add(-10*time.Minute), at.Add(-5*time.Minute), at
+		inc.MitigatedAt, inc.ResolvedAt, inc.ClosedAt = at.Add(35*time.Minute), at.Add(time.Duration(50+25*i)*time.Minute), at.AddDate(0, 0, 2)
+		inc.Status = bot.StatusClosed
+		inc.Postmortem = bot.Postmortem{HeldAt: at.AddDate(0, 0, 1)}
+		inc.Countermeasures = []bot.Countermeasure{{N: 1, Text: "Alert earlier on " + h.tag, Owner: grace, Due: bot.DateOf(at.AddDate(0, 0, 14)), State: bot.CMDone, DoneAt: at.AddDate(0, 0, 10)}}
+		a.put(inc)
+	}
+	err := a.store.Update(context.Background(), func(tx store.Tx) error {
+		for i, weeks := range []int{8, 5, 3, 1} {
+			at := t0.AddDate(0, 0, -7*weeks)
+			if err := tx.PutNearMiss(store.NearMiss{ID: fmt.Sprintf("NM-%d", i+1), Number: i + 1, Text: "a deploy almost went to the wrong region", Reporter: ada, At: at, RecordedAt: at}); err != nil {
+				return err
+			}
+		}
+		var fires []time.Time
+		for d := 0; d < 70; d += 3 {
+			fires = append(fires, t0.AddDate(0, 0, -d))
+		}
+		return tx.PutSignal(store.Signal{Key: "disk-db3", Name: "HighDiskUsage", Labels: map[string]string{"instance": "db-3"}, Count: len(fires), Fires: fires, FirstAt: fires[len(fires)-1], LastAt: fires[0], LastStart: fires[0]})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.index()
 }

@@ -26,6 +26,8 @@ import (
 // it from scratch (`debrief reindex`).
 type Index struct {
 	idx bleve.Index
+	// sortLimit is the const sortLimit; tests lower it.
+	sortLimit int
 }
 
 // The document types and fields. Entries carry their incident's severity,
@@ -51,30 +53,45 @@ const (
 func cursorKey(id string) []byte { return []byte("cursor/" + id) }
 
 func newMapping() mapping.IndexMapping {
-	text := bleve.NewTextFieldMapping()
+	// No field goes into bleve's composite _all field (every query names
+	// its field), and none but at keeps doc values (nothing else sorts or
+	// facets): both would only grow the index the searches read.
+	field := func(f *mapping.FieldMapping, store bool) *mapping.FieldMapping {
+		f.Store = store
+		f.IncludeInAll = false
+		f.DocValues = false
+		return f
+	}
+	// text keeps term vectors: phrase queries and the highlights need the
+	// positions.
+	text := field(bleve.NewTextFieldMapping(), true)
 	text.Analyzer = standard.Name
-	text.Store = true
 	text.IncludeTermVectors = true
-	kw := bleve.NewKeywordFieldMapping()
-	kw.Analyzer = keyword.Name
-	kw.Store = true
-	num := bleve.NewNumericFieldMapping()
-	num.Store = true
-	at := bleve.NewDateTimeFieldMapping()
-	at.Store = true
+	// Filters match whole values. Tags keep their frequencies and norms:
+	// Similar ranks by them.
+	filter := func(store, scored bool) *mapping.FieldMapping {
+		f := field(bleve.NewKeywordFieldMapping(), store)
+		f.Analyzer = keyword.Name
+		f.IncludeTermVectors = false
+		f.SkipFreqNorm = !scored
+		return f
+	}
+	title := field(bleve.NewTextFieldMapping(), true)
+	title.Index = false
+	title.IncludeTermVectors = false
 
 	doc := bleve.NewDocumentStaticMapping()
 	doc.AddFieldMappingsAt(fText, text)
-	stored := bleve.NewTextFieldMapping()
-	stored.Analyzer = standard.Name
-	stored.Store = true
-	stored.Index = false
-	doc.AddFieldMappingsAt(fTitle, stored)
-	doc.AddFieldMappingsAt(fIncident, kw)
-	doc.AddFieldMappingsAt(fSev, kw)
-	doc.AddFieldMappingsAt(fKind, kw)
-	doc.AddFieldMappingsAt(fTag, kw)
-	doc.AddFieldMappingsAt(fSeq, num)
+	doc.AddFieldMappingsAt(fTitle, title)
+	doc.AddFieldMappingsAt(fIncident, filter(true, false))
+	doc.AddFieldMappingsAt(fSev, filter(false, false))
+	doc.AddFieldMappingsAt(fKind, filter(false, false))
+	doc.AddFieldMappingsAt(fTag, filter(false, true))
+	doc.AddFieldMappingsAt(fSeq, field(bleve.NewNumericFieldMapping(), true))
+	// at keeps doc values: a search with fewer than sortLimit matches
+	// sorts them by it, newest first.
+	at := field(bleve.NewDateTimeFieldMapping(), true)
+	at.DocValues = true
 	doc.AddFieldMappingsAt(fAt, at)
 
 	m := bleve.NewIndexMapping()
@@ -94,7 +111,7 @@ func OpenIndex(path string) (*Index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("web: open index %s: %w", path, err)
 	}
-	return &Index{idx: idx}, nil
+	return &Index{idx: idx, sortLimit: sortLimit}, nil
 }
 
 // runtimeConfig is how the index is opened. bleve waits for the lock of
@@ -118,7 +135,7 @@ func CreateIndex(path string) (*Index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("web: create index %s: %w", path, err)
 	}
-	return &Index{idx: idx}, nil
+	return &Index{idx: idx, sortLimit: sortLimit}, nil
 }
 
 // Close closes the index.
@@ -202,28 +219,108 @@ type Piece struct {
 
 // Results is one page of hits.
 type Results struct {
-	Hits  []Hit
-	Total uint64
-	Took  time.Duration
+	Hits []Hit
+	// Total is how many documents match; when Sorted is false, at least
+	// as many do, and More says whether a next page has hits.
+	Total  uint64
+	Sorted bool
+	More   bool
+	Took   time.Duration
 }
 
+// sortLimit is how many matches a search sorts. Sorting or ranking a
+// query's matches means visiting every one of them, and over 1M timeline
+// entries a common word matches 100k: 30 ms and more (README, "The
+// archive's benchmarks"). A query matching fewer is counted exactly and
+// listed newest first; one matching more is listed in the index's order,
+// and the search stops at the page's last hit.
+const sortLimit = 1000
+
 // Search runs q and returns hits [from, from+size).
+//
+// It asks the index three times, each cheap. How many match, up to
+// sortLimit: unscored and without positions, so that the index
+// intersects the terms as bitmaps and stops at the limit (a phrase counts
+// as its words in any order there, a superset). Which match: all of them,
+// sorted newest first, when fewer than sortLimit; else only as far as the
+// page. Then the page's documents by ID. The matched words are found in
+// the page's texts here, not by the index: asking the index for their
+// positions makes it walk every matching term's postings.
 func (x *Index) Search(ctx context.Context, q Query, from, size int) (Results, error) {
-	req := bleve.NewSearchRequestOptions(q.bleve(), size, from, false)
-	req.Fields = []string{fIncident, fTitle, fSeq, fAt, fText}
-	req.IncludeLocations = true
-	res, err := x.idx.SearchInContext(ctx, req)
+	start := time.Now()
+	run := func(req *bleve.SearchRequest) (*bleve.SearchResult, error) {
+		res, err := x.idx.SearchInContext(ctx, req)
+		if err != nil {
+			return nil, fmt.Errorf("web: search: %w", err)
+		}
+		return res, nil
+	}
+	// Only the last of sortLimit matches is returned, so that counting
+	// loads no document.
+	count := bleve.NewSearchRequestOptions(q.superset(), 1, x.sortLimit-1, false)
+	count.Score = bleve.ScoreNone
+	counted, err := run(count)
 	if err != nil {
-		return Results{}, fmt.Errorf("web: search: %w", err)
+		return Results{}, err
 	}
-	out := Results{Total: res.Total, Took: res.Took}
-	for _, h := range res.Hits {
-		out.Hits = append(out.Hits, hitOf(h))
+	out := Results{Sorted: counted.Total < uint64(x.sortLimit)}
+	var which *bleve.SearchRequest
+	if out.Sorted {
+		which = bleve.NewSearchRequestOptions(q.bleve(), max(1, int(counted.Total)), 0, false)
+		which.SortBy([]string{"-" + fAt, "_id"})
+	} else {
+		// One more than the page tells whether there is a next one.
+		which = bleve.NewSearchRequestOptions(q.bleve(), size+1, from, false)
 	}
+	which.Score = bleve.ScoreNone
+	found, err := run(which)
+	if err != nil {
+		return Results{}, err
+	}
+	var ids []string
+	for _, h := range found.Hits {
+		ids = append(ids, h.ID)
+	}
+	if out.Sorted {
+		out.Total = found.Total
+		ids = ids[min(from, len(ids)):min(from+size, len(ids))]
+	} else {
+		if len(ids) > size {
+			ids, out.More = ids[:size], true
+		}
+		// At least: the words alone were counted to the limit, and a
+		// phrase only as its words.
+		out.Total = uint64(from + len(ids))
+		if len(q.Phrases) == 0 {
+			out.Total = max(out.Total, counted.Total)
+		}
+	}
+	if len(ids) == 0 {
+		out.Took = time.Since(start)
+		return out, nil
+	}
+	page := bleve.NewSearchRequestOptions(bleve.NewDocIDQuery(ids), len(ids), 0, false)
+	page.Score = bleve.ScoreNone
+	page.Fields = []string{fIncident, fTitle, fSeq, fAt, fText}
+	docs, err := run(page)
+	if err != nil {
+		return Results{}, err
+	}
+	byID := make(map[string]*search.DocumentMatch, len(docs.Hits))
+	for _, h := range docs.Hits {
+		byID[h.ID] = h
+	}
+	terms := q.terms()
+	for _, id := range ids {
+		if h := byID[id]; h != nil {
+			out.Hits = append(out.Hits, hitOf(h, terms))
+		}
+	}
+	out.Took = time.Since(start)
 	return out, nil
 }
 
-func hitOf(h *search.DocumentMatch) Hit {
+func hitOf(h *search.DocumentMatch, terms map[string]bool) Hit {
 	hit := Hit{}
 	hit.IncidentID, _ = h.Fields[fIncident].(string)
 	hit.Title, _ = h.Fields[fTitle].(string)
@@ -234,11 +331,7 @@ func hitOf(h *search.DocumentMatch) Hit {
 		hit.At, _ = time.Parse(time.RFC3339, s)
 	}
 	text, _ := h.Fields[fText].(string)
-	var locs search.Locations
-	for _, tl := range h.Locations[fText] {
-		locs = append(locs, tl...)
-	}
-	hit.Snippet = snippet(text, locs, 240)
+	hit.Snippet = snippet(text, matches(text, terms), 240)
 	return hit
 }
 
@@ -298,6 +391,25 @@ func incidentsOnly() query.Query {
 	q := bleve.NewNumericRangeInclusiveQuery(&zero, &zero, &yes, &yes)
 	q.SetField(fSeq)
 	return q
+}
+
+// Compact merges the index's segments. A search walks every segment, and
+// a reindex leaves dozens that the background merger takes minutes to
+// fold: searches right after it were twice as slow (README, "The
+// archive's benchmarks").
+func (x *Index) Compact(ctx context.Context) error {
+	adv, err := x.idx.Advanced()
+	if err != nil {
+		return fmt.Errorf("web: compact index: %w", err)
+	}
+	s, ok := adv.(*scorch.Scorch)
+	if !ok {
+		return nil
+	}
+	if err := s.ForceMerge(ctx, nil); err != nil {
+		return fmt.Errorf("web: compact index: %w", err)
+	}
+	return nil
 }
 
 // Sync returns once everything indexed so far is on disk: batches return

@@ -211,7 +211,18 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.Results = res
-	p.Pager = pager(r, n, int(min(res.Total, 1<<30)), searchSize)
+	if res.Sorted {
+		p.Pager = pager(r, n, int(res.Total), searchSize)
+	} else {
+		// How many pages there are is not known: the search stopped at
+		// this one (Index.Search).
+		seen := (n-1)*searchSize + len(res.Hits)
+		if res.More {
+			seen++
+		}
+		p.Pager = pager(r, n, seen, searchSize)
+		p.Pager.Of = 0
+	}
 	s.render(w, r, "search", p)
 }
 

@@ -2,11 +2,15 @@ package web
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/analysis"
+	"github.com/blevesearch/bleve/v2/analysis/analyzer/standard"
+	"github.com/blevesearch/bleve/v2/registry"
 	"github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
 	"github.com/debrief/debrief/bot"
@@ -123,23 +127,40 @@ func (q Query) Empty() bool {
 
 // bleve builds the index query: every word and phrase must match the text,
 // and every filter its field.
-func (q Query) bleve() query.Query {
+func (q Query) bleve() query.Query { return q.build(false) }
+
+// superset is bleve with each phrase's words required in any order: it
+// matches everything bleve does, and is counted as bitmaps, without
+// reading the words' positions.
+func (q Query) superset() query.Query { return q.build(true) }
+
+// build makes a flat conjunction of term queries, one per word as the
+// text field's analyzer cuts it: bleve intersects a conjunction of terms
+// as bitmaps when it needs no score and no positions (Index.Search), and
+// a match query per word would hide the terms behind a conjunction of one.
+// A word the analyzer drops (a stop word such as "the") requires nothing.
+func (q Query) build(loosePhrases bool) query.Query {
 	var must []query.Query
-	for _, w := range q.Words {
-		m := bleve.NewMatchQuery(w)
-		m.SetField(fText)
-		m.SetOperator(query.MatchQueryOperatorAnd)
-		must = append(must, m)
-	}
-	for _, p := range q.Phrases {
-		m := bleve.NewMatchPhraseQuery(p)
-		m.SetField(fText)
-		must = append(must, m)
-	}
 	term := func(field, v string) {
 		t := bleve.NewTermQuery(v)
 		t.SetField(field)
 		must = append(must, t)
+	}
+	for _, w := range q.Words {
+		for _, tok := range analyze(w) {
+			term(fText, tok)
+		}
+	}
+	for _, p := range q.Phrases {
+		if loosePhrases {
+			for _, tok := range analyze(p) {
+				term(fText, tok)
+			}
+			continue
+		}
+		m := bleve.NewMatchPhraseQuery(p)
+		m.SetField(fText)
+		must = append(must, m)
 	}
 	if q.Sev != 0 {
 		term(fSev, fmt.Sprint(int(q.Sev)))
@@ -155,10 +176,55 @@ func (q Query) bleve() query.Query {
 		r.SetField(fAt)
 		must = append(must, r)
 	}
-	if len(must) == 0 {
+	switch len(must) {
+	case 0:
 		return bleve.NewMatchNoneQuery()
+	case 1:
+		// A conjunction of one clause costs a second searcher per hit.
+		return must[0]
 	}
 	return bleve.NewConjunctionQuery(must...)
+}
+
+// textAnalyzer is the text field's analyzer (newMapping).
+var textAnalyzer = func() analysis.Analyzer {
+	a, err := registry.NewCache().AnalyzerNamed(standard.Name)
+	if err != nil {
+		panic(fmt.Sprintf("web: the %s analyzer: %v", standard.Name, err))
+	}
+	return a
+}()
+
+// terms is every term the text must hold for q: what a snippet marks.
+func (q Query) terms() map[string]bool {
+	out := map[string]bool{}
+	for _, s := range append(slices.Clone(q.Words), q.Phrases...) {
+		for _, t := range analyze(s) {
+			out[t] = true
+		}
+	}
+	return out
+}
+
+// matches finds the terms in text, as the text field's analyzer cuts it:
+// where the index would say they are.
+func matches(text string, terms map[string]bool) search.Locations {
+	var locs search.Locations
+	for _, tok := range textAnalyzer.Analyze([]byte(text)) {
+		if terms[string(tok.Term)] {
+			locs = append(locs, &search.Location{Start: uint64(tok.Start), End: uint64(tok.End)})
+		}
+	}
+	return locs
+}
+
+// analyze cuts s into the terms the index holds for it.
+func analyze(s string) []string {
+	var out []string
+	for _, tok := range textAnalyzer.Analyze([]byte(s)) {
+		out = append(out, string(tok.Term))
+	}
+	return out
 }
 
 // snippet cuts about width bytes of text around the first match and marks

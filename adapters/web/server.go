@@ -36,6 +36,7 @@ func parsePages() map[string]*template.Template {
 		"human": func(s bot.Status) string { return s.Human() },
 		"kind":  render.KindName,
 		"add":   func(a, b int) int { return a + b },
+		"half":  func(a int) int { return a / 2 },
 		"int":   func(s bot.Severity) int { return int(s) },
 		"list":  func(s ...string) []string { return s },
 	}
@@ -162,7 +163,7 @@ func (s *Server) page(r *http.Request, title string) Page {
 }
 
 // Moment is a time as the pages show it: in the reader's zone, with UTC
-// beside it.
+// beside it unless that zone is UTC.
 type Moment struct {
 	Local, UTC, ISO string
 	Zero            bool
@@ -173,11 +174,16 @@ func (p Page) T(t time.Time) Moment {
 	if t.IsZero() {
 		return Moment{Zero: true}
 	}
-	return Moment{
+	m := Moment{
 		Local: t.In(p.Loc).Format("2006-01-02 15:04 MST"),
 		UTC:   t.UTC().Format("15:04 UTC"),
 		ISO:   t.UTC().Format(time.RFC3339),
 	}
+	if _, off := t.In(p.Loc).Zone(); off == 0 && strings.HasSuffix(m.Local, " UTC") {
+		// Read in UTC: the same time twice says nothing.
+		m.UTC = ""
+	}
+	return m
 }
 
 // zone sets the reader's zone cookie and goes back.

@@ -36,6 +36,18 @@ type Chart struct {
 	Bars   []Bar
 	Height int
 	Width  int
+	// Ticks name the weeks under the bars; Top is the tallest week's
+	// count, drawn at TopY; Empty says that no week counted anything.
+	Ticks []Tick
+	Top   int
+	TopY  int
+	Empty bool
+}
+
+// Tick is a label under a chart's bars.
+type Tick struct {
+	X     int
+	Label string
 }
 
 // Bar is one rectangle of a chart.
@@ -304,7 +316,8 @@ func startOfWeek(t time.Time) time.Time {
 	return d.AddDate(0, 0, -off)
 }
 
-// chart lays out stacked bars, one per week, on a 600x200 canvas.
+// chart lays out stacked bars, one per week, on a 600x200 canvas: the
+// bottom 20 pixels for the weeks' names, the top 10 for the scale.
 func chart(title string, series, colors []string, start time.Time, counts [][]int) Chart {
 	c := Chart{Title: title, Series: series, Colors: colors, Width: 600, Height: 200}
 	top := 1
@@ -317,6 +330,13 @@ func chart(title string, series, colors []string, start time.Time, counts [][]in
 		c.Weeks = append(c.Weeks, w)
 	}
 	bw := c.Width / len(counts)
+	c.Top, c.TopY, c.Empty = top, 10, true
+	for i, wk := range c.Weeks {
+		c.Ticks = append(c.Ticks, Tick{X: i*bw + bw/2, Label: wk.Start})
+		if wk.Total > 0 {
+			c.Empty = false
+		}
+	}
 	for i, wk := range c.Weeks {
 		y := c.Height - 20
 		for si, n := range wk.Counts {

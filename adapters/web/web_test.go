@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -166,6 +168,60 @@ func TestSearch(t *testing.T) {
 	a.index()
 	if _, body, _ := a.get("/search?q=zebra"); !strings.Contains(body, "<mark>zebra</mark>") {
 		t.Errorf("zebra not found after indexing")
+	}
+}
+
+// TestSearchUnsorted: a query matching sortLimit entries or more lists
+// them unsorted, page after page, without a page count; one matching
+// fewer is counted and sorted newest first. Either way every hit matches
+// and is highlighted.
+func TestSearchUnsorted(t *testing.T) {
+	a := newArchive(t)
+	a.idx.sortLimit = 10
+	inc := a.declare("pineapple outage", bot.SEV2, bot.KindReal)
+	for i := range 45 {
+		a.say(inc.ID, bot.EventMessage, fmt.Sprintf("mango %d is ripe", i), t0.Add(time.Duration(i+2)*time.Minute))
+	}
+	for i := range 3 {
+		a.say(inc.ID, bot.EventMessage, fmt.Sprintf("papaya %d papaya", i), t0.Add(time.Duration(i+50)*time.Minute))
+	}
+	a.say(inc.ID, bot.EventMessage, "a papaya fell", t0.Add(60*time.Minute))
+	a.index()
+
+	seen := map[string]bool{}
+	for n := 1; n <= 3; n++ {
+		code, body, _ := a.get(fmt.Sprintf("/search?q=mango&page=%d", n))
+		if code != 200 {
+			t.Fatalf("page %d = %d", n, code)
+		}
+		mustContain(t, "mango unsorted", body, "matches, unsorted", "page "+strconv.Itoa(n)+" ", "<mark>mango</mark>")
+		if n == 1 {
+			mustContain(t, "mango page 1", body, "20 or more matches")
+		}
+		mustLack(t, "mango unsorted", body, " of 3")
+		if got, want := strings.Contains(body, `rel="next"`), n < 3; got != want {
+			t.Errorf("page %d: next link %v, want %v", n, got, want)
+		}
+		for _, m := range regexp.MustCompile(`seq=(\d+)#`).FindAllStringSubmatch(body, -1) {
+			if seen[m[1]] {
+				t.Errorf("page %d repeats entry %s", n, m[1])
+			}
+			seen[m[1]] = true
+		}
+	}
+	if len(seen) != 45 {
+		t.Errorf("3 pages hold %d entries, want the 45 that match", len(seen))
+	}
+	if code, _, _ := a.get("/search?q=mango&page=4"); code != 404 {
+		t.Errorf("page 4 = %d, want 404", code)
+	}
+
+	// Fewer than the limit: counted, newest first, paged with a count.
+	_, body, _ := a.get("/search?q=papaya")
+	mustContain(t, "papaya sorted", body, "4 matches, newest first", "<mark>papaya</mark>")
+	fell, two, zero := strings.Index(body, "<mark>papaya</mark> fell"), strings.Index(body, "papaya</mark> 2"), strings.Index(body, "papaya</mark> 0")
+	if fell < 0 || two < fell || zero < two {
+		t.Errorf("papaya: not newest first (positions %d, %d, %d)", fell, two, zero)
 	}
 }
 
@@ -371,6 +427,78 @@ func TestIndexFollowsChanges(t *testing.T) {
 	}
 }
 
+// TestSweepInShares: between full sweeps, each Tick rereads its share of
+// the incidents, so that a change without an entry (and without a
+// timeline that grew) is indexed within SweepEvery, not all at once.
+func TestSweepInShares(t *testing.T) {
+	a := newArchive(t)
+	var incs []*bot.Incident
+	for i := range 10 {
+		incs = append(incs, a.declare(fmt.Sprintf("outage %d", i), bot.SEV3, bot.KindReal))
+	}
+	a.index()
+	a.x.SweepEvery = 10 * time.Second
+	clock := a.clock
+	tick := func() {
+		clock = clock.Add(time.Second)
+		if _, err := a.x.Tick(context.Background(), clock); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tick()
+	// A tenth of the incidents a Tick: one.
+	incs[4].Impact = "Wombats could not log in."
+	incs[4].Severity = bot.SEV1
+	a.put(incs[4])
+	for i := range 10 {
+		tick()
+		if found(t, a, "wombats") {
+			if i == 0 {
+				t.Errorf("the first Tick found the change: the sweep was not in shares")
+			}
+			break
+		}
+		if i == 9 {
+			t.Fatalf("a change without an entry is not indexed within SweepEvery")
+		}
+	}
+	// A new incident is found at the next Tick, even with no entry yet:
+	// TimelineLens lists every incident, the empty timelines too.
+	err := a.store.Update(context.Background(), func(tx store.Tx) error {
+		n, err := tx.NextIncidentNumber()
+		if err != nil {
+			return err
+		}
+		return tx.PutIncident(&bot.Incident{ID: bot.IncidentID(n), Number: n, Title: "numbat sighting", Kind: bot.KindReal, Severity: bot.SEV4, Status: bot.StatusInvestigating, DeclaredAt: clock})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tick()
+	if !found(t, a, "numbat") || a.x.Catalog.Get("INC-11") == nil {
+		t.Errorf("a new incident without entries is not indexed at the next Tick")
+	}
+
+	// Its entries were re-filed under the new severity.
+	q, _ := ParseQuery("outage sev:1")
+	res, err := a.idx.Search(context.Background(), q, 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seqs := 0
+	for _, h := range res.Hits {
+		if h.IncidentID != incs[4].ID {
+			t.Errorf("sev:1 finds %s", h.IncidentID)
+		}
+		if h.Seq > 0 {
+			seqs++
+		}
+	}
+	if seqs != 1 {
+		t.Errorf("sev:1 finds %d of the changed incident's entries, want its declare entry", seqs)
+	}
+}
+
 // TestReindex: `debrief reindex` rebuilds from the store what the Indexer
 // built, and a second Tick on the result indexes nothing again.
 func TestReindex(t *testing.T) {
@@ -449,6 +577,19 @@ func TestTimesDST(t *testing.T) {
 		if got := p.T(tc.at); got != tc.want {
 			t.Errorf("T(%v) = %+v, want %+v", tc.at, got, tc.want)
 		}
+	}
+	// Read in UTC, or in London in winter (GMT): UTC beside only when
+	// the zone is not UTC itself.
+	london, err := time.LoadLocation("Europe/London")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2025, 1, 10, 9, 0, 0, 0, time.UTC)
+	if got := (Page{Loc: time.UTC}).T(at); got.UTC != "" || got.Local != "2025-01-10 09:00 UTC" {
+		t.Errorf("in UTC: %+v, want the time once", got)
+	}
+	if got := (Page{Loc: london}).T(at); got.UTC != "09:00 UTC" {
+		t.Errorf("in London: %+v, want UTC beside GMT", got)
 	}
 }
 
