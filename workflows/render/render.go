@@ -61,16 +61,30 @@ func KindName(k bot.Kind) string {
 }
 
 // AfterCloseMark labels a timeline entry said after the incident closed
-// (bot.TimelineEvent.AfterClose).
-const AfterCloseMark = "after close"
+// (bot.TimelineEvent.AfterClose); RecoveredMark one read back from the
+// platform's history after debrief was away (bot.TimelineEvent.Recovered).
+const (
+	AfterCloseMark = "after close"
+	RecoveredMark  = "recovered"
+)
 
-// TimelineLine renders one timeline entry for chat and the console; one
-// said after close is marked so (AfterCloseMark).
-func TimelineLine(ev bot.TimelineEvent, loc *time.Location) string {
-	s := fmt.Sprintf("%s %s [%s] %s", ev.RecordedAt.In(loc).Format("2006-01-02 15:04:05"), ev.Author.Display(), ev.Kind, ev.Text)
+// Marks returns the labels an entry carries beside its kind.
+func Marks(ev bot.TimelineEvent) []string {
+	var m []string
 	if ev.AfterClose {
-		s = fmt.Sprintf("%s %s [%s, %s] %s", ev.RecordedAt.In(loc).Format("2006-01-02 15:04:05"), ev.Author.Display(), ev.Kind, AfterCloseMark, ev.Text)
+		m = append(m, AfterCloseMark)
 	}
+	if ev.Recovered {
+		m = append(m, RecoveredMark)
+	}
+	return m
+}
+
+// TimelineLine renders one timeline entry for chat and the console, its
+// kind followed by its marks: "[message, recovered]".
+func TimelineLine(ev bot.TimelineEvent, loc *time.Location) string {
+	kind := strings.Join(append([]string{string(ev.Kind)}, Marks(ev)...), ", ")
+	s := fmt.Sprintf("%s %s [%s] %s", ev.RecordedAt.In(loc).Format("2006-01-02 15:04:05"), ev.Author.Display(), kind, ev.Text)
 	if ev.URL != "" {
 		s += " " + ev.URL
 	}

@@ -85,3 +85,24 @@ func TestWriteupHasNoTokens(t *testing.T) {
 		t.Errorf("the write-up carries a time token")
 	}
 }
+
+// TestTimelineLineMarks: an entry recovered from the platform's history,
+// or said after close, says so beside its kind.
+func TestTimelineLineMarks(t *testing.T) {
+	at := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	ev := bot.TimelineEvent{Kind: bot.EventMessage, Author: bot.User{Platform: bot.Slack, ID: "U1", Name: "ada"}, Text: "db is back", RecordedAt: at}
+	for _, tc := range []struct {
+		recovered, afterClose bool
+		want                  string
+	}{
+		{false, false, "[message] db is back"},
+		{true, false, "[message, recovered] db is back"},
+		{false, true, "[message, after close] db is back"},
+		{true, true, "[message, after close, recovered] db is back"},
+	} {
+		ev.Recovered, ev.AfterClose = tc.recovered, tc.afterClose
+		if got := render.TimelineLine(ev, time.UTC); !strings.HasSuffix(got, tc.want) {
+			t.Errorf("TimelineLine(recovered %v, after close %v) = %q, want it to end %q", tc.recovered, tc.afterClose, got, tc.want)
+		}
+	}
+}
