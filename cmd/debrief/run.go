@@ -80,6 +80,9 @@ Environment:
                           member (a=http://10.0.0.1:2380,b=...), its data
                           (<DEBRIEF_DB>.etcd); DEBRIEF_CLUSTER_CERT, _KEY,
                           _CA: peer TLS
+  DEBRIEF_CLUSTER_URL     this replica's HTTP URL as the others reach it,
+                          where they send timeline appends (http://<host
+                          of its peer URL>:<port of DEBRIEF_ADDR>)
   DEBRIEF_LOG_FORMAT      text or json (text)
   DEBRIEF_LOG_LEVEL       debug, info, warn or error (info)
   USER                    the console user's name (operator)

@@ -31,6 +31,26 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
+type gateKey struct{}
+
+// WithGate returns a context under which the outbox calls gate right
+// before each delivery, and delivers only once it returns nil; an error
+// (gate's own, or ctx's end while it waits) leaves the effect due for the
+// next pass. A replica that leads a cluster passes its lease check here
+// (cmd/debrief/cluster.go): checked at the start of a pass, a lease could
+// have expired by the time a slow lane reaches its next effect, and the
+// next leader would deliver that effect too.
+func WithGate(ctx context.Context, gate func(context.Context) error) context.Context {
+	return context.WithValue(ctx, gateKey{}, gate)
+}
+
+func passGate(ctx context.Context) error {
+	if gate, ok := ctx.Value(gateKey{}).(func(context.Context) error); ok {
+		return gate(ctx)
+	}
+	return nil
+}
+
 // Metrics are the outbox's counters; any may be nil. What the outbox holds
 // is read from the store when scraped (workflows.Service.OutboxCollector).
 type Metrics struct {
@@ -328,6 +348,9 @@ func (o *Outbox) lane(ctx context.Context, now time.Time, effects []store.Effect
 			if err := o.Store.Update(ctx, func(tx store.Tx) error { return tx.UpdateEffect(e) }); err != nil {
 				return fmt.Errorf("outbox: %s %s: mark sent: %w", e.Kind, e.Key, err)
 			}
+		}
+		if err := passGate(ctx); err != nil {
+			return fmt.Errorf("outbox: %s %s: %w", e.Kind, e.Key, err)
 		}
 		result, err := sp.deliver(ctx, a)
 		if err != nil {
