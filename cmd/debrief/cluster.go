@@ -159,8 +159,9 @@ func (b *backend) ready(components func() error) func() error {
 
 // openEtcd connects to the configured cluster, starting this replica's
 // member first when it is embedded. It waits for the member to join its
-// cluster (a quorum of peers up), or ctx.
-func openEtcd(ctx context.Context, cfg Config, reg prometheus.Registerer) (*backend, error) {
+// cluster (a quorum of peers up), or ctx. log, when not nil, is warned when
+// reads are answered without a quorum.
+func openEtcd(ctx context.Context, cfg Config, reg prometheus.Registerer, log *slog.Logger) (*backend, error) {
 	cc := cfg.Cluster
 	var member *etcd.Member
 	var cli *clientv3.Client
@@ -194,8 +195,20 @@ func openEtcd(ctx context.Context, cfg Config, reg prometheus.Registerer) (*back
 		Help:    "Latency of etcd commits (Update and Append transactions).",
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 	})
+	localReads := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "debrief_etcd_local_reads_total",
+		Help: "Reads answered from this replica's member alone, without a quorum (possibly behind the others).",
+	})
 	if reg != nil {
-		reg.MustRegister(commits)
+		reg.MustRegister(commits, localReads)
+	}
+	var warned atomic.Int64 // UnixNano of the last warning
+	noteLocal := func() {
+		localReads.Inc()
+		if now := time.Now().UnixNano(); log != nil && now-warned.Load() > int64(time.Minute) {
+			warned.Store(now)
+			log.Warn("no quorum: reads answered from this replica's copy, which may be behind; writes are refused")
+		}
 	}
 	closeAll := func() error {
 		err := cli.Close()
@@ -204,7 +217,8 @@ func openEtcd(ctx context.Context, cfg Config, reg prometheus.Registerer) (*back
 		}
 		return err
 	}
-	s, err := etcd.Open(ctx, cli, etcd.WithCommitObserver(func(d time.Duration) { commits.Observe(d.Seconds()) }))
+	s, err := etcd.Open(ctx, cli, etcd.WithCommitObserver(func(d time.Duration) { commits.Observe(d.Seconds()) }),
+		etcd.WithLocalReadObserver(noteLocal))
 	if err != nil {
 		_ = closeAll()
 		return nil, err
@@ -584,9 +598,9 @@ func (c leaderOnly) Ready() error {
 
 // openBackend opens the store the configuration names: bbolt by default,
 // etcd when DEBRIEF_ETCD_ENDPOINTS or DEBRIEF_CLUSTER_NAME is set.
-func openBackend(ctx context.Context, cfg Config, reg prometheus.Registerer) (*backend, error) {
+func openBackend(ctx context.Context, cfg Config, reg prometheus.Registerer, log *slog.Logger) (*backend, error) {
 	if cfg.Cluster.On() {
-		return openEtcd(ctx, cfg, reg)
+		return openEtcd(ctx, cfg, reg, log)
 	}
 	db, err := openStore(cfg.DB)
 	if err != nil {

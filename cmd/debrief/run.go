@@ -250,7 +250,7 @@ func openExisting(path string) (*bolt.DB, error) {
 func export(ctx context.Context, cfg Config, id string, stdout io.Writer) (err error) {
 	var db *backend
 	if cfg.Cluster.On() {
-		db, err = openEtcd(ctx, cfg, nil)
+		db, err = openEtcd(ctx, cfg, nil, nil)
 	} else {
 		var bdb *bolt.DB
 		if bdb, err = openExisting(cfg.DB); err == nil {

@@ -116,7 +116,7 @@ func serve(ctx context.Context, cfg Config, getenv func(string) string, stdin io
 		return fmt.Errorf("DEBRIEF_ADDR=%s: %w", cfg.Addr, err)
 	}
 	defer ln.Close() // after hs.Serve returned, this is a no-op
-	db, err := openBackend(ctx, cfg, reg)
+	db, err := openBackend(ctx, cfg, reg, log)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
@@ -66,6 +67,7 @@ func ParsePeers(peers string) (map[string]*url.URL, error) {
 type Member struct {
 	etcd      *embed.Etcd
 	clientURL string
+	closeOnce sync.Once
 }
 
 // StartMember starts the member and waits until it has joined its cluster
@@ -162,8 +164,9 @@ func (m *Member) Client() (*clientv3.Client, error) {
 // Err reports the member's fatal errors.
 func (m *Member) Err() <-chan error { return m.etcd.Err() }
 
-// Close stops the member.
-func (m *Member) Close() { m.etcd.Close() }
+// Close stops the member; closing it again does nothing (embed's Close
+// would panic).
+func (m *Member) Close() { m.closeOnce.Do(m.etcd.Close) }
 
 // notInUse fails when another process runs a member on dir: etcd would
 // wait for the lock on its database forever, and a second debrief (or

@@ -53,6 +53,7 @@ import (
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/store"
 	"go.etcd.io/etcd/api/v3/mvccpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -88,6 +89,9 @@ type Store struct {
 
 	// commitObserver, when set, is told how long each commit took.
 	commitObserver func(time.Duration)
+	// localReadObserver, when set, is told of each View answered from
+	// the member's own copy, without a quorum.
+	localReadObserver func()
 }
 
 // Option configures Open.
@@ -101,6 +105,13 @@ func WithPrefix(prefix string) Option { return func(s *Store) { s.prefix = prefi
 // commit (Update's and Append's), for metrics.
 func WithCommitObserver(observe func(time.Duration)) Option {
 	return func(s *Store) { s.commitObserver = observe }
+}
+
+// WithLocalReadObserver has observe called whenever a View is answered
+// from this replica's member alone, without a quorum (see View), for
+// metrics and logs.
+func WithLocalReadObserver(observe func()) Option {
+	return func(s *Store) { s.localReadObserver = observe }
 }
 
 // Open returns a Store on cli, writing the schema version on first use. It
@@ -241,12 +252,30 @@ func conflictPause(ctx context.Context, attempt int) error {
 }
 
 // View runs fn over the store as of one revision. fn's error is returned
-// as is.
+// as is. Its reads are linearizable: they see every commit acknowledged
+// before View began, whichever replica made it. When this replica's member
+// has no leader (it is cut off from the quorum: the README's "lose 2"),
+// fn runs again on the member's own copy (serializable reads), which may
+// lag behind what the others committed: reads still answer while writes
+// are refused. Each such View is reported to the local-read observer
+// (WithLocalReadObserver).
 func (s *Store) View(ctx context.Context, fn func(store.ReadTx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	t := newTx(requireLeader(ctx), s, false)
+	err := s.view(requireLeader(ctx), fn, false)
+	if !errors.Is(err, rpctypes.ErrNoLeader) {
+		return err
+	}
+	if s.localReadObserver != nil {
+		s.localReadObserver()
+	}
+	return s.view(ctx, fn, true)
+}
+
+func (s *Store) view(ctx context.Context, fn func(store.ReadTx) error, local bool) error {
+	t := newTx(ctx, s, false)
+	t.local = local
 	err := fn(t)
 	if t.err != nil {
 		return t.err
