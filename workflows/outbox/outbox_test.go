@@ -540,3 +540,30 @@ func TestRunStuckLaneDelaysNoOther(t *testing.T) {
 		t.Errorf("Run = %v", err)
 	}
 }
+
+// TestGate: under WithGate, each delivery waits for the gate; one it
+// refuses is not made and stays due, and the lane stops there.
+func TestGate(t *testing.T) {
+	e := newEnv(t)
+	e.enqueue(inChannel, say{Text: "a"})
+	e.enqueue(inChannel, say{Text: "b"})
+	var asked int
+	refuse := errors.New("lease not known to be alive")
+	ctx := outbox.WithGate(context.Background(), func(context.Context) error {
+		asked++
+		if asked > 1 {
+			return refuse
+		}
+		return nil
+	})
+	n, err := e.ob.Tick(ctx, e.clock.Now())
+	if !errors.Is(err, refuse) || n != 1 {
+		t.Errorf("Tick with the gate shut after one delivery = %d, %v; want 1, the gate's error", n, err)
+	}
+	if calls := e.sink.Calls(); len(calls) != 1 || len(e.effects()) != 1 {
+		t.Errorf("calls %q, %d effects left; want one call, one effect", calls, len(e.effects()))
+	}
+	if n := e.tick(); n != 1 || len(e.effects()) != 0 {
+		t.Errorf("without the gate: delivered %d, %d left; want 1, 0", n, len(e.effects()))
+	}
+}
