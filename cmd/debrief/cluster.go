@@ -40,6 +40,7 @@ type ClusterConfig struct {
 	Dir                       string // DEBRIEF_CLUSTER_DIR, default <DEBRIEF_DB>.etcd
 	PeerCert, PeerKey, PeerCA string // DEBRIEF_CLUSTER_CERT, _KEY, _CA: peer TLS
 	URL                       string // DEBRIEF_CLUSTER_URL: where other replicas reach this one's HTTP
+	Listen                    string // DEBRIEF_CLUSTER_LISTEN: where this member listens for peers
 }
 
 // On reports whether the state lives in etcd.
@@ -57,7 +58,8 @@ func loadCluster(getenv func(string) string) (ClusterConfig, error) {
 		Cert:      v("DEBRIEF_ETCD_CERT"), Key: v("DEBRIEF_ETCD_KEY"), CA: v("DEBRIEF_ETCD_CA"),
 		Name: v("DEBRIEF_CLUSTER_NAME"), Peers: v("DEBRIEF_CLUSTER_PEERS"), Dir: v("DEBRIEF_CLUSTER_DIR"),
 		PeerCert: v("DEBRIEF_CLUSTER_CERT"), PeerKey: v("DEBRIEF_CLUSTER_KEY"), PeerCA: v("DEBRIEF_CLUSTER_CA"),
-		URL: strings.TrimRight(v("DEBRIEF_CLUSTER_URL"), "/"),
+		URL:    strings.TrimRight(v("DEBRIEF_CLUSTER_URL"), "/"),
+		Listen: v("DEBRIEF_CLUSTER_LISTEN"),
 	}
 	switch {
 	case c.Endpoints != "" && (c.Name != "" || c.Peers != ""):
@@ -68,6 +70,8 @@ func loadCluster(getenv func(string) string) (ClusterConfig, error) {
 		return c, errors.New("DEBRIEF_CLUSTER_PEERS needs DEBRIEF_CLUSTER_NAME, this member's name in it")
 	case c.Name == "" && c.Dir != "":
 		return c, errors.New("DEBRIEF_CLUSTER_DIR is set but DEBRIEF_CLUSTER_NAME is not: no member is embedded")
+	case c.Name == "" && c.Listen != "":
+		return c, errors.New("DEBRIEF_CLUSTER_LISTEN is set but DEBRIEF_CLUSTER_NAME is not: no member is embedded")
 	}
 	if c.URL != "" {
 		if !c.On() {
@@ -93,6 +97,11 @@ func loadCluster(getenv func(string) string) (ClusterConfig, error) {
 		self, ok := peers[c.Name]
 		if !ok {
 			return c, fmt.Errorf("DEBRIEF_CLUSTER_NAME=%s is not among DEBRIEF_CLUSTER_PEERS=%s", c.Name, c.Peers)
+		}
+		if c.Listen != "" {
+			if u, err := url.Parse(c.Listen); err != nil || u.Scheme != self.Scheme || u.Port() == "" {
+				return c, fmt.Errorf("DEBRIEF_CLUSTER_LISTEN=%q is not a %s://host:port URL, as this member's entry in DEBRIEF_CLUSTER_PEERS", c.Listen, self.Scheme)
+			}
 		}
 		peerTLS := c.PeerCert != "" || c.PeerKey != "" || c.PeerCA != ""
 		if peerTLS != (self.Scheme == "https") {
@@ -173,7 +182,7 @@ func openEtcd(ctx context.Context, cfg Config, reg prometheus.Registerer, log *s
 			dir = cfg.DB + ".etcd"
 		}
 		member, err = etcd.StartMember(ctx, etcd.MemberConfig{
-			Name: cc.Name, Peers: cc.Peers, Dir: dir,
+			Name: cc.Name, Peers: cc.Peers, Listen: cc.Listen, Dir: dir,
 			PeerCert: cc.PeerCert, PeerKey: cc.PeerKey, PeerCA: cc.PeerCA,
 		})
 		if err != nil {
@@ -183,7 +192,7 @@ func openEtcd(ctx context.Context, cfg Config, reg prometheus.Registerer, log *s
 			member.Close()
 			return nil, err
 		}
-		where = "embedded member " + cc.Name + " in " + dir
+		where = "embedded member " + cc.Name + " in " + dir + ", clients on " + member.ClientURL()
 	} else {
 		cli, err = etcd.NewClient(etcd.ClientConfig{Endpoints: cc.Endpoints, Cert: cc.Cert, Key: cc.Key, CA: cc.CA})
 		if err != nil {

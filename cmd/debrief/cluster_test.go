@@ -6,9 +6,9 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"sync/atomic"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,6 +37,9 @@ func TestClusterConfig(t *testing.T) {
 		{map[string]string{"DEBRIEF_ETCD_ENDPOINTS": "http://x:2379", "DEBRIEF_CLUSTER_URL": "10.0.0.1:8080"}, "DEBRIEF_CLUSTER_URL"},
 		{map[string]string{"DEBRIEF_ETCD_ENDPOINTS": "http://x:2379", "DEBRIEF_CLUSTER_URL": "http://h:1/x"}, "DEBRIEF_CLUSTER_URL"},
 		{map[string]string{"DEBRIEF_CLUSTER_URL": "http://10.0.0.1:8080"}, "no other replicas"},
+		{map[string]string{"DEBRIEF_CLUSTER_NAME": "a", "DEBRIEF_CLUSTER_PEERS": "a=http://10.0.0.1:2380", "DEBRIEF_CLUSTER_LISTEN": "http://0.0.0.0:12380"}, ""},
+		{map[string]string{"DEBRIEF_CLUSTER_NAME": "a", "DEBRIEF_CLUSTER_PEERS": "a=http://10.0.0.1:2380", "DEBRIEF_CLUSTER_LISTEN": "https://0.0.0.0:12380"}, "DEBRIEF_CLUSTER_LISTEN"},
+		{map[string]string{"DEBRIEF_CLUSTER_LISTEN": "http://0.0.0.0:12380"}, "DEBRIEF_CLUSTER_LISTEN"},
 		{map[string]string{"DEBRIEF_ETCD_ENDPOINTS": "http://x:2379", "DEBRIEF_CLUSTER_NAME": "a"}, "exclusive"},
 		{map[string]string{"DEBRIEF_CLUSTER_NAME": "a"}, "needs DEBRIEF_CLUSTER_PEERS"},
 		{map[string]string{"DEBRIEF_CLUSTER_PEERS": "a=http://127.0.0.1:2380"}, "needs DEBRIEF_CLUSTER_NAME"},

@@ -80,6 +80,8 @@ Environment:
                           member (a=http://10.0.0.1:2380,b=...), its data
                           (<DEBRIEF_DB>.etcd); DEBRIEF_CLUSTER_CERT, _KEY,
                           _CA: peer TLS
+  DEBRIEF_CLUSTER_LISTEN  where this member listens for peers when it is
+                          not its DEBRIEF_CLUSTER_PEERS entry (a NAT)
   DEBRIEF_CLUSTER_URL     this replica's HTTP URL as the others reach it,
                           where they send timeline appends (http://<host
                           of its peer URL>:<port of DEBRIEF_ADDR>)

@@ -26,8 +26,13 @@ type MemberConfig struct {
 	Name string
 	// Peers lists every member in etcd's initial-cluster syntax:
 	// "a=http://10.0.0.1:2380,b=http://10.0.0.2:2380,c=...". This member
-	// listens for peers on its own entry's port.
+	// listens for peers on its own entry's port, unless Listen says where.
 	Peers string
+	// Listen, when set, is the URL this member listens for peers on,
+	// while the others reach it at its entry in Peers: behind a port
+	// mapping, a NAT, or a proxy (the failover test cuts one to partition
+	// a member).
+	Listen string
 	// Dir holds the member's data. A member restarted with its Dir
 	// rejoins the cluster.
 	Dir string
@@ -94,7 +99,13 @@ func StartMember(ctx context.Context, mc MemberConfig) (*Member, error) {
 		cfg.ClusterState = embed.ClusterStateFlagExisting
 	}
 	listen := *self
-	if ip := net.ParseIP(self.Hostname()); ip == nil {
+	if mc.Listen != "" {
+		u, err := url.Parse(mc.Listen)
+		if err != nil || u.Scheme != self.Scheme || u.Port() == "" {
+			return nil, fmt.Errorf("etcd member: listen URL %q: want %s://host:port", mc.Listen, self.Scheme)
+		}
+		listen = *u
+	} else if ip := net.ParseIP(self.Hostname()); ip == nil {
 		// A name (a Kubernetes pod's DNS name) is what others dial; this
 		// member listens on every interface at that port.
 		listen.Host = net.JoinHostPort("0.0.0.0", self.Port())

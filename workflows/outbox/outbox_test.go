@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -565,5 +566,49 @@ func TestGate(t *testing.T) {
 	}
 	if n := e.tick(); n != 1 || len(e.effects()) != 0 {
 		t.Errorf("without the gate: delivered %d, %d left; want 1, 0", n, len(e.effects()))
+	}
+}
+
+// readThenWait is the test's store whose first View returns only when
+// let is closed, after it has read: a pass slowed between its read of the
+// effects and its claims, as on a loaded cluster.
+type readThenWait struct {
+	store.Store
+	views     atomic.Int32
+	read, let chan struct{}
+}
+
+func (s *readThenWait) View(ctx context.Context, fn func(store.ReadTx) error) error {
+	err := s.Store.View(ctx, fn)
+	if s.views.Add(1) == 1 {
+		close(s.read)
+		<-s.let
+	}
+	return err
+}
+
+// TestStaleRead: a pass whose read of the effects is older than a
+// delivery another pass made meanwhile does not deliver that effect
+// again.
+func TestStaleRead(t *testing.T) {
+	e := newEnv(t)
+	e.enqueue(inChannel, say{Text: "once"})
+	slow := &readThenWait{Store: e.db, read: make(chan struct{}), let: make(chan struct{})}
+	e.ob.Store = slow
+	stale := make(chan int)
+	go func() {
+		n, _ := e.ob.Tick(context.Background(), e.clock.Now())
+		stale <- n
+	}()
+	<-slow.read
+	if n := e.tick(); n != 1 {
+		t.Fatalf("the fresh pass delivered %d, want 1", n)
+	}
+	close(slow.let)
+	if n := <-stale; n != 0 {
+		t.Errorf("the stale pass delivered %d, want 0", n)
+	}
+	if calls := e.sink.Calls(); len(calls) != 1 {
+		t.Errorf("calls %q, want one", calls)
 	}
 }
