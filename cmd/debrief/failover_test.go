@@ -378,6 +378,9 @@ func TestFailover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, text := d.Reply(); !strings.HasPrefix(text, "Declared INC-2") {
+		t.Fatalf("declare = %d %q", d.Status, text)
+	}
 	var ch, ch2 slacktest.Channel
 	// The topic is set once the channel is recorded as the incident's:
 	// from then on messages said there are its timeline.
