@@ -226,8 +226,12 @@ func openEtcd(ctx context.Context, cfg Config, reg prometheus.Registerer, log *s
 		}
 		return err
 	}
-	s, err := etcd.Open(ctx, cli, etcd.WithCommitObserver(func(d time.Duration) { commits.Observe(d.Seconds()) }),
-		etcd.WithLocalReadObserver(noteLocal))
+	opts := []etcd.Option{etcd.WithCommitObserver(func(d time.Duration) { commits.Observe(d.Seconds()) }),
+		etcd.WithLocalReadObserver(noteLocal)}
+	if member != nil {
+		opts = append(opts, etcd.WithMaxTxnOps(etcd.MemberMaxTxnOps))
+	}
+	s, err := etcd.Open(ctx, cli, opts...)
 	if err != nil {
 		_ = closeAll()
 		return nil, err

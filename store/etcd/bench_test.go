@@ -39,7 +39,11 @@ func cluster3(b *testing.B) ([]*etcd.Store, []*clientv3.Client) {
 	for _, m := range ms {
 		cli := etcdtest.Client(b, m)
 		cs = append(cs, cli)
-		ss = append(ss, etcdtest.Open(b, cli, "bench/"))
+		s, err := etcd.Open(context.Background(), cli, etcd.WithPrefix("bench/"), etcd.WithMaxTxnOps(etcd.MemberMaxTxnOps))
+		if err != nil {
+			b.Fatal(err)
+		}
+		ss = append(ss, s)
 	}
 	return ss, cs
 }

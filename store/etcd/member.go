@@ -68,6 +68,11 @@ func ParsePeers(peers string) (map[string]*url.URL, error) {
 	return out, nil
 }
 
+// MemberMaxTxnOps is how many operations an embedded member allows in one
+// Txn (etcd's --max-txn-ops, 128 by default): Stores on such members use
+// WithMaxTxnOps(MemberMaxTxnOps).
+const MemberMaxTxnOps = 1024
+
 // Member is a running embedded etcd member.
 type Member struct {
 	etcd      *embed.Etcd
@@ -129,7 +134,7 @@ func StartMember(ctx context.Context, mc MemberConfig) (*Member, error) {
 	}
 	// debrief's transactions read a handful of keys; migrate writes in
 	// chunks below this.
-	cfg.MaxTxnOps = 1024
+	cfg.MaxTxnOps = MemberMaxTxnOps
 	// Keep an hour of history: transactions read at one revision, which
 	// must not be compacted under them.
 	cfg.AutoCompactionMode = embed.CompactorModePeriodic

@@ -92,6 +92,10 @@ type Store struct {
 	// localReadObserver, when set, is told of each View answered from
 	// the member's own copy, without a quorum.
 	localReadObserver func()
+
+	// maxBatch is how many appends one Txn may carry (maxBatch, or
+	// WithMaxTxnOps).
+	maxBatch int
 }
 
 // Option configures Open.
@@ -107,6 +111,14 @@ func WithCommitObserver(observe func(time.Duration)) Option {
 	return func(s *Store) { s.commitObserver = observe }
 }
 
+// WithMaxTxnOps says the cluster allows n operations per Txn branch
+// (etcd's --max-txn-ops; debrief's embedded members allow 1024), so that
+// a group commit of appends to one incident may carry (n-1)/4 of them:
+// under a burst the queue drains in fewer, larger commits.
+func WithMaxTxnOps(n int) Option {
+	return func(s *Store) { s.maxBatch = max(1, (n-1)/4) }
+}
+
 // WithLocalReadObserver has observe called whenever a View is answered
 // from this replica's member alone, without a quorum (see View), for
 // metrics and logs.
@@ -117,7 +129,7 @@ func WithLocalReadObserver(observe func()) Option {
 // Open returns a Store on cli, writing the schema version on first use. It
 // does not own cli: Close leaves it open.
 func Open(ctx context.Context, cli *clientv3.Client, opts ...Option) (*Store, error) {
-	s := &Store{cli: cli, prefix: "debrief/"}
+	s := &Store{cli: cli, prefix: "debrief/", maxBatch: maxBatch}
 	for _, o := range opts {
 		o(s)
 	}
@@ -316,7 +328,20 @@ type appendRes struct {
 
 // maxBatch keeps one Txn within etcd's default of 128 operations per
 // branch (--max-txn-ops): four puts per entry and the counter.
+// WithMaxTxnOps raises it for a cluster that allows more.
 const maxBatch = 31
+
+// maxBatchBytes keeps one Txn well within etcd's default request limit
+// (--max-request-bytes, 1.5 MiB): a batch closes before its entries'
+// estimated size passes it.
+const maxBatchBytes = 1 << 20
+
+// size estimates what r adds to a Txn: its texts, twice its dedupe key
+// (a key and a compare) and room for the rest of the record and its keys.
+func (r *appendReq) size() int {
+	ev := r.p.ev
+	return len(ev.Text) + len(ev.URL) + len(ev.Author.Name) + 2*len(r.ddKey) + 512
+}
 
 // commitTimeout bounds one group commit, which runs for several callers
 // and so under none of their contexts.
@@ -380,11 +405,14 @@ func (s *Store) drain(ctx context.Context, ctr *seqCounter) {
 		// later one waits for the next, where it is a redelivery.
 		var batch, rest []*appendReq
 		seen := map[string]bool{}
+		size := 0
 		for _, r := range ctr.pending {
-			if len(batch) == maxBatch || (r.ddKey != "" && seen[r.ddKey]) {
+			n := r.size()
+			if len(batch) == s.maxBatch || (len(batch) > 0 && size+n > maxBatchBytes) || (r.ddKey != "" && seen[r.ddKey]) {
 				rest = append(rest, r)
 				continue
 			}
+			size += n
 			if r.ddKey != "" {
 				seen[r.ddKey] = true
 			}
