@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/debrief/debrief/bot"
+	"github.com/debrief/debrief/store"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -51,6 +52,8 @@ const routeWindow = time.Minute
 
 // routeBodyLimit bounds a routed request (one timeline entry).
 const routeBodyLimit = 1 << 20
+
+var _ store.Store = (*Routed)(nil)
 
 // Routed is a Store whose keyed appends are sent to the replica target
 // names. It is safe for concurrent use.
