@@ -276,11 +276,11 @@ type leadership struct {
 	leaderURL atomic.Pointer[string]
 
 	// since reads a monotonic clock (time.Since a fixed instant); tests
-	// replace it to stand for a pause. aliveUntil is the reading until
-	// which the current term's lease is known to live on etcd's side
-	// (keepFresh); 0 when not known.
-	since      func() time.Duration
-	aliveUntil atomic.Int64
+	// replace it to stand for a pause. alive says until which reading
+	// the lease of a term (by its revision) is known to live on etcd's
+	// side (keepFresh); nil when not known.
+	since func() time.Duration
+	alive atomic.Pointer[aliveLease]
 
 	gauge, termGauge prometheus.Gauge
 }
@@ -351,6 +351,12 @@ func (l *leadership) Run(ctx context.Context) {
 	}
 }
 
+// aliveLease is what keepFresh last learnt of a term's lease.
+type aliveLease struct {
+	term  int64         // the term's revision
+	until time.Duration // a reading of since
+}
+
 // candidate is the value of a leader key: who leads, and where the
 // others send their appends.
 type candidate struct {
@@ -372,13 +378,15 @@ func (l *leadership) campaign(ctx context.Context) error {
 	if err := el.Campaign(ctx, string(val)); err != nil {
 		return fmt.Errorf("campaign: %w", err)
 	}
-	l.aliveUntil.Store(0)
-	term, cancel := context.WithCancel(outbox.WithGate(etcd.Fence(ctx, el.Key(), el.Rev()), l.gate))
+	rev := el.Rev()
+	l.alive.Store(nil)
+	gate := func(ctx context.Context) error { return l.gate(ctx, rev) }
+	term, cancel := context.WithCancel(outbox.WithGate(etcd.Fence(ctx, el.Key(), rev), gate))
 	defer cancel()
 	fresh := make(chan struct{})
 	go func() {
 		defer close(fresh)
-		l.keepFresh(term, sess.Lease())
+		l.keepFresh(term, rev, sess.Lease())
 	}()
 	l.log.Info("leading", "term", el.Rev())
 	l.gauge.Set(1)
@@ -394,7 +402,7 @@ func (l *leadership) campaign(ctx context.Context) error {
 	}
 	cancel()
 	<-fresh
-	l.aliveUntil.Store(0)
+	l.alive.Store(nil)
 	l.end()
 	l.gauge.Set(0)
 	if ctx.Err() != nil {
@@ -412,16 +420,16 @@ func (l *leadership) campaign(ctx context.Context) error {
 // lease lives at least until the sending instant plus the TTL it answers.
 // It is what gate reads; the session's own keepalives cannot say when
 // their requests left (an answer read after a pause is old news).
-func (l *leadership) keepFresh(term context.Context, lease clientv3.LeaseID) {
+func (l *leadership) keepFresh(term context.Context, rev int64, lease clientv3.LeaseID) {
 	for {
 		sent := l.since()
 		ctx, cancel := context.WithTimeout(clientv3.WithRequireLeader(term), leaseProbe*2)
 		resp, err := l.cli.KeepAliveOnce(ctx, lease)
 		cancel()
 		if err == nil && resp.TTL > 0 {
-			until := int64(sent + time.Duration(resp.TTL)*time.Second)
-			if until > l.aliveUntil.Load() {
-				l.aliveUntil.Store(until)
+			until := sent + time.Duration(resp.TTL)*time.Second
+			if a := l.alive.Load(); a == nil || a.term != rev || until > a.until {
+				l.alive.Store(&aliveLease{term: rev, until: until})
 			}
 		}
 		select {
@@ -432,16 +440,16 @@ func (l *leadership) keepFresh(term context.Context, lease clientv3.LeaseID) {
 	}
 }
 
-// gate lets a delivery go only while the term's lease is known to live
-// for leaseMargin more (keepFresh), waiting otherwise until it is renewed
+// gate lets a delivery of term go only while the term's lease is known to
+// live for leaseMargin more (keepFresh): never once another term began, waiting otherwise until it is renewed
 // or the term ends. A leader paused past its lease (and replaced) finds,
 // when it resumes, that the lease it knew of has run out, and delivers
 // nothing before it notices it no longer leads: the term's context is
 // cancelled then. The outbox calls it right before each delivery
 // (outbox.WithGate).
-func (l *leadership) gate(ctx context.Context) error {
+func (l *leadership) gate(ctx context.Context, term int64) error {
 	for {
-		if l.since()+leaseMargin < time.Duration(l.aliveUntil.Load()) {
+		if a := l.alive.Load(); a != nil && a.term == term && l.since()+leaseMargin < a.until {
 			return nil
 		}
 		select {

@@ -233,8 +233,13 @@ func TestLeaseGate(t *testing.T) {
 	defer func() { cancel(); <-done }()
 	poll(t, "leading", l.Leading)
 	term, _ := l.Term()
+	resp, err := cli.Get(ctx, "gate/leader/", clientv3.WithPrefix())
+	if err != nil || len(resp.Kvs) != 1 {
+		t.Fatalf("leader key: %v %v", resp, err)
+	}
+	rev, lease := resp.Kvs[0].CreateRevision, clientv3.LeaseID(resp.Kvs[0].Lease)
 	gctx, gcancel := context.WithTimeout(term, 5*time.Second)
-	err := l.gate(gctx)
+	err = l.gate(gctx, rev)
 	gcancel()
 	if err != nil {
 		t.Fatalf("gate of a fresh lease: %v", err)
@@ -245,7 +250,7 @@ func TestLeaseGate(t *testing.T) {
 	paused.Store(int64(10 * time.Second))
 	stale, stop := context.WithCancel(context.Background())
 	stop()
-	if err := l.gate(stale); err == nil {
+	if err := l.gate(stale, rev); err == nil {
 		t.Error("gate let a delivery go 10 s after the last renewal it saw")
 	}
 	paused.Store(0)
@@ -253,17 +258,13 @@ func TestLeaseGate(t *testing.T) {
 	// The lease gone (as after a pause past it) and a pause of 30 s on
 	// this replica's clock (past any renewal seen while it read 10 s
 	// ahead).
-	resp, err := cli.Get(ctx, "gate/leader/", clientv3.WithPrefix())
-	if err != nil || len(resp.Kvs) != 1 {
-		t.Fatalf("leader key: %v %v", resp, err)
-	}
 	time.Sleep(2 * leaseProbe) // no renewal in flight from before
-	if _, err := cli.Revoke(ctx, clientv3.LeaseID(resp.Kvs[0].Lease)); err != nil {
+	if _, err := cli.Revoke(ctx, lease); err != nil {
 		t.Fatal(err)
 	}
 	paused.Store(int64(30 * time.Second))
 	gctx, gcancel = context.WithTimeout(context.Background(), 300*time.Millisecond)
-	err = l.gate(gctx)
+	err = l.gate(gctx, rev)
 	gcancel()
 	if err == nil {
 		t.Fatal("gate let a delivery go past the lease")
