@@ -61,8 +61,16 @@ func (r *Reminders) Tick(ctx context.Context, now time.Time) (int, error) {
 	return r.s.fireDue(ctx, now, "reminders", func(k store.ReminderKind) bool { return k != store.RemindCountermeasure }, r.fire)
 }
 
-// Run scans for due reminders every ReminderScan until ctx is done.
+// Run fires what is due at once, then scans for due reminders every
+// ReminderScan until ctx is done. Firing at once matters on a cluster: a
+// replica that becomes the leader (cmd/debrief/cluster.go) fires what came
+// due during the failover without waiting for its first scan.
 func (r *Reminders) Run(ctx context.Context) error {
+	if ctx.Err() == nil {
+		if _, err := r.Tick(ctx, r.s.now()); err != nil && ctx.Err() == nil {
+			r.s.log().ErrorContext(ctx, "reminders failed", "err", err)
+		}
+	}
 	return r.s.runCron(ctx, ReminderScan, "reminders", func() error {
 		_, err := r.Tick(ctx, r.s.now())
 		return err

@@ -2,11 +2,16 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +22,7 @@ import (
 	"github.com/debrief/debrief/store"
 	"github.com/debrief/debrief/store/etcd"
 	"github.com/debrief/debrief/workflows"
+	"github.com/debrief/debrief/workflows/outbox"
 	"github.com/prometheus/client_golang/prometheus"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
@@ -33,6 +39,8 @@ type ClusterConfig struct {
 	Peers                     string // DEBRIEF_CLUSTER_PEERS: name=URL,...
 	Dir                       string // DEBRIEF_CLUSTER_DIR, default <DEBRIEF_DB>.etcd
 	PeerCert, PeerKey, PeerCA string // DEBRIEF_CLUSTER_CERT, _KEY, _CA: peer TLS
+	URL                       string // DEBRIEF_CLUSTER_URL: where other replicas reach this one's HTTP
+	Listen                    string // DEBRIEF_CLUSTER_LISTEN: where this member listens for peers
 }
 
 // On reports whether the state lives in etcd.
@@ -50,6 +58,8 @@ func loadCluster(getenv func(string) string) (ClusterConfig, error) {
 		Cert:      v("DEBRIEF_ETCD_CERT"), Key: v("DEBRIEF_ETCD_KEY"), CA: v("DEBRIEF_ETCD_CA"),
 		Name: v("DEBRIEF_CLUSTER_NAME"), Peers: v("DEBRIEF_CLUSTER_PEERS"), Dir: v("DEBRIEF_CLUSTER_DIR"),
 		PeerCert: v("DEBRIEF_CLUSTER_CERT"), PeerKey: v("DEBRIEF_CLUSTER_KEY"), PeerCA: v("DEBRIEF_CLUSTER_CA"),
+		URL:    strings.TrimRight(v("DEBRIEF_CLUSTER_URL"), "/"),
+		Listen: v("DEBRIEF_CLUSTER_LISTEN"),
 	}
 	switch {
 	case c.Endpoints != "" && (c.Name != "" || c.Peers != ""):
@@ -60,6 +70,16 @@ func loadCluster(getenv func(string) string) (ClusterConfig, error) {
 		return c, errors.New("DEBRIEF_CLUSTER_PEERS needs DEBRIEF_CLUSTER_NAME, this member's name in it")
 	case c.Name == "" && c.Dir != "":
 		return c, errors.New("DEBRIEF_CLUSTER_DIR is set but DEBRIEF_CLUSTER_NAME is not: no member is embedded")
+	case c.Name == "" && c.Listen != "":
+		return c, errors.New("DEBRIEF_CLUSTER_LISTEN is set but DEBRIEF_CLUSTER_NAME is not: no member is embedded")
+	}
+	if c.URL != "" {
+		if !c.On() {
+			return c, errors.New("DEBRIEF_CLUSTER_URL is set but neither DEBRIEF_ETCD_ENDPOINTS nor DEBRIEF_CLUSTER_NAME is: there are no other replicas")
+		}
+		if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			return c, fmt.Errorf("DEBRIEF_CLUSTER_URL=%q is not an http(s)://host:port URL", c.URL)
+		}
 	}
 	if c.Endpoints != "" {
 		for _, e := range strings.Split(c.Endpoints, ",") {
@@ -77,6 +97,11 @@ func loadCluster(getenv func(string) string) (ClusterConfig, error) {
 		self, ok := peers[c.Name]
 		if !ok {
 			return c, fmt.Errorf("DEBRIEF_CLUSTER_NAME=%s is not among DEBRIEF_CLUSTER_PEERS=%s", c.Name, c.Peers)
+		}
+		if c.Listen != "" {
+			if u, err := url.Parse(c.Listen); err != nil || u.Scheme != self.Scheme || u.Port() == "" {
+				return c, fmt.Errorf("DEBRIEF_CLUSTER_LISTEN=%q is not a %s://host:port URL, as this member's entry in DEBRIEF_CLUSTER_PEERS", c.Listen, self.Scheme)
+			}
 		}
 		peerTLS := c.PeerCert != "" || c.PeerKey != "" || c.PeerCA != ""
 		if peerTLS != (self.Scheme == "https") {
@@ -113,6 +138,7 @@ type backend struct {
 	// cli and prefix are set on etcd: the election runs on them.
 	cli    *clientv3.Client
 	prefix string
+	etcd   *etcd.Store
 	ping   func(context.Context) error
 	where  string // for the log
 	// commitErr says why the latest commit failed (bbolt: a full disk);
@@ -142,8 +168,9 @@ func (b *backend) ready(components func() error) func() error {
 
 // openEtcd connects to the configured cluster, starting this replica's
 // member first when it is embedded. It waits for the member to join its
-// cluster (a quorum of peers up), or ctx.
-func openEtcd(ctx context.Context, cfg Config, reg prometheus.Registerer) (*backend, error) {
+// cluster (a quorum of peers up), or ctx. log, when not nil, is warned when
+// reads are answered without a quorum.
+func openEtcd(ctx context.Context, cfg Config, reg prometheus.Registerer, log *slog.Logger) (*backend, error) {
 	cc := cfg.Cluster
 	var member *etcd.Member
 	var cli *clientv3.Client
@@ -155,7 +182,7 @@ func openEtcd(ctx context.Context, cfg Config, reg prometheus.Registerer) (*back
 			dir = cfg.DB + ".etcd"
 		}
 		member, err = etcd.StartMember(ctx, etcd.MemberConfig{
-			Name: cc.Name, Peers: cc.Peers, Dir: dir,
+			Name: cc.Name, Peers: cc.Peers, Listen: cc.Listen, Dir: dir,
 			PeerCert: cc.PeerCert, PeerKey: cc.PeerKey, PeerCA: cc.PeerCA,
 		})
 		if err != nil {
@@ -165,7 +192,7 @@ func openEtcd(ctx context.Context, cfg Config, reg prometheus.Registerer) (*back
 			member.Close()
 			return nil, err
 		}
-		where = "embedded member " + cc.Name + " in " + dir
+		where = "embedded member " + cc.Name + " in " + dir + ", clients on " + member.ClientURL()
 	} else {
 		cli, err = etcd.NewClient(etcd.ClientConfig{Endpoints: cc.Endpoints, Cert: cc.Cert, Key: cc.Key, CA: cc.CA})
 		if err != nil {
@@ -177,8 +204,20 @@ func openEtcd(ctx context.Context, cfg Config, reg prometheus.Registerer) (*back
 		Help:    "Latency of etcd commits (Update and Append transactions).",
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 	})
+	localReads := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "debrief_etcd_local_reads_total",
+		Help: "Reads answered from this replica's member alone, without a quorum (possibly behind the others).",
+	})
 	if reg != nil {
-		reg.MustRegister(commits)
+		reg.MustRegister(commits, localReads)
+	}
+	var warned atomic.Int64 // UnixNano of the last warning
+	noteLocal := func() {
+		localReads.Inc()
+		if now := time.Now().UnixNano(); log != nil && now-warned.Load() > int64(time.Minute) {
+			warned.Store(now)
+			log.Warn("no quorum: reads answered from this replica's copy, which may be behind; writes are refused")
+		}
 	}
 	closeAll := func() error {
 		err := cli.Close()
@@ -187,12 +226,17 @@ func openEtcd(ctx context.Context, cfg Config, reg prometheus.Registerer) (*back
 		}
 		return err
 	}
-	s, err := etcd.Open(ctx, cli, etcd.WithCommitObserver(func(d time.Duration) { commits.Observe(d.Seconds()) }))
+	opts := []etcd.Option{etcd.WithCommitObserver(func(d time.Duration) { commits.Observe(d.Seconds()) }),
+		etcd.WithLocalReadObserver(noteLocal)}
+	if member != nil {
+		opts = append(opts, etcd.WithMaxTxnOps(etcd.MemberMaxTxnOps))
+	}
+	s, err := etcd.Open(ctx, cli, opts...)
 	if err != nil {
 		_ = closeAll()
 		return nil, err
 	}
-	return &backend{Store: s, backup: s.Backup, close: closeAll, cli: cli, prefix: s.Prefix(), ping: s.Ping, where: where}, nil
+	return &backend{Store: s, backup: s.Backup, close: closeAll, cli: cli, prefix: s.Prefix(), etcd: s, ping: s.Ping, where: where}, nil
 }
 
 // leaderTTL is the lease of the leader key, in seconds: a leader that dies
@@ -201,15 +245,26 @@ func openEtcd(ctx context.Context, cfg Config, reg prometheus.Registerer) (*back
 // lease for this long stops leading.
 const leaderTTL = 3
 
+// leaseMargin is how much of its lease a leader must know to be left
+// before it makes a delivery (gate): time for the call to leave before
+// the lease could expire and the next leader deliver the same effect.
+const leaseMargin = time.Second
+
+// leaseProbe is how often a leader renews its lease itself and times the
+// answer (keepFresh), on top of the session's own keepalives.
+const leaseProbe = 500 * time.Millisecond
+
 // leadership campaigns for this replica and tells the rest of serve when
 // it leads. Only the leader runs the application's loops (outbox,
 // reminders, digest...) and the long-lived platform connections; each term
 // is a context cancelled when the lease is lost, carrying a fence on the
-// leader key, so that a former leader that was paused cannot write.
+// leader key, so that a former leader that was paused cannot write, and a
+// gate on the lease (gate), so that it does not deliver either.
 type leadership struct {
 	cli    *clientv3.Client
 	prefix string
 	name   string
+	url    string // where other replicas send their appends; "" when not known
 	log    *slog.Logger
 
 	leading atomic.Bool
@@ -217,12 +272,24 @@ type leadership struct {
 	term    context.Context // the current term; nil when not leading
 	changed chan struct{}   // closed and replaced when term changes
 
+	// leaderURL is the current leader's url (watchLeader).
+	leaderURL atomic.Pointer[string]
+
+	// since reads a monotonic clock (time.Since a fixed instant); tests
+	// replace it to stand for a pause. alive says until which reading
+	// the lease of a term (by its revision) is known to live on etcd's
+	// side (keepFresh); nil when not known.
+	since func() time.Duration
+	alive atomic.Pointer[aliveLease]
+
 	gauge, termGauge prometheus.Gauge
 }
 
-func newLeadership(cli *clientv3.Client, prefix, name string, log *slog.Logger, reg prometheus.Registerer) *leadership {
+func newLeadership(cli *clientv3.Client, prefix, name, url string, log *slog.Logger, reg prometheus.Registerer) *leadership {
+	start := time.Now()
 	l := &leadership{
-		cli: cli, prefix: prefix, name: name, log: log, changed: make(chan struct{}),
+		cli: cli, prefix: prefix, name: name, url: url, log: log, changed: make(chan struct{}),
+		since: func() time.Duration { return time.Since(start) },
 		gauge: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "debrief_leader", Help: "1 while this replica leads its cluster (runs the loops and platform connections).",
 		}),
@@ -284,6 +351,19 @@ func (l *leadership) Run(ctx context.Context) {
 	}
 }
 
+// aliveLease is what keepFresh last learnt of a term's lease.
+type aliveLease struct {
+	term  int64         // the term's revision
+	until time.Duration // a reading of since
+}
+
+// candidate is the value of a leader key: who leads, and where the
+// others send their appends.
+type candidate struct {
+	Name string `json:"name"`
+	URL  string `json:"url,omitempty"`
+}
+
 func (l *leadership) campaign(ctx context.Context) error {
 	sess, err := concurrency.NewSession(l.cli, concurrency.WithTTL(leaderTTL), concurrency.WithContext(ctx))
 	if err != nil {
@@ -291,11 +371,23 @@ func (l *leadership) campaign(ctx context.Context) error {
 	}
 	defer func() { _ = sess.Close() }()
 	el := concurrency.NewElection(sess, l.prefix+"leader")
-	if err := el.Campaign(ctx, l.name); err != nil {
+	val, err := json.Marshal(candidate{Name: l.name, URL: l.url})
+	if err != nil {
 		return fmt.Errorf("campaign: %w", err)
 	}
-	term, cancel := context.WithCancel(etcd.Fence(ctx, el.Key(), el.Rev()))
+	if err := el.Campaign(ctx, string(val)); err != nil {
+		return fmt.Errorf("campaign: %w", err)
+	}
+	rev := el.Rev()
+	l.alive.Store(nil)
+	gate := func(ctx context.Context) error { return l.gate(ctx, rev) }
+	term, cancel := context.WithCancel(outbox.WithGate(etcd.Fence(ctx, el.Key(), rev), gate))
 	defer cancel()
+	fresh := make(chan struct{})
+	go func() {
+		defer close(fresh)
+		l.keepFresh(term, rev, sess.Lease())
+	}()
 	l.log.Info("leading", "term", el.Rev())
 	l.gauge.Set(1)
 	l.termGauge.Set(float64(el.Rev()))
@@ -309,6 +401,8 @@ func (l *leadership) campaign(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	cancel()
+	<-fresh
+	l.alive.Store(nil)
 	l.end()
 	l.gauge.Set(0)
 	if ctx.Err() != nil {
@@ -318,6 +412,137 @@ func (l *leadership) campaign(ctx context.Context) error {
 		_ = el.Resign(rctx)
 	}
 	return nil
+}
+
+// keepFresh renews the term's lease every leaseProbe and records, by the
+// monotonic clock, until when etcd keeps it alive: etcd restarts a lease's
+// TTL when it receives the renewal, which is after it was sent, so the
+// lease lives at least until the sending instant plus the TTL it answers.
+// It is what gate reads; the session's own keepalives cannot say when
+// their requests left (an answer read after a pause is old news).
+func (l *leadership) keepFresh(term context.Context, rev int64, lease clientv3.LeaseID) {
+	for {
+		sent := l.since()
+		ctx, cancel := context.WithTimeout(clientv3.WithRequireLeader(term), leaseProbe*2)
+		resp, err := l.cli.KeepAliveOnce(ctx, lease)
+		cancel()
+		if err == nil && resp.TTL > 0 {
+			until := sent + time.Duration(resp.TTL)*time.Second
+			if a := l.alive.Load(); a == nil || a.term != rev || until > a.until {
+				l.alive.Store(&aliveLease{term: rev, until: until})
+			}
+		}
+		select {
+		case <-term.Done():
+			return
+		case <-time.After(leaseProbe):
+		}
+	}
+}
+
+// gate lets a delivery of term go only while the term's lease is known to
+// live for leaseMargin more (keepFresh): never once another term began, waiting otherwise until it is renewed
+// or the term ends. A leader paused past its lease (and replaced) finds,
+// when it resumes, that the lease it knew of has run out, and delivers
+// nothing before it notices it no longer leads: the term's context is
+// cancelled then. The outbox calls it right before each delivery
+// (outbox.WithGate).
+func (l *leadership) gate(ctx context.Context, term int64) error {
+	for {
+		if a := l.alive.Load(); a != nil && a.term == term && l.since()+leaseMargin < a.until {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("lease not known to be alive: %w", ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// watchLeader keeps leaderURL current: the url of the oldest key under
+// the election prefix, which is the leader's (concurrency.Election).
+func (l *leadership) watchLeader(ctx context.Context) {
+	pfx := l.prefix + "leader/"
+	read := func() (int64, error) {
+		resp, err := l.cli.Get(clientv3.WithRequireLeader(ctx), pfx, clientv3.WithFirstCreate()...)
+		if err != nil {
+			return 0, err
+		}
+		u := ""
+		if len(resp.Kvs) == 1 {
+			var c candidate
+			if json.Unmarshal(resp.Kvs[0].Value, &c) == nil {
+				u = c.URL
+			}
+		}
+		l.leaderURL.Store(&u)
+		return resp.Header.Revision, nil
+	}
+	for ctx.Err() == nil {
+		rev, err := read()
+		if err == nil {
+			for wr := range l.cli.Watch(clientv3.WithRequireLeader(ctx), pfx, clientv3.WithPrefix(), clientv3.WithRev(rev+1)) {
+				if wr.Err() != nil {
+					break
+				}
+				if _, err := read(); err != nil {
+					break
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// appendTarget is where this replica sends its keyed appends
+// (etcd.Routed): the leader's URL, or "" (append here) while this replica
+// leads or no leader is known. One writer per incident's Seq counter
+// spares the replicas their conflicts on it.
+func (l *leadership) appendTarget() string {
+	if l.Leading() {
+		return ""
+	}
+	u := l.leaderURL.Load()
+	if u == nil || *u == l.url {
+		return ""
+	}
+	return *u
+}
+
+// routeURL is where the other replicas reach this one's HTTP server
+// (DEBRIEF_CLUSTER_URL): by default the host of its peer URL, which they
+// reach already, at the port the server listens on. Without a member and
+// without the variable there is none ("": this replica's appends are not
+// routed to it).
+func routeURL(cc ClusterConfig, addr net.Addr) string {
+	if cc.URL != "" {
+		return cc.URL
+	}
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok || !cc.Embedded() {
+		return ""
+	}
+	peers, err := etcd.ParsePeers(cc.Peers)
+	if err != nil || peers[cc.Name] == nil {
+		return ""
+	}
+	return "http://" + net.JoinHostPort(peers[cc.Name].Hostname(), strconv.Itoa(tcp.Port))
+}
+
+// routeAppends has this replica send its keyed appends to the leader
+// (etcd.Routed) and returns the handler of those sent to it, for
+// etcd.RoutePath.
+func (b *backend) routeAppends(ctx context.Context, lead *leadership) (http.Handler, error) {
+	r, err := b.etcd.Route(ctx, lead.appendTarget)
+	if err != nil {
+		return nil, err
+	}
+	b.Store = r
+	return r.Handler(), nil
 }
 
 // eachTerm runs start at the beginning of every term this replica leads,
@@ -394,9 +619,9 @@ func (c leaderOnly) Ready() error {
 
 // openBackend opens the store the configuration names: bbolt by default,
 // etcd when DEBRIEF_ETCD_ENDPOINTS or DEBRIEF_CLUSTER_NAME is set.
-func openBackend(ctx context.Context, cfg Config, reg prometheus.Registerer) (*backend, error) {
+func openBackend(ctx context.Context, cfg Config, reg prometheus.Registerer, log *slog.Logger) (*backend, error) {
 	if cfg.Cluster.On() {
-		return openEtcd(ctx, cfg, reg)
+		return openEtcd(ctx, cfg, reg, log)
 	}
 	db, err := openStore(cfg.DB)
 	if err != nil {
@@ -426,6 +651,7 @@ func leadWorkers(ctx context.Context, lead *leadership, db *backend, svc *workfl
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { lead.Run(ctx) })
+	wg.Go(func() { lead.watchLeader(ctx) })
 	wg.Go(func() {
 		lead.eachTerm(ctx, func(term context.Context) func() {
 			stopLoops := startWorkers(term, loops, log)

@@ -2,9 +2,13 @@ package main
 
 import (
 	"context"
+	"io"
+	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,6 +16,7 @@ import (
 	"github.com/debrief/debrief/store"
 	"github.com/debrief/debrief/store/bolt"
 	"github.com/debrief/debrief/store/etcd/etcdtest"
+	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 // TestClusterConfig: bad cluster settings are refused before anything is
@@ -28,6 +33,13 @@ func TestClusterConfig(t *testing.T) {
 		{map[string]string{"DEBRIEF_ETCD_ENDPOINTS": "http://10.0.0.1:2379,https://10.0.0.2:2379"}, ""},
 		{map[string]string{"DEBRIEF_CLUSTER_NAME": "a", "DEBRIEF_CLUSTER_PEERS": "a=http://127.0.0.1:2380,b=http://127.0.0.1:2381"}, ""},
 		{map[string]string{"DEBRIEF_ETCD_ENDPOINTS": "10.0.0.1:2379"}, "DEBRIEF_ETCD_ENDPOINTS"},
+		{map[string]string{"DEBRIEF_ETCD_ENDPOINTS": "http://x:2379", "DEBRIEF_CLUSTER_URL": "http://10.0.0.1:8080/"}, ""},
+		{map[string]string{"DEBRIEF_ETCD_ENDPOINTS": "http://x:2379", "DEBRIEF_CLUSTER_URL": "10.0.0.1:8080"}, "DEBRIEF_CLUSTER_URL"},
+		{map[string]string{"DEBRIEF_ETCD_ENDPOINTS": "http://x:2379", "DEBRIEF_CLUSTER_URL": "http://h:1/x"}, "DEBRIEF_CLUSTER_URL"},
+		{map[string]string{"DEBRIEF_CLUSTER_URL": "http://10.0.0.1:8080"}, "no other replicas"},
+		{map[string]string{"DEBRIEF_CLUSTER_NAME": "a", "DEBRIEF_CLUSTER_PEERS": "a=http://10.0.0.1:2380", "DEBRIEF_CLUSTER_LISTEN": "http://0.0.0.0:12380"}, ""},
+		{map[string]string{"DEBRIEF_CLUSTER_NAME": "a", "DEBRIEF_CLUSTER_PEERS": "a=http://10.0.0.1:2380", "DEBRIEF_CLUSTER_LISTEN": "https://0.0.0.0:12380"}, "DEBRIEF_CLUSTER_LISTEN"},
+		{map[string]string{"DEBRIEF_CLUSTER_LISTEN": "http://0.0.0.0:12380"}, "DEBRIEF_CLUSTER_LISTEN"},
 		{map[string]string{"DEBRIEF_ETCD_ENDPOINTS": "http://x:2379", "DEBRIEF_CLUSTER_NAME": "a"}, "exclusive"},
 		{map[string]string{"DEBRIEF_CLUSTER_NAME": "a"}, "needs DEBRIEF_CLUSTER_PEERS"},
 		{map[string]string{"DEBRIEF_CLUSTER_PEERS": "a=http://127.0.0.1:2380"}, "needs DEBRIEF_CLUSTER_NAME"},
@@ -181,4 +193,81 @@ func TestBackupEtcd(t *testing.T) {
 	if err := checkSnapshot(path); err == nil {
 		t.Error("a damaged snapshot passes the check")
 	}
+}
+
+// TestRouteURL: the URL other replicas send appends to.
+func TestRouteURL(t *testing.T) {
+	addr := &net.TCPAddr{IP: net.IPv4zero, Port: 8080}
+	for _, tc := range []struct {
+		cc   ClusterConfig
+		want string
+	}{
+		{ClusterConfig{Name: "b", Peers: "a=http://10.0.0.1:2380,b=http://debrief-b.debrief:2380"}, "http://debrief-b.debrief:8080"},
+		{ClusterConfig{Name: "b", Peers: "a=http://10.0.0.1:2380,b=http://10.0.0.2:2380", URL: "https://b.example:443"}, "https://b.example:443"},
+		{ClusterConfig{Endpoints: "http://etcd:2379"}, ""},
+	} {
+		if got := routeURL(tc.cc, addr); got != tc.want {
+			t.Errorf("routeURL(%+v) = %q, want %q", tc.cc, got, tc.want)
+		}
+	}
+}
+
+// TestLeaseGate: a leader delivers while its lease is known to be alive;
+// once it is not (the lease gone and, by the monotonic clock, its last
+// renewal older than the TTL less the margin: what a leader paused past its
+// lease finds when it resumes), the gate holds deliveries until the term
+// ends, and the term ends.
+func TestLeaseGate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an etcd member")
+	}
+	cli := etcdtest.Client(t, etcdtest.Member(t))
+	l := newLeadership(cli, "gate/", "a", "", slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	var paused atomic.Int64
+	start := time.Now()
+	l.since = func() time.Duration { return time.Since(start) + time.Duration(paused.Load()) }
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan struct{})
+	go func() { defer close(done); l.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	poll(t, "leading", l.Leading)
+	term, _ := l.Term()
+	resp, err := cli.Get(ctx, "gate/leader/", clientv3.WithPrefix())
+	if err != nil || len(resp.Kvs) != 1 {
+		t.Fatalf("leader key: %v %v", resp, err)
+	}
+	rev, lease := resp.Kvs[0].CreateRevision, clientv3.LeaseID(resp.Kvs[0].Lease)
+	gctx, gcancel := context.WithTimeout(term, 5*time.Second)
+	err = l.gate(gctx, rev)
+	gcancel()
+	if err != nil {
+		t.Fatalf("gate of a fresh lease: %v", err)
+	}
+
+	// 10 s later by this replica's clock, with no renewal seen since: not
+	// known to be alive, whatever etcd thinks.
+	paused.Store(int64(10 * time.Second))
+	stale, stop := context.WithCancel(context.Background())
+	stop()
+	if err := l.gate(stale, rev); err == nil {
+		t.Error("gate let a delivery go 10 s after the last renewal it saw")
+	}
+	paused.Store(0)
+
+	// The lease gone (as after a pause past it) and a pause of 30 s on
+	// this replica's clock (past any renewal seen while it read 10 s
+	// ahead).
+	time.Sleep(2 * leaseProbe) // no renewal in flight from before
+	if _, err := cli.Revoke(ctx, lease); err != nil {
+		t.Fatal(err)
+	}
+	paused.Store(int64(30 * time.Second))
+	gctx, gcancel = context.WithTimeout(context.Background(), 300*time.Millisecond)
+	err = l.gate(gctx, rev)
+	gcancel()
+	if err == nil {
+		t.Fatal("gate let a delivery go past the lease")
+	}
+	poll(t, "the term ended", func() bool { return term.Err() != nil })
 }

@@ -39,7 +39,7 @@ func migrate(ctx context.Context, cfg Config, direction string, stdout io.Writer
 		bolt = &backend{Store: db, close: db.Close, where: cfg.DB}
 	}
 	defer func() { err = errors.Join(err, bolt.close()) }()
-	etcd, err := openEtcd(ctx, cfg, nil)
+	etcd, err := openEtcd(ctx, cfg, nil, nil)
 	if err != nil {
 		return err
 	}

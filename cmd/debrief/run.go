@@ -80,6 +80,11 @@ Environment:
                           member (a=http://10.0.0.1:2380,b=...), its data
                           (<DEBRIEF_DB>.etcd); DEBRIEF_CLUSTER_CERT, _KEY,
                           _CA: peer TLS
+  DEBRIEF_CLUSTER_LISTEN  where this member listens for peers when it is
+                          not its DEBRIEF_CLUSTER_PEERS entry (a NAT)
+  DEBRIEF_CLUSTER_URL     this replica's HTTP URL as the others reach it,
+                          where they send timeline appends (http://<host
+                          of its peer URL>:<port of DEBRIEF_ADDR>)
   DEBRIEF_LOG_FORMAT      text or json (text)
   DEBRIEF_LOG_LEVEL       debug, info, warn or error (info)
   USER                    the console user's name (operator)
@@ -247,7 +252,7 @@ func openExisting(path string) (*bolt.DB, error) {
 func export(ctx context.Context, cfg Config, id string, stdout io.Writer) (err error) {
 	var db *backend
 	if cfg.Cluster.On() {
-		db, err = openEtcd(ctx, cfg, nil)
+		db, err = openEtcd(ctx, cfg, nil, nil)
 	} else {
 		var bdb *bolt.DB
 		if bdb, err = openExisting(cfg.DB); err == nil {

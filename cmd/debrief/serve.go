@@ -15,6 +15,7 @@ import (
 	"github.com/debrief/debrief/adapters/console"
 	"github.com/debrief/debrief/adapters/httpapi"
 	"github.com/debrief/debrief/bot"
+	"github.com/debrief/debrief/store/etcd"
 	"github.com/debrief/debrief/workflows"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -115,7 +116,7 @@ func serve(ctx context.Context, cfg Config, getenv func(string) string, stdin io
 		return fmt.Errorf("DEBRIEF_ADDR=%s: %w", cfg.Addr, err)
 	}
 	defer ln.Close() // after hs.Serve returned, this is a no-op
-	db, err := openBackend(ctx, cfg, reg)
+	db, err := openBackend(ctx, cfg, reg, log)
 	if err != nil {
 		return err
 	}
@@ -126,21 +127,27 @@ func serve(ctx context.Context, cfg Config, getenv func(string) string, stdin io
 		log.Info("stopped")
 	}()
 
-	svc.Store = db.Store
-	reg.MustRegister(svc.OutboxCollector())
 	// On a cluster one replica leads: only it runs the loops and the
-	// platform connections (cluster.go).
+	// platform connections, and the others send it their appends
+	// (cluster.go).
 	var lead *leadership
 	var leader func() bool
+	var routed http.Handler
 	if db.cli != nil {
-		lead = newLeadership(db.cli, db.prefix, cfg.Cluster.Name+"@"+cfg.Addr, log, reg)
+		lead = newLeadership(db.cli, db.prefix, cfg.Cluster.Name+"@"+cfg.Addr, routeURL(cfg.Cluster, ln.Addr()), log, reg)
 		leader = lead.Leading
+		if routed, err = db.routeAppends(ctx, lead); err != nil {
+			return err
+		}
 		for i, c := range comps {
 			if holdsConnection(c, getenv) {
 				comps[i] = leaderOnly{component: c, lead: lead}
 			}
 		}
 	}
+
+	svc.Store = db.Store
+	reg.MustRegister(svc.OutboxCollector())
 
 	loopbackOnly := false
 	if !isLoopback(ln.Addr()) && cfg.APIToken == "" {
@@ -156,6 +163,9 @@ func serve(ctx context.Context, cfg Config, getenv func(string) string, stdin io
 		Gatherer: reg, Backup: db.backup, Ready: db.ready(ready(comps)), Leader: leader, Log: log}).Register(mux)
 	for _, c := range comps {
 		c.Register(mux)
+	}
+	if routed != nil {
+		mux.Handle(etcd.RoutePath, routed)
 	}
 	hs := &http.Server{
 		Handler:           mux,

@@ -3,6 +3,7 @@ package etcd_test
 import (
 	"context"
 	"fmt"
+	"net/http/httptest"
 	"runtime"
 	"slices"
 	"strings"
@@ -38,9 +39,38 @@ func cluster3(b *testing.B) ([]*etcd.Store, []*clientv3.Client) {
 	for _, m := range ms {
 		cli := etcdtest.Client(b, m)
 		cs = append(cs, cli)
-		ss = append(ss, etcdtest.Open(b, cli, "bench/"))
+		s, err := etcd.Open(context.Background(), cli, etcd.WithPrefix("bench/"), etcd.WithMaxTxnOps(etcd.MemberMaxTxnOps))
+		if err != nil {
+			b.Fatal(err)
+		}
+		ss = append(ss, s)
 	}
 	return ss, cs
+}
+
+// routed3 is cluster3 with every replica's keyed appends routed over
+// HTTP to the first one (as cmd routes them to the leader): the
+// first appends itself, the others post to its RoutePath.
+func routed3(b *testing.B) ([]store.Store, []*clientv3.Client) {
+	ss, cs := cluster3(b)
+	var urls [3]string
+	var rs []store.Store
+	for i, s := range ss {
+		r, err := s.Route(context.Background(), func() string {
+			if i == 0 {
+				return ""
+			}
+			return urls[0]
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		srv := httptest.NewServer(r.Handler())
+		b.Cleanup(srv.Close)
+		urls[i] = srv.URL
+		rs = append(rs, r)
+	}
+	return rs, cs
 }
 
 func benchIncident(b *testing.B, s store.Store) string {
@@ -77,6 +107,17 @@ func message(id string) bot.TimelineEvent {
 // the same run. It reports both and their ratio (x_of_raw).
 func BenchmarkIngest3(b *testing.B) {
 	ss, cs := cluster3(b)
+	ingest3(b, []store.Store{ss[0], ss[1], ss[2]}, cs)
+}
+
+// BenchmarkIngest3Routed is BenchmarkIngest3 with the appends routed to
+// one replica (routed3).
+func BenchmarkIngest3Routed(b *testing.B) {
+	ss, cs := routed3(b)
+	ingest3(b, ss, cs)
+}
+
+func ingest3(b *testing.B, ss []store.Store, cs []*clientv3.Client) {
 	id := benchIncident(b, ss[0])
 	b.SetParallelism(16)
 	b.ResetTimer()
@@ -125,6 +166,17 @@ func BenchmarkIngest3(b *testing.B) {
 // itself has on this machine.
 func BenchmarkAckLatency500(b *testing.B) {
 	ss, _ := cluster3(b)
+	id := benchIncident(b, ss[0])
+	paced(b, func(i int) error {
+		_, _, err := ss[i%3].Append(context.Background(), message(id))
+		return err
+	})
+}
+
+// BenchmarkAckLatency500Routed is BenchmarkAckLatency500 with the
+// appends routed to one replica (routed3): what three debrief replicas do.
+func BenchmarkAckLatency500Routed(b *testing.B) {
+	ss, _ := routed3(b)
 	id := benchIncident(b, ss[0])
 	paced(b, func(i int) error {
 		_, _, err := ss[i%3].Append(context.Background(), message(id))

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
@@ -25,8 +26,13 @@ type MemberConfig struct {
 	Name string
 	// Peers lists every member in etcd's initial-cluster syntax:
 	// "a=http://10.0.0.1:2380,b=http://10.0.0.2:2380,c=...". This member
-	// listens for peers on its own entry's port.
+	// listens for peers on its own entry's port, unless Listen says where.
 	Peers string
+	// Listen, when set, is the URL this member listens for peers on,
+	// while the others reach it at its entry in Peers: behind a port
+	// mapping, a NAT, or a proxy (the failover test cuts one to partition
+	// a member).
+	Listen string
 	// Dir holds the member's data. A member restarted with its Dir
 	// rejoins the cluster.
 	Dir string
@@ -62,10 +68,16 @@ func ParsePeers(peers string) (map[string]*url.URL, error) {
 	return out, nil
 }
 
+// MemberMaxTxnOps is how many operations an embedded member allows in one
+// Txn (etcd's --max-txn-ops, 128 by default): Stores on such members use
+// WithMaxTxnOps(MemberMaxTxnOps).
+const MemberMaxTxnOps = 1024
+
 // Member is a running embedded etcd member.
 type Member struct {
 	etcd      *embed.Etcd
 	clientURL string
+	closeOnce sync.Once
 }
 
 // StartMember starts the member and waits until it has joined its cluster
@@ -92,7 +104,13 @@ func StartMember(ctx context.Context, mc MemberConfig) (*Member, error) {
 		cfg.ClusterState = embed.ClusterStateFlagExisting
 	}
 	listen := *self
-	if ip := net.ParseIP(self.Hostname()); ip == nil {
+	if mc.Listen != "" {
+		u, err := url.Parse(mc.Listen)
+		if err != nil || u.Scheme != self.Scheme || u.Port() == "" {
+			return nil, fmt.Errorf("etcd member: listen URL %q: want %s://host:port", mc.Listen, self.Scheme)
+		}
+		listen = *u
+	} else if ip := net.ParseIP(self.Hostname()); ip == nil {
 		// A name (a Kubernetes pod's DNS name) is what others dial; this
 		// member listens on every interface at that port.
 		listen.Host = net.JoinHostPort("0.0.0.0", self.Port())
@@ -116,7 +134,7 @@ func StartMember(ctx context.Context, mc MemberConfig) (*Member, error) {
 	}
 	// debrief's transactions read a handful of keys; migrate writes in
 	// chunks below this.
-	cfg.MaxTxnOps = 1024
+	cfg.MaxTxnOps = MemberMaxTxnOps
 	// Keep an hour of history: transactions read at one revision, which
 	// must not be compacted under them.
 	cfg.AutoCompactionMode = embed.CompactorModePeriodic
@@ -162,8 +180,9 @@ func (m *Member) Client() (*clientv3.Client, error) {
 // Err reports the member's fatal errors.
 func (m *Member) Err() <-chan error { return m.etcd.Err() }
 
-// Close stops the member.
-func (m *Member) Close() { m.etcd.Close() }
+// Close stops the member; closing it again does nothing (embed's Close
+// would panic).
+func (m *Member) Close() { m.closeOnce.Do(m.etcd.Close) }
 
 // notInUse fails when another process runs a member on dir: etcd would
 // wait for the lock on its database forever, and a second debrief (or

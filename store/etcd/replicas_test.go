@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -405,5 +406,27 @@ func TestReplicasRemember(t *testing.T) {
 		if fresh != 1 {
 			t.Errorf("%s: new on %d replicas, want 1", key, fresh)
 		}
+	}
+}
+
+// TestAppendLargeEntries: appends queued together whose entries would
+// pass etcd's request limit in one Txn (1.5 MiB) are committed in several.
+func TestAppendLargeEntries(t *testing.T) {
+	s := replicas(t, 1)[0]
+	inc := declare(t, s)
+	text := strings.Repeat("x", 100<<10)
+	var wg sync.WaitGroup
+	const n = 40
+	for k := range n {
+		wg.Go(func() {
+			ev := bot.TimelineEvent{IncidentID: inc.ID, Kind: bot.EventMessage, Text: text, RecordedAt: t0, DedupeKey: fmt.Sprint("big/", k)}
+			if _, _, err := s.Append(context.Background(), ev); err != nil {
+				t.Errorf("append %d: %v", k, err)
+			}
+		})
+	}
+	wg.Wait()
+	if evs := timelineOf(t, s, inc.ID); len(evs) != n {
+		t.Errorf("timeline has %d entries, want %d", len(evs), n)
 	}
 }

@@ -53,6 +53,7 @@ import (
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/store"
 	"go.etcd.io/etcd/api/v3/mvccpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -88,6 +89,13 @@ type Store struct {
 
 	// commitObserver, when set, is told how long each commit took.
 	commitObserver func(time.Duration)
+	// localReadObserver, when set, is told of each View answered from
+	// the member's own copy, without a quorum.
+	localReadObserver func()
+
+	// maxBatch is how many appends one Txn may carry (maxBatch, or
+	// WithMaxTxnOps).
+	maxBatch int
 }
 
 // Option configures Open.
@@ -103,10 +111,25 @@ func WithCommitObserver(observe func(time.Duration)) Option {
 	return func(s *Store) { s.commitObserver = observe }
 }
 
+// WithMaxTxnOps says the cluster allows n operations per Txn branch
+// (etcd's --max-txn-ops; debrief's embedded members allow 1024), so that
+// a group commit of appends to one incident may carry (n-1)/4 of them:
+// under a burst the queue drains in fewer, larger commits.
+func WithMaxTxnOps(n int) Option {
+	return func(s *Store) { s.maxBatch = max(1, (n-1)/4) }
+}
+
+// WithLocalReadObserver has observe called whenever a View is answered
+// from this replica's member alone, without a quorum (see View), for
+// metrics and logs.
+func WithLocalReadObserver(observe func()) Option {
+	return func(s *Store) { s.localReadObserver = observe }
+}
+
 // Open returns a Store on cli, writing the schema version on first use. It
 // does not own cli: Close leaves it open.
 func Open(ctx context.Context, cli *clientv3.Client, opts ...Option) (*Store, error) {
-	s := &Store{cli: cli, prefix: "debrief/"}
+	s := &Store{cli: cli, prefix: "debrief/", maxBatch: maxBatch}
 	for _, o := range opts {
 		o(s)
 	}
@@ -241,12 +264,30 @@ func conflictPause(ctx context.Context, attempt int) error {
 }
 
 // View runs fn over the store as of one revision. fn's error is returned
-// as is.
+// as is. Its reads are linearizable: they see every commit acknowledged
+// before View began, whichever replica made it. When this replica's member
+// has no leader (it is cut off from the quorum: the README's "lose 2"),
+// fn runs again on the member's own copy (serializable reads), which may
+// lag behind what the others committed: reads still answer while writes
+// are refused. Each such View is reported to the local-read observer
+// (WithLocalReadObserver).
 func (s *Store) View(ctx context.Context, fn func(store.ReadTx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	t := newTx(requireLeader(ctx), s, false)
+	err := s.view(requireLeader(ctx), fn, false)
+	if !errors.Is(err, rpctypes.ErrNoLeader) {
+		return err
+	}
+	if s.localReadObserver != nil {
+		s.localReadObserver()
+	}
+	return s.view(ctx, fn, true)
+}
+
+func (s *Store) view(ctx context.Context, fn func(store.ReadTx) error, local bool) error {
+	t := newTx(ctx, s, false)
+	t.local = local
 	err := fn(t)
 	if t.err != nil {
 		return t.err
@@ -287,7 +328,20 @@ type appendRes struct {
 
 // maxBatch keeps one Txn within etcd's default of 128 operations per
 // branch (--max-txn-ops): four puts per entry and the counter.
+// WithMaxTxnOps raises it for a cluster that allows more.
 const maxBatch = 31
+
+// maxBatchBytes keeps one Txn well within etcd's default request limit
+// (--max-request-bytes, 1.5 MiB): a batch closes before its entries'
+// estimated size passes it.
+const maxBatchBytes = 1 << 20
+
+// size estimates what r adds to a Txn: its texts, twice its dedupe key
+// (a key and a compare) and room for the rest of the record and its keys.
+func (r *appendReq) size() int {
+	ev := r.p.ev
+	return len(ev.Text) + len(ev.URL) + len(ev.Author.Name) + 2*len(r.ddKey) + 512
+}
 
 // commitTimeout bounds one group commit, which runs for several callers
 // and so under none of their contexts.
@@ -351,11 +405,14 @@ func (s *Store) drain(ctx context.Context, ctr *seqCounter) {
 		// later one waits for the next, where it is a redelivery.
 		var batch, rest []*appendReq
 		seen := map[string]bool{}
+		size := 0
 		for _, r := range ctr.pending {
-			if len(batch) == maxBatch || (r.ddKey != "" && seen[r.ddKey]) {
+			n := r.size()
+			if len(batch) == s.maxBatch || (len(batch) > 0 && size+n > maxBatchBytes) || (r.ddKey != "" && seen[r.ddKey]) {
 				rest = append(rest, r)
 				continue
 			}
+			size += n
 			if r.ddKey != "" {
 				seen[r.ddKey] = true
 			}

@@ -36,6 +36,7 @@ type tx struct {
 	ctx      context.Context
 	s        *Store
 	writable bool
+	local    bool // reads from the member's own copy (View without a quorum)
 
 	rev    int64            // the snapshot; 0 until the first read
 	err    error            // the first failed read: the transaction cannot commit
@@ -68,7 +69,16 @@ func (t *tx) revOpts(opts ...clientv3.OpOption) []clientv3.OpOption {
 	if t.rev > 0 {
 		opts = append(opts, clientv3.WithRev(t.rev))
 	}
-	return opts
+	return append(opts, t.localOpts()...)
+}
+
+// localOpts makes a read serializable when the transaction reads the
+// member's own copy (Store.View without a quorum).
+func (t *tx) localOpts() []clientv3.OpOption {
+	if t.local {
+		return []clientv3.OpOption{clientv3.WithSerializable()}
+	}
+	return nil
 }
 
 func (t *tx) fail(what string, err error) error {
@@ -512,7 +522,7 @@ func (t *tx) TimelineSince(incidentID string, after uint64, limit int) ([]bot.Ti
 			vals[i] = []byte(*v)
 			continue
 		}
-		ops = append(ops, clientv3.OpGet(k))
+		ops = append(ops, clientv3.OpGet(k, t.localOpts()...))
 		at = append(at, i)
 		if len(ops) == maxTxnGets {
 			if err := flush(); err != nil {

@@ -31,6 +31,26 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
+type gateKey struct{}
+
+// WithGate returns a context under which the outbox calls gate right
+// before each delivery, and delivers only once it returns nil; an error
+// (gate's own, or ctx's end while it waits) leaves the effect due for the
+// next pass. A replica that leads a cluster passes its lease check here
+// (cmd/debrief/cluster.go): checked at the start of a pass, a lease could
+// have expired by the time a slow lane reaches its next effect, and the
+// next leader would deliver that effect too.
+func WithGate(ctx context.Context, gate func(context.Context) error) context.Context {
+	return context.WithValue(ctx, gateKey{}, gate)
+}
+
+func passGate(ctx context.Context) error {
+	if gate, ok := ctx.Value(gateKey{}).(func(context.Context) error); ok {
+		return gate(ctx)
+	}
+	return nil
+}
+
 // Metrics are the outbox's counters; any may be nil. What the outbox holds
 // is read from the store when scraped (workflows.Service.OutboxCollector).
 type Metrics struct {
@@ -62,6 +82,15 @@ type Outbox struct {
 	mu       sync.Mutex
 	inflight map[string]bool
 	sems     map[string]chan struct{}
+	// A pass reads the pending effects, then claims their lanes; a lane
+	// that finished in between (its effect delivered and deleted) must
+	// not be claimed with the stale read, or that effect goes out twice.
+	// finished counts lane ends; finishedAt notes each lane's last end
+	// while a pass is between its read and its claims (reading counts
+	// them), and is cleared when none is.
+	finished   uint64
+	finishedAt map[string]uint64
+	reading    int
 	// running counts the lane goroutines, which Run waits for.
 	running sync.WaitGroup
 }
@@ -184,6 +213,17 @@ func (st *laneState) channel(incident string, p bot.Platform) string {
 // LaneWorkers per sink and platform, and returns at once: Run's next pass
 // starts when a lane ends or Kick is called.
 func (o *Outbox) pass(ctx context.Context, now time.Time, inline bool) (int, error) {
+	o.mu.Lock()
+	readAt := o.finished
+	o.reading++
+	o.mu.Unlock()
+	defer func() {
+		o.mu.Lock()
+		if o.reading--; o.reading == 0 {
+			clear(o.finishedAt)
+		}
+		o.mu.Unlock()
+	}()
 	var pending []store.Effect
 	channels := map[string]map[bot.Platform]string{}
 	err := o.Store.View(ctx, func(tx store.ReadTx) error {
@@ -217,8 +257,8 @@ func (o *Outbox) pass(ctx context.Context, now time.Time, inline bool) (int, err
 	st := &laneState{channels: channels}
 	for _, lane := range order {
 		effects := lanes[lane]
-		if effects[0].NextAt.After(now) || !o.claim(lane) {
-			continue // not due, or in flight from an earlier pass
+		if effects[0].NextAt.After(now) || !o.claim(lane, readAt) {
+			continue // not due, in flight from an earlier pass, or done since the read
 		}
 		if inline {
 			if err := o.lane(ctx, now, effects, st); err != nil {
@@ -249,14 +289,17 @@ func (o *Outbox) pass(ctx context.Context, now time.Time, inline bool) (int, err
 	return st.delivered, errors.Join(st.errs...)
 }
 
-// claim marks lane in flight, reporting false when it already was.
-func (o *Outbox) claim(lane string) bool {
+// claim marks lane in flight, reporting false when it already was, or
+// when it finished since the pass read the effects (readAt): that read
+// may list an effect since delivered. The lane's end kicked Run, whose
+// next pass reads afresh.
+func (o *Outbox) claim(lane string, readAt uint64) bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.inflight == nil {
 		o.inflight = map[string]bool{}
 	}
-	if o.inflight[lane] {
+	if o.inflight[lane] || o.finishedAt[lane] > readAt {
 		return false
 	}
 	o.inflight[lane] = true
@@ -268,6 +311,13 @@ func (o *Outbox) claim(lane string) bool {
 func (o *Outbox) unclaim(lane string, kick bool) {
 	o.mu.Lock()
 	delete(o.inflight, lane)
+	o.finished++
+	if o.reading > 0 {
+		if o.finishedAt == nil {
+			o.finishedAt = map[string]uint64{}
+		}
+		o.finishedAt[lane] = o.finished
+	}
 	o.mu.Unlock()
 	if kick {
 		o.Kick()
@@ -328,6 +378,9 @@ func (o *Outbox) lane(ctx context.Context, now time.Time, effects []store.Effect
 			if err := o.Store.Update(ctx, func(tx store.Tx) error { return tx.UpdateEffect(e) }); err != nil {
 				return fmt.Errorf("outbox: %s %s: mark sent: %w", e.Kind, e.Key, err)
 			}
+		}
+		if err := passGate(ctx); err != nil {
+			return fmt.Errorf("outbox: %s %s: %w", e.Kind, e.Key, err)
 		}
 		result, err := sp.deliver(ctx, a)
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -538,5 +539,76 @@ func TestRunStuckLaneDelaysNoOther(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("Run = %v", err)
+	}
+}
+
+// TestGate: under WithGate, each delivery waits for the gate; one it
+// refuses is not made and stays due, and the lane stops there.
+func TestGate(t *testing.T) {
+	e := newEnv(t)
+	e.enqueue(inChannel, say{Text: "a"})
+	e.enqueue(inChannel, say{Text: "b"})
+	var asked int
+	refuse := errors.New("lease not known to be alive")
+	ctx := outbox.WithGate(context.Background(), func(context.Context) error {
+		asked++
+		if asked > 1 {
+			return refuse
+		}
+		return nil
+	})
+	n, err := e.ob.Tick(ctx, e.clock.Now())
+	if !errors.Is(err, refuse) || n != 1 {
+		t.Errorf("Tick with the gate shut after one delivery = %d, %v; want 1, the gate's error", n, err)
+	}
+	if calls := e.sink.Calls(); len(calls) != 1 || len(e.effects()) != 1 {
+		t.Errorf("calls %q, %d effects left; want one call, one effect", calls, len(e.effects()))
+	}
+	if n := e.tick(); n != 1 || len(e.effects()) != 0 {
+		t.Errorf("without the gate: delivered %d, %d left; want 1, 0", n, len(e.effects()))
+	}
+}
+
+// readThenWait is the test's store whose first View returns only when
+// let is closed, after it has read: a pass slowed between its read of the
+// effects and its claims, as on a loaded cluster.
+type readThenWait struct {
+	store.Store
+	views     atomic.Int32
+	read, let chan struct{}
+}
+
+func (s *readThenWait) View(ctx context.Context, fn func(store.ReadTx) error) error {
+	err := s.Store.View(ctx, fn)
+	if s.views.Add(1) == 1 {
+		close(s.read)
+		<-s.let
+	}
+	return err
+}
+
+// TestStaleRead: a pass whose read of the effects is older than a
+// delivery another pass made meanwhile does not deliver that effect
+// again.
+func TestStaleRead(t *testing.T) {
+	e := newEnv(t)
+	e.enqueue(inChannel, say{Text: "once"})
+	slow := &readThenWait{Store: e.db, read: make(chan struct{}), let: make(chan struct{})}
+	e.ob.Store = slow
+	stale := make(chan int)
+	go func() {
+		n, _ := e.ob.Tick(context.Background(), e.clock.Now())
+		stale <- n
+	}()
+	<-slow.read
+	if n := e.tick(); n != 1 {
+		t.Fatalf("the fresh pass delivered %d, want 1", n)
+	}
+	close(slow.let)
+	if n := <-stale; n != 0 {
+		t.Errorf("the stale pass delivered %d, want 0", n)
+	}
+	if calls := e.sink.Calls(); len(calls) != 1 {
+		t.Errorf("calls %q, want one", calls)
 	}
 }
