@@ -20,7 +20,7 @@ var countermeasureVerbs = verbs{
 		return map[string]*time.Location{cmd.Users[0].Key(): s.ZoneOf(ctx, cmd.Users[0])}
 	}},
 	bot.VerbActionDone: {run: (*call).actionDone},
-	bot.VerbActions:    {run: (*call).actions, readOnly: true},
+	bot.VerbActions:    {view: (*viewCall).actions},
 }
 
 func (c *call) action() (Reply, error) {
@@ -88,7 +88,7 @@ func (c *call) actionDone() (Reply, error) {
 	return Reply{Text: fmt.Sprintf("Countermeasure #%d of %s is done: %s.", n, c.inc.ID, cm.Text)}, nil
 }
 
-func (c *call) actions() (Reply, error) {
+func (c *viewCall) actions() (Reply, error) {
 	if len(c.inc.Countermeasures) == 0 {
 		return Reply{Text: c.inc.ID + " has no countermeasures yet. " + bot.Syntax(bot.VerbAction), Ephemeral: true}, nil
 	}

@@ -3,6 +3,7 @@ package workflows
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -17,23 +18,33 @@ var readVerbs = verbs{
 		return Reply{Text: bot.HelpOn(cmd.Text), Ephemeral: true}, nil
 	}},
 	bot.VerbList:     {global: (*Service).list},
-	bot.VerbTimeline: {run: (*call).timeline, readOnly: true},
+	bot.VerbTimeline: {view: (*viewCall).timeline},
 }
 
-// list shows the incidents not yet closed.
+// list shows the incidents not yet closed, reading them a page at a time
+// (IncidentsAfter), each page in its own short read transaction.
 func (s *Service) list(ctx context.Context, _ bot.User, _ bot.Channel, _ bot.Command) (Reply, error) {
-	incs, err := s.Incidents(ctx)
-	if err != nil {
-		return Reply{}, err
-	}
 	var b strings.Builder
 	n := 0
-	for _, inc := range incs {
-		if inc.Status == bot.StatusClosed {
-			continue
+	open := func(inc *bot.Incident) bool { return inc.Status != bot.StatusClosed }
+	for after := 0; ; {
+		var page []*bot.Incident
+		err := s.Store.View(ctx, func(tx store.ReadTx) error {
+			var err error
+			page, err = tx.IncidentsAfter(after, incidentPage, open)
+			return err
+		})
+		if err != nil {
+			return Reply{}, fmt.Errorf("workflows: list: %w", err)
 		}
-		n++
-		fmt.Fprintf(&b, "\n%s %s [%s] %s", inc.ID, inc.Severity, inc.Status.Human(), render.Mark(inc, inc.Title))
+		for _, inc := range page {
+			n++
+			fmt.Fprintf(&b, "\n%s %s [%s] %s", inc.ID, inc.Severity, inc.Status.Human(), render.Mark(inc, inc.Title))
+		}
+		if len(page) < incidentPage {
+			break
+		}
+		after = page[len(page)-1].Number
 	}
 	if n == 0 {
 		return Reply{Text: "No incidents are in progress.", Ephemeral: true}, nil
@@ -41,21 +52,25 @@ func (s *Service) list(ctx context.Context, _ bot.User, _ bot.Channel, _ bot.Com
 	return Reply{Text: fmt.Sprintf("%d incidents not yet closed:%s", n, b.String()), Ephemeral: true}, nil
 }
 
+// incidentPage is how many incidents one read transaction of list decodes.
+const incidentPage = 500
+
 // timelineShown is how many recent entries /incident timeline shows in
 // chat; the export and the API have all of them.
 const timelineShown = 30
 
-func (c *call) timeline() (Reply, error) {
-	tl, err := c.tx.Timeline(c.inc.ID)
+// timeline shows the last entries, read by a reverse cursor
+// (TimelineTail): the same cost at ten entries or a million.
+func (c *viewCall) timeline() (Reply, error) {
+	tl, total, err := c.tx.TimelineTail(c.inc.ID, timelineShown)
 	if err != nil {
 		return Reply{}, fmt.Errorf("workflows: timeline %s: %w", c.inc.ID, err)
 	}
 	loc := c.loc
 	var b strings.Builder
-	fmt.Fprintf(&b, "Timeline of %s (%d entries, times in %s)", c.inc.ID, len(tl), loc)
-	if len(tl) > timelineShown {
-		fmt.Fprintf(&b, ", last %d", timelineShown)
-		tl = tl[len(tl)-timelineShown:]
+	fmt.Fprintf(&b, "Timeline of %s (%d entries, times in %s)", c.inc.ID, total, loc)
+	if total > len(tl) {
+		fmt.Fprintf(&b, ", last %d", len(tl))
 	}
 	for _, ev := range tl {
 		b.WriteString("\n")
@@ -110,14 +125,98 @@ func (s *Service) Timeline(ctx context.Context, id string) (*bot.Incident, []bot
 }
 
 // Export renders the incident's post-mortem write-up, times in loc (the
-// configured zone when nil) with UTC alongside.
+// configured zone when nil) with UTC alongside. It holds the whole
+// document: WriteExport streams it.
 func (s *Service) Export(ctx context.Context, id string, loc *time.Location) (string, error) {
-	inc, tl, err := s.Timeline(ctx, id)
-	if err != nil {
+	var b strings.Builder
+	if err := s.WriteExport(ctx, &b, id, loc); err != nil {
 		return "", err
+	}
+	return b.String(), nil
+}
+
+// WriteExport writes the incident's write-up (Export's bytes) to w,
+// reading its timeline a page at a time, each page in its own short read
+// transaction: memory stays that of a page at any length, and no read
+// transaction waits on w (a bbolt read transaction held open keeps the
+// file from growing, and with it every commit).
+func (s *Service) WriteExport(ctx context.Context, w io.Writer, id string, loc *time.Location) error {
+	n, ok := bot.ParseIncidentID(id)
+	if !ok {
+		return bot.Errorf(bot.ENOTFOUND, "No incident %q.", id)
 	}
 	if loc == nil {
 		loc = s.zone()
 	}
-	return render.Writeup(inc, tl, loc), nil
+	inc, upTo, err := s.snapshot(ctx, bot.IncidentID(n))
+	if err != nil {
+		return err
+	}
+	return render.WriteWriteup(w, inc, s.entries(ctx, inc.ID, upTo), loc)
+}
+
+// snapshot reads the incident and how many entries its timeline holds,
+// which is the Seq of its last one, in one read transaction.
+func (s *Service) snapshot(ctx context.Context, id string) (*bot.Incident, uint64, error) {
+	var inc *bot.Incident
+	var total int
+	err := s.Store.View(ctx, func(tx store.ReadTx) error {
+		var err error
+		if inc, err = tx.Incident(id); err != nil {
+			return err
+		}
+		_, total, err = tx.TimelineTail(id, 0)
+		return err
+	})
+	return inc, uint64(total), err
+}
+
+// readPage is how many timeline entries one read transaction of a
+// streamed read (the write-up, the export) takes.
+const readPage = 1000
+
+// entries reads the incident's timeline page by page, in Timeline's order,
+// each page in its own read transaction, and yields the entries whose Seq
+// is at most upTo: Seq numbers entries 1, 2, 3... in commit order, so
+// these are exactly the entries committed when the incident was read
+// (snapshot). The write-up's two passes see the same entries, and they
+// agree with the incident, as one transaction would have, without holding
+// one open for the whole document.
+func (s *Service) entries(ctx context.Context, id string, upTo uint64) render.Entries {
+	return func(fn func([]bot.TimelineEvent) error) error {
+		var c store.TimelineCursor
+		var seen uint64
+		for seen < upTo {
+			var page []bot.TimelineEvent
+			err := s.Store.View(ctx, func(tx store.ReadTx) error {
+				var err error
+				page, err = tx.TimelineAfter(id, c, readPage)
+				return err
+			})
+			if err != nil {
+				return fmt.Errorf("workflows: timeline %s: %w", id, err)
+			}
+			if len(page) == 0 {
+				return nil
+			}
+			c = store.CursorOf(page[len(page)-1])
+			last := len(page) < readPage
+			kept := page[:0]
+			for _, ev := range page {
+				if ev.Seq <= upTo {
+					kept = append(kept, ev)
+				}
+			}
+			seen += uint64(len(kept))
+			if len(kept) > 0 {
+				if err := fn(kept); err != nil {
+					return err
+				}
+			}
+			if last {
+				return nil
+			}
+		}
+		return nil
+	}
 }
