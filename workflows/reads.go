@@ -105,7 +105,35 @@ func (s *Service) Incidents(ctx context.Context) ([]*bot.Incident, error) {
 	return incs, err
 }
 
-// Timeline returns the incident and its timeline, oldest first.
+// TimelineAfter returns at most limit entries of the incident's timeline
+// after cursor c (store.ReadTx.TimelineAfter), in one short read
+// transaction: the API reads long timelines this way, a chunk at a time.
+func (s *Service) TimelineAfter(ctx context.Context, id string, c store.TimelineCursor, limit int) ([]bot.TimelineEvent, error) {
+	var evs []bot.TimelineEvent
+	err := s.Store.View(ctx, func(tx store.ReadTx) error {
+		var err error
+		evs, err = tx.TimelineAfter(id, c, limit)
+		return err
+	})
+	return evs, err
+}
+
+// IncidentsAfter returns at most limit incidents numbered above after
+// that keep accepts (every one when nil), by number, in one read
+// transaction (store.ReadTx.IncidentsAfter).
+func (s *Service) IncidentsAfter(ctx context.Context, after, limit int, keep func(*bot.Incident) bool) ([]*bot.Incident, error) {
+	var incs []*bot.Incident
+	err := s.Store.View(ctx, func(tx store.ReadTx) error {
+		var err error
+		incs, err = tx.IncidentsAfter(after, limit, keep)
+		return err
+	})
+	return incs, err
+}
+
+// Timeline returns the incident and its timeline, oldest first. It holds
+// the whole timeline: for tests and short ones; the routes and the export
+// read pages (TimelineAfter, WriteExport).
 func (s *Service) Timeline(ctx context.Context, id string) (*bot.Incident, []bot.TimelineEvent, error) {
 	n, ok := bot.ParseIncidentID(id)
 	if !ok {

@@ -12,7 +12,12 @@ import (
 // other by accident. Field names are snake_case; times are RFC 3339 in UTC
 // and absent until they happen.
 
+// incidentList is a page of GET /api/incidents: Next is the cursor to
+// pass back as ?after= (absent on an empty page), More whether incidents
+// follow now.
 type incidentList struct {
+	Next      string         `json:"next,omitempty"`
+	More      bool           `json:"more"`
 	Incidents []incidentJSON `json:"incidents"`
 }
 
