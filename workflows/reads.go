@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 	"time"
 
@@ -244,6 +245,9 @@ func (s *Service) entries(ctx context.Context, id string, upTo uint64) render.En
 			if last {
 				return nil
 			}
+			// Between pages, the event acknowledgements waiting for a
+			// CPU go first: a long read can wait a moment, an ack not.
+			runtime.Gosched()
 		}
 		return nil
 	}

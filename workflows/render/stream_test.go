@@ -105,3 +105,24 @@ func TestWriteupStreamStops(t *testing.T) {
 		t.Fatalf("WriteWriteup with a failing source = %v, want %v", err, boom)
 	}
 }
+
+// TestVisibleWriter: what goes through a VisibleWriter, in any chunks,
+// comes out as Visible of the whole.
+func TestVisibleWriter(t *testing.T) {
+	in := "plain line\nesc \x1b[31m red\n\u202eevil\u202c\nbad \xff utf8\ttab\nlast, no newline \x07"
+	for _, n := range []int{1, 2, 3, 5, 64} {
+		var b strings.Builder
+		v := &render.VisibleWriter{W: &b}
+		for i := 0; i < len(in); i += n {
+			if _, err := v.Write([]byte(in[i:min(i+n, len(in))])); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := v.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := b.String(), render.Visible(in); got != want {
+			t.Errorf("chunks of %d: got %q, want %q", n, got, want)
+		}
+	}
+}
