@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -181,7 +182,19 @@ func (s *Service) WriteExport(ctx context.Context, w io.Writer, id string, loc *
 	if err != nil {
 		return err
 	}
-	return render.WriteWriteup(w, inc, s.entries(ctx, inc.ID, upTo), loc)
+	// Each page is rendered into pending in its turn (BulkRead) and
+	// written to w after it: a slow reader of w holds up no other long
+	// read. pending holds a page's Markdown at most.
+	var pending bytes.Buffer
+	drain := func() error {
+		_, err := w.Write(pending.Bytes())
+		pending.Reset()
+		return err
+	}
+	if err := render.WriteWriteup(&pending, inc, s.entries(ctx, inc.ID, upTo, drain), loc); err != nil {
+		return err
+	}
+	return drain()
 }
 
 // snapshot reads the incident and how many entries its timeline holds,
@@ -200,6 +213,23 @@ func (s *Service) snapshot(ctx context.Context, id string) (*bot.Incident, uint6
 	return inc, uint64(total), err
 }
 
+// BulkRead waits for a turn to read and render one page of a long read
+// (the API's timeline pages, the export, the write-up) and returns the
+// function that ends it. There are GOMAXPROCS-1 turns (at least one): a
+// long read is CPU work that can wait a moment, and on a machine of two
+// cores, two of them side by side would leave no CPU to the event
+// acknowledgements, which cannot. A turn is a page's, never a whole
+// read's, so long reads take turns page by page.
+func (s *Service) BulkRead(ctx context.Context) (func(), error) {
+	s.bulkOnce.Do(func() { s.bulk = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)-1)) })
+	select {
+	case s.bulk <- struct{}{}:
+		return func() { <-s.bulk }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
 // readPage is how many timeline entries one read transaction of a
 // streamed read (the write-up, the export) takes.
 const readPage = 1000
@@ -210,19 +240,25 @@ const readPage = 1000
 // these are exactly the entries committed when the incident was read
 // (snapshot). The write-up's two passes see the same entries, and they
 // agree with the incident, as one transaction would have, without holding
-// one open for the whole document.
-func (s *Service) entries(ctx context.Context, id string, upTo uint64) render.Entries {
+// one open for the whole document. Each page is read and handed over in
+// a turn of the long reads (BulkRead); after runs after each turn.
+func (s *Service) entries(ctx context.Context, id string, upTo uint64, after func() error) render.Entries {
 	return func(fn func([]bot.TimelineEvent) error) error {
 		var c store.TimelineCursor
 		var seen uint64
 		for seen < upTo {
+			done, err := s.BulkRead(ctx)
+			if err != nil {
+				return err
+			}
 			var page []bot.TimelineEvent
-			err := s.Store.View(ctx, func(tx store.ReadTx) error {
+			err = s.Store.View(ctx, func(tx store.ReadTx) error {
 				var err error
 				page, err = tx.TimelineAfter(id, c, readPage)
 				return err
 			})
 			if err != nil {
+				done()
 				return fmt.Errorf("workflows: timeline %s: %w", id, err)
 			}
 			if len(page) == 0 {
@@ -238,9 +274,14 @@ func (s *Service) entries(ctx context.Context, id string, upTo uint64) render.En
 			}
 			seen += uint64(len(kept))
 			if len(kept) > 0 {
-				if err := fn(kept); err != nil {
-					return err
-				}
+				err = fn(kept)
+			}
+			done()
+			if err != nil {
+				return err
+			}
+			if err := after(); err != nil {
+				return err
 			}
 			if last {
 				return nil

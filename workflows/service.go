@@ -141,6 +141,9 @@ type Service struct {
 	metricsOnce sync.Once
 	outboxOnce  sync.Once
 	ob          *outbox.Outbox
+
+	bulkOnce sync.Once
+	bulk     chan struct{}
 }
 
 func (s *Service) now() time.Time {

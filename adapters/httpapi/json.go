@@ -13,8 +13,8 @@ import (
 // and absent until they happen.
 
 // incidentList is a page of GET /api/incidents: Next is the cursor to
-// pass back as ?after= (absent on an empty page), More whether incidents
-// follow now.
+// pass back as ?after= (absent on an empty first page), More whether
+// incidents follow now.
 type incidentList struct {
 	Next      string         `json:"next,omitempty"`
 	More      bool           `json:"more"`

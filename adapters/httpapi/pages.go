@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
@@ -18,10 +19,10 @@ import (
 	"github.com/debrief/debrief/store"
 )
 
-// Pages of the list routes (README, "HTTP"): ?after=<cursor>&limit=<n>.
-// The answer names the cursor of its last item ("next") and, when more
-// follow now, says so ("more": true) and links the next page
-// (Link: <...>; rel="next").
+// Pages of the list routes (README, "Pages"): ?after=<cursor>&limit=<n>.
+// The answer names the cursor of its last item ("next"; on an empty page
+// the one it was given) and, when more follow now, says so ("more": true)
+// and links the next page (Link: <...>; rel="next").
 const (
 	// DefaultLimit is a page's size when the request names none.
 	DefaultLimit = 100
@@ -123,7 +124,13 @@ func (s *Server) timeline(w http.ResponseWriter, r *http.Request) {
 	n, more := 0, false
 	for c := after; n <= p.limit; {
 		want := min(chunk, p.limit+1-n)
+		done, err := s.Service.BulkRead(ctx)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
 		evs, err := s.Service.TimelineAfter(ctx, inc.ID, c, want)
+		done()
 		if err != nil {
 			s.fail(w, r, err)
 			return
@@ -141,7 +148,9 @@ func (s *Server) timeline(w http.ResponseWriter, r *http.Request) {
 		}
 		c = store.CursorOf(evs[len(evs)-1])
 	}
-	next := ""
+	// An empty page hands back the cursor it was given: a client that
+	// follows the timeline keeps asking from there.
+	next := p.after
 	if n > 0 {
 		next = timelineCursor(end)
 	}
@@ -155,35 +164,28 @@ func (s *Server) timeline(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
 	bw := bufio.NewWriterSize(w, 32<<10)
-	var one bytes.Buffer
-	enc := json.NewEncoder(&one)
-	enc.SetEscapeHTML(false)
 	head := struct {
 		IncidentID string `json:"incident_id"`
 		Next       string `json:"next,omitempty"`
 		More       bool   `json:"more"`
 	}{inc.ID, next, more}
 	writeHead(bw, head, "entries")
+	// Each chunk is read and encoded in a turn of its own (BulkRead), into
+	// a buffer, and written to the client after the turn: a slow client
+	// holds up neither a read transaction nor the other long reads.
+	var out bytes.Buffer
 	first := true
 	for c := after; n > 0; {
-		evs, err := s.Service.TimelineAfter(ctx, inc.ID, c, chunk)
+		out.Reset()
+		evs, err := s.encodeChunk(ctx, &out, inc.ID, c, end, first)
 		if err != nil {
 			s.abort(r, err)
 		}
-		for _, ev := range evs {
-			if !notPast(ev, end) {
-				evs = nil
-				break
-			}
-			if !first {
-				_ = bw.WriteByte(',')
-			}
+		if _, err := bw.Write(out.Bytes()); err != nil {
+			return
+		}
+		if len(evs) > 0 {
 			first = false
-			one.Reset()
-			if err := enc.Encode(toEvent(ev)); err != nil {
-				s.abort(r, err)
-			}
-			_, _ = bw.Write(bytes.TrimSuffix(one.Bytes(), []byte("\n")))
 		}
 		if len(evs) < chunk {
 			break
@@ -200,6 +202,37 @@ func (s *Server) timeline(w http.ResponseWriter, r *http.Request) {
 	}
 	_, _ = bw.WriteString("]}\n")
 	_ = bw.Flush()
+}
+
+// encodeChunk reads the chunk of entries after c, up to end, and encodes
+// them into out as array elements (a comma before each but the page's
+// first), in one turn of the Service's long reads. It returns the
+// entries it encoded, fewer than chunk at the page's end.
+func (s *Server) encodeChunk(ctx context.Context, out *bytes.Buffer, id string, c, end store.TimelineCursor, first bool) ([]bot.TimelineEvent, error) {
+	done, err := s.Service.BulkRead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	evs, err := s.Service.TimelineAfter(ctx, id, c, chunk)
+	if err != nil {
+		return nil, err
+	}
+	enc := json.NewEncoder(out)
+	enc.SetEscapeHTML(false)
+	for i, ev := range evs {
+		if !notPast(ev, end) {
+			return evs[:i], nil
+		}
+		if !first || i > 0 {
+			out.WriteByte(',')
+		}
+		if err := enc.Encode(toEvent(ev)); err != nil {
+			return nil, err
+		}
+		out.Truncate(out.Len() - 1) // Encode's newline
+	}
+	return evs, nil
 }
 
 // writeHead writes head, an object, without its closing brace, then the
@@ -325,6 +358,7 @@ func (s *Server) incidents(w http.ResponseWriter, r *http.Request) {
 	for i, inc := range incs {
 		out.Incidents[i] = toIncident(inc)
 	}
+	out.Next = p.after
 	if len(incs) > 0 {
 		out.Next = strconv.Itoa(incs[len(incs)-1].Number)
 	}

@@ -102,8 +102,8 @@ func TestTimelinePages(t *testing.T) {
 		t.Errorf("after the first page: %d entries, want 9", len(p.Entries))
 	}
 	end := p.Next
-	if p, _ = f.page(t, "/api/incidents/INC-1/timeline?after="+end); len(p.Entries) != 0 || p.More {
-		t.Errorf("past the end: %+v, want nothing", p)
+	if p, _ = f.page(t, "/api/incidents/INC-1/timeline?after="+end); len(p.Entries) != 0 || p.More || p.Next != end {
+		t.Errorf("past the end: %+v, want nothing, and the same cursor to ask from again", p)
 	}
 	f.say(t, "later")
 	if p, _ = f.page(t, "/api/incidents/INC-1/timeline?after="+end); len(p.Entries) != 1 || p.Entries[0].Text != "later" {
