@@ -26,6 +26,7 @@ import (
 	"github.com/debrief/debrief/store"
 	"github.com/debrief/debrief/store/bolt"
 	"github.com/debrief/debrief/workflows"
+	"github.com/debrief/debrief/workflows/render"
 )
 
 // BenchmarkReadsAtScale measures, in one run, what reading a long
@@ -52,6 +53,9 @@ import (
 //     < 100 MiB).
 //   - timeline_cmd_ms: /incident timeline in the long incident (goal:
 //     < 50 ms).
+//   - *_x_old: the export and /incident timeline over the paths they
+//     replaced (the whole timeline read at once), measured in the same
+//     run.
 //
 // Heap figures are runtime.MemStats.HeapInuse sampled every 5 ms. The
 // process's RSS also counts the pages of the database file bbolt has
@@ -124,6 +128,22 @@ func BenchmarkReadsAtScale(b *testing.B) {
 	var exported countWriter
 	exportHeap, exportRSS, exportTime := peakHeap(func() {
 		if err := writeExport(ctx, svc, "INC-1", time.UTC, &exported); err != nil {
+			b.Fatal(err)
+		}
+	})
+
+	// The paths these replaced, for the ratios: the export and /incident
+	// timeline read the whole timeline at once.
+	oldExportHeap, _, oldExportTime := peakHeap(func() {
+		_, tl, err := svc.Timeline(ctx, "INC-1")
+		if err != nil {
+			b.Fatal(err)
+		}
+		inc, _ := svc.Incident(ctx, "INC-1")
+		_, _ = io.WriteString(io.Discard, render.Visible(render.Writeup(inc, tl, time.UTC)))
+	})
+	oldTimelineCmd := median(3, func() {
+		if _, _, err := svc.Timeline(ctx, "INC-1"); err != nil {
 			b.Fatal(err)
 		}
 	})
@@ -208,9 +228,15 @@ func BenchmarkReadsAtScale(b *testing.B) {
 	b.ReportMetric(float64(exportHeap)/(1<<20), "export_heap_MiB")
 	b.ReportMetric(exportTime.Seconds(), "export_s")
 	b.ReportMetric(ms(timelineCmd), "timeline_cmd_ms")
-	b.Logf("debrief export (the binary): %s, %.1f MB, max RSS %.1f MiB (mapped database pages included), peak RssAnon %.1f MiB",
-		sub.took.Round(time.Millisecond), float64(sub.bytes)/1e6, float64(sub.maxRSS)/(1<<20), float64(sub.rssAnon)/(1<<20))
+	b.Logf("before: the whole-timeline export %s, heap peak %.1f MiB; reading the whole timeline (what /incident timeline did) %s",
+		oldExportTime.Round(time.Millisecond), float64(oldExportHeap)/(1<<20), oldTimelineCmd.Round(time.Millisecond))
+	b.ReportMetric(exportTime.Seconds()/oldExportTime.Seconds(), "export_time_x_old")
+	b.ReportMetric(float64(exportHeap)/float64(oldExportHeap), "export_heap_x_old")
+	b.ReportMetric(float64(timelineCmd)/float64(oldTimelineCmd), "timeline_cmd_x_old")
+	b.Logf("debrief export (the binary): %s (CPU %s), %.1f MB, max RSS %.1f MiB (mapped database pages included), peak RssAnon %.1f MiB",
+		sub.took.Round(time.Millisecond), sub.cpu.Round(time.Millisecond), float64(sub.bytes)/1e6, float64(sub.maxRSS)/(1<<20), float64(sub.rssAnon)/(1<<20))
 	b.ReportMetric(sub.took.Seconds(), "export_bin_s")
+	b.ReportMetric(sub.cpu.Seconds(), "export_bin_cpu_s")
 	b.ReportMetric(float64(sub.maxRSS)/(1<<20), "export_bin_maxrss_MiB")
 	b.ReportMetric(float64(sub.rssAnon)/(1<<20), "export_bin_rss_anon_MiB")
 	b.ReportMetric(float64(walkRSS)/(1<<20), "walk_rss_anon_MiB")
@@ -466,6 +492,7 @@ func (w *countWriter) Write(p []byte) (int, error) {
 // exported is what one run of the debrief binary's export measured.
 type exported struct {
 	took    time.Duration
+	cpu     time.Duration // user and system
 	bytes   int64
 	maxRSS  uint64 // getrusage's ru_maxrss: mapped file pages included
 	rssAnon uint64 // the peak of /proc/<pid>/status RssAnon, sampled
@@ -522,5 +549,6 @@ func exportProcess(b *testing.B, path string) exported {
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		e.maxRSS = uint64(ru.Maxrss) << 10 // kilobytes on Linux
 	}
+	e.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	return e
 }
