@@ -170,11 +170,6 @@ type countermeasureJSON struct {
 	Tracker string   `json:"tracker,omitempty"`
 }
 
-type timelineJSON struct {
-	IncidentID string      `json:"incident_id"`
-	Entries    []eventJSON `json:"entries"`
-}
-
 type eventJSON struct {
 	Seq       uint64   `json:"seq"`
 	Kind      string   `json:"kind"`
