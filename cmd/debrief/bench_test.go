@@ -499,9 +499,9 @@ func (w *countWriter) Write(p []byte) (int, error) {
 
 // exported is what one run of the debrief binary's export measured.
 type exported struct {
-	took    time.Duration
-	cpu     time.Duration // user and system
-	bytes   int64
+	took  time.Duration
+	cpu   time.Duration // user and system
+	bytes int64
 	// maxRSS and rssAnon are the peaks of /proc/<pid>/status VmRSS
 	// (mapped database pages included) and RssAnon (without them),
 	// sampled every 5 ms. Not getrusage's ru_maxrss: on Linux a child
