@@ -21,7 +21,7 @@ var countermeasureVerbs = verbs{
 	}},
 	bot.VerbActionDone: {run: (*call).actionDone, afterClose: true},
 	bot.VerbActionDrop: {run: (*call).actionDrop, afterClose: true},
-	bot.VerbActions:    {run: (*call).actions, readOnly: true},
+	bot.VerbActions:    {view: (*viewCall).actions},
 }
 
 func (c *call) action() (Reply, error) {
@@ -133,7 +133,7 @@ func (c *call) settle(to bot.CountermeasureState) (Reply, error) {
 	return Reply{Text: news}, nil
 }
 
-func (c *call) actions() (Reply, error) {
+func (c *viewCall) actions() (Reply, error) {
 	if len(c.inc.Countermeasures) == 0 {
 		return Reply{Text: c.inc.ID + " has no countermeasures yet. " + bot.Syntax(bot.VerbAction), Ephemeral: true}, nil
 	}

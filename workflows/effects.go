@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/store"
@@ -48,18 +49,33 @@ type Archive struct{}
 
 // PostFile attaches a file (the meeting's .ics, the write-up) with Comment
 // as its message; where the Chat cannot attach files, the content is
-// posted as a message.
+// posted as a message. The write-up is not copied into the outbox (at a
+// million entries it is tens of megabytes, rendered inside the command's
+// write transaction): Writeup names it, and it is rendered at delivery
+// from the incident of the effect. A record with Content (one queued
+// before) is delivered with that Content.
 type PostFile struct {
-	Name    string `json:"name"`
-	Content string `json:"content"`
-	Comment string `json:"comment"`
+	Name    string      `json:"name"`
+	Content string      `json:"content,omitempty"`
+	Writeup *WriteupRef `json:"writeup,omitempty"`
+	Comment string      `json:"comment"`
 }
 
-// Publish commits the write-up at Path in the Publisher's repository.
+// Publish commits the write-up at Path in the Publisher's repository: the
+// write-up Writeup names, rendered at delivery, or, in a record queued
+// before references, its Content.
 type Publish struct {
-	Path    string `json:"path"`
-	Content string `json:"content"`
-	Message string `json:"message"`
+	Path    string      `json:"path"`
+	Content string      `json:"content,omitempty"`
+	Writeup *WriteupRef `json:"writeup,omitempty"`
+	Message string      `json:"message"`
+}
+
+// WriteupRef names the write-up of the effect's incident (Effect.IncidentID)
+// instead of carrying it: it is rendered when the effect is delivered, as
+// the incident stands then, times in Zone.
+type WriteupRef struct {
+	Zone string `json:"zone"`
 }
 
 // FileIssue files countermeasure N as an issue in the Tracker; once
@@ -181,6 +197,13 @@ func (k kinds) table() []outbox.Spec {
 			Sink: chat, NeedsChannel: true,
 			Deliver: func(ctx context.Context, a outbox.Attempt, p PostFile) (outbox.Result, error) {
 				c := s.Chats[a.Effect.Platform]
+				if p.Writeup != nil {
+					md, err := s.writeupOf(ctx, a.Effect.IncidentID, *p.Writeup)
+					if err != nil {
+						return outbox.Result{}, err
+					}
+					p.Content = md
+				}
 				if fp, ok := c.(FilePoster); ok {
 					id, err := fp.PostFile(ctx, a.Effect.Key, a.Channel, p.Name, p.Content, p.Comment)
 					return outbox.Result{ID: id}, err
@@ -235,6 +258,13 @@ func (k kinds) table() []outbox.Spec {
 		&outbox.Kind[Publish]{
 			Sink: publisher,
 			Deliver: func(ctx context.Context, a outbox.Attempt, p Publish) (outbox.Result, error) {
+				if p.Writeup != nil {
+					md, err := s.writeupOf(ctx, a.Effect.IncidentID, *p.Writeup)
+					if err != nil {
+						return outbox.Result{}, err
+					}
+					p.Content = md
+				}
 				url, err := s.Publisher.Publish(ctx, a.Effect.Key, p.Path, p.Content, p.Message)
 				return outbox.Result{ID: url}, err
 			},
@@ -271,6 +301,27 @@ func (k kinds) table() []outbox.Spec {
 			},
 		},
 	}
+}
+
+// writeupOf renders the write-up a WriteupRef names, for delivery. The
+// sinks take the document whole (Slack's upload and GitHub's contents API
+// both need its length or all of it up front), so it is held here for the
+// time of the call; it is read from the store a page at a time
+// (WriteExport), never in a write transaction. An incident that is gone
+// can never be rendered: the effect is dropped.
+func (s *Service) writeupOf(ctx context.Context, incidentID string, ref WriteupRef) (string, error) {
+	loc, err := time.LoadLocation(ref.Zone)
+	if err != nil {
+		loc = s.zone()
+	}
+	md, err := s.Export(ctx, incidentID, loc)
+	if bot.ErrorCode(err) == bot.ENOTFOUND {
+		return "", &outbox.PermanentError{Err: fmt.Errorf("write-up of %s: %w", incidentID, err)}
+	}
+	if err != nil {
+		return "", fmt.Errorf("workflows: write-up of %s: %w", incidentID, err)
+	}
+	return md, nil
 }
 
 // channelCreated records the incident's new channel on the effect's

@@ -295,12 +295,8 @@ func (c *call) close() (Reply, error) {
 // and again when it changes after (a re-export, a countermeasure done), as
 // an update that keeps the file's history.
 func (s *Service) queuePublish(tx store.Tx, inc *bot.Incident, now time.Time) error {
-	tl, err := tx.Timeline(inc.ID)
-	if err != nil {
-		return fmt.Errorf("workflows: publish %s: %w", inc.ID, err)
-	}
 	return s.queue(tx, inc, now).add(outbox.Route{}, Publish{
-		Path: path.Join(s.PublishPath, inc.ID+".md"), Content: render.Writeup(inc, tl, s.zone()),
+		Path: path.Join(s.PublishPath, inc.ID+".md"), Writeup: &WriteupRef{Zone: s.zone().String()},
 		Message: fmt.Sprintf("Post-mortem of %s: %s", inc.ID, inc.Title),
 	})
 }

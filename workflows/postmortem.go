@@ -20,7 +20,7 @@ var postmortemVerbs = verbs{
 	}},
 	bot.VerbPostmortemHeld:     {run: (*call).held},
 	bot.VerbPostmortem:         {run: (*call).postmortem, readOnly: true},
-	bot.VerbPostmortemLint:     {run: (*call).lint, readOnly: true},
+	bot.VerbPostmortemLint:     {view: (*viewCall).lint},
 	bot.VerbPostmortemSummary:  {run: (*call).text},
 	bot.VerbPostmortemImpact:   {run: (*call).text},
 	bot.VerbPostmortemFactor:   {run: (*call).text},
@@ -208,14 +208,11 @@ func (c *call) scheduleMeetingReminders() error {
 	return nil
 }
 
-// writeupFile queues the write-up as a file in the incident's channels.
+// writeupFile queues the write-up as a file in the incident's channels:
+// a reference, rendered at delivery (WriteupRef), so that the write
+// transaction neither reads the timeline nor stores a copy of it.
 func (c *call) writeupFile(comment string) error {
-	tl, err := c.tx.Timeline(c.inc.ID)
-	if err != nil {
-		return fmt.Errorf("workflows: write-up %s: %w", c.inc.ID, err)
-	}
-	md := render.Writeup(c.inc, tl, c.s.zone())
-	return c.effect(PostFile{Name: c.inc.ID + "-postmortem.md", Content: md, Comment: comment})
+	return c.effect(PostFile{Name: c.inc.ID + "-postmortem.md", Writeup: &WriteupRef{Zone: c.s.zone().String()}, Comment: comment})
 }
 
 func (c *call) postmortem() (Reply, error) {
@@ -233,7 +230,7 @@ func (c *call) postmortem() (Reply, error) {
 	return Reply{Text: fmt.Sprintf("Posting the write-up of %s.", c.inc.ID), Ephemeral: true}, nil
 }
 
-func (c *call) lint() (Reply, error) {
+func (c *viewCall) lint() (Reply, error) {
 	findings := bot.LintIncident(c.inc)
 	if len(findings) == 0 {
 		return Reply{Text: "The write-up of " + c.inc.ID + " has no blameless-lint findings.", Ephemeral: true}, nil

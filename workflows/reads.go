@@ -1,8 +1,11 @@
 package workflows
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"runtime"
 	"strings"
 	"time"
 
@@ -17,23 +20,33 @@ var readVerbs = verbs{
 		return Reply{Text: bot.HelpOn(cmd.Text), Ephemeral: true}, nil
 	}},
 	bot.VerbList:     {global: (*Service).list},
-	bot.VerbTimeline: {run: (*call).timeline, readOnly: true},
+	bot.VerbTimeline: {view: (*viewCall).timeline},
 }
 
-// list shows the incidents not yet closed.
+// list shows the incidents not yet closed, reading them a page at a time
+// (IncidentsAfter), each page in its own short read transaction.
 func (s *Service) list(ctx context.Context, _ bot.User, _ bot.Channel, _ bot.Command) (Reply, error) {
-	incs, err := s.Incidents(ctx)
-	if err != nil {
-		return Reply{}, err
-	}
 	var b strings.Builder
 	n := 0
-	for _, inc := range incs {
-		if inc.Status == bot.StatusClosed {
-			continue
+	open := func(inc *bot.Incident) bool { return inc.Status != bot.StatusClosed }
+	for after := 0; ; {
+		var page []*bot.Incident
+		err := s.Store.View(ctx, func(tx store.ReadTx) error {
+			var err error
+			page, err = tx.IncidentsAfter(after, incidentPage, open)
+			return err
+		})
+		if err != nil {
+			return Reply{}, fmt.Errorf("workflows: list: %w", err)
 		}
-		n++
-		fmt.Fprintf(&b, "\n%s %s [%s] %s", inc.ID, inc.Severity, inc.Status.Human(), render.Mark(inc, inc.Title))
+		for _, inc := range page {
+			n++
+			fmt.Fprintf(&b, "\n%s %s [%s] %s", inc.ID, inc.Severity, inc.Status.Human(), render.Mark(inc, inc.Title))
+		}
+		if len(page) < incidentPage {
+			break
+		}
+		after = page[len(page)-1].Number
 	}
 	if n == 0 {
 		return Reply{Text: "No incidents are in progress.", Ephemeral: true}, nil
@@ -41,21 +54,25 @@ func (s *Service) list(ctx context.Context, _ bot.User, _ bot.Channel, _ bot.Com
 	return Reply{Text: fmt.Sprintf("%d incidents not yet closed:%s", n, b.String()), Ephemeral: true}, nil
 }
 
+// incidentPage is how many incidents one read transaction of list decodes.
+const incidentPage = 500
+
 // timelineShown is how many recent entries /incident timeline shows in
 // chat; the export and the API have all of them.
 const timelineShown = 30
 
-func (c *call) timeline() (Reply, error) {
-	tl, err := c.tx.Timeline(c.inc.ID)
+// timeline shows the last entries, read by a reverse cursor
+// (TimelineTail): the same cost at ten entries or a million.
+func (c *viewCall) timeline() (Reply, error) {
+	tl, total, err := c.tx.TimelineTail(c.inc.ID, timelineShown)
 	if err != nil {
 		return Reply{}, fmt.Errorf("workflows: timeline %s: %w", c.inc.ID, err)
 	}
 	loc := c.loc
 	var b strings.Builder
-	fmt.Fprintf(&b, "Timeline of %s (%d entries, times in %s)", c.inc.ID, len(tl), loc)
-	if len(tl) > timelineShown {
-		fmt.Fprintf(&b, ", last %d", timelineShown)
-		tl = tl[len(tl)-timelineShown:]
+	fmt.Fprintf(&b, "Timeline of %s (%d entries, times in %s)", c.inc.ID, total, loc)
+	if total > len(tl) {
+		fmt.Fprintf(&b, ", last %d", len(tl))
 	}
 	for _, ev := range tl {
 		b.WriteString("\n")
@@ -90,7 +107,35 @@ func (s *Service) Incidents(ctx context.Context) ([]*bot.Incident, error) {
 	return incs, err
 }
 
-// Timeline returns the incident and its timeline, oldest first.
+// TimelineAfter returns at most limit entries of the incident's timeline
+// after cursor c (store.ReadTx.TimelineAfter), in one short read
+// transaction: the API reads long timelines this way, a chunk at a time.
+func (s *Service) TimelineAfter(ctx context.Context, id string, c store.TimelineCursor, limit int) ([]bot.TimelineEvent, error) {
+	var evs []bot.TimelineEvent
+	err := s.Store.View(ctx, func(tx store.ReadTx) error {
+		var err error
+		evs, err = tx.TimelineAfter(id, c, limit)
+		return err
+	})
+	return evs, err
+}
+
+// IncidentsAfter returns at most limit incidents numbered above after
+// that keep accepts (every one when nil), by number, in one read
+// transaction (store.ReadTx.IncidentsAfter).
+func (s *Service) IncidentsAfter(ctx context.Context, after, limit int, keep func(*bot.Incident) bool) ([]*bot.Incident, error) {
+	var incs []*bot.Incident
+	err := s.Store.View(ctx, func(tx store.ReadTx) error {
+		var err error
+		incs, err = tx.IncidentsAfter(after, limit, keep)
+		return err
+	})
+	return incs, err
+}
+
+// Timeline returns the incident and its timeline, oldest first. It holds
+// the whole timeline: for tests and short ones; the routes and the export
+// read pages (TimelineAfter, WriteExport).
 func (s *Service) Timeline(ctx context.Context, id string) (*bot.Incident, []bot.TimelineEvent, error) {
 	n, ok := bot.ParseIncidentID(id)
 	if !ok {
@@ -110,14 +155,141 @@ func (s *Service) Timeline(ctx context.Context, id string) (*bot.Incident, []bot
 }
 
 // Export renders the incident's post-mortem write-up, times in loc (the
-// configured zone when nil) with UTC alongside.
+// configured zone when nil) with UTC alongside. It holds the whole
+// document: WriteExport streams it.
 func (s *Service) Export(ctx context.Context, id string, loc *time.Location) (string, error) {
-	inc, tl, err := s.Timeline(ctx, id)
-	if err != nil {
+	var b strings.Builder
+	if err := s.WriteExport(ctx, &b, id, loc); err != nil {
 		return "", err
+	}
+	return b.String(), nil
+}
+
+// WriteExport writes the incident's write-up (Export's bytes) to w,
+// reading its timeline a page at a time, each page in its own short read
+// transaction: memory stays that of a page at any length, and no read
+// transaction waits on w (a bbolt read transaction held open keeps the
+// file from growing, and with it every commit).
+func (s *Service) WriteExport(ctx context.Context, w io.Writer, id string, loc *time.Location) error {
+	n, ok := bot.ParseIncidentID(id)
+	if !ok {
+		return bot.Errorf(bot.ENOTFOUND, "No incident %q.", id)
 	}
 	if loc == nil {
 		loc = s.zone()
 	}
-	return render.Writeup(inc, tl, loc), nil
+	inc, upTo, err := s.snapshot(ctx, bot.IncidentID(n))
+	if err != nil {
+		return err
+	}
+	// Each page is rendered into pending in its turn (BulkRead) and
+	// written to w after it: a slow reader of w holds up no other long
+	// read. pending holds a page's Markdown at most.
+	var pending bytes.Buffer
+	drain := func() error {
+		_, err := w.Write(pending.Bytes())
+		pending.Reset()
+		return err
+	}
+	if err := render.WriteWriteup(&pending, inc, s.entries(ctx, inc.ID, upTo, drain), loc); err != nil {
+		return err
+	}
+	return drain()
+}
+
+// snapshot reads the incident and how many entries its timeline holds,
+// which is the Seq of its last one, in one read transaction.
+func (s *Service) snapshot(ctx context.Context, id string) (*bot.Incident, uint64, error) {
+	var inc *bot.Incident
+	var total int
+	err := s.Store.View(ctx, func(tx store.ReadTx) error {
+		var err error
+		if inc, err = tx.Incident(id); err != nil {
+			return err
+		}
+		_, total, err = tx.TimelineTail(id, 0)
+		return err
+	})
+	return inc, uint64(total), err
+}
+
+// BulkRead waits for a turn to read and render one page of a long read
+// (the API's timeline pages, the export, the write-up) and returns the
+// function that ends it. There are GOMAXPROCS-1 turns (at least one): a
+// long read is CPU work that can wait a moment, and on a machine of two
+// cores, two of them side by side would leave no CPU to the event
+// acknowledgements, which cannot. A turn is a page's, never a whole
+// read's, so long reads take turns page by page.
+func (s *Service) BulkRead(ctx context.Context) (func(), error) {
+	s.bulkOnce.Do(func() { s.bulk = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)-1)) })
+	select {
+	case s.bulk <- struct{}{}:
+		return func() { <-s.bulk }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// readPage is how many timeline entries one read transaction of a
+// streamed read (the write-up, the export) takes.
+const readPage = 1000
+
+// entries reads the incident's timeline page by page, in Timeline's order,
+// each page in its own read transaction, and yields the entries whose Seq
+// is at most upTo: Seq numbers entries 1, 2, 3... in commit order, so
+// these are exactly the entries committed when the incident was read
+// (snapshot). The write-up's two passes see the same entries, and they
+// agree with the incident, as one transaction would have, without holding
+// one open for the whole document. Each page is read and handed over in
+// a turn of the long reads (BulkRead); after runs after each turn.
+func (s *Service) entries(ctx context.Context, id string, upTo uint64, after func() error) render.Entries {
+	return func(fn func([]bot.TimelineEvent) error) error {
+		var c store.TimelineCursor
+		var seen uint64
+		for seen < upTo {
+			done, err := s.BulkRead(ctx)
+			if err != nil {
+				return err
+			}
+			var page []bot.TimelineEvent
+			err = s.Store.View(ctx, func(tx store.ReadTx) error {
+				var err error
+				page, err = tx.TimelineAfter(id, c, readPage)
+				return err
+			})
+			if err != nil {
+				done()
+				return fmt.Errorf("workflows: timeline %s: %w", id, err)
+			}
+			if len(page) == 0 {
+				return nil
+			}
+			c = store.CursorOf(page[len(page)-1])
+			last := len(page) < readPage
+			kept := page[:0]
+			for _, ev := range page {
+				if ev.Seq <= upTo {
+					kept = append(kept, ev)
+				}
+			}
+			seen += uint64(len(kept))
+			if len(kept) > 0 {
+				err = fn(kept)
+			}
+			done()
+			if err != nil {
+				return err
+			}
+			if err := after(); err != nil {
+				return err
+			}
+			if last {
+				return nil
+			}
+			// Between pages, the event acknowledgements waiting for a
+			// CPU go first: a long read can wait a moment, an ack not.
+			runtime.Gosched()
+		}
+		return nil
+	}
 }

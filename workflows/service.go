@@ -143,6 +143,9 @@ type Service struct {
 	metricsOnce sync.Once
 	outboxOnce  sync.Once
 	ob          *outbox.Outbox
+
+	bulkOnce sync.Once
+	bulk     chan struct{}
 }
 
 func (s *Service) now() time.Time {
@@ -272,6 +275,9 @@ func (s *Service) Handle(ctx context.Context, actor bot.User, ch bot.Channel, cm
 		return h.global(s, ctx, actor, ch, cmd)
 	}
 	loc := s.ZoneOf(ctx, actor)
+	if h.view != nil {
+		return s.handleView(ctx, h, actor, ch, cmd, loc)
+	}
 	var zones map[string]*time.Location
 	if h.zones != nil {
 		zones = h.zones(s, ctx, ch, cmd)
@@ -307,6 +313,28 @@ func (s *Service) Handle(ctx context.Context, actor bot.User, ch bot.Channel, cm
 	s.forgetClosed(reply.IncidentID)
 	s.kick()
 	return reply, nil
+}
+
+// handleView runs a handler that only reads (handler.view) in a read
+// transaction: a read never waits for the writers' lock, nor makes an
+// event's acknowledgement wait for it (ARCHITECTURE.md, "A command and
+// its effects").
+func (s *Service) handleView(ctx context.Context, h handler, actor bot.User, ch bot.Channel, cmd bot.Command, loc *time.Location) (Reply, error) {
+	var reply Reply
+	err := s.Store.View(ctx, func(tx store.ReadTx) error {
+		inc, err := s.incidentIn(tx, ch)
+		if err != nil {
+			return err
+		}
+		c := &viewCall{s: s, tx: tx, inc: inc, actor: actor, cmd: cmd, now: s.now(), loc: loc}
+		if reply, err = h.view(c); err != nil {
+			return err
+		}
+		reply.IncidentID = inc.ID
+		reply.Text = render.Mark(inc, reply.Text)
+		return nil
+	})
+	return reply, err
 }
 
 func (s *Service) incidentIn(tx store.ReadTx, ch bot.Channel) (*bot.Incident, error) {

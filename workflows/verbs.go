@@ -36,14 +36,20 @@ type handler struct {
 	// typed in, inside one read-write transaction that saves the incident
 	// after it.
 	run func(*call) (Reply, error)
-	// readOnly handlers also work on closed incidents, and do not save the
-	// incident (they may still queue a post).
+	// readOnly run handlers also work on closed incidents, and do not save
+	// the incident (they may still queue a post).
 	readOnly bool
 	// afterClose handlers also work on closed incidents, and save them: a
 	// countermeasure is settled long after its incident closed. Their
 	// incident may be named in the command (bot.Command.Incident), so that
 	// they run from any channel.
 	afterClose bool
+	// view handles a verb that only reads the incident of the channel it
+	// is typed in (timeline, actions, postmortem lint), instead of run: in
+	// a read transaction (Store.View), so that it never holds up the
+	// writers, nor they it. It works on closed incidents too. Its viewCall
+	// has a store.ReadTx: the compiler keeps it from writing.
+	view func(*viewCall) (Reply, error)
 	// global handles a verb that needs no incident channel (declare,
 	// list, help, preferences), instead of run.
 	global func(s *Service, ctx context.Context, actor bot.User, ch bot.Channel, cmd bot.Command) (Reply, error)
@@ -51,6 +57,18 @@ type handler struct {
 	// (call.zones): platforms may have to be asked, which no transaction
 	// should wait for.
 	zones func(s *Service, ctx context.Context, ch bot.Channel, cmd bot.Command) map[string]*time.Location
+}
+
+// viewCall is one command that only reads, handled inside a read-only
+// transaction.
+type viewCall struct {
+	s     *Service
+	tx    store.ReadTx
+	inc   *bot.Incident
+	actor bot.User
+	cmd   bot.Command
+	now   time.Time
+	loc   *time.Location
 }
 
 // verbs is a verb family's table.

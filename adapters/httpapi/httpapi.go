@@ -163,7 +163,7 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	if !h.Ready {
 		status = http.StatusServiceUnavailable
 	}
-	// One line, not writeJSON's indented form: probes and scripts grep it.
+	// One line, as writeJSON writes: probes and scripts grep it.
 	b, _ := json.Marshal(h)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
@@ -219,19 +219,6 @@ func fromLoopback(r *http.Request) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-func (s *Server) incidents(w http.ResponseWriter, r *http.Request) {
-	incs, err := s.Service.Incidents(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	out := incidentList{Incidents: make([]incidentJSON, len(incs))}
-	for i, inc := range incs {
-		out.Incidents[i] = toIncident(inc)
-	}
-	writeJSON(w, http.StatusOK, out)
-}
-
 // gamedays lists the game days, upcoming first, with the drills' own
 // figures: they never count in the real incidents' (README, "Game days").
 func (s *Server) gamedays(w http.ResponseWriter, r *http.Request) {
@@ -252,29 +239,22 @@ func (s *Server) incident(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, toIncident(inc))
 }
 
-func (s *Server) timeline(w http.ResponseWriter, r *http.Request) {
-	inc, tl, err := s.Service.Timeline(r.Context(), r.PathValue("id"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	out := timelineJSON{IncidentID: inc.ID, Entries: make([]eventJSON, len(tl))}
-	for i, ev := range tl {
-		out.Entries[i] = toEvent(ev)
-	}
-	writeJSON(w, http.StatusOK, out)
-}
-
 // postmortem serves the same Markdown as `debrief export`, in the
 // configured zone.
 func (s *Server) postmortem(w http.ResponseWriter, r *http.Request) {
-	md, err := s.Service.Export(r.Context(), r.PathValue("id"), nil)
+	ctx := r.Context()
+	inc, err := s.Service.Incident(ctx, r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	// Streamed a page at a time (WriteExport): no read transaction waits
+	// on the client, and a long write-up outlasts the write timeout.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
 	w.Header().Set("Content-Type", "text/markdown; charset=utf-8")
-	_, _ = w.Write([]byte(md))
+	if err := s.Service.WriteExport(ctx, w, inc.ID, nil); err != nil {
+		s.abort(r, err)
+	}
 }
 
 // errorBody is every error answer: a stable code for programs, a message
@@ -319,8 +299,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
+	// Compact: a list of a thousand entries indented is a third spaces.
 	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
 	// The answers are read by programs and people, never embedded in a
 	// page: "->" stays "->", not "\u003e".
 	enc.SetEscapeHTML(false)

@@ -12,7 +12,12 @@ import (
 // other by accident. Field names are snake_case; times are RFC 3339 in UTC
 // and absent until they happen.
 
+// incidentList is a page of GET /api/incidents: Next is the cursor to
+// pass back as ?after= (absent on an empty first page), More whether
+// incidents follow now.
 type incidentList struct {
+	Next      string         `json:"next,omitempty"`
+	More      bool           `json:"more"`
 	Incidents []incidentJSON `json:"incidents"`
 }
 
@@ -163,11 +168,6 @@ type countermeasureJSON struct {
 	Due     string   `json:"due,omitempty"` // YYYY-MM-DD
 	State   string   `json:"state"`
 	Tracker string   `json:"tracker,omitempty"`
-}
-
-type timelineJSON struct {
-	IncidentID string      `json:"incident_id"`
-	Entries    []eventJSON `json:"entries"`
 }
 
 type eventJSON struct {

@@ -278,11 +278,11 @@ func TestAlertsBinary(t *testing.T) {
 	t.Logf("%d alert requests (bad input included): median %s, slowest %s", len(took), took[len(took)/2].Round(time.Microsecond), took[len(took)-1].Round(time.Microsecond))
 
 	status, body = get(t, base+"/api/signals", token)
-	if status != 200 || !strings.Contains(body, `"name": "HighDiskUsage"`) || !strings.Contains(body, `"count": 3`) {
+	if status != 200 || !strings.Contains(body, `"name":"HighDiskUsage"`) || !strings.Contains(body, `"count":3`) {
 		t.Errorf("signals = %d %s, want HighDiskUsage counted 3 times", status, body)
 	}
 	status, body = get(t, base+"/api/nearmisses", token)
-	if status != 200 || !strings.Contains(body, `"id": "NM-1"`) || !strings.Contains(body, `"deploy"`) {
+	if status != 200 || !strings.Contains(body, `"id":"NM-1"`) || !strings.Contains(body, `"deploy"`) {
 		t.Errorf("near misses = %d %s, want NM-1 tagged deploy", status, body)
 	}
 	if status, _ := get(t, base+"/api/signals", ""); status != 401 {

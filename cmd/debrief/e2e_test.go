@@ -69,10 +69,10 @@ func checkTimeline(t *testing.T, base string) {
 		t.Errorf("timeline of %s =\n%s\nwant\n%s", tl.IncidentID, strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 
-	if status, body := get(t, base+"/api/incidents/INC-1/timeline", ""); status != 401 || !strings.Contains(body, `"code": "unauthorized"`) {
+	if status, body := get(t, base+"/api/incidents/INC-1/timeline", ""); status != 401 || !strings.Contains(body, `"code":"unauthorized"`) {
 		t.Errorf("timeline without the token = %d %s, want 401 with a JSON error", status, body)
 	}
-	if status, body := get(t, base+"/api/incidents/INC-9", token); status != 404 || !strings.Contains(body, `"code": "not_found"`) {
+	if status, body := get(t, base+"/api/incidents/INC-9", token); status != 404 || !strings.Contains(body, `"code":"not_found"`) {
 		t.Errorf("unknown incident = %d %s, want 404 not_found", status, body)
 	}
 	if status, body := get(t, base+"/healthz", ""); status != 200 || strings.TrimSpace(body) != `{"ready":true,"leader":true}` {

@@ -486,13 +486,26 @@ func TestFailover(t *testing.T) {
 	// Reads still answer, from the member's own copy.
 	var local timelineJSON
 	poll(t, "the timeline read without a quorum", func() bool {
+		// Every page, from the first: the route pages at most 1000.
+		local = timelineJSON{}
 		c := http.Client{Timeout: 3 * time.Second}
-		resp, err := c.Get(alone.base + "/api/incidents/INC-1/timeline")
-		if err != nil {
-			return false
+		for after := ""; ; {
+			resp, err := c.Get(alone.base + "/api/incidents/INC-1/timeline?limit=1000&after=" + after)
+			if err != nil {
+				return false
+			}
+			var page timelineJSON
+			err = json.NewDecoder(resp.Body).Decode(&page)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK || err != nil {
+				return false
+			}
+			local.Entries = append(local.Entries, page.Entries...)
+			if !page.More {
+				return true
+			}
+			after = page.Next
 		}
-		defer resp.Body.Close()
-		return resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(&local) == nil
 	})
 	msgs := 0
 	for _, e := range local.Entries {

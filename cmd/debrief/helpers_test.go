@@ -154,6 +154,8 @@ func getenv(env map[string]string) func(string) string {
 // timelineJSON is what GET /api/incidents/{id}/timeline answers.
 type timelineJSON struct {
 	IncidentID string `json:"incident_id"`
+	Next       string `json:"next"`
+	More       bool   `json:"more"`
 	Entries    []struct {
 		Kind   string `json:"kind"`
 		Author struct {
@@ -166,20 +168,31 @@ type timelineJSON struct {
 	} `json:"entries"`
 }
 
-// apiTimeline fetches an incident's timeline through the JSON API, failing
-// the test unless it answers 200 with a timeline; it returns the body too,
-// for messages.
+// apiTimeline fetches an incident's whole timeline through the JSON API,
+// page after page, failing the test unless each answers 200 with a
+// timeline; it returns the bodies too, for messages.
 func apiTimeline(t *testing.T, base, id, token string) (timelineJSON, string) {
 	t.Helper()
-	status, body := get(t, base+"/api/incidents/"+id+"/timeline", token)
-	var tl timelineJSON
-	if status != 200 {
-		t.Fatalf("GET timeline = %d %s", status, body)
+	var all timelineJSON
+	var bodies strings.Builder
+	after := ""
+	for {
+		status, body := get(t, base+"/api/incidents/"+id+"/timeline?limit=1000&after="+after, token)
+		if status != 200 {
+			t.Fatalf("GET timeline = %d %s", status, body)
+		}
+		var tl timelineJSON
+		if err := json.Unmarshal([]byte(body), &tl); err != nil {
+			t.Fatalf("timeline: %v in %s", err, body)
+		}
+		bodies.WriteString(body)
+		all.IncidentID = tl.IncidentID
+		all.Entries = append(all.Entries, tl.Entries...)
+		if !tl.More {
+			return all, bodies.String()
+		}
+		after = tl.Next
 	}
-	if err := json.Unmarshal([]byte(body), &tl); err != nil {
-		t.Fatalf("timeline: %v in %s", err, body)
-	}
-	return tl, body
 }
 
 // get fetches url with the bearer token, if any, and returns the status and
@@ -226,7 +239,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func binary(t *testing.T) string {
+func binary(t testing.TB) string {
 	t.Helper()
 	binOnce.Do(func() {
 		// go test runs with the toolchain's bin directory on PATH.

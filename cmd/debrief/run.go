@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -268,14 +269,23 @@ func export(ctx context.Context, cfg Config, id string, stdout io.Writer) (err e
 		}
 	}()
 	svc := &workflows.Service{Store: db.Store, Config: workflowsConfig(cfg)}
-	md, err := svc.Export(ctx, id, cfg.Zone)
-	if err != nil {
+	return writeExport(ctx, svc, id, cfg.Zone, stdout)
+}
+
+// writeExport writes what export prints: streamed from the store a page
+// at a time (WriteExport), so memory stays flat at any timeline's length.
+// The write-up already escapes what users wrote; Visible again on the way
+// out, since stdout is often a terminal.
+func writeExport(ctx context.Context, svc *workflows.Service, id string, loc *time.Location, stdout io.Writer) error {
+	out := bufio.NewWriterSize(stdout, 64<<10)
+	vis := &render.VisibleWriter{W: out}
+	if err := svc.WriteExport(ctx, vis, id, loc); err != nil {
 		return fmt.Errorf("export %s: %w", id, userError(err))
 	}
-	// The write-up already escapes what users wrote; Visible again on the
-	// way out, since stdout is often a terminal.
-	_, err = io.WriteString(stdout, render.Visible(md))
-	return err
+	if err := vis.Close(); err != nil {
+		return fmt.Errorf("export %s: %w", id, err)
+	}
+	return out.Flush()
 }
 
 // userError keeps a domain error's message readable on the command line

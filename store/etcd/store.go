@@ -48,6 +48,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/debrief/debrief/bot"
@@ -92,6 +93,11 @@ type Store struct {
 	// localReadObserver, when set, is told of each View answered from
 	// the member's own copy, without a quorum.
 	localReadObserver func()
+	// localUntil (Unix nanoseconds) is until when Views go straight to
+	// the member's own copy: one found no leader a moment ago, and asking
+	// again costs each read of a cut-off replica that wait (a streamed
+	// page is several Views).
+	localUntil atomic.Int64
 
 	// maxBatch is how many appends one Txn may carry (maxBatch, or
 	// WithMaxTxnOps).
@@ -275,15 +281,23 @@ func (s *Store) View(ctx context.Context, fn func(store.ReadTx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	err := s.view(requireLeader(ctx), fn, false)
-	if !errors.Is(err, rpctypes.ErrNoLeader) {
-		return err
+	if time.Now().UnixNano() >= s.localUntil.Load() {
+		err := s.view(requireLeader(ctx), fn, false)
+		if !errors.Is(err, rpctypes.ErrNoLeader) {
+			return err
+		}
+		s.localUntil.Store(time.Now().Add(localReadHold).UnixNano())
 	}
 	if s.localReadObserver != nil {
 		s.localReadObserver()
 	}
 	return s.view(ctx, fn, true)
 }
+
+// localReadHold is how long Views read the member's own copy without
+// asking for the leader again, once one found none: a read may lag by
+// that much more after the quorum is back.
+const localReadHold = 2 * time.Second
 
 func (s *Store) view(ctx context.Context, fn func(store.ReadTx) error, local bool) error {
 	t := newTx(ctx, s, false)

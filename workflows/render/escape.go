@@ -1,7 +1,9 @@
 package render
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -106,4 +108,38 @@ func mdLink(text, u string) string {
 		return "[" + mdText(text) + "](" + u + ")"
 	}
 	return mdText(text) + " (" + mdURL(u) + ")"
+}
+
+// VisibleWriter is Visible for a stream: it writes to W what Visible
+// returns for what is written to it, a line at a time (Visible escapes
+// rune by rune and no rune's encoding holds a newline byte, so line by
+// line is the same). Close writes the last, unterminated line.
+type VisibleWriter struct {
+	W    io.Writer
+	line []byte
+}
+
+// Write takes p, writing out the lines it completes.
+func (v *VisibleWriter) Write(p []byte) (int, error) {
+	v.line = append(v.line, p...)
+	i := bytes.LastIndexByte(v.line, '\n')
+	if i < 0 {
+		return len(p), nil
+	}
+	_, err := io.WriteString(v.W, Visible(string(v.line[:i+1])))
+	v.line = append(v.line[:0], v.line[i+1:]...)
+	if err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// Close writes what is left of the last line.
+func (v *VisibleWriter) Close() error {
+	if len(v.line) == 0 {
+		return nil
+	}
+	_, err := io.WriteString(v.W, Visible(string(v.line)))
+	v.line = v.line[:0]
+	return err
 }

@@ -1,6 +1,8 @@
 package render
 
 import (
+	"bufio"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -14,45 +16,96 @@ import (
 // was recorded (grouped by hour, edits and deletions shown as such), the
 // meeting, the countermeasures, the contributing factors and what the
 // blameless lint found. It is a pure function of its inputs, so the same
-// incident always renders the same bytes.
+// incident always renders the same bytes: the bytes WriteWriteup streams.
 //
 // What was said after close (bot.TimelineEvent.AfterClose) is not part of
 // it: the write-up is the record as it stood when the incident closed.
 func Writeup(inc *bot.Incident, tl []bot.TimelineEvent, loc *time.Location) string {
+	var b strings.Builder
+	b.Grow(4096 + len(tl)*96)
+	w := &writer{out: &b, loc: loc}
+	_ = w.writeup(inc, Slice(tl)) // a Slice and a Builder never fail
+	return b.String()
+}
+
+// Entries is a timeline read a page at a time, oldest first: it calls fn
+// with each page in turn and returns fn's first error, or its own. Each
+// call must yield the same entries: WriteWriteup reads it twice (the key
+// events, then every entry), so that neither pass holds the timeline.
+type Entries func(fn func(page []bot.TimelineEvent) error) error
+
+// Slice is Entries over a timeline held in memory, in one page.
+func Slice(tl []bot.TimelineEvent) Entries {
+	return func(fn func([]bot.TimelineEvent) error) error { return fn(tl) }
+}
+
+// WriteWriteup writes Writeup's bytes to out, reading the timeline from tl
+// page by page: what it holds is a page and the IDs of the messages that
+// edits and deletions refer to, whatever the timeline's length.
+func WriteWriteup(out io.Writer, inc *bot.Incident, tl Entries, loc *time.Location) error {
+	bw := bufio.NewWriterSize(out, 64<<10)
+	w := &writer{out: bw, loc: loc, flush: bw.Flush}
+	if err := w.writeup(inc, tl); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+func (w *writer) writeup(inc *bot.Incident, tl Entries) error {
 	tl = beforeClose(tl)
-	w := &writer{loc: loc}
-	w.grow(len(tl))
 	w.header(inc)
 	w.times(inc)
 	w.section("Summary", inc.Summary, bot.VerbPostmortemSummary)
 	w.section("Impact", inc.Impact, bot.VerbPostmortemImpact)
 	w.drill(inc)
-	w.keyEvents(tl)
-	w.timeline(tl)
+	n, refs, err := w.keyEvents(tl)
+	if err != nil {
+		return err
+	}
+	if err := w.timeline(tl, n, refs); err != nil {
+		return err
+	}
 	w.meeting(inc)
 	w.countermeasures(inc)
 	w.factors(inc)
 	w.lint(inc)
-	return w.b.String()
+	return nil
+}
+
+// stringWriter is where a writer writes: a strings.Builder, or a
+// bufio.Writer whose sticky error flush reports.
+type stringWriter interface {
+	io.Writer
+	io.StringWriter
 }
 
 type writer struct {
-	b   strings.Builder
+	out stringWriter
 	loc *time.Location
 	buf []byte
+	// flush, when set, pushes what is buffered out after each page and
+	// reports the first write error, so that a reader gone away stops the
+	// render at the next page rather than at the end.
+	flush func() error
 }
 
-func (w *writer) grow(events int) { w.b.Grow(4096 + events*96) }
+// page ends a page of the timeline.
+func (w *writer) page() error {
+	if w.flush == nil {
+		return nil
+	}
+	return w.flush()
+}
 
 func (w *writer) s(parts ...string) {
 	for _, p := range parts {
-		w.b.WriteString(p)
+		_, _ = w.out.WriteString(p)
 	}
 }
 
 func (w *writer) time(t time.Time, layout string) {
 	w.buf = t.AppendFormat(w.buf[:0], layout)
-	w.b.Write(w.buf)
+	_, _ = w.out.Write(w.buf)
 }
 
 // alsoUTC writes " (t in UTC)" when the write-up's zone is not at UTC's
@@ -175,91 +228,118 @@ func (w *writer) section(title, text string, v bot.Verb) {
 	w.s(Visible(text), "\n")
 }
 
-// beforeClose returns tl without the entries said after close, sharing tl's
-// array when there are none (the common case: no copy).
-func beforeClose(tl []bot.TimelineEvent) []bot.TimelineEvent {
-	for i, ev := range tl {
-		if !ev.AfterClose {
-			continue
-		}
-		kept := append(make([]bot.TimelineEvent, 0, len(tl)-1), tl[:i]...)
-		for _, ev := range tl[i+1:] {
-			if !ev.AfterClose {
-				kept = append(kept, ev)
+// beforeClose is tl without the entries said after close; a page with
+// none is passed on as it is (the common case: no copy).
+func beforeClose(tl Entries) Entries {
+	return func(fn func([]bot.TimelineEvent) error) error {
+		return tl(func(page []bot.TimelineEvent) error {
+			for i, ev := range page {
+				if !ev.AfterClose {
+					continue
+				}
+				kept := append(make([]bot.TimelineEvent, 0, len(page)-1), page[:i]...)
+				for _, ev := range page[i+1:] {
+					if !ev.AfterClose {
+						kept = append(kept, ev)
+					}
+				}
+				return fn(kept)
 			}
-		}
-		return kept
+			return fn(page)
+		})
 	}
-	return tl
 }
 
 // keyEvents lists what was marked key (pins, the key reaction) and every
-// step of the lifecycle, severity and roles: the skeleton of the story.
-func (w *writer) keyEvents(tl []bot.TimelineEvent) {
+// step of the lifecycle, severity and roles: the skeleton of the story. It
+// also counts the entries, which the timeline's heading names, and
+// collects the messages edits and deletions refer to, the only ones the
+// timeline must remember.
+func (w *writer) keyEvents(tl Entries) (n int, refs map[string]bool, err error) {
 	w.s("\n## Key events\n\n")
-	n := 0
-	for _, ev := range tl {
-		switch ev.Kind {
-		case bot.EventKey, bot.EventLifecycle, bot.EventSeverity, bot.EventRole:
-		default:
-			continue
+	keys := 0
+	refs = map[string]bool{}
+	err = tl(func(page []bot.TimelineEvent) error {
+		n += len(page)
+		for _, ev := range page {
+			switch ev.Kind {
+			case bot.EventEdit, bot.EventDelete:
+				refs[ev.MessageID] = true
+				continue
+			case bot.EventKey, bot.EventLifecycle, bot.EventSeverity, bot.EventRole:
+			default:
+				continue
+			}
+			keys++
+			w.s("- ")
+			w.time(ev.RecordedAt.In(w.loc), "2006-01-02 15:04 MST")
+			w.alsoUTC(ev.RecordedAt, "15:04 UTC")
+			w.s(" ", mdName(ev.Author), ": ", mdText(ev.Text), "\n")
 		}
-		n++
-		w.s("- ")
-		w.time(ev.RecordedAt.In(w.loc), "2006-01-02 15:04 MST")
-		w.alsoUTC(ev.RecordedAt, "15:04 UTC")
-		w.s(" ", mdName(ev.Author), ": ", mdText(ev.Text), "\n")
+		return w.page()
+	})
+	if err != nil {
+		return 0, nil, err
 	}
-	if n == 0 {
+	if keys == 0 {
 		w.s("_None._\n")
 	}
+	return n, refs, nil
 }
 
 // timeline renders every entry, oldest first, under an hour heading. Chat
-// lines are quoted as they were said; they are never linted.
-func (w *writer) timeline(tl []bot.TimelineEvent) {
-	w.s("\n## Timeline (", w.loc.String(), ")\n\n", strconv.Itoa(len(tl)), " entries, times in ", w.loc.String(), ".\n")
-	said := make(map[string]time.Time, len(tl))
+// lines are quoted as they were said; they are never linted. n is how
+// many entries tl holds; refs the message IDs edits and deletions name.
+func (w *writer) timeline(tl Entries, n int, refs map[string]bool) error {
+	w.s("\n## Timeline (", w.loc.String(), ")\n\n", strconv.Itoa(n), " entries, times in ", w.loc.String(), ".\n")
+	said := make(map[string]time.Time, len(refs))
 	var hour time.Time
-	for _, ev := range tl {
-		at := ev.RecordedAt.In(w.loc)
-		if h := at.Truncate(time.Hour); !h.Equal(hour) {
-			hour = h
-			w.s("\n### ")
-			w.time(at, "2006-01-02 15:00 MST")
-			w.alsoUTC(at, "15:00 UTC")
-			w.s("\n\n")
+	return tl(func(page []bot.TimelineEvent) error {
+		for _, ev := range page {
+			w.entry(ev, said, refs, &hour)
 		}
-		w.s("- ")
-		w.time(at, "15:04:05")
-		w.s(" **", mdName(ev.Author), "**")
-		switch ev.Kind {
-		case bot.EventMessage:
-			if ev.MessageID != "" {
-				said[ev.MessageID] = ev.RecordedAt
-			}
-			w.s(": ", mdText(ev.Text))
-		case bot.EventEdit:
-			w.s(" edited ", w.ref(said, ev.MessageID), ": ", mdText(ev.Text))
-		case bot.EventDelete:
-			w.s(" deleted ", w.ref(said, ev.MessageID))
-		case bot.EventFile:
-			w.s(" shared ")
-			if ev.URL != "" {
-				w.s(mdLink(ev.Text, ev.URL))
-			} else {
-				w.s(mdText(ev.Text))
-			}
-		case bot.EventKey:
-			w.s(" marked a key event: ", mdText(ev.Text))
-		default:
-			w.s(" \\[", mdText(string(ev.Kind)), "\\] ", mdText(ev.Text))
-		}
-		if ev.URL != "" && ev.Kind != bot.EventFile {
-			w.s(" (", mdURL(ev.URL), ")")
-		}
-		w.s("\n")
+		return w.page()
+	})
+}
+
+func (w *writer) entry(ev bot.TimelineEvent, said map[string]time.Time, refs map[string]bool, hour *time.Time) {
+	at := ev.RecordedAt.In(w.loc)
+	if h := at.Truncate(time.Hour); !h.Equal(*hour) {
+		*hour = h
+		w.s("\n### ")
+		w.time(at, "2006-01-02 15:00 MST")
+		w.alsoUTC(at, "15:00 UTC")
+		w.s("\n\n")
 	}
+	w.s("- ")
+	w.time(at, "15:04:05")
+	w.s(" **", mdName(ev.Author), "**")
+	switch ev.Kind {
+	case bot.EventMessage:
+		if ev.MessageID != "" && refs[ev.MessageID] {
+			said[ev.MessageID] = ev.RecordedAt
+		}
+		w.s(": ", mdText(ev.Text))
+	case bot.EventEdit:
+		w.s(" edited ", w.ref(said, ev.MessageID), ": ", mdText(ev.Text))
+	case bot.EventDelete:
+		w.s(" deleted ", w.ref(said, ev.MessageID))
+	case bot.EventFile:
+		w.s(" shared ")
+		if ev.URL != "" {
+			w.s(mdLink(ev.Text, ev.URL))
+		} else {
+			w.s(mdText(ev.Text))
+		}
+	case bot.EventKey:
+		w.s(" marked a key event: ", mdText(ev.Text))
+	default:
+		w.s(" \\[", mdText(string(ev.Kind)), "\\] ", mdText(ev.Text))
+	}
+	if ev.URL != "" && ev.Kind != bot.EventFile {
+		w.s(" (", mdURL(ev.URL), ")")
+	}
+	w.s("\n")
 }
 
 // ref names the message an edit or deletion applies to by when it was said.
