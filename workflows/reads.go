@@ -293,3 +293,24 @@ func (s *Service) entries(ctx context.Context, id string, upTo uint64, after fun
 		return nil
 	}
 }
+
+// ChangesNothing reports whether the command line text only reads: a verb
+// run in a read transaction (handler.view), or one of the global reads.
+// Adapters skip the replay check (FirstTime) for these: a replayed read
+// changes nothing and answers only whoever the platform answers, and the
+// check is a write, which a replica cut off from its quorum cannot make
+// while its reads still answer (README, "Running three replicas").
+func ChangesNothing(text string) bool {
+	// By the verb alone: the arguments may still be in the platform's
+	// markup, and a verb whose arguments fail to parse is refused anyway.
+	v, ok := bot.VerbOf(text)
+	if !ok {
+		return false
+	}
+	switch v {
+	case bot.VerbHelp, bot.VerbList, bot.VerbGamedayList:
+		return true
+	}
+	h, ok := handlers[v]
+	return ok && h.view != nil
+}

@@ -272,14 +272,16 @@ func (d *Discord) command(ctx context.Context, i *discordgo.Interaction, respond
 			// dispatch it again. Remembered that long, a replay, across
 			// restarts too, is answered and not run. First step of the
 			// work, within the budget: a slow disk defers the answer.
-			first, err := d.svc.FirstTime(work, "discord/interaction/"+i.ID, 2*signatureWindow)
-			if err != nil {
-				d.log.ErrorContext(work, "could not remember an interaction", "interaction", i.ID, "err", err)
-				return workflows.Reply{Text: "Internal error: the command was not run. Try again.", Ephemeral: true}
-			}
-			if !first {
-				d.log.WarnContext(work, "refused a replayed interaction", "interaction", i.ID, "user", actor.ID)
-				return workflows.Reply{Text: "This interaction was already handled.", Ephemeral: true}
+			if !workflows.ChangesNothing(text) {
+				first, err := d.svc.FirstTime(work, "discord/interaction/"+i.ID, 2*signatureWindow)
+				if err != nil {
+					d.log.ErrorContext(work, "could not remember an interaction", "interaction", i.ID, "err", err)
+					return workflows.Reply{Text: "Internal error: the command was not run. Try again.", Ephemeral: true}
+				}
+				if !first {
+					d.log.WarnContext(work, "refused a replayed interaction", "interaction", i.ID, "user", actor.ID)
+					return workflows.Reply{Text: "This interaction was already handled.", Ephemeral: true}
+				}
 			}
 			return d.svc.Execute(work, actor, ch, text)
 		},

@@ -9,6 +9,7 @@ import (
 
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/internal/answer"
+	"github.com/debrief/debrief/workflows"
 	slackgo "github.com/slack-go/slack"
 )
 
@@ -83,7 +84,7 @@ func (s *Slack) command(ctx context.Context, sc slackgo.SlashCommand, replayKey 
 	}
 	return answer.OrDefer(ctx, answer.Deadline{Within: s.cfg.DeferAfter, After: s.cfg.After},
 		func(work context.Context) *commandReply {
-			if replayKey != "" {
+			if replayKey != "" && !workflows.ChangesNothing(commandText(sc.Text)) {
 				first, err := s.svc.FirstTime(work, replayKey, replayWindow)
 				if err != nil {
 					s.log.ErrorContext(work, "could not remember a command", "user", sc.UserID, "err", err)

@@ -507,6 +507,16 @@ func TestFailover(t *testing.T) {
 			after = page.Next
 		}
 	})
+	// A command that only reads answers too: it makes no replay record,
+	// which would need the quorum (workflows.ChangesNothing).
+	poll(t, "/incident timeline answered without a quorum", func() bool {
+		d, err := fake.Command(ctx, "U0ALICE", ch.ID, "timeline")
+		if err != nil || d.Status != http.StatusOK {
+			return false
+		}
+		_, text := d.Reply()
+		return strings.Contains(text, "Timeline of INC-1")
+	})
 	msgs := 0
 	for _, e := range local.Entries {
 		if e.Kind == "message" {
