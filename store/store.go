@@ -82,6 +82,13 @@ type ReadTx interface {
 	// cursor of a page's last entry (CursorOf) continues after it.
 	// ENOTFOUND for an unknown incident.
 	TimelineAfter(incidentID string, c TimelineCursor, limit int) ([]bot.TimelineEvent, error)
+	// TimelineBefore returns at most limit entries that come before the
+	// entry at cursor c (the zero cursor: the timeline's end), in
+	// Timeline's order, reading only those: a page walking back from the
+	// newest, as a lookup of a recent message does. The cursor of a page's
+	// first entry continues before it.
+	// ENOTFOUND for an unknown incident.
+	TimelineBefore(incidentID string, c TimelineCursor, limit int) ([]bot.TimelineEvent, error)
 	// TimelineTail returns the last n entries of the incident's timeline,
 	// in Timeline's order, and how many entries it holds, reading only
 	// those: what /incident timeline shows costs the same at any length.

@@ -314,3 +314,34 @@ func ChangesNothing(text string) bool {
 	h, ok := handlers[v]
 	return ok && h.view != nil
 }
+
+// findPage is how many entries one read transaction of FindBack takes.
+const findPage = 500
+
+// FindBack walks the incident's timeline back from its newest entry, a
+// page per read transaction, and returns the first entry match accepts:
+// what an edit or a delete refers to is almost always recent, and a long
+// timeline is never held in one transaction or in memory to find it.
+func (s *Service) FindBack(ctx context.Context, incidentID string, match func(bot.TimelineEvent) bool) (bot.TimelineEvent, bool, error) {
+	var c store.TimelineCursor
+	for {
+		var page []bot.TimelineEvent
+		err := s.Store.View(ctx, func(tx store.ReadTx) error {
+			var err error
+			page, err = tx.TimelineBefore(incidentID, c, findPage)
+			return err
+		})
+		if err != nil {
+			return bot.TimelineEvent{}, false, fmt.Errorf("workflows: find in %s: %w", incidentID, err)
+		}
+		for i := len(page) - 1; i >= 0; i-- {
+			if match(page[i]) {
+				return page[i], true, nil
+			}
+		}
+		if len(page) < findPage {
+			return bot.TimelineEvent{}, false, nil
+		}
+		c = store.CursorOf(page[0])
+	}
+}

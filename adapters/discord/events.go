@@ -408,22 +408,21 @@ func (d *Discord) deleted(m *discordgo.Message) translator {
 // onRecord returns the latest timeline entry of message id (its text after
 // edits) in the incident's timeline.
 func (d *Discord) onRecord(ctx context.Context, incident, id string) (bot.TimelineEvent, bool) {
-	_, tl, err := d.svc.Timeline(ctx, incident)
+	ev, ok, err := d.svc.FindBack(ctx, incident, func(ev bot.TimelineEvent) bool {
+		if ev.MessageID != id {
+			return false
+		}
+		switch ev.Kind {
+		case bot.EventMessage, bot.EventEdit, bot.EventBot:
+			return true
+		}
+		return false
+	})
 	if err != nil {
 		d.log.WarnContext(ctx, "timeline unreadable", "incident", incident, "err", err)
 		return bot.TimelineEvent{}, false
 	}
-	for i := len(tl) - 1; i >= 0; i-- {
-		ev := tl[i]
-		if ev.MessageID != id {
-			continue
-		}
-		switch ev.Kind {
-		case bot.EventMessage, bot.EventEdit, bot.EventBot:
-			return ev, true
-		}
-	}
-	return bot.TimelineEvent{}, false
+	return ev, ok
 }
 
 // reacted translates MESSAGE_REACTION_ADD: the key emoji marks the message

@@ -740,3 +740,33 @@ func (t *tx) IncidentsAfter(after int, limit int, keep func(*bot.Incident) bool)
 	}
 	return incs, nil
 }
+
+// TimelineBefore seeks to the cursor's key and reads backward.
+func (t *tx) TimelineBefore(incidentID string, before store.TimelineCursor, limit int) ([]bot.TimelineEvent, error) {
+	tl, id, err := t.timelineBucket(incidentID)
+	if err != nil {
+		return nil, err
+	}
+	evs := []bot.TimelineEvent{}
+	if limit <= 0 {
+		return evs, nil
+	}
+	c := tl.Cursor()
+	var k, v []byte
+	if before.IsZero() {
+		k, v = c.Last()
+	} else if k, _ = c.Seek(cursorKey(before)); k == nil {
+		k, v = c.Last()
+	} else {
+		k, v = c.Prev()
+	}
+	for ; k != nil && len(evs) < limit; k, v = c.Prev() {
+		ev, err := decodeEntry(id, k, v)
+		if err != nil {
+			return nil, fmt.Errorf("store: timeline %s: %x: %w", incidentID, k, err)
+		}
+		evs = append(evs, ev)
+	}
+	slices.Reverse(evs)
+	return evs, nil
+}

@@ -1043,3 +1043,28 @@ func (t *tx) IncidentsAfter(after int, limit int, keep func(*bot.Incident) bool)
 	}
 	return incs, nil
 }
+
+// TimelineBefore is one descending range read ending at the cursor's key.
+func (t *tx) TimelineBefore(incidentID string, before store.TimelineCursor, limit int) ([]bot.TimelineEvent, error) {
+	id, err := t.incident(incidentID)
+	if err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		return []bot.TimelineEvent{}, nil
+	}
+	prefix := t.timelinePrefix(id)
+	end := clientv3.GetPrefixRangeEnd(prefix)
+	if !before.IsZero() {
+		at := before.At
+		if at.IsZero() {
+			at = time.Unix(0, 0)
+		}
+		end = t.s.entryKey(id, at, before.Seq)
+	}
+	kvs, err := t.scanLast(prefix, end, int64(limit))
+	if err != nil {
+		return nil, err
+	}
+	return t.decodeAll(id, kvs)
+}

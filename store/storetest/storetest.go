@@ -1096,6 +1096,36 @@ func testTimelineCursors(t *testing.T, s store.Store) {
 				t.Errorf("TimelineAfter pages of %d = %v, want %v", limit, got, want)
 			}
 		}
+		for _, limit := range []int{1, 2, 4, 6, 10} {
+			var got []string
+			var c store.TimelineCursor
+			for pages := 0; ; pages++ {
+				if pages > len(want) {
+					t.Fatalf("TimelineBefore(limit %d) does not end", limit)
+				}
+				page, err := tx.TimelineBefore(inc.ID, c, limit)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(page) > limit {
+					t.Fatalf("TimelineBefore(limit %d) returned %d entries", limit, len(page))
+				}
+				if len(page) == 0 {
+					break
+				}
+				got = append(texts(page), got...)
+				c = store.CursorOf(page[0])
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("TimelineBefore pages of %d = %v, want %v", limit, got, want)
+			}
+		}
+		if page, err := tx.TimelineBefore(empty.ID, store.TimelineCursor{}, 10); err != nil || page == nil || len(page) != 0 {
+			t.Errorf("TimelineBefore(empty) = %v, %v, want [], nil", page, err)
+		}
+		if _, err := tx.TimelineBefore("INC-99", store.TimelineCursor{}, 1); bot.ErrorCode(err) != bot.ENOTFOUND {
+			t.Errorf("TimelineBefore(INC-99) = %v, want ENOTFOUND", err)
+		}
 		for _, tc := range []struct {
 			n    int
 			want []string
