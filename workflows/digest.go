@@ -33,9 +33,11 @@ func (s *Service) Digests(spec string) *Digest { return &Digest{s: s, spec: spec
 func (d *Digest) Tick(ctx context.Context, now time.Time) (int, error) {
 	s := d.s
 	today := bot.DateOf(now.In(s.zone()))
-	queued := 0
-	err := s.Store.Update(ctx, func(tx store.Tx) error {
-		queued = 0
+	// What the digests say is read in a read transaction: it decodes every
+	// incident, which no writer should wait for. Only the queueing writes.
+	texts := map[bot.Platform][]string{}
+	err := s.Store.View(ctx, func(tx store.ReadTx) error {
+		clear(texts)
 		incs, err := tx.Incidents()
 		if err != nil {
 			return err
@@ -55,7 +57,6 @@ func (d *Digest) Tick(ctx context.Context, now time.Time) (int, error) {
 				}
 			}
 		}
-		texts := map[bot.Platform][]string{}
 		for p, items := range per {
 			sort.SliceStable(items, func(i, j int) bool { return items[i].cm.Due.Before(items[j].cm.Due) })
 			var overdue, open strings.Builder
@@ -103,9 +104,14 @@ func (d *Digest) Tick(ctx context.Context, now time.Time) (int, error) {
 		for p, b := range yearAgo {
 			texts[p] = append(texts[p], b.String())
 		}
-		if err := s.weakSignals(tx, texts, now); err != nil {
-			return err
-		}
+		return s.weakSignals(tx, texts, now)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("workflows: digest at %s: %w", now.Format(time.RFC3339), err)
+	}
+	queued := 0
+	err = s.Store.Update(ctx, func(tx store.Tx) error {
+		queued = 0
 		platforms := make([]bot.Platform, 0, len(texts))
 		for p := range texts {
 			platforms = append(platforms, p)
@@ -144,7 +150,7 @@ const (
 // were recorded on) and the signals that fired most in DigestSignalWindow
 // without ever becoming an incident (where alert incidents live), at least
 // twice: once is noise, twice is a pattern.
-func (s *Service) weakSignals(tx store.Tx, texts map[bot.Platform][]string, now time.Time) error {
+func (s *Service) weakSignals(tx store.ReadTx, texts map[bot.Platform][]string, now time.Time) error {
 	nms, err := tx.NearMisses()
 	if err != nil {
 		return fmt.Errorf("workflows: digest near misses: %w", err)

@@ -392,37 +392,59 @@ func (s *Service) FileUnfiled(ctx context.Context) (int, error) {
 	if s.Tracker == nil {
 		return 0, nil
 	}
-	queued := 0
-	err := s.Store.Update(ctx, func(tx store.Tx) error {
-		queued = 0
-		effects, err := tx.Effects()
+	// Found in a read transaction, which decodes every incident and no
+	// writer waits for; then filed in a write transaction that reads only
+	// the incidents found, and checks each again.
+	var todo map[string][]int // incident ID -> countermeasure numbers
+	unfiled := func(inc *bot.Incident, cm bot.Countermeasure, pending map[string]bool) bool {
+		return cm.State == bot.CMOpen && !pending[CountermeasureKey(inc.ID, cm.N)]
+	}
+	err := s.Store.View(ctx, func(tx store.ReadTx) error {
+		todo = map[string][]int{}
+		pending, err := pendingFilings(tx)
 		if err != nil {
 			return err
-		}
-		pending := map[string]bool{}
-		for _, e := range effects {
-			if e.Kind == (FileIssue{}).EffectKind() {
-				pending[e.Key] = true
-			}
 		}
 		incs, err := tx.Incidents()
 		if err != nil {
 			return err
 		}
-		now := s.now()
 		for _, inc := range incs {
 			for _, cm := range inc.Countermeasures {
-				if cm.State != bot.CMOpen || pending[CountermeasureKey(inc.ID, cm.N)] {
-					continue
+				if unfiled(inc, cm, pending) {
+					todo[inc.ID] = append(todo[inc.ID], cm.N)
 				}
-				if err := s.fileIssue(tx, inc, cm, now, true); err != nil {
-					return err
-				}
-				queued++
 			}
 		}
 		return nil
 	})
+	queued := 0
+	if err == nil && len(todo) > 0 {
+		err = s.Store.Update(ctx, func(tx store.Tx) error {
+			queued = 0
+			pending, err := pendingFilings(tx)
+			if err != nil {
+				return err
+			}
+			now := s.now()
+			for id, ns := range todo {
+				inc, err := tx.Incident(id)
+				if err != nil {
+					return err
+				}
+				for _, cm := range inc.Countermeasures {
+					if !slices.Contains(ns, cm.N) || !unfiled(inc, cm, pending) {
+						continue
+					}
+					if err := s.fileIssue(tx, inc, cm, now, true); err != nil {
+						return err
+					}
+					queued++
+				}
+			}
+			return nil
+		})
+	}
 	if err != nil {
 		return 0, fmt.Errorf("workflows: file unfiled countermeasures: %w", err)
 	}
@@ -431,6 +453,21 @@ func (s *Service) FileUnfiled(ctx context.Context) (int, error) {
 		s.kick()
 	}
 	return queued, nil
+}
+
+// pendingFilings returns the keys of the issue filings in the outbox.
+func pendingFilings(tx store.ReadTx) (map[string]bool, error) {
+	effects, err := tx.Effects()
+	if err != nil {
+		return nil, err
+	}
+	pending := map[string]bool{}
+	for _, e := range effects {
+		if e.Kind == (FileIssue{}).EffectKind() {
+			pending[e.Key] = true
+		}
+	}
+	return pending, nil
 }
 
 // metaReconcileCursor is the store key of the tracker's last update seen by
