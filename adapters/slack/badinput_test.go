@@ -406,3 +406,30 @@ func TestOutOfRangeTime(t *testing.T) {
 		t.Error("the dropped event was not logged")
 	}
 }
+
+// TestReplayedRead: a command that only reads keeps no replay record
+// (workflows.ChangesNothing): sent again, it is answered again, and the
+// store holds nothing for it.
+func TestReplayedRead(t *testing.T) {
+	h, ch := declared(t, overHTTP)
+	command := []byte(url.Values{
+		"user_id": {alice}, "user_name": {"alice"}, "channel_id": {ch}, "command": {"/incident"},
+		"text": {"timeline"}, "trigger_id": {"1.T.read"},
+	}.Encode())
+	header := signed(h.fake.SigningSecret, time.Now(), command)
+	for i := range 2 {
+		if status, body := h.post("/slack/commands", "application/x-www-form-urlencoded", command, header); status != 200 || !strings.Contains(body, "Timeline of INC-1") {
+			t.Errorf("read %d = %d %q, want 200 and the timeline", i+1, status, body)
+		}
+	}
+	err := h.db.Update(h.ctx, func(tx store.Tx) error {
+		seen, err := tx.Remember("slack/trigger/1.T.read", h.clock.Now(), h.clock.Now().Add(time.Minute))
+		if seen {
+			t.Error("the read left a replay record")
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
