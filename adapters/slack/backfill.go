@@ -219,7 +219,7 @@ func (b *backfill) record(ctx context.Context, msgs []slackgo.Message) error {
 	for _, m := range msgs {
 		users = append(users, m.User)
 	}
-	lctx, cancel := context.WithTimeout(ctx, lookupTimeout)
+	lctx, cancel := context.WithTimeout(ctx, b.s.lookupBudget())
 	b.s.prefetch(lctx, users)
 	cancel()
 	for _, hm := range msgs {

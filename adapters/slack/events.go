@@ -149,7 +149,7 @@ func (s *Slack) event(ctx context.Context, env *envelope, retry int) error {
 	// one lookupTimeout. Past it, the entry is committed with what the
 	// payload carries (the ID, the handle) and the lookups go on filling
 	// the cache for the next event.
-	lctx, cancel := context.WithTimeout(ctx, lookupTimeout)
+	lctx, cancel := context.WithTimeout(ctx, s.lookupBudget())
 	if fs := eventFiles(&env.Event); len(fs) > 0 {
 		var wg sync.WaitGroup
 		wg.Go(func() { s.prefetch(lctx, eventUsers(&env.Event)) })

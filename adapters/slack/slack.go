@@ -55,6 +55,10 @@ type Config struct {
 	// acknowledged with an empty 200 and answered through its
 	// response_url; answer.Within (2 s) when zero, inside Slack's 3 s.
 	DeferAfter time.Duration
+	// LookupBudget bounds the lookups (names, files) an event or a command
+	// waits for before it is committed with what the payload carries;
+	// 1.5 s when zero, well inside Slack's 3 s.
+	LookupBudget time.Duration
 	// After is the clock of that budget, of PostFile's wait for the
 	// message that shares its file, and of the backfill's waits for
 	// Slack's rate limits; time.After when nil.

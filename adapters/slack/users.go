@@ -21,7 +21,8 @@ const (
 	userTTL     = time.Hour
 	userFailTTL = 30 * time.Second
 	// lookupTimeout bounds a lookup made while Slack waits for an answer
-	// (3 seconds for a slash command): a name is nice, the answer is vital.
+	// (3 seconds for a slash command) unless Config.LookupBudget says
+	// otherwise: a name is nice, the answer is vital.
 	lookupTimeout = 1500 * time.Millisecond
 )
 
@@ -115,7 +116,7 @@ func (s *Slack) user(ctx context.Context, id, fallback string) bot.User {
 	if id == "" {
 		return u
 	}
-	ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
+	ctx, cancel := context.WithTimeout(ctx, s.lookupBudget())
 	defer cancel()
 	p, err := s.lookup(ctx, id)
 	if err != nil {
@@ -131,7 +132,7 @@ func (s *Slack) user(ctx context.Context, id, fallback string) bot.User {
 // name resolves a mention's user ID for plainText; "" when unknown.
 func (s *Slack) name(ctx context.Context) func(id string) string {
 	return func(id string) string {
-		ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
+		ctx, cancel := context.WithTimeout(ctx, s.lookupBudget())
 		defer cancel()
 		p, err := s.lookup(ctx, id)
 		if err != nil {
@@ -200,7 +201,7 @@ func rewriteMentions(text string, label func(id string) string) string {
 // them: a command naming three people waits for the slowest lookup, not
 // for the sum. What is not back in time keeps filling the cache.
 func (s *Slack) prefetch(ctx context.Context, ids []string) {
-	ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
+	ctx, cancel := context.WithTimeout(ctx, s.lookupBudget())
 	defer cancel()
 	var wg sync.WaitGroup
 	seen := map[string]bool{}
@@ -215,7 +216,7 @@ func (s *Slack) prefetch(ctx context.Context, ids []string) {
 }
 
 func (s *Slack) mentionLabel(ctx context.Context, id string) string {
-	ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
+	ctx, cancel := context.WithTimeout(ctx, s.lookupBudget())
 	defer cancel()
 	p, err := s.lookup(ctx, id)
 	if err != nil {
@@ -232,11 +233,19 @@ func (s *Slack) Zone(ctx context.Context, u bot.User) (string, error) {
 	if u.Platform != bot.Slack || u.ID == "" {
 		return "", nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
+	ctx, cancel := context.WithTimeout(ctx, s.lookupBudget())
 	defer cancel()
 	p, err := s.lookup(ctx, u.ID)
 	if err != nil {
 		return "", err
 	}
 	return p.tz, nil
+}
+
+// lookupBudget is Config.LookupBudget, or lookupTimeout.
+func (s *Slack) lookupBudget() time.Duration {
+	if s.cfg.LookupBudget > 0 {
+		return s.cfg.LookupBudget
+	}
+	return lookupTimeout
 }
