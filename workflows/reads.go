@@ -273,9 +273,7 @@ func (s *Service) entries(ctx context.Context, id string, upTo uint64, after fun
 				}
 			}
 			seen += uint64(len(kept))
-			if len(kept) > 0 {
-				err = fn(kept)
-			}
+			err = yieldPages(kept, fn)
 			done()
 			if err != nil {
 				return err
@@ -292,6 +290,31 @@ func (s *Service) entries(ctx context.Context, id string, upTo uint64, after fun
 		}
 		return nil
 	}
+}
+
+// yieldStep is how many entries a long read renders between two
+// runtime.Gosched calls. A goroutine that never yields keeps its CPU until
+// the runtime preempts it, up to 10 ms later; on a machine of two cores,
+// with the garbage collector on the other, the acknowledgement made ready
+// meanwhile waits that long (README, "Benchmarks"). A step of 100 entries
+// is about a tenth of a millisecond of rendering.
+const yieldStep = 100
+
+// yieldPages hands page to fn in steps of yieldStep entries, yielding the
+// CPU between them: the pages an Entries yields are its own to cut, and
+// the write-up's bytes do not depend on where they are cut.
+func yieldPages(page []bot.TimelineEvent, fn func([]bot.TimelineEvent) error) error {
+	for len(page) > 0 {
+		n := min(len(page), yieldStep)
+		if err := fn(page[:n]); err != nil {
+			return err
+		}
+		page = page[n:]
+		if len(page) > 0 {
+			runtime.Gosched()
+		}
+	}
+	return nil
 }
 
 // ChangesNothing reports whether the command line text only reads: a verb

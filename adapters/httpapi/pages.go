@@ -218,8 +218,7 @@ func (s *Server) encodeChunk(ctx context.Context, out *bytes.Buffer, id string, 
 	if err != nil {
 		return nil, err
 	}
-	enc := json.NewEncoder(out)
-	enc.SetEscapeHTML(false)
+	var ej eventJSONWriter
 	for i, ev := range evs {
 		if !notPast(ev, end) {
 			return evs[:i], nil
@@ -227,12 +226,87 @@ func (s *Server) encodeChunk(ctx context.Context, out *bytes.Buffer, id string, 
 		if !first || i > 0 {
 			out.WriteByte(',')
 		}
-		if err := enc.Encode(toEvent(ev)); err != nil {
+		if err := ej.write(out, ev); err != nil {
 			return nil, err
 		}
-		out.Truncate(out.Len() - 1) // Encode's newline
 	}
 	return evs, nil
+}
+
+// eventJSONWriter writes toEvent(ev) as json.Encoder does with
+// SetEscapeHTML(false), the same bytes, but without an allocation for
+// what needs no escaping (most of it): the garbage of a long page is
+// collected on the CPU the event acknowledgements need (README,
+// "Benchmarks"). TestEventJSONWriter holds it to the Encoder.
+type eventJSONWriter struct {
+	buf []byte
+	esc bytes.Buffer // a string that is not plain, as the Encoder writes it
+}
+
+func (e *eventJSONWriter) write(out *bytes.Buffer, ev bot.TimelineEvent) error {
+	at, pat := ev.RecordedAt.UTC(), ev.PlatformAt.UTC()
+	if !plainYear(at) || (!ev.PlatformAt.IsZero() && !plainYear(pat)) {
+		// Encode says what is wrong with the time.
+		return e.encode(out, toEvent(ev))
+	}
+	b := append(e.buf[:0], `{"seq":`...)
+	b = strconv.AppendUint(b, ev.Seq, 10)
+	b = e.str(append(b, `,"kind":`...), string(ev.Kind))
+	b = e.str(append(b, `,"author":{"platform":`...), string(ev.Author.Platform))
+	b = e.str(append(b, `,"id":`...), ev.Author.ID)
+	if ev.Author.Name != "" {
+		b = e.str(append(b, `,"name":`...), ev.Author.Name)
+	}
+	b = e.str(append(b, `},"text":`...), ev.Text)
+	for _, f := range [...]struct{ key, v string }{{`,"url":`, ev.URL}, {`,"message_id":`, ev.MessageID}, {`,"thread_id":`, ev.ThreadID}} {
+		if f.v != "" {
+			b = e.str(append(b, f.key...), f.v)
+		}
+	}
+	b = at.AppendFormat(append(b, `,"at":"`...), time.RFC3339Nano)
+	b = append(b, '"')
+	if !ev.PlatformAt.IsZero() {
+		b = pat.AppendFormat(append(b, `,"platform_at":"`...), time.RFC3339Nano)
+		b = append(b, '"')
+	}
+	b = append(b, '}')
+	e.buf = b
+	out.Write(b)
+	return nil
+}
+
+// plainYear reports whether t's year has the four digits RFC 3339 (and
+// so time.Time's MarshalJSON) allows.
+func plainYear(t time.Time) bool {
+	y := t.Year()
+	return y >= 0 && y <= 9999
+}
+
+// str appends s as a JSON string: as it is when it is printable ASCII
+// without '"' or '\\' (which the Encoder writes unchanged), else as
+// the Encoder writes it.
+func (e *eventJSONWriter) str(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			e.esc.Reset()
+			_ = e.encode(&e.esc, s) // a string always encodes
+			return append(b, e.esc.Bytes()...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// encode writes v as the Encoder does, without its newline.
+func (e *eventJSONWriter) encode(out *bytes.Buffer, v any) error {
+	enc := json.NewEncoder(out)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	out.Truncate(out.Len() - 1) // Encode's newline
+	return nil
 }
 
 // writeHead writes head, an object, without its closing brace, then the

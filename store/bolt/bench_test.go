@@ -736,3 +736,46 @@ func BenchmarkAckWithReader(b *testing.B) {
 		b.ReportMetric(float64(pct(lat["pages"], 0.99))/float64(control), "p99_pages_x_decode_only")
 	}
 }
+
+// BenchmarkTimelineAfterAllocs reads pages of 1000 entries (what the
+// export and the API's long pages read per turn) and reports the
+// allocations per entry: what a long reader hands the garbage collector,
+// whose assists and background work share the CPU with the event
+// acknowledgements (README, "Benchmarks").
+func BenchmarkTimelineAfterAllocs(b *testing.B) {
+	const n, page = 10_000, 1000
+	db := bigTimeline(b, n)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	var read int
+	for b.Loop() {
+		var c store.TimelineCursor
+		for {
+			var evs []bot.TimelineEvent
+			err := db.View(ctx, func(tx store.ReadTx) error {
+				var err error
+				evs, err = tx.TimelineAfter("INC-1", c, page)
+				return err
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			read += len(evs)
+			if len(evs) < page {
+				break
+			}
+			c = store.CursorOf(evs[len(evs)-1])
+		}
+	}
+	b.StopTimer()
+	if read == 0 {
+		b.Fatal("read nothing")
+	}
+	b.ReportMetric(float64(testing.AllocsPerRun(1, func() {
+		_ = db.View(ctx, func(tx store.ReadTx) error {
+			_, err := tx.TimelineAfter("INC-1", store.TimelineCursor{}, page)
+			return err
+		})
+	}))/page, "allocs/entry")
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/debrief/debrief/bot"
@@ -140,14 +141,46 @@ func decodeEntry(incidentID string, k, v []byte) (bot.TimelineEvent, error) {
 	if flags&^flagsKnown != 0 || flags&(flagDedupe|flagDedupeMsg) == flagDedupe|flagDedupeMsg {
 		return bot.TimelineEvent{}, fmt.Errorf("record flags %#x", flags)
 	}
-	str := func() (string, error) {
+	// The strings are read in one allocation: their bytes are gathered
+	// into one string, which they are slices of. A long read decodes
+	// thousands of entries a second, and each allocation is the garbage
+	// collector's work on the CPU the acknowledgements need (README,
+	// "Benchmarks"); an entry's strings live and die together anyway.
+	nstr := 8
+	hasDedupe := flags&(flagDedupe|flagDedupeMsg) != 0
+	if hasDedupe {
+		nstr++
+	}
+	var spans [9]struct{ from, to int }
+	total := 0
+	for i := range nstr {
 		n, w := binary.Uvarint(p)
 		if w <= 0 || uint64(len(p)-w) < n {
-			return "", errShortRecord
+			return bot.TimelineEvent{}, errShortRecord
 		}
-		s := string(p[w : w+int(n)])
+		spans[i].from = len(v) - len(p) + w
+		spans[i].to = spans[i].from + int(n)
+		total += int(n)
 		p = p[w+int(n):]
-		return s, nil
+	}
+	const msgID = 6 // the MessageID's place among the strings
+	if flags&flagDedupeMsg != 0 {
+		total += spans[msgID].to - spans[msgID].from
+	}
+	var all strings.Builder
+	all.Grow(total)
+	for i := range nstr {
+		all.Write(v[spans[i].from:spans[i].to])
+	}
+	if flags&flagDedupeMsg != 0 {
+		all.Write(v[spans[msgID].from:spans[msgID].to])
+	}
+	strs := all.String()
+	at := 0
+	next := func(n int) string {
+		s := strs[at : at+n]
+		at += n
+		return s
 	}
 	varint := func() (int64, error) {
 		x, w := binary.Varint(p)
@@ -165,23 +198,16 @@ func decodeEntry(incidentID string, k, v []byte) (bot.TimelineEvent, error) {
 		AfterClose: flags&flagAfterClose != 0,
 	}
 	var kind, platform string
-	for _, dst := range [...]*string{&kind, &platform, &ev.Author.ID, &ev.Author.Name, &ev.Text, &ev.URL, &ev.MessageID, &ev.ThreadID} {
-		s, err := str()
-		if err != nil {
-			return bot.TimelineEvent{}, err
-		}
-		*dst = s
+	for i, dst := range [...]*string{&kind, &platform, &ev.Author.ID, &ev.Author.Name, &ev.Text, &ev.URL, &ev.MessageID, &ev.ThreadID} {
+		*dst = next(spans[i].to - spans[i].from)
 	}
 	ev.Kind, ev.Author.Platform = bot.EventKind(kind), bot.Platform(platform)
-	if flags&(flagDedupe|flagDedupeMsg) != 0 {
-		s, err := str()
-		if err != nil {
-			return bot.TimelineEvent{}, err
-		}
+	if hasDedupe {
+		n := spans[8].to - spans[8].from
 		if flags&flagDedupeMsg != 0 {
-			s += ev.MessageID
+			n += len(ev.MessageID)
 		}
-		ev.DedupeKey = s
+		ev.DedupeKey = next(n)
 	}
 	if flags&flagAtZone != 0 {
 		off, err := varint()

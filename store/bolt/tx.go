@@ -675,7 +675,7 @@ func (t *tx) TimelineAfter(incidentID string, after store.TimelineCursor, limit 
 	if err != nil {
 		return nil, err
 	}
-	evs := []bot.TimelineEvent{}
+	evs := make([]bot.TimelineEvent, 0, pageCap(limit))
 	if limit <= 0 {
 		return evs, nil
 	}
@@ -707,7 +707,7 @@ func (t *tx) TimelineTail(incidentID string, n int) ([]bot.TimelineEvent, int, e
 		return nil, 0, err
 	}
 	total := int(tl.Sequence())
-	evs := []bot.TimelineEvent{}
+	evs := make([]bot.TimelineEvent, 0, pageCap(n))
 	c := tl.Cursor()
 	for k, v := c.Last(); k != nil && len(evs) < n; k, v = c.Prev() {
 		ev, err := decodeEntry(id, k, v)
@@ -747,7 +747,7 @@ func (t *tx) TimelineBefore(incidentID string, before store.TimelineCursor, limi
 	if err != nil {
 		return nil, err
 	}
-	evs := []bot.TimelineEvent{}
+	evs := make([]bot.TimelineEvent, 0, pageCap(limit))
 	if limit <= 0 {
 		return evs, nil
 	}
@@ -770,3 +770,15 @@ func (t *tx) TimelineBefore(incidentID string, before store.TimelineCursor, limi
 	slices.Reverse(evs)
 	return evs, nil
 }
+
+// pageCap is the capacity a page of limit entries starts with: the page
+// itself when it is one the read paths ask for, so that a long read
+// allocates each page once rather than growing it (its garbage is
+// collected on the CPU the acknowledgements need), and no more than
+// maxPageCap for a limit that may be far beyond what is stored.
+func pageCap(limit int) int {
+	return min(max(limit, 0), maxPageCap)
+}
+
+// maxPageCap is the largest page the API and the export read at once.
+const maxPageCap = 1024

@@ -70,8 +70,19 @@ var mdEscaper = strings.NewReplacer(
 // mdEscaper, line breaks as " / " (a newline would end the list item or
 // the table row it is in), hidden characters made Visible.
 func mdText(s string) string {
+	// Most chat lines have nothing to escape, and the Replacer allocates
+	// its answer even then: a write-up renders a line per entry, and each
+	// allocation is garbage collected on the CPU the acknowledgements
+	// need (README, "Benchmarks").
+	if !strings.ContainsAny(s, mdSpecial) {
+		return Visible(s)
+	}
 	return Visible(mdEscaper.Replace(s))
 }
+
+// mdSpecial is every byte mdEscaper's patterns begin with: a string with
+// none of them is its own escape.
+const mdSpecial = "\\`*_[]<&#~\r\n"
 
 // mdName renders a user's display name: mdText without the blanks at
 // either end, which would keep the bold around it from closing.

@@ -87,7 +87,29 @@ type writer struct {
 	// reports the first write error, so that a reader gone away stops the
 	// render at the next page rather than at the end.
 	flush func() error
+	names map[bot.User]string
 }
+
+// name is mdName(u), remembered for the first maxNames authors: a
+// timeline's authors are few and each renders a line per entry, and the
+// name's allocation is garbage collected on the CPU the acknowledgements
+// need (README, "Benchmarks").
+func (w *writer) name(u bot.User) string {
+	if n, ok := w.names[u]; ok {
+		return n
+	}
+	n := mdName(u)
+	if w.names == nil {
+		w.names = map[bot.User]string{}
+	}
+	if len(w.names) < maxNames {
+		w.names[u] = n
+	}
+	return n
+}
+
+// maxNames bounds writer.names, whatever the timeline.
+const maxNames = 256
 
 // page ends a page of the timeline.
 func (w *writer) page() error {
@@ -274,7 +296,7 @@ func (w *writer) keyEvents(tl Entries) (n int, refs map[string]bool, err error) 
 			w.s("- ")
 			w.time(ev.RecordedAt.In(w.loc), "2006-01-02 15:04 MST")
 			w.alsoUTC(ev.RecordedAt, "15:04 UTC")
-			w.s(" ", mdName(ev.Author), ": ", mdText(ev.Text), "\n")
+			w.s(" ", w.name(ev.Author), ": ", mdText(ev.Text), "\n")
 		}
 		return w.page()
 	})
@@ -313,7 +335,7 @@ func (w *writer) entry(ev bot.TimelineEvent, said map[string]time.Time, refs map
 	}
 	w.s("- ")
 	w.time(at, "15:04:05")
-	w.s(" **", mdName(ev.Author), "**")
+	w.s(" **", w.name(ev.Author), "**")
 	switch ev.Kind {
 	case bot.EventMessage:
 		if ev.MessageID != "" && refs[ev.MessageID] {
