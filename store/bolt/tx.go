@@ -675,9 +675,8 @@ func (t *tx) TimelineAfter(incidentID string, after store.TimelineCursor, limit 
 	if err != nil {
 		return nil, err
 	}
-	evs := make([]bot.TimelineEvent, 0, pageCap(limit))
 	if limit <= 0 {
-		return evs, nil
+		return []bot.TimelineEvent{}, nil
 	}
 	c := tl.Cursor()
 	var k, v []byte
@@ -690,34 +689,35 @@ func (t *tx) TimelineAfter(incidentID string, after store.TimelineCursor, limit 
 			k, v = c.Next()
 		}
 	}
-	for ; k != nil && len(evs) < limit; k, v = c.Next() {
+	return readEntries(id, k, v, c.Next, limit)
+}
+
+// TimelineTail is TimelineBefore the end, with the length the bucket's
+// sequence keeps.
+func (t *tx) TimelineTail(incidentID string, n int) ([]bot.TimelineEvent, int, error) {
+	tl, _, err := t.timelineBucket(incidentID)
+	if err != nil {
+		return nil, 0, err
+	}
+	evs, err := t.TimelineBefore(incidentID, store.TimelineCursor{}, n)
+	if err != nil {
+		return nil, 0, err
+	}
+	return evs, int(tl.Sequence()), nil
+}
+
+// readEntries decodes at most limit entries from k, v on, stepping with
+// next, in the order it steps.
+func readEntries(id string, k, v []byte, next func() ([]byte, []byte), limit int) ([]bot.TimelineEvent, error) {
+	evs := make([]bot.TimelineEvent, 0, pageCap(limit))
+	for ; k != nil && len(evs) < limit; k, v = next() {
 		ev, err := decodeEntry(id, k, v)
 		if err != nil {
-			return nil, fmt.Errorf("store: timeline %s: %x: %w", incidentID, k, err)
+			return nil, fmt.Errorf("store: timeline %s: %x: %w", id, k, err)
 		}
 		evs = append(evs, ev)
 	}
 	return evs, nil
-}
-
-// TimelineTail walks back from the last key: the cost is n entries'.
-func (t *tx) TimelineTail(incidentID string, n int) ([]bot.TimelineEvent, int, error) {
-	tl, id, err := t.timelineBucket(incidentID)
-	if err != nil {
-		return nil, 0, err
-	}
-	total := int(tl.Sequence())
-	evs := make([]bot.TimelineEvent, 0, pageCap(n))
-	c := tl.Cursor()
-	for k, v := c.Last(); k != nil && len(evs) < n; k, v = c.Prev() {
-		ev, err := decodeEntry(id, k, v)
-		if err != nil {
-			return nil, 0, fmt.Errorf("store: timeline %s: %x: %w", incidentID, k, err)
-		}
-		evs = append(evs, ev)
-	}
-	slices.Reverse(evs)
-	return evs, total, nil
 }
 
 // IncidentsAfter seeks past the number after in the incidents bucket, whose
@@ -747,9 +747,8 @@ func (t *tx) TimelineBefore(incidentID string, before store.TimelineCursor, limi
 	if err != nil {
 		return nil, err
 	}
-	evs := make([]bot.TimelineEvent, 0, pageCap(limit))
 	if limit <= 0 {
-		return evs, nil
+		return []bot.TimelineEvent{}, nil
 	}
 	c := tl.Cursor()
 	var k, v []byte
@@ -760,12 +759,9 @@ func (t *tx) TimelineBefore(incidentID string, before store.TimelineCursor, limi
 	} else {
 		k, v = c.Prev()
 	}
-	for ; k != nil && len(evs) < limit; k, v = c.Prev() {
-		ev, err := decodeEntry(id, k, v)
-		if err != nil {
-			return nil, fmt.Errorf("store: timeline %s: %x: %w", incidentID, k, err)
-		}
-		evs = append(evs, ev)
+	evs, err := readEntries(id, k, v, c.Prev, limit)
+	if err != nil {
+		return nil, err
 	}
 	slices.Reverse(evs)
 	return evs, nil

@@ -139,70 +139,56 @@ func (t *tx) scanKeys(start, end string, limit int64) ([]kv, error) {
 }
 
 func (t *tx) scanOpts(start, end string, limit int64, opts ...clientv3.OpOption) ([]kv, error) {
-	if t.err != nil {
-		return nil, t.err
-	}
-	opts = append(opts, clientv3.WithRange(end), clientv3.WithLimit(limit))
-	resp, err := t.s.cli.Get(t.ctx, start, t.revOpts(opts...)...)
+	out, edge, err := t.rangeRead(start, end, append(opts, clientv3.WithLimit(limit))...)
 	if err != nil {
-		return nil, t.fail("read "+start, err)
+		return nil, err
 	}
-	if t.rev == 0 {
-		t.rev = resp.Header.Revision
+	// When etcd stopped at the limit, only this transaction's keys up to
+	// where it stopped, so that the result is still a prefix of the range
+	// (callers cut it to their limit).
+	if edge != "" {
+		end = edge + "\x00"
 	}
-	t.ranges = append(t.ranges, keyRange{start, end})
-	out := make([]kv, 0, len(resp.Kvs))
-	for _, x := range resp.Kvs {
-		k := string(x.Key)
-		if v, ok := t.writes[k]; ok {
-			if v != nil {
-				out = append(out, kv{key: k, val: []byte(*v), ok: true})
-			}
-			continue
-		}
-		out = append(out, kv{key: k, val: x.Value, create: x.CreateRevision, ok: true})
-	}
-	// This transaction's own new keys in the range; when etcd stopped at
-	// the limit, only those up to where it stopped, so that the result is
-	// still a prefix of the range (callers cut it to their limit).
-	if resp.More && len(resp.Kvs) > 0 {
-		end = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
-	}
-	added := false
-	for k, v := range t.writes {
-		if v == nil || k < start || k >= end {
-			continue
-		}
-		i := sort.Search(len(out), func(i int) bool { return out[i].key >= k })
-		if i < len(out) && out[i].key == k {
-			continue
-		}
-		out = append(out, kv{key: k, val: []byte(*v), ok: true})
-		added = true
-	}
-	if added {
-		sort.Slice(out, func(i, j int) bool { return out[i].key < out[j].key })
-	}
-	return out, nil
+	return t.withOwnWrites(out, start, end), nil
 }
 
 // scanLast returns the last n keys of [start, end) in key order, this
 // transaction's writes included: one range read, sorted descending by etcd
 // so that it reads n keys however many the range holds.
 func (t *tx) scanLast(start, end string, n int64) ([]kv, error) {
-	if t.err != nil {
-		return nil, t.err
-	}
-	resp, err := t.s.cli.Get(t.ctx, start, t.revOpts(clientv3.WithRange(end), clientv3.WithLimit(n),
-		clientv3.WithSort(clientv3.SortByKey, clientv3.SortDescend))...)
+	out, edge, err := t.rangeRead(start, end, clientv3.WithLimit(n),
+		clientv3.WithSort(clientv3.SortByKey, clientv3.SortDescend))
 	if err != nil {
-		return nil, t.fail("read "+start, err)
+		return nil, err
+	}
+	slices.Reverse(out)
+	// When etcd stopped at the limit, only this transaction's keys from
+	// where it stopped (the smallest key it returned).
+	if edge != "" {
+		start = edge
+	}
+	out = t.withOwnWrites(out, start, end)
+	return out[max(0, len(out)-int(n)):], nil
+}
+
+// rangeRead reads [start, end) at the transaction's revision, makes the
+// range a condition of the commit, and returns what etcd holds there as
+// this transaction sees it (its own writes over the keys etcd returned),
+// in etcd's order; and, when etcd stopped at a limit, the last key it
+// returned (edge), else "".
+func (t *tx) rangeRead(start, end string, opts ...clientv3.OpOption) (out []kv, edge string, err error) {
+	if t.err != nil {
+		return nil, "", t.err
+	}
+	resp, err := t.s.cli.Get(t.ctx, start, t.revOpts(append(opts, clientv3.WithRange(end))...)...)
+	if err != nil {
+		return nil, "", t.fail("read "+start, err)
 	}
 	if t.rev == 0 {
 		t.rev = resp.Header.Revision
 	}
 	t.ranges = append(t.ranges, keyRange{start, end})
-	out := make([]kv, 0, len(resp.Kvs))
+	out = make([]kv, 0, len(resp.Kvs))
 	for _, x := range resp.Kvs {
 		k := string(x.Key)
 		if v, ok := t.writes[k]; ok {
@@ -213,12 +199,15 @@ func (t *tx) scanLast(start, end string, n int64) ([]kv, error) {
 		}
 		out = append(out, kv{key: k, val: x.Value, create: x.CreateRevision, ok: true})
 	}
-	slices.Reverse(out)
-	// This transaction's own new keys in the range, from where etcd
-	// stopped (the smallest key it returned) when it stopped at the limit.
 	if resp.More && len(resp.Kvs) > 0 {
-		start = string(resp.Kvs[len(resp.Kvs)-1].Key)
+		edge = string(resp.Kvs[len(resp.Kvs)-1].Key)
 	}
+	return out, edge, nil
+}
+
+// withOwnWrites adds to out (in key order) the keys this transaction put
+// in [start, end) that etcd does not hold yet, keeping the key order.
+func (t *tx) withOwnWrites(out []kv, start, end string) []kv {
 	added := false
 	for k, v := range t.writes {
 		if v == nil || k < start || k >= end {
@@ -234,7 +223,7 @@ func (t *tx) scanLast(start, end string, n int64) ([]kv, error) {
 	if added {
 		sort.Slice(out, func(i, j int) bool { return out[i].key < out[j].key })
 	}
-	return out[max(0, len(out)-int(n)):], nil
+	return out
 }
 
 func (t *tx) scanPrefix(prefix string) ([]kv, error) {

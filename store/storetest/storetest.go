@@ -1072,52 +1072,49 @@ func testTimelineCursors(t *testing.T, s store.Store) {
 	}
 	want := []string{"a", "b", "b2", "c", "d", "e"}
 	view(t, s, func(tx store.ReadTx) error {
-		for _, limit := range []int{1, 2, 4, 6, 10} {
-			var got []string
-			var c store.TimelineCursor
-			for pages := 0; ; pages++ {
-				if pages > len(want) {
-					t.Fatalf("TimelineAfter(limit %d) does not end", limit)
+		// Walked page by page from the zero cursor, forward (each page's
+		// last entry continues) and back (each page's first one does),
+		// every entry comes once, in order.
+		for _, walk := range []struct {
+			name     string
+			read     func(store.TimelineCursor, int) ([]bot.TimelineEvent, error)
+			backward bool
+		}{
+			{"TimelineAfter", func(c store.TimelineCursor, n int) ([]bot.TimelineEvent, error) {
+				return tx.TimelineAfter(inc.ID, c, n)
+			}, false},
+			{"TimelineBefore", func(c store.TimelineCursor, n int) ([]bot.TimelineEvent, error) {
+				return tx.TimelineBefore(inc.ID, c, n)
+			}, true},
+		} {
+			for _, limit := range []int{1, 2, 4, 6, 10} {
+				var got []string
+				var c store.TimelineCursor
+				for pages := 0; ; pages++ {
+					if pages > len(want) {
+						t.Fatalf("%s(limit %d) does not end", walk.name, limit)
+					}
+					page, err := walk.read(c, limit)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if len(page) > limit {
+						t.Fatalf("%s(limit %d) returned %d entries", walk.name, limit, len(page))
+					}
+					if len(page) == 0 {
+						break
+					}
+					if walk.backward {
+						got = append(texts(page), got...)
+						c = store.CursorOf(page[0])
+					} else {
+						got = append(got, texts(page)...)
+						c = store.CursorOf(page[len(page)-1])
+					}
 				}
-				page, err := tx.TimelineAfter(inc.ID, c, limit)
-				if err != nil {
-					t.Fatal(err)
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("%s pages of %d = %v, want %v", walk.name, limit, got, want)
 				}
-				if len(page) > limit {
-					t.Fatalf("TimelineAfter(limit %d) returned %d entries", limit, len(page))
-				}
-				if len(page) == 0 {
-					break
-				}
-				got = append(got, texts(page)...)
-				c = store.CursorOf(page[len(page)-1])
-			}
-			if !reflect.DeepEqual(got, want) {
-				t.Errorf("TimelineAfter pages of %d = %v, want %v", limit, got, want)
-			}
-		}
-		for _, limit := range []int{1, 2, 4, 6, 10} {
-			var got []string
-			var c store.TimelineCursor
-			for pages := 0; ; pages++ {
-				if pages > len(want) {
-					t.Fatalf("TimelineBefore(limit %d) does not end", limit)
-				}
-				page, err := tx.TimelineBefore(inc.ID, c, limit)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if len(page) > limit {
-					t.Fatalf("TimelineBefore(limit %d) returned %d entries", limit, len(page))
-				}
-				if len(page) == 0 {
-					break
-				}
-				got = append(texts(page), got...)
-				c = store.CursorOf(page[0])
-			}
-			if !reflect.DeepEqual(got, want) {
-				t.Errorf("TimelineBefore pages of %d = %v, want %v", limit, got, want)
 			}
 		}
 		if page, err := tx.TimelineBefore(empty.ID, store.TimelineCursor{}, 10); err != nil || page == nil || len(page) != 0 {
