@@ -246,10 +246,7 @@ func (b *backfill) record(ctx context.Context, msgs []slackgo.Message) error {
 			}
 		}
 		if m.Edited != nil && m.Edited.TimeStamp != "" && tsLess(b.since, m.Edited.TimeStamp) && !k.deleted {
-			ev := b.s.said(ctx, b.ch, m, bot.EventEdit)
-			ev.PlatformAt = parseTS(m.Edited.TimeStamp)
-			ev.DedupeKey = messageKey(b.ch, m.TS) + "/edit/" + m.Edited.TimeStamp
-			evs = append(evs, ev)
+			evs = append(evs, b.s.editOf(ctx, b.ch, m, m.Edited.TimeStamp))
 		}
 	}
 	return b.commit(ctx, evs, recordWorkers)
@@ -261,7 +258,7 @@ func (b *backfill) deleteOf(ev bot.TimelineEvent) bot.TimelineEvent {
 	return bot.TimelineEvent{
 		Kind: bot.EventDelete, Author: ev.Author, Text: ev.Text, URL: ev.URL,
 		MessageID: ev.MessageID, ThreadID: ev.ThreadID,
-		DedupeKey: messageKey(b.ch, ev.MessageID) + "/delete",
+		DedupeKey: deleteKey(b.ch, ev.MessageID),
 	}
 }
 

@@ -267,6 +267,20 @@ func (s *Slack) translate(ctx context.Context, e *inner) (string, []bot.Timeline
 
 func messageKey(ch, ts string) string { return "slack/" + ch + "/" + ts }
 
+// deleteKey is the dedupe key of the deletion of message ts, live or read
+// back after downtime.
+func deleteKey(ch, ts string) string { return messageKey(ch, ts) + "/delete" }
+
+// editOf is the edit of message m made at at (its edited.ts, or the
+// event's time): the same entry, with the same dedupe key, whether the
+// edit arrives live or is read back after downtime.
+func (s *Slack) editOf(ctx context.Context, ch string, m message, at string) bot.TimelineEvent {
+	ev := s.said(ctx, ch, m, bot.EventEdit)
+	ev.PlatformAt = parseTS(at)
+	ev.DedupeKey = messageKey(ch, m.TS) + "/edit/" + at
+	return ev
+}
+
 func (s *Slack) messageEvents(ctx context.Context, e *inner) []bot.TimelineEvent {
 	switch e.Subtype {
 	case "", slackgo.MsgSubTypeThreadBroadcast, slackgo.MsgSubTypeMeMessage, slackgo.MsgSubTypeBotMessage:
@@ -313,7 +327,7 @@ func (s *Slack) messageEvents(ctx context.Context, e *inner) []bot.TimelineEvent
 			}
 			ev := s.said(ctx, e.Channel, prev, bot.EventDelete)
 			ev.PlatformAt = parseTS(string(e.EventTS))
-			ev.DedupeKey = messageKey(e.Channel, m.TS) + "/delete"
+			ev.DedupeKey = deleteKey(e.Channel, m.TS)
 			return []bot.TimelineEvent{ev}
 		}
 		// Unfurling a link or adding a file also "changes" a message: only
@@ -325,10 +339,7 @@ func (s *Slack) messageEvents(ctx context.Context, e *inner) []bot.TimelineEvent
 		if m.Edited != nil && m.Edited.TimeStamp != "" {
 			at = m.Edited.TimeStamp
 		}
-		ev := s.said(ctx, e.Channel, m, bot.EventEdit)
-		ev.PlatformAt = parseTS(at)
-		ev.DedupeKey = messageKey(e.Channel, m.TS) + "/edit/" + at
-		return []bot.TimelineEvent{ev}
+		return []bot.TimelineEvent{s.editOf(ctx, e.Channel, m, at)}
 	case slackgo.MsgSubTypeMessageDeleted:
 		if e.DeletedTS == "" {
 			s.dropped(ctx, e, "a message_deleted without deleted_ts")
@@ -341,7 +352,7 @@ func (s *Slack) messageEvents(ctx context.Context, e *inner) []bot.TimelineEvent
 		prev.TS = e.DeletedTS
 		ev := s.said(ctx, e.Channel, prev, bot.EventDelete)
 		ev.PlatformAt = parseTS(string(e.EventTS))
-		ev.DedupeKey = messageKey(e.Channel, e.DeletedTS) + "/delete"
+		ev.DedupeKey = deleteKey(e.Channel, e.DeletedTS)
 		return []bot.TimelineEvent{ev}
 	}
 	// channel_join, channel_topic and the like: the bot's own doing or
