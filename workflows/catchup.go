@@ -20,16 +20,17 @@ type Catchup struct {
 	// Since is the platform time of the last message recorded from the
 	// channel, or the incident's declaration when there is none.
 	Since time.Time
-	// LastMessageID is that message's platform ID ("" when none): Discord
-	// reads after a snowflake, Slack after a ts.
-	LastMessageID string
+	// Recent is the incident's last CatchupLookback entries, oldest first,
+	// read with the rest: the messages on record whose edits and deletes
+	// the adapter looks for in the history.
+	Recent []bot.TimelineEvent
 }
 
-// catchupLookback is how many of an incident's last entries are searched
-// for the last platform message. Past it (a burst of alerts or bot notes)
-// the catch-up starts at the declaration: longer, but the dedupe keys
-// keep it exact.
-const catchupLookback = 500
+// CatchupLookback is how many of an incident's last entries a Catchup
+// carries, and searches for the last platform message. Past it (a burst of
+// alerts or bot notes) the catch-up starts at the declaration: longer, but
+// the dedupe keys keep it exact.
+const CatchupLookback = 500
 
 // Catchups returns a Catchup for every incident not yet closed that has a
 // channel on platform p, oldest incident first.
@@ -47,15 +48,15 @@ func (s *Service) Catchups(ctx context.Context, p bot.Platform) ([]Catchup, erro
 				return nil
 			}
 			for _, inc := range incs {
-				c := Catchup{Channel: bot.Channel{Platform: p, ID: inc.Channels[p]}, IncidentID: inc.ID, Since: inc.DeclaredAt}
-				tail, _, err := tx.TimelineTail(inc.ID, catchupLookback)
+				tail, _, err := tx.TimelineTail(inc.ID, CatchupLookback)
 				if err != nil {
 					return fmt.Errorf("workflows: catch-up %s: %w", inc.ID, err)
 				}
+				c := Catchup{Channel: bot.Channel{Platform: p, ID: inc.Channels[p]}, IncidentID: inc.ID, Since: inc.DeclaredAt, Recent: tail}
 				for i := len(tail) - 1; i >= 0; i-- {
 					ev := tail[i]
 					if ev.MessageID != "" && ev.Author.Platform == p && !ev.PlatformAt.IsZero() {
-						c.Since, c.LastMessageID = ev.PlatformAt, ev.MessageID
+						c.Since = ev.PlatformAt
 						break
 					}
 				}

@@ -15,7 +15,6 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 	"github.com/debrief/debrief/bot"
-	"github.com/debrief/debrief/store"
 	"github.com/debrief/debrief/workflows"
 )
 
@@ -35,9 +34,6 @@ const (
 	// to see what was edited or deleted meanwhile: Discord keeps no log of
 	// edits and deletes, only the messages as they are now.
 	editWindow = 100
-	// tailLookback is how many of an incident's last timeline entries are
-	// searched for those messages.
-	tailLookback = 500
 	// maxAttempts bounds the tries of one REST call: 429s are waited out
 	// (retry_after) and 5xx backed off; past it the channel waits for the
 	// next catch-up.
@@ -164,10 +160,7 @@ type onRecordMsg struct {
 // are gone. It returns how many entries it recorded.
 func (d *Discord) catchUpChannel(ctx context.Context, c workflows.Catchup, threads []string) (int, error) {
 	ch := c.Channel.ID
-	known, after, err := d.recentOnRecord(ctx, c)
-	if err != nil {
-		return 0, err
-	}
+	known, after := recentOnRecord(c)
 	fetched, err := d.history(ctx, ch, after)
 	if err != nil {
 		return 0, err
@@ -310,20 +303,13 @@ func (d *Discord) recordRecovered(ctx context.Context, m *discordgo.Message, tr 
 }
 
 // recentOnRecord returns the last editWindow messages of the channel on
-// record (and whether each was deleted since), and the snowflake to read
+// record among the incident's last entries (Catchup.Recent), and whether
+// each was deleted since, and the snowflake to read
 // the channel after: just before the oldest of them, so that their edits
 // and deletes are seen too; or just before the incident's declaration
 // when nothing said there is on record.
-func (d *Discord) recentOnRecord(ctx context.Context, c workflows.Catchup) (map[string]onRecordMsg, string, error) {
-	var tail []bot.TimelineEvent
-	err := d.svc.Store.View(ctx, func(tx store.ReadTx) error {
-		var err error
-		tail, _, err = tx.TimelineTail(c.IncidentID, tailLookback)
-		return err
-	})
-	if err != nil {
-		return nil, "", fmt.Errorf("discord: catch-up of %s: %w", c.IncidentID, err)
-	}
+func recentOnRecord(c workflows.Catchup) (map[string]onRecordMsg, string) {
+	tail := c.Recent
 	known := map[string]onRecordMsg{}
 	deleted := map[string]bool{}
 	for i := len(tail) - 1; i >= 0 && len(known) < editWindow; i-- {
@@ -350,9 +336,9 @@ func (d *Discord) recentOnRecord(ctx context.Context, c workflows.Catchup) (map[
 		}
 	}
 	if oldest == "" {
-		return known, before(snowflakeAt(c.Since)), nil
+		return known, before(snowflakeAt(c.Since))
 	}
-	return known, before(oldest), nil
+	return known, before(oldest)
 }
 
 // history reads channel ch from the message after the snowflake after to

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/debrief/debrief/bot"
-	"github.com/debrief/debrief/store"
 	"github.com/debrief/debrief/workflows"
 	slackgo "github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
@@ -24,11 +23,6 @@ import (
 // the live event would have had, so a message both read back and
 // redelivered by Slack is stored once, whichever comes first.
 const (
-	// reconcileLookback is how many of an incident's last timeline
-	// entries are compared with the history, to see the edits and
-	// deletes made while debrief was away to messages it had stored.
-	// Older messages are not read again.
-	reconcileLookback = 500
 	// historyPage is the page size asked of conversations.history and
 	// .replies: Slack's advice for paging (it allows up to 999).
 	historyPage = 200
@@ -122,12 +116,12 @@ func (s *Slack) backfillChannel(ctx context.Context, c workflows.Catchup, st *Ba
 	b := &backfill{s: s, ch: c.Channel.ID, st: st, since: tsOf(c.Since),
 		known: map[string]stored{}, checked: map[string]stored{},
 		seen: map[string]bool{}, threads: map[string]bool{}, fetched: map[string]bool{}}
-	// What is stored is read before the history: a message stored after
-	// this read is not compared, so a live message that arrives during the
-	// backfill is never taken for one deleted.
-	if err := b.readStored(ctx, c.IncidentID); err != nil {
-		return err
-	}
+	// What is stored was read (Catchups) before the history: a message
+	// stored after that read is not compared, so a live message that
+	// arrives during the backfill is never taken for one deleted. Only the
+	// last workflows.CatchupLookback entries are compared; older messages
+	// are not read again.
+	b.readStored(c.Recent)
 	cursor := ""
 	for {
 		var page *slackgo.GetConversationHistoryResponse
@@ -164,18 +158,9 @@ func (s *Slack) backfillChannel(ctx context.Context, c workflows.Catchup, st *Ba
 	return b.deletes(ctx)
 }
 
-// readStored reads the incident's last entries: the messages it has, and
-// where the history read starts.
-func (b *backfill) readStored(ctx context.Context, incidentID string) error {
-	var tail []bot.TimelineEvent
-	err := b.s.svc.Store.View(ctx, func(tx store.ReadTx) error {
-		var err error
-		tail, _, err = tx.TimelineTail(incidentID, reconcileLookback)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("slack: backfill: timeline of %s: %w", incidentID, err)
-	}
+// readStored takes in the incident's last entries (Catchup.Recent): the
+// messages it has, and where the history read starts.
+func (b *backfill) readStored(tail []bot.TimelineEvent) {
 	b.oldest = b.since
 	for _, ev := range tail {
 		if ev.MessageID == "" || ev.Author.Platform != bot.Slack || parseTS(ev.MessageID).IsZero() {
@@ -208,7 +193,6 @@ func (b *backfill) readStored(ctx context.Context, incidentID string) error {
 			b.known[ev.MessageID] = stored{ev: ev}
 		}
 	}
-	return nil
 }
 
 // record records what a page read back says: messages missing from the
