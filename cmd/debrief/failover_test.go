@@ -369,8 +369,8 @@ func TestFailover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, text := d.Reply(); !strings.HasPrefix(text, "Declared INC-1") {
-		t.Fatalf("declare = %d %q", d.Status, text)
+	if _, text, err := fake.Answer(ctx, d); err != nil || !strings.HasPrefix(text, "Declared INC-1") {
+		t.Fatalf("declare = %d %q, %v", d.Status, text, err)
 	}
 	// A second incident, whose status reminder the test sets due across
 	// the kill and the pause; nothing else touches it.
@@ -378,8 +378,8 @@ func TestFailover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, text := d.Reply(); !strings.HasPrefix(text, "Declared INC-2") {
-		t.Fatalf("declare = %d %q", d.Status, text)
+	if _, text, err := fake.Answer(ctx, d); err != nil || !strings.HasPrefix(text, "Declared INC-2") {
+		t.Fatalf("declare = %d %q, %v", d.Status, text, err)
 	}
 	var ch, ch2 slacktest.Channel
 	// The topic is set once the channel is recorded as the incident's:

@@ -63,8 +63,8 @@ func TestSlackEnd2End(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if kind, text := d.Reply(); kind != "in_channel" || !strings.HasPrefix(text, "Declared INC-1: Checkout is down (SEV2).") {
-				t.Fatalf("declare = %d %s %q", d.Status, kind, text)
+			if kind, text, err := fake.Answer(ctx, d); err != nil || kind != "in_channel" || !strings.HasPrefix(text, "Declared INC-1: Checkout is down (SEV2).") {
+				t.Fatalf("declare = %d %s %q, %v", d.Status, kind, text, err)
 			}
 
 			// The outbox worker runs on the wall clock here: wait for what

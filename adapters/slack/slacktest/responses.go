@@ -1,6 +1,7 @@
 package slacktest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -52,4 +53,22 @@ func (s *Server) WaitResponse(ctx context.Context) (Response, error) {
 	case <-ctx.Done():
 		return Response{}, fmt.Errorf("slacktest: no message on a response_url: %w", ctx.Err())
 	}
+}
+
+// Answer is a slash command's answer as the user who ran it sees it: the
+// answer to its request, or, when the bot acknowledged with an empty 200
+// to answer later (a slow machine past its budget), the message it posts
+// to the response_url, waited for until ctx is done. A test that reads
+// the state after a command must wait for this: a deferred command is
+// still running when its request returns.
+func (s *Server) Answer(ctx context.Context, d Delivery) (responseType, text string, err error) {
+	if len(bytes.TrimSpace(d.Body)) > 0 {
+		responseType, text = d.Reply()
+		return responseType, text, nil
+	}
+	r, err := s.WaitResponse(ctx)
+	if err != nil {
+		return "", "", fmt.Errorf("slacktest: a deferred answer: %w", err)
+	}
+	return r.ResponseType, r.Text, nil
 }
