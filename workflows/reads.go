@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"runtime"
 	"strings"
 	"time"
 
@@ -213,23 +212,6 @@ func (s *Service) snapshot(ctx context.Context, id string) (*bot.Incident, uint6
 	return inc, uint64(total), err
 }
 
-// BulkRead waits for a turn to read and render one page of a long read
-// (the API's timeline pages, the export, the write-up) and returns the
-// function that ends it. There are GOMAXPROCS-1 turns (at least one): a
-// long read is CPU work that can wait a moment, and on a machine of two
-// cores, two of them side by side would leave no CPU to the event
-// acknowledgements, which cannot. A turn is a page's, never a whole
-// read's, so long reads take turns page by page.
-func (s *Service) BulkRead(ctx context.Context) (func(), error) {
-	s.bulkOnce.Do(func() { s.bulk = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)-1)) })
-	select {
-	case s.bulk <- struct{}{}:
-		return func() { <-s.bulk }, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-}
-
 // readPage is how many timeline entries one read transaction of a
 // streamed read (the write-up, the export) takes.
 const readPage = 1000
@@ -273,7 +255,7 @@ func (s *Service) entries(ctx context.Context, id string, upTo uint64, after fun
 				}
 			}
 			seen += uint64(len(kept))
-			err = yieldPages(kept, fn)
+			err = s.yieldPages(ctx, kept, fn)
 			done()
 			if err != nil {
 				return err
@@ -284,26 +266,24 @@ func (s *Service) entries(ctx context.Context, id string, upTo uint64, after fun
 			if last {
 				return nil
 			}
-			// Between pages, the event acknowledgements waiting for a
-			// CPU go first: a long read can wait a moment, an ack not.
-			runtime.Gosched()
 		}
 		return nil
 	}
 }
 
-// yieldStep is how many entries a long read renders between two
-// runtime.Gosched calls. A goroutine that never yields keeps its CPU until
-// the runtime preempts it, up to 10 ms later; on a machine of two cores,
-// with the garbage collector on the other, the acknowledgement made ready
+// yieldStep is how many entries a long read renders between two steps
+// aside (StepAside). A goroutine that never yields keeps its CPU until the
+// runtime preempts it, up to 10 ms later; on a machine of two cores, with
+// the garbage collector on the other, the acknowledgement made ready
 // meanwhile waits that long (README, "Benchmarks"). A step of 100 entries
 // is about a tenth of a millisecond of rendering.
 const yieldStep = 100
 
-// yieldPages hands page to fn in steps of yieldStep entries, yielding the
-// CPU between them: the pages an Entries yields are its own to cut, and
-// the write-up's bytes do not depend on where they are cut.
-func yieldPages(page []bot.TimelineEvent, fn func([]bot.TimelineEvent) error) error {
+// yieldPages hands page to fn in steps of yieldStep entries, stepping
+// aside for the event appends between them: the pages an Entries yields
+// are its own to cut, and the write-up's bytes do not depend on where
+// they are cut.
+func (s *Service) yieldPages(ctx context.Context, page []bot.TimelineEvent, fn func([]bot.TimelineEvent) error) error {
 	for len(page) > 0 {
 		n := min(len(page), yieldStep)
 		if err := fn(page[:n]); err != nil {
@@ -311,7 +291,9 @@ func yieldPages(page []bot.TimelineEvent, fn func([]bot.TimelineEvent) error) er
 		}
 		page = page[n:]
 		if len(page) > 0 {
-			runtime.Gosched()
+			if err := s.StepAside(ctx); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

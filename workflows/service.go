@@ -146,6 +146,8 @@ type Service struct {
 
 	bulkOnce sync.Once
 	bulk     chan struct{}
+	// inflight counts Record's appends not yet committed (StepAside).
+	inflight appends
 }
 
 func (s *Service) now() time.Time {
@@ -405,7 +407,9 @@ func (s *Service) Record(ctx context.Context, ch bot.Channel, ev bot.TimelineEve
 		ev.RecordedAt = ev.PlatformAt
 	}
 	start := time.Now()
+	s.inflight.begin()
 	stored, dup, err := s.Store.Append(ctx, ev)
+	s.inflight.end()
 	s.metrics().CommitSeconds.Observe(time.Since(start).Seconds())
 	if err != nil {
 		return bot.TimelineEvent{}, fmt.Errorf("workflows: record %s in %s: %w", ev.Kind, id, err)
