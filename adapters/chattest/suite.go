@@ -244,7 +244,7 @@ func prepare(e *env, op Op) target {
 		fp := e.filePoster()
 		name := "INC-7-postmortem.md"
 		tg.call = func() error {
-			_, err := fp.PostFile(e.ctx, key, ch, name, "# INC-7\n\nThe write-up.\n", "The write-up of INC-7")
+			_, err := fp.PostFile(e.ctx, key, ch, name, workflows.TextDocument("# INC-7\n\nThe write-up.\n"), "The write-up of INC-7")
 			return err
 		}
 		tg.count = func() int {
@@ -641,7 +641,7 @@ func checks() []check {
 			fp := e.filePoster()
 			ch := e.channel("inc-7-file")
 			name, content, comment := "INC-7-postmortem.ics", "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", "The post-mortem meeting"
-			if _, err := fp.PostFile(e.ctx, "effect-7", ch, name, content, comment); err != nil {
+			if _, err := fp.PostFile(e.ctx, "effect-7", ch, name, workflows.TextDocument(content), comment); err != nil {
 				e.t.Fatalf("PostFile = %v", err)
 			}
 			msgs := e.Fake.Messages(ch)
@@ -661,7 +661,7 @@ func checks() []check {
 			fp := e.filePoster()
 			ch := e.channel("inc-7-file")
 			name, comment := "INC-7-postmortem.md", "The write-up of INC-7"
-			if _, err := fp.PostFile(e.ctx, "effect-7", ch, name, "# INC-7\n", comment); err != nil {
+			if _, err := fp.PostFile(e.ctx, "effect-7", ch, name, workflows.TextDocument("# INC-7\n"), comment); err != nil {
 				e.t.Fatalf("PostFile = %v", err)
 			}
 			msgs := e.Fake.Messages(ch)
@@ -673,7 +673,7 @@ func checks() []check {
 			fp := e.filePoster()
 			ch := e.channel("inc-7-file")
 			name := "INC-7-postmortem.md"
-			if _, err := fp.PostFile(e.ctx, "effect-7", ch, name, "", "The write-up of INC-7"); err != nil {
+			if _, err := fp.PostFile(e.ctx, "effect-7", ch, name, workflows.TextDocument(""), "The write-up of INC-7"); err != nil {
 				e.t.Fatalf("PostFile of an empty file = %v", err)
 			}
 			if msgs := e.Fake.Messages(ch); len(msgs) != 1 || !namesFile(msgs[0], name) {
@@ -685,7 +685,7 @@ func checks() []check {
 			ch := e.channel("inc-7-file")
 			var ids []string
 			for range 2 {
-				id, err := fp.PostFile(e.ctx, "effect-7", ch, "INC-7-postmortem.md", "# INC-7\n", "The write-up")
+				id, err := fp.PostFile(e.ctx, "effect-7", ch, "INC-7-postmortem.md", workflows.TextDocument("# INC-7\n"), "The write-up")
 				if err != nil {
 					e.t.Fatalf("PostFile = %v", err)
 				}
@@ -703,7 +703,7 @@ func checks() []check {
 			// what Pin and every other message operation take.
 			fp := e.filePoster()
 			ch := e.channel("inc-7-file")
-			id, err := fp.PostFile(e.ctx, "effect-7", ch, "INC-7-postmortem.md", "# INC-7\n", "The write-up")
+			id, err := fp.PostFile(e.ctx, "effect-7", ch, "INC-7-postmortem.md", workflows.TextDocument("# INC-7\n"), "The write-up")
 			if err != nil {
 				e.t.Fatalf("PostFile = %v", err)
 			}

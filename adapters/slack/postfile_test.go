@@ -51,7 +51,7 @@ func TestPostFileWaitsForTheShare(t *testing.T) {
 				t.Fatal(err)
 			}
 			fake.DelayShares(c.delay)
-			id, err := sl.PostFile(ctx, "effect-2", ch, "INC-1-postmortem.md", "# INC-1\n", "The write-up")
+			id, err := sl.PostFile(ctx, "effect-2", ch, "INC-1-postmortem.md", workflows.TextDocument("# INC-1\n"), "The write-up")
 			if err != nil {
 				t.Fatalf("PostFile = %v, want nil: the file is shared", err)
 			}
