@@ -217,9 +217,10 @@ func (d *Discord) PostFile(ctx context.Context, key, channelID, name string, doc
 			return s
 		}
 		// The note's length hardly changes with n: measured at the
-		// limit, it fits after any cut.
+		// limit, with room for a few more digits ("1.0 MiB" against
+		// "1048000 bytes"), it fits after any cut.
 		tail := "\n\n---\n\n*Cut here by Discord's attachment limit: " + note(limit) + ".*\n"
-		n, err := doc.Cut(limit - int64(len(tail)))
+		n, err := doc.Cut(limit - int64(len(tail)) - 16)
 		if err != nil {
 			return "", err
 		}
