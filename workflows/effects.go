@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"path"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/debrief/debrief/bot"
@@ -197,18 +201,27 @@ func (k kinds) table() []outbox.Spec {
 			Sink: chat, NeedsChannel: true,
 			Deliver: func(ctx context.Context, a outbox.Attempt, p PostFile) (outbox.Result, error) {
 				c := s.Chats[a.Effect.Platform]
-				if p.Writeup != nil {
-					md, err := s.writeupOf(ctx, a.Effect.IncidentID, *p.Writeup)
-					if err != nil {
-						return outbox.Result{}, err
-					}
-					p.Content = md
+				doc, err := s.documentOf(ctx, a.Effect.IncidentID, p.Content, p.Writeup)
+				if err != nil {
+					return outbox.Result{}, err
 				}
+				defer doc.Close()
 				if fp, ok := c.(FilePoster); ok {
-					id, err := fp.PostFile(ctx, a.Effect.Key, a.Channel, p.Name, p.Content, p.Comment)
+					id, err := fp.PostFile(ctx, a.Effect.Key, a.Channel, p.Name, doc, p.Comment)
 					return outbox.Result{ID: id}, err
 				}
-				id, err := c.Post(ctx, a.Effect.Key, a.Channel, p.Comment+"\n"+p.Name+":\n```\n"+p.Content+"\n```")
+				text, whole, err := doc.Text(maxInlineFile)
+				if err != nil {
+					return outbox.Result{}, err
+				}
+				if !whole {
+					text += "… (cut at " + strconv.Itoa(len(text)) + " of " + strconv.FormatInt(doc.Size(), 10) + " bytes"
+					if doc.Whole != "" {
+						text += "; the whole: " + doc.Whole
+					}
+					text += ")"
+				}
+				id, err := c.Post(ctx, a.Effect.Key, a.Channel, p.Comment+"\n"+p.Name+":\n```\n"+text+"\n```")
 				return outbox.Result{ID: id}, err
 			},
 			Legacy: func(o store.LegacyEffect) PostFile {
@@ -258,14 +271,12 @@ func (k kinds) table() []outbox.Spec {
 		&outbox.Kind[Publish]{
 			Sink: publisher,
 			Deliver: func(ctx context.Context, a outbox.Attempt, p Publish) (outbox.Result, error) {
-				if p.Writeup != nil {
-					md, err := s.writeupOf(ctx, a.Effect.IncidentID, *p.Writeup)
-					if err != nil {
-						return outbox.Result{}, err
-					}
-					p.Content = md
+				doc, err := s.documentOf(ctx, a.Effect.IncidentID, p.Content, p.Writeup)
+				if err != nil {
+					return outbox.Result{}, err
 				}
-				url, err := s.Publisher.Publish(ctx, a.Effect.Key, p.Path, p.Content, p.Message)
+				defer doc.Close()
+				url, err := s.Publisher.Publish(ctx, a.Effect.Key, p.Path, doc, p.Message)
 				return outbox.Result{ID: url}, err
 			},
 			Delivered: k.published,
@@ -303,25 +314,65 @@ func (k kinds) table() []outbox.Spec {
 	}
 }
 
-// writeupOf renders the write-up a WriteupRef names, for delivery. The
-// sinks take the document whole (Slack's upload and GitHub's contents API
-// both need its length or all of it up front), so it is held here for the
-// time of the call; it is read from the store a page at a time
-// (WriteExport), never in a write transaction. An incident that is gone
-// can never be rendered: the effect is dropped.
-func (s *Service) writeupOf(ctx context.Context, incidentID string, ref WriteupRef) (string, error) {
+// maxInlineFile is how much of a document a Chat without files
+// (FilePoster) gets in its message: no chat shows tens of megabytes in
+// one message, and reading them into one would hold them all in memory.
+const maxInlineFile = 1 << 20
+
+// documentOf returns what a PostFile or Publish effect delivers: content
+// (an invite, or a record queued before references), in memory, or the
+// write-up ref names, rendered at delivery into a spool file
+// (writeupDocument). The caller closes it.
+func (s *Service) documentOf(ctx context.Context, incidentID, content string, ref *WriteupRef) (*Document, error) {
+	if ref == nil {
+		return TextDocument(content), nil
+	}
+	return s.writeupDocument(ctx, incidentID, *ref)
+}
+
+// writeupDocument renders the write-up a WriteupRef names, for delivery,
+// into a spool file (SpoolDocument in SpoolDir): the sinks read it as
+// they send it, as often as they need (its length up front for Slack,
+// its blob SHA and its base64 for GitHub), and it is never whole in
+// memory. It is read from the store a page at a time (WriteExport),
+// never in a write transaction, once per attempt, as the incident stands
+// then. An incident that is gone can never be rendered: the effect is
+// dropped. A spool that cannot be written is an error like a platform's
+// outage: the effect stays and is tried again.
+func (s *Service) writeupDocument(ctx context.Context, incidentID string, ref WriteupRef) (*Document, error) {
 	loc, err := time.LoadLocation(ref.Zone)
 	if err != nil {
 		loc = s.zone()
 	}
-	md, err := s.Export(ctx, incidentID, loc)
+	doc, err := SpoolDocument(s.SpoolDir, func(w io.Writer) error {
+		return s.WriteExport(ctx, w, incidentID, loc)
+	})
 	if bot.ErrorCode(err) == bot.ENOTFOUND {
-		return "", &outbox.PermanentError{Err: fmt.Errorf("write-up of %s: %w", incidentID, err)}
+		return nil, &outbox.PermanentError{Err: fmt.Errorf("write-up of %s: %w", incidentID, err)}
 	}
 	if err != nil {
-		return "", fmt.Errorf("workflows: write-up of %s: %w", incidentID, err)
+		return nil, fmt.Errorf("workflows: write-up of %s: %w", incidentID, err)
 	}
-	return md, nil
+	doc.Whole = s.wholeWriteup(ctx, incidentID)
+	return doc, nil
+}
+
+// wholeWriteup says where the whole write-up of an incident can be read,
+// for a platform that attaches only the start of a long one (Discord): the
+// published file once the incident is closed and there is a Publisher that
+// can link it, the archive's page when there is one, and always debrief
+// export.
+func (s *Service) wholeWriteup(ctx context.Context, incidentID string) string {
+	var where []string
+	if l, ok := s.Publisher.(Linker); ok {
+		if inc, err := s.Incident(ctx, incidentID); err == nil && inc.Status == bot.StatusClosed {
+			where = append(where, l.FileURL(path.Join(s.PublishPath, incidentID+".md")))
+		}
+	}
+	if s.Config.ArchiveURL != "" {
+		where = append(where, strings.TrimSuffix(s.Config.ArchiveURL, "/")+"/incidents/"+incidentID)
+	}
+	return strings.Join(append(where, "`debrief export "+incidentID+"`"), ", ")
 }
 
 // channelCreated records the incident's new channel on the effect's

@@ -3,6 +3,7 @@ package workflows_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -39,10 +40,15 @@ func newChat() *chat {
 
 var _ workflows.FilePoster = (*chat)(nil)
 
-func (c *chat) PostFile(ctx context.Context, key, channelID, name, content, comment string) (string, error) {
+func (c *chat) PostFile(ctx context.Context, key, channelID, name string, doc *workflows.Document, comment string) (string, error) {
 	if err := c.do("file " + channelID + " " + name); err != nil {
 		return "", err
 	}
+	b, err := io.ReadAll(doc.Reader())
+	if err != nil {
+		return "", err
+	}
+	content := string(b)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.files[name] = content

@@ -3,6 +3,7 @@ package workflows_test
 import (
 	"context"
 	"errors"
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -235,13 +236,18 @@ type publisher struct {
 	files map[string]string
 }
 
-func (p *publisher) Publish(ctx context.Context, key, path, content, message string) (string, error) {
+func (p *publisher) Publish(ctx context.Context, key, path string, doc *workflows.Document, message string) (string, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.fail > 0 {
 		p.fail--
 		return "", errors.New("HTTP 502")
 	}
+	b, err := io.ReadAll(doc.Reader())
+	if err != nil {
+		return "", err
+	}
+	content := string(b)
 	p.files[path] = content
 	return "https://github.test/acme/ops/blob/main/" + path, nil
 }

@@ -125,6 +125,9 @@ type Service struct {
 	Similar SimilarFinder
 	// PublishPath is the folder Publisher writes into ("postmortems/").
 	PublishPath string
+	// SpoolDir is where a document delivered at length (the write-up) is
+	// spooled while it is sent (SpoolDocument); os.TempDir() when empty.
+	SpoolDir string
 	// Now is the clock; time.Now when nil. Tests inject a fake.
 	Now func() time.Time
 	// Rand returns a number in [0,1) for backoff jitter; rand.Float64 when

@@ -35,17 +35,26 @@ type Chat interface {
 // FilePoster is a Chat that can attach files (the meeting's .ics, the
 // write-up). Platforms that cannot get the file's text as a message.
 type FilePoster interface {
-	// PostFile attaches a file named name with content to the channel,
-	// with comment as its message, and returns the message's ID.
-	PostFile(ctx context.Context, key, channelID, name, content, comment string) (messageID string, err error)
+	// PostFile attaches a file named name with doc's bytes to the
+	// channel, with comment as its message, and returns the message's
+	// ID. It reads doc as it sends it (doc.Reader, as often as it needs)
+	// and holds no more of it in memory than a platform's limit for one
+	// attachment: a long write-up is tens of megabytes. A platform that
+	// takes less than the whole attaches the start of it, cut at a line,
+	// and says so and where the whole is (doc.Whole). The caller closes
+	// doc.
+	PostFile(ctx context.Context, key, channelID, name string, doc *Document, comment string) (messageID string, err error)
 }
 
 // Publisher commits a closed incident's write-up where engineers already
 // search (GitHub: the contents API in GITHUB_REPO).
 type Publisher interface {
-	// Publish creates or updates the file at path with content, keeping
-	// its history, and returns a link to it.
-	Publish(ctx context.Context, key, path, content, message string) (url string, err error)
+	// Publish creates or updates the file at path with doc's bytes,
+	// keeping its history, and returns a link to it. A file that already
+	// holds them (doc.BlobSHA) is left as it is: no empty commit. It
+	// streams doc (doc.Reader) rather than holding it; the caller closes
+	// doc.
+	Publish(ctx context.Context, key, path string, doc *Document, message string) (url string, err error)
 }
 
 // DirectPoster is a Chat that can message one person directly: Slack (a

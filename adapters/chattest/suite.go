@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -244,7 +245,7 @@ func prepare(e *env, op Op) target {
 		fp := e.filePoster()
 		name := "INC-7-postmortem.md"
 		tg.call = func() error {
-			_, err := fp.PostFile(e.ctx, key, ch, name, "# INC-7\n\nThe write-up.\n", "The write-up of INC-7")
+			_, err := fp.PostFile(e.ctx, key, ch, name, workflows.TextDocument("# INC-7\n\nThe write-up.\n"), "The write-up of INC-7")
 			return err
 		}
 		tg.count = func() int {
@@ -641,7 +642,7 @@ func checks() []check {
 			fp := e.filePoster()
 			ch := e.channel("inc-7-file")
 			name, content, comment := "INC-7-postmortem.ics", "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", "The post-mortem meeting"
-			if _, err := fp.PostFile(e.ctx, "effect-7", ch, name, content, comment); err != nil {
+			if _, err := fp.PostFile(e.ctx, "effect-7", ch, name, workflows.TextDocument(content), comment); err != nil {
 				e.t.Fatalf("PostFile = %v", err)
 			}
 			msgs := e.Fake.Messages(ch)
@@ -661,7 +662,7 @@ func checks() []check {
 			fp := e.filePoster()
 			ch := e.channel("inc-7-file")
 			name, comment := "INC-7-postmortem.md", "The write-up of INC-7"
-			if _, err := fp.PostFile(e.ctx, "effect-7", ch, name, "# INC-7\n", comment); err != nil {
+			if _, err := fp.PostFile(e.ctx, "effect-7", ch, name, workflows.TextDocument("# INC-7\n"), comment); err != nil {
 				e.t.Fatalf("PostFile = %v", err)
 			}
 			msgs := e.Fake.Messages(ch)
@@ -673,7 +674,7 @@ func checks() []check {
 			fp := e.filePoster()
 			ch := e.channel("inc-7-file")
 			name := "INC-7-postmortem.md"
-			if _, err := fp.PostFile(e.ctx, "effect-7", ch, name, "", "The write-up of INC-7"); err != nil {
+			if _, err := fp.PostFile(e.ctx, "effect-7", ch, name, workflows.TextDocument(""), "The write-up of INC-7"); err != nil {
 				e.t.Fatalf("PostFile of an empty file = %v", err)
 			}
 			if msgs := e.Fake.Messages(ch); len(msgs) != 1 || !namesFile(msgs[0], name) {
@@ -685,7 +686,7 @@ func checks() []check {
 			ch := e.channel("inc-7-file")
 			var ids []string
 			for range 2 {
-				id, err := fp.PostFile(e.ctx, "effect-7", ch, "INC-7-postmortem.md", "# INC-7\n", "The write-up")
+				id, err := fp.PostFile(e.ctx, "effect-7", ch, "INC-7-postmortem.md", workflows.TextDocument("# INC-7\n"), "The write-up")
 				if err != nil {
 					e.t.Fatalf("PostFile = %v", err)
 				}
@@ -698,12 +699,42 @@ func checks() []check {
 				e.t.Errorf("PostFile twice with one key made %d messages, want one", n)
 			}
 		}},
+		{string(OpPostFile), "long file", func(e *env) {
+			// A long incident's write-up is tens of megabytes: more than
+			// Discord's attachment limit without boosts (10 MiB), more
+			// than a platform's buffers. The platform gets all of it, or
+			// the start of it cut at the end of a line with a note that
+			// says where the whole is; the message names the file.
+			fp := e.filePoster()
+			ch := e.channel("inc-7-file")
+			name := "INC-7-postmortem.md"
+			doc, text := longDocument(e.t, 12<<20)
+			if _, err := fp.PostFile(e.ctx, "effect-7", ch, name, doc, "The write-up of INC-7"); err != nil {
+				e.t.Fatalf("PostFile of %d bytes = %v", doc.Size(), err)
+			}
+			msgs := e.Fake.Messages(ch)
+			if len(msgs) != 1 || !namesFile(msgs[0], name) {
+				e.t.Fatalf("%d messages, want one naming %s", len(msgs), name)
+			}
+			for _, f := range msgs[0].Files {
+				if f.Content == text {
+					continue
+				}
+				n := 0
+				for n < len(f.Content) && n < len(text) && f.Content[n] == text[n] {
+					n++
+				}
+				if n == 0 || text[n-1] != '\n' || !strings.Contains(f.Content[n:], doc.Whole) {
+					e.t.Errorf("file %s holds %d of the %d bytes, want all of them or a start cut at a line and a note naming %s", f.Name, len(f.Content), len(text), doc.Whole)
+				}
+			}
+		}},
 		{string(OpPostFile), "returns the message ID", func(e *env) {
 			// FilePoster's doc: PostFile returns the message's ID, which is
 			// what Pin and every other message operation take.
 			fp := e.filePoster()
 			ch := e.channel("inc-7-file")
-			id, err := fp.PostFile(e.ctx, "effect-7", ch, "INC-7-postmortem.md", "# INC-7\n", "The write-up")
+			id, err := fp.PostFile(e.ctx, "effect-7", ch, "INC-7-postmortem.md", workflows.TextDocument("# INC-7\n"), "The write-up")
 			if err != nil {
 				e.t.Fatalf("PostFile = %v", err)
 			}
@@ -769,4 +800,26 @@ func checks() []check {
 		}},
 	}
 	return append(cs, failureChecks()...)
+}
+
+// longDocument spools a write-up of lines, about n bytes long, that says
+// where the whole of it is.
+func longDocument(t *testing.T, n int) (*workflows.Document, string) {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("# INC-7: Checkout is down\n\n")
+	for i := 0; b.Len() < n; i++ {
+		fmt.Fprintf(&b, "| 10:%02d:%02d | alice | checked the pool on payments-api pod %d |\n", i/60%60, i%60, i%40)
+	}
+	text := b.String()
+	doc, err := workflows.SpoolDocument(t.TempDir(), func(w io.Writer) error {
+		_, err := io.WriteString(w, text)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc.Whole = "`debrief export INC-7`"
+	t.Cleanup(func() { doc.Close() })
+	return doc, text
 }

@@ -477,9 +477,10 @@ func (c *Console) post(key, prefix, text string) string {
 
 // PostFile prints the file's message and names the file; a terminal is no
 // place for a whole .ics or write-up (GET /api/incidents/{id}/postmortem.md
-// and debrief export serve the write-up).
-func (c *Console) PostFile(ctx context.Context, key, channelID, name, content, comment string) (string, error) {
-	return c.Post(ctx, key, channelID, fmt.Sprintf("%s [file %s, %d bytes]", comment, name, len(content)))
+// and debrief export serve the write-up). It reads none of doc: its size
+// is all it prints.
+func (c *Console) PostFile(ctx context.Context, key, channelID, name string, doc *workflows.Document, comment string) (string, error) {
+	return c.Post(ctx, key, channelID, fmt.Sprintf("%s [file %s, %d bytes]", comment, name, doc.Size()))
 }
 
 // Invite prints who was added: the console's own users, each once, as

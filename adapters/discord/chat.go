@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 
@@ -187,19 +188,67 @@ func (d *Discord) cannotMessage(ctx context.Context, userID string, err error) e
 	return classify("list channels", gerr)
 }
 
-// PostFile attaches content as a file named name, with comment as the
-// message (the post-mortem's .ics and write-up), and returns the message's
-// ID.
-func (d *Discord) PostFile(ctx context.Context, key, channelID, name, content, comment string) (string, error) {
-	if content == "" {
+// PostFile attaches doc as a file named name, with comment as the message
+// (the post-mortem's .ics and write-up), and returns the message's ID.
+//
+// Discord refuses a file over the guild's limit (MaxAttachment) with a
+// 413, which no retry would change: a longer document is attached cut at
+// the last line that fits, ending with a note that says how much of it
+// this is and where the whole is (doc.Whole), and the message says so
+// too. One whose first line does not fit is not attached; the message
+// says where it is. discordgo builds a multipart body in memory
+// (MultipartBodyWithJSON), so the cut also bounds what is held: the
+// limit, never the whole document.
+func (d *Discord) PostFile(ctx context.Context, key, channelID, name string, doc *workflows.Document, comment string) (string, error) {
+	if doc.Size() == 0 {
 		return d.Post(ctx, key, channelID, comment+"\n"+name+" (empty)")
+	}
+	limit := d.cfg.MaxAttachment
+	if limit <= 0 {
+		limit = DefaultMaxAttachment
+	}
+	file := io.Reader(doc.Reader())
+	if doc.Size() > limit {
+		note := func(n int64) string {
+			s := fmt.Sprintf("the first %s of %s", mib(n), mib(doc.Size()))
+			if doc.Whole != "" {
+				s += "; the whole: " + doc.Whole
+			}
+			return s
+		}
+		// The note's length hardly changes with n: measured at the
+		// limit, with room for a few more digits ("1.0 MiB" against
+		// "1048000 bytes"), it fits after any cut.
+		tail := "\n\n---\n\n*Cut here by Discord's attachment limit: " + note(limit) + ".*\n"
+		n, err := doc.Cut(limit - int64(len(tail)) - 16)
+		if err != nil {
+			return "", err
+		}
+		if n == 0 {
+			text := fmt.Sprintf("%s\n%s (%s) is too large to attach here.", comment, name, mib(doc.Size()))
+			if doc.Whole != "" {
+				text += " The whole: " + doc.Whole
+			}
+			return d.Post(ctx, key, channelID, text)
+		}
+		tail = "\n\n---\n\n*Cut here by Discord's attachment limit: " + note(n) + ".*\n"
+		file = io.MultiReader(io.NewSectionReader(doc.Reader(), 0, n), strings.NewReader(tail))
+		comment += " (" + note(n) + ")"
 	}
 	comment = discordText(comment)
 	if runeLen(comment) > maxContent {
 		comment = cutLines(comment, maxContent-1) + "…"
 	}
 	return d.send(ctx, channelID, createMessage{Content: comment, Nonce: nonceOf(key), EnforceNonce: key != "", AllowedMentions: noMentions},
-		[]*discordgo.File{{Name: name, ContentType: contentType(name), Reader: strings.NewReader(content)}})
+		[]*discordgo.File{{Name: name, ContentType: contentType(name), Reader: file}})
+}
+
+// mib writes a length in bytes for people: "9.9 MiB", "512 bytes".
+func mib(n int64) string {
+	if n < 1<<20 {
+		return fmt.Sprintf("%d bytes", n)
+	}
+	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
 }
 
 func contentType(name string) string {

@@ -82,7 +82,15 @@ type Config struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Now is the clock of the signature window; time.Now when nil.
 	Now func() time.Time
+	// MaxAttachment is the largest file the guild takes, in bytes:
+	// DefaultMaxAttachment (a server without boosts) when zero; a boosted
+	// server takes more. A longer file is attached cut to it (PostFile).
+	MaxAttachment int64
 }
+
+// DefaultMaxAttachment is Discord's attachment limit in a server without
+// boosts, 10 MiB (https://discord.com/developers/docs/reference#uploading-files).
+const DefaultMaxAttachment = 10 << 20
 
 // Discord is the adapter: the gateway client, the interactions route, and
 // workflows.Chat. Create it with New.

@@ -150,6 +150,7 @@ const (
 	codeUnknownWebhook     = 10015
 	codeUnknownInteraction = 10062
 	codeMaxPins            = 30003
+	codeEntityTooLarge     = 40005
 	codeAlreadyAcked       = 40060
 	codeMissingAccess      = 50001
 	codeCannotSendEmpty    = 50006
@@ -157,11 +158,14 @@ const (
 	codeInvalidFormBody    = 50035
 )
 
+// A file over the guild's limit (codeEntityTooLarge) stays over it:
+// PostFile cuts to Config.MaxAttachment, and a guild whose limit is lower
+// refuses for good.
 var permanentCodes = map[int]bool{
 	codeUnknownChannel: true, codeUnknownGuild: true, codeUnknownMessage: true, codeUnknownOverwrite: true,
 	codeUnknownUser: true, codeUnknownWebhook: true, codeUnknownInteraction: true, codeMaxPins: true,
 	codeAlreadyAcked: true, codeMissingAccess: true, codeCannotSendEmpty: true, codeMissingPermissions: true,
-	codeInvalidFormBody: true,
+	codeInvalidFormBody: true, codeEntityTooLarge: true,
 }
 
 // classify maps a REST failure to what the outbox does with it: a 429

@@ -10,8 +10,11 @@ package github
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -461,15 +464,22 @@ func (c *Client) Issue(ctx context.Context, ref workflows.IssueRef) (workflows.I
 	return st, nil
 }
 
-// Publish commits content to path in the repository's default branch: it
+// Publish commits doc to path in the repository's default branch: it
 // reads the file's current blob SHA and updates it, or creates the file
 // when there is none, so every export is a commit and the history is kept.
-// It returns the file's page.
-func (c *Client) Publish(ctx context.Context, key, p, content, message string) (string, error) {
+// A file whose SHA is already doc's (doc.BlobSHA: a retried publish whose
+// first attempt committed) is left alone, without an empty commit and
+// without downloading it: the read is for its metadata (GitHub sends a
+// file's content along only up to 1 MB). It returns the file's page.
+func (c *Client) Publish(ctx context.Context, key, p string, doc *workflows.Document, message string) (string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	p = strings.TrimPrefix(path.Clean("/"+p), "/")
-	opts := &gh.RepositoryContentFileOptions{Message: &message, Content: []byte(content)}
+	sha, err := doc.BlobSHA()
+	if err != nil {
+		return "", fmt.Errorf("github: write %s: %w", p, err)
+	}
+	var cur string
 	file, _, _, err := c.api().Repositories.GetContents(ctx, c.owner, c.repo, p, nil)
 	switch {
 	case isStatus(err, http.StatusNotFound):
@@ -478,14 +488,13 @@ func (c *Client) Publish(ctx context.Context, key, p, content, message string) (
 		return "", c.classify("read "+p, err)
 	case file == nil:
 		return "", &workflows.PermanentError{Err: fmt.Errorf("github: %s is a directory", p)}
+	case file.GetSHA() == sha:
+		return file.GetHTMLURL(), nil // nothing new to commit
 	default:
-		if same(file, content) {
-			return file.GetHTMLURL(), nil // nothing new to commit
-		}
-		opts.SHA = file.SHA
+		cur = file.GetSHA()
 	}
-	res, _, err := c.api().Repositories.UpdateFile(ctx, c.owner, c.repo, p, opts)
-	if isStatus(err, http.StatusConflict) || (opts.SHA == nil && isStatus(err, http.StatusUnprocessableEntity)) {
+	url, err := c.putContents(ctx, p, doc, message, cur)
+	if isStatus(err, http.StatusConflict) || (cur == "" && isStatus(err, http.StatusUnprocessableEntity)) {
 		// Someone committed the file between the read and the write:
 		// read it again on the next attempt.
 		return "", fmt.Errorf("github: write %s: changed meanwhile: %w", p, err)
@@ -493,14 +502,76 @@ func (c *Client) Publish(ctx context.Context, key, p, content, message string) (
 	if err != nil {
 		return "", c.classify("write "+p, err)
 	}
+	return url, nil
+}
+
+// putContents is the contents API's PUT
+// (https://docs.github.com/rest/repos/contents#create-or-update-file-contents)
+// with doc streamed: the body is JSON whose content is doc in base64, so
+// it is written as it is sent, the JSON's head, doc encoded a block at a
+// time, and its tail, with its length known up front. go-github's
+// UpdateFile would marshal the whole (the base64 of a 91 MB write-up is
+// 121 MB) before sending a byte. The request goes through go-github
+// (NewRequest, Do) for the same authentication, headers and errors
+// (classify). sha is the file's current blob SHA, empty for a new file.
+// It returns the file's page.
+func (c *Client) putContents(ctx context.Context, p string, doc *workflows.Document, message, sha string) (string, error) {
+	head, err := json.Marshal(message)
+	if err != nil {
+		return "", fmt.Errorf("github: write %s: %w", p, err)
+	}
+	top := `{"message":` + string(head) + `,"content":"`
+	tail := `"}`
+	if sha != "" {
+		tail = `","sha":"` + sha + `"}`
+	}
+	body := func() io.ReadCloser {
+		return io.NopCloser(io.MultiReader(strings.NewReader(top), &base64Reader{src: doc.Reader()}, strings.NewReader(tail)))
+	}
+	g := c.api()
+	req, err := g.NewRequest(http.MethodPut, fmt.Sprintf("repos/%v/%v/contents/%v", c.owner, c.repo, p), nil)
+	if err != nil {
+		return "", fmt.Errorf("github: write %s: %w", p, err)
+	}
+	req.Body, req.GetBody = body(), func() (io.ReadCloser, error) { return body(), nil }
+	req.ContentLength = int64(len(top)) + int64(base64.StdEncoding.EncodedLen(int(doc.Size()))) + int64(len(tail))
+	req.Header.Set("Content-Type", "application/json")
+	var res gh.RepositoryContentResponse
+	if _, err := g.Do(ctx, req, &res); err != nil {
+		return "", err
+	}
 	return res.Content.GetHTMLURL(), nil
 }
 
-// same reports whether the file already holds content, so that a retried
-// publish whose first attempt committed makes no empty commit.
-func same(file *gh.RepositoryContent, content string) bool {
-	got, err := file.GetContent() // decodes GitHub's base64
-	return err == nil && got == content
+// base64Reader reads src encoded in standard base64 (padded), a block at
+// a time: what JSON's content string holds.
+type base64Reader struct {
+	src io.Reader
+	in  [3 * 1024]byte
+	out [4 * 1024]byte
+	buf []byte // encoded, not read yet
+	eof bool
+}
+
+func (r *base64Reader) Read(p []byte) (int, error) {
+	for len(r.buf) == 0 {
+		if r.eof {
+			return 0, io.EOF
+		}
+		// A whole block, or what is left of src: padding only at its end.
+		n, err := io.ReadFull(r.src, r.in[:])
+		switch {
+		case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+			r.eof = true
+		case err != nil:
+			return 0, err
+		}
+		base64.StdEncoding.Encode(r.out[:], r.in[:n])
+		r.buf = r.out[:base64.StdEncoding.EncodedLen(n)]
+	}
+	n := copy(p, r.buf)
+	r.buf = r.buf[n:]
+	return n, nil
 }
 
 // FileURL returns the page of the file at path in the default branch.

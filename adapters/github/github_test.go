@@ -301,7 +301,7 @@ func TestErrorMapping(t *testing.T) {
 			t.Fatal(err)
 		}
 		if name == "wrong repo (pm)" {
-			_, err = c.Publish(ctx, "k", "postmortems/INC-1.md", "x", "m")
+			_, err = c.Publish(ctx, "k", "postmortems/INC-1.md", workflows.TextDocument("x"), "m")
 		} else {
 			_, err = c.FileIssue(ctx, "INC-1#1", is, false)
 		}
@@ -352,7 +352,7 @@ func TestPublish(t *testing.T) {
 	}
 	// The same content again (a retry whose first attempt committed) makes
 	// no empty commit.
-	if _, err := e.client.Publish(context.Background(), "k", "postmortems/INC-1.md", h[2].Content, "again"); err != nil {
+	if _, err := e.client.Publish(context.Background(), "k", "postmortems/INC-1.md", workflows.TextDocument(h[2].Content), "again"); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(e.fake.FileHistory("postmortems/INC-1.md")); n != 3 {

@@ -1,9 +1,14 @@
 package slack
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -191,37 +196,129 @@ func (s *Slack) PostDirect(ctx context.Context, key string, u bot.User, text str
 	return ts, nil
 }
 
-// PostFile uploads content as a file named name into the channel, with
+// PostFile uploads doc as a file named name into the channel, with
 // comment as its message (the post-mortem's .ics and write-up), and
 // returns the ts of the message that shares it, which is what Pin and
 // every other message method take (the file's own ID, F…, is not a
 // message). A file is not bound by a message's 40,000 characters, and
-// Slack shows it as what it is.
-func (s *Slack) PostFile(ctx context.Context, key, channelID, name, content, comment string) (string, error) {
-	if content == "" {
+// Slack shows it as what it is. The upload streams doc (upload): a
+// write-up of tens of megabytes is never whole in memory. Slack takes
+// files up to 1 GB, far beyond a write-up's length.
+func (s *Slack) PostFile(ctx context.Context, key, channelID, name string, doc *workflows.Document, comment string) (string, error) {
+	if doc.Size() == 0 {
 		return s.Post(ctx, key, channelID, comment+"\n"+name+" (empty)")
 	}
-	upload := func() (string, error) {
-		f, err := s.api.UploadFileContext(ctx, slackgo.UploadFileParameters{
-			Content: content, FileSize: len(content), Filename: name, Title: name,
-			InitialComment: escape(comment), Channel: channelID,
-		})
-		if err != nil {
-			return "", err
-		}
-		return f.ID, nil
-	}
-	id, err := upload()
+	id, err := s.upload(ctx, channelID, name, doc, comment)
 	if slackError(err) == "not_in_channel" {
 		if _, _, _, jerr := s.api.JoinConversationContext(ctx, channelID); jerr != nil {
 			return "", classify("conversations.join "+channelID, jerr)
 		}
-		id, err = upload()
+		id, err = s.upload(ctx, channelID, name, doc, comment)
 	}
 	if err != nil {
 		return "", classify("file upload "+name+" to "+channelID, err)
 	}
 	return s.shareTS(ctx, id, channelID), nil
+}
+
+// upload is Slack's three steps for a file
+// (https://docs.slack.dev/messaging/working-with-files): files.getUploadURLExternal
+// with the file's length, a POST of its bytes to the URL it gives
+// (postUpload), and files.completeUploadExternal, which shares it in the
+// channel with the comment. It returns the file's ID.
+func (s *Slack) upload(ctx context.Context, channelID, name string, doc *workflows.Document, comment string) (string, error) {
+	u, err := s.api.GetUploadURLExternalContext(ctx, slackgo.GetUploadURLExternalParameters{FileName: name, FileSize: int(doc.Size())})
+	if err != nil {
+		return "", fmt.Errorf("files.getUploadURLExternal: %w", err)
+	}
+	if err := s.postUpload(ctx, u.UploadURL, name, doc); err != nil {
+		return "", err
+	}
+	c, err := s.api.CompleteUploadExternalContext(ctx, slackgo.CompleteUploadExternalParameters{
+		Files: []slackgo.FileSummary{{ID: u.FileID, Title: name}}, Channel: channelID, InitialComment: escape(comment),
+	})
+	if err != nil {
+		return "", fmt.Errorf("files.completeUploadExternal: %w", err)
+	}
+	if len(c.Files) != 1 {
+		return "", fmt.Errorf("files.completeUploadExternal: %d files in the answer, want 1", len(c.Files))
+	}
+	return c.Files[0].ID, nil
+}
+
+// uploadRate is the slowest link an upload is given time for, on top of
+// the HTTP client's timeout: the client bounds a whole request, body
+// included, and a write-up of tens of megabytes is not sent in 15 s
+// everywhere.
+const uploadRate = 1 << 20 // bytes per second
+
+// postUpload sends doc's bytes to the upload URL as a multipart form
+// whose field "file" holds them, the way Slack's SDKs do. The form's
+// head and tail are built first, so the request has its Content-Length
+// up front and the bytes stream from doc in between (slack-go's
+// UploadToURL takes a reader too, but sends it chunked, of unknown
+// length). A retry of the request (a redirect) reads doc again.
+func (s *Slack) postUpload(ctx context.Context, uploadURL, name string, doc *workflows.Document) error {
+	var head bytes.Buffer
+	mw := multipart.NewWriter(&head)
+	if _, err := mw.CreateFormFile("file", name); err != nil {
+		return fmt.Errorf("upload: %w", err)
+	}
+	n := head.Len()
+	if err := mw.Close(); err != nil {
+		return fmt.Errorf("upload: %w", err)
+	}
+	form := head.Bytes()
+	top, tail := form[:n], form[n:]
+	body := func() io.ReadCloser {
+		return io.NopCloser(io.MultiReader(bytes.NewReader(top), doc.Reader(), bytes.NewReader(tail)))
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, uploadURL, body())
+	if err != nil {
+		return fmt.Errorf("upload: %w", err)
+	}
+	req.ContentLength = int64(len(top)) + doc.Size() + int64(len(tail))
+	req.GetBody = func() (io.ReadCloser, error) { return body(), nil }
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	if mayReceiveToken(s.apiBase(), req.URL) {
+		req.Header.Set("Authorization", "Bearer "+s.cfg.BotToken)
+	}
+	hc := *s.hc
+	if hc.Timeout > 0 {
+		hc.Timeout += time.Duration(doc.Size()/uploadRate) * time.Second
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("upload: %w", err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("upload: %s", resp.Status)
+	}
+	return nil
+}
+
+// apiBase is the Web API's base URL (Config.APIURL or slack.com's).
+func (s *Slack) apiBase() string {
+	if s.cfg.APIURL != "" {
+		return s.cfg.APIURL
+	}
+	return slackgo.APIURL
+}
+
+// mayReceiveToken says whether the bot token may go to u: an https URL of
+// Slack's (files.slack.com is where upload URLs point), or the host of the
+// API itself (a fake, an enterprise proxy), as slack-go decides for its
+// own uploads. An upload URL comes from Slack's answer; the token goes
+// nowhere else.
+func mayReceiveToken(apiBase string, u *url.URL) bool {
+	host := strings.ToLower(u.Hostname())
+	if u.Scheme == "https" && (host == "slack.com" || strings.HasSuffix(host, ".slack.com")) {
+		return true
+	}
+	api, err := url.Parse(apiBase)
+	return err == nil && api.Host != "" && u.Scheme == api.Scheme && strings.EqualFold(u.Host, api.Host)
 }
 
 // shareWaits are the pauses before each files.info look for the message

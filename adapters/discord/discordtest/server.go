@@ -213,11 +213,20 @@ const (
 	RouteDeleteOrig    = "DELETE /webhooks/{app}/{token}/messages/{message}"
 )
 
+// DefaultUploadLimit is Discord's attachment limit in a server without
+// boosts: 10 MiB (https://discord.com/developers/docs/reference#uploading-files).
+const DefaultUploadLimit = 10 << 20
+
 // Server is the fake. Create it with New; the zero value is not usable.
 type Server struct {
 	// BotToken is the token the API and the gateway accept (without
 	// "Bot ").
 	BotToken string
+	// UploadLimit is the largest attachment the guild takes, in bytes;
+	// a larger one is refused as Discord does, 413 with code 40005.
+	// DefaultUploadLimit unless a test changes it before the first
+	// request.
+	UploadLimit int64
 	// AppID, GuildID and BotUserID identify the application, the guild and
 	// the bot's user.
 	AppID, GuildID, BotUserID string
@@ -271,6 +280,7 @@ func New() *Server {
 		pins: map[string][]string{}, inter: map[string]*Interaction{},
 		botPerms:            math.MaxInt64 &^ (1 << 3), // everything but ADMINISTRATOR
 		InteractionDeadline: 3 * time.Second,
+		UploadLimit:         DefaultUploadLimit,
 	}
 	s.AppID, s.GuildID, s.BotUserID = s.nextID(), s.nextID(), s.nextID()
 	s.users[s.BotUserID] = &User{ID: s.BotUserID, Username: "debrief", Bot: true}
@@ -518,7 +528,7 @@ var messages = map[int]string{
 	10003: "Unknown Channel", 10004: "Unknown Guild", 10011: "Unknown Role", 10008: "Unknown Message", 10013: "Unknown User", 10015: "Unknown Webhook",
 	10062: "Unknown interaction", 30003: "Maximum number of pins reached (50)", 40060: "Interaction has already been acknowledged.",
 	50001: "Missing Access", 50006: "Cannot send an empty message", 50007: "Cannot send messages to this user", 50033: "Invalid Recipient(s)", 50013: "Missing Permissions",
-	50035: "Invalid Form Body", 0: "Internal Server Error",
+	50035: "Invalid Form Body", 40005: "Request entity too large", 0: "Internal Server Error",
 }
 
 func fail(status, code int) *apiError {
@@ -1229,6 +1239,11 @@ func (s *Server) createMessage(q *request) (int, any) {
 		}
 	}
 	atts := s.attachments(q, b.Attachments, c.ID)
+	for _, a := range atts {
+		if int64(len(a.Content)) > s.UploadLimit {
+			return 0, fail(http.StatusRequestEntityTooLarge, 40005)
+		}
+	}
 	need := PermSendMessages
 	if len(atts) > 0 {
 		need |= PermAttachFiles

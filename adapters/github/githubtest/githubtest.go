@@ -10,11 +10,11 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -74,6 +74,12 @@ type Config struct {
 	// Assignable says who may be assigned issues; anyone when nil.
 	// GitHub refuses others with a 422.
 	Assignable []string
+	// KeepUpTo is the longest file whose content the fake keeps (all
+	// when 0): a longer one is checked and committed with its SHA and
+	// size only, so that a benchmark's write-up of tens of megabytes is
+	// not counted as the client's memory. Its GET answers as GitHub does
+	// past 1 MB, without the content.
+	KeepUpTo int64
 }
 
 // Issue is an issue as the fake stores it.
@@ -113,6 +119,11 @@ type Label struct {
 // FileVersion is one commit of a file.
 type FileVersion struct {
 	SHA, Content, Message string
+	// Size is the file's length. Content is empty for a file longer than
+	// Config.KeepUpTo: the fake kept only its SHA and Size.
+	Size int64
+	// Kept is set when Content is the file's.
+	Kept bool
 }
 
 // Server is the fake. Its methods are safe for concurrent use.
@@ -835,15 +846,6 @@ func atoiOr(s string, def int) int {
 	return def
 }
 
-// blobSHA is git's object ID of a blob, which is what the contents API
-// calls a file's sha.
-func blobSHA(content string) string {
-	h := sha1.New()
-	fmt.Fprintf(h, "blob %d\x00", len(content))
-	io.WriteString(h, content)
-	return hex.EncodeToString(h.Sum(nil))
-}
-
 type contentJSON struct {
 	Type     string `json:"type"`
 	Encoding string `json:"encoding,omitempty"`
@@ -855,12 +857,16 @@ type contentJSON struct {
 	HTMLURL  string `json:"html_url"`
 }
 
+// contentOf is a file's JSON in the contents API: its content in base64
+// up to 1 MB, past that (or when the fake did not keep it) none, with
+// "encoding": "none", as GitHub answers the default media type.
 func (s *Server) contentOf(path string, v FileVersion) contentJSON {
 	name := path[strings.LastIndex(path, "/")+1:]
-	return contentJSON{
-		Type: "file", Encoding: "base64", Content: base64.StdEncoding.EncodeToString([]byte(v.Content)),
-		Name: name, Path: path, SHA: v.SHA, Size: len(v.Content), HTMLURL: s.FileURL(path),
+	c := contentJSON{Type: "file", Encoding: "none", Name: name, Path: path, SHA: v.SHA, Size: int(v.Size), HTMLURL: s.FileURL(path)}
+	if v.Kept && v.Size <= maxInline {
+		c.Encoding, c.Content = "base64", base64.StdEncoding.EncodeToString([]byte(v.Content))
 	}
+	return c
 }
 
 // FileURL is the page of the file at path in the default branch.
@@ -885,18 +891,23 @@ func (s *Server) getContents(w http.ResponseWriter, r *http.Request) {
 // stale one (409), so that no commit silently overwrites another.
 func (s *Server) putContents(w http.ResponseWriter, r *http.Request) {
 	path := r.PathValue("path")
-	var in struct {
-		Message string `json:"message"`
-		Content string `json:"content"`
-		SHA     string `json:"sha"`
+	// The body is read as it comes, however long (GitHub takes files up
+	// to 100 MB, 133 MB of base64): the content is decoded into a spool.
+	sp := &spool{keep: s.cfg.KeepUpTo}
+	in, err := decodePut(r.Body, sp)
+	if errors.Is(err, errBadBase64) || (err == nil && (!in.sawContent || in.Message == "")) {
+		sp.discard()
+		writeError(w, http.StatusUnprocessableEntity, "Invalid request.\n\ncontent is not valid Base64, or message is missing.", "")
+		return
 	}
-	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+	if err != nil {
+		sp.discard()
 		writeError(w, http.StatusBadRequest, "Problems parsing JSON", "")
 		return
 	}
-	content, err := base64.StdEncoding.DecodeString(in.Content)
-	if err != nil || in.Message == "" {
-		writeError(w, http.StatusUnprocessableEntity, "Invalid request.\n\ncontent is not valid Base64, or message is missing.", "")
+	sha, content, kept, err := sp.finish()
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "Server Error", "")
 		return
 	}
 	s.mu.Lock()
@@ -915,11 +926,14 @@ func (s *Server) putContents(w http.ResponseWriter, r *http.Request) {
 		}
 		code = http.StatusOK
 	}
-	v := FileVersion{SHA: blobSHA(string(content)), Content: string(content), Message: in.Message}
+	v := FileVersion{SHA: sha, Content: string(content), Message: in.Message, Size: sp.n, Kept: kept}
 	s.files[path] = append(versions, v)
 	commit := sha256.Sum256([]byte(path + strconv.Itoa(len(s.files[path])) + v.SHA))
+	out := s.contentOf(path, v)
+	// The PUT's answer describes the file without its content.
+	out.Encoding, out.Content = "", ""
 	writeJSON(w, code, map[string]any{
-		"content": s.contentOf(path, v),
+		"content": out,
 		"commit":  map[string]any{"sha": hex.EncodeToString(commit[:20]), "message": in.Message},
 	})
 }

@@ -29,7 +29,7 @@ func (s *Server) filesInfo(p params) (map[string]any, *apiError) {
 		return nil, fail("file_not_found")
 	}
 	file := map[string]any{
-		"id": id, "name": u.name, "title": u.name, "size": len(u.content), "user": s.BotUserID,
+		"id": id, "name": u.name, "title": u.name, "size": u.size, "user": s.BotUserID,
 		"mimetype": "text/plain", "filetype": "text", "is_external": false, "is_public": false,
 		"permalink":      "https://fake.slack.com/files/" + s.BotUserID + "/" + id + "/" + url.PathEscape(u.name),
 		"channels":       []string{},

@@ -15,9 +15,13 @@
 package slacktest
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -65,8 +69,12 @@ type File struct {
 	ID        string
 	Name      string
 	Permalink string
-	// Content is what the bot uploaded (files it shares itself).
+	// Content is what the bot uploaded (files it shares itself), unless
+	// it was longer than KeepFilesUpTo; Size and SHA256 (hex) are its
+	// length and digest in any case.
 	Content string
+	Size    int64
+	SHA256  string
 }
 
 // upload is a file between files.getUploadURLExternal and
@@ -75,6 +83,8 @@ type upload struct {
 	name     string
 	length   int
 	content  []byte
+	size     int64
+	sha256   string
 	uploaded bool
 	shared   bool
 	// channel and ts are the channel it was shared in and the ts of the
@@ -191,6 +201,8 @@ type Server struct {
 
 	// shareDelay is DelayShares's n, under mu.
 	shareDelay int
+	// keepUpTo is KeepFilesUpTo's n, under mu.
+	keepUpTo int64
 }
 
 type trigger struct {
@@ -1017,35 +1029,125 @@ func (s *Server) filesGetUploadURL(p params) (map[string]any, *apiError) {
 	return map[string]any{"upload_url": s.srv.URL + "/upload/" + id, "file_id": id}, nil
 }
 
-// serveUpload takes the file's bytes, posted as multipart form field
-// "file", the way files.slack.com does.
+// UploadMethod names the upload URL's POST in Calls and in a Fault's
+// Method: it is not a Web API method, but it fails like one (a Fault's
+// Status; its Error answers 500).
+const UploadMethod = "upload"
+
+// serveUpload takes the file's bytes the two ways files.slack.com does
+// (https://docs.slack.dev/reference/methods/files.getUploadURLExternal):
+// as multipart form field "file", or as the raw request body. It reads
+// them as they come, keeping their SHA-256 and length, and their content
+// only up to KeepFilesUpTo; a length other than the one announced is
+// refused.
 func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 	id := strings.TrimPrefix(r.URL.Path, "/upload/")
+	s.mu.Lock()
+	f := s.fault(UploadMethod)
+	keep := s.keepUpTo
+	s.mu.Unlock()
+	record := func(status int, code string) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.calls = append(s.calls, Call{Method: UploadMethod, Params: url.Values{"file": {id}}, Status: status, Error: code})
+	}
+	if f != nil && !f.AfterApply {
+		_, _ = io.Copy(io.Discard, r.Body)
+		s.answerUploadFault(w, f, record)
+		return
+	}
 	if r.Header.Get("Authorization") != "Bearer "+s.BotToken {
+		record(http.StatusForbidden, "invalid_auth")
 		http.Error(w, "invalid_auth", http.StatusForbidden)
 		return
 	}
-	f, _, err := r.FormFile("file")
-	if err != nil {
-		http.Error(w, "no file", http.StatusBadRequest)
-		return
+	body := io.Reader(r.Body)
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+		mr, err := r.MultipartReader()
+		if err != nil {
+			record(http.StatusBadRequest, "no file")
+			http.Error(w, "no file", http.StatusBadRequest)
+			return
+		}
+		for {
+			part, err := mr.NextPart()
+			if err != nil {
+				record(http.StatusBadRequest, "no file")
+				http.Error(w, "no file", http.StatusBadRequest)
+				return
+			}
+			if part.FormName() == "file" {
+				body = part
+				break
+			}
+		}
 	}
-	defer f.Close()
-	b, err := io.ReadAll(f)
+	h := sha256.New()
+	var kept bytes.Buffer
+	n, err := io.Copy(io.MultiWriter(h, &keeper{buf: &kept, max: keep}), body)
 	if err != nil {
+		record(http.StatusBadRequest, "read")
 		http.Error(w, "read", http.StatusBadRequest)
 		return
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	u, ok := s.uploads[id]
-	if !ok || len(b) != u.length {
+	if !ok || n != int64(u.length) {
+		s.mu.Unlock()
+		record(http.StatusBadRequest, "bad upload")
 		http.Error(w, "bad upload", http.StatusBadRequest)
 		return
 	}
-	u.content, u.uploaded = b, true
+	u.size, u.sha256, u.uploaded = n, hex.EncodeToString(h.Sum(nil)), true
+	if keep <= 0 || n <= keep {
+		u.content = kept.Bytes()
+	}
+	s.mu.Unlock()
+	if f != nil {
+		s.answerUploadFault(w, f, record)
+		return
+	}
+	record(http.StatusOK, "")
 	w.Header().Set("Content-Type", "text/plain")
-	_, _ = io.WriteString(w, "OK - "+strconv.Itoa(len(b)))
+	_, _ = io.WriteString(w, "OK - "+strconv.FormatInt(n, 10))
+}
+
+// answerUploadFault answers the upload URL's failure: a status and a
+// plain page, not the Web API's JSON.
+func (s *Server) answerUploadFault(w http.ResponseWriter, f *Fault, record func(int, string)) {
+	status := f.Status
+	if status == 0 {
+		status = http.StatusInternalServerError
+	}
+	record(status, f.Error)
+	http.Error(w, "upload failed", status)
+}
+
+// keeper keeps what is written to it up to max bytes (all when max is 0)
+// and drops the rest, saying nothing of it.
+type keeper struct {
+	buf *bytes.Buffer
+	max int64
+}
+
+func (k *keeper) Write(p []byte) (int, error) {
+	if room := k.max - int64(k.buf.Len()); k.max <= 0 || room >= int64(len(p)) {
+		k.buf.Write(p)
+	} else if room > 0 {
+		k.buf.Write(p[:room])
+	}
+	return len(p), nil
+}
+
+// KeepFilesUpTo makes the fake keep the content of the files uploaded
+// from now on only when they are at most n bytes (all when n is 0, the
+// default): a benchmark uploads a write-up of tens of megabytes, and the
+// fake keeping it would be counted as the adapter's memory. A file not
+// kept shows its Size and SHA256, with no Content.
+func (s *Server) KeepFilesUpTo(n int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.keepUpTo = n
 }
 
 func (s *Server) filesCompleteUpload(p params) (map[string]any, *apiError) {
@@ -1072,7 +1174,7 @@ func (s *Server) filesCompleteUpload(p params) (map[string]any, *apiError) {
 			return nil, fail("file_not_found")
 		}
 		u.shared = c != nil
-		shared = append(shared, File{ID: f.ID, Name: u.name, Content: string(u.content),
+		shared = append(shared, File{ID: f.ID, Name: u.name, Content: string(u.content), Size: u.size, SHA256: u.sha256,
 			Permalink: "https://fake.slack.com/files/" + s.BotUserID + "/" + f.ID + "/" + url.PathEscape(u.name)})
 		out = append(out, map[string]any{"id": f.ID, "title": f.Title})
 	}
