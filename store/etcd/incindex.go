@@ -1,0 +1,173 @@
+package etcd
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/debrief/debrief/bot"
+	"github.com/debrief/debrief/store"
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// The incident index, incidx/<number> -> "<status>/<kind>/<severity>/<Unix
+// seconds>/<nanoseconds>": the fields store.IncidentFilter tests, so that a
+// filtered page of the incidents reads a few dozen bytes per incident
+// rather than its JSON, and then only the incidents it selects.
+//
+// PutIncident writes an incident and its index entry in one Txn, so both
+// keys have the same mod revision. A reader trusts an entry only when they
+// do: an incident put by a debrief that predates the index (a replica not
+// yet upgraded, or data written before it) has none, or an older one, and
+// is tested on its JSON instead. So the index needs no migration and no
+// schema version, and is never wrong, only sometimes not used.
+
+// incIndexKey is incident n's key in the index.
+func (s *Store) incIndexKey(n int) string { return s.key("incidx", num(uint64(n))) }
+
+// incIndexValue is inc's entry in the index.
+func incIndexValue(inc *bot.Incident) []byte {
+	d := inc.DeclaredAt
+	return fmt.Appendf(nil, "%s/%s/%d/%d/%d", inc.Status, inc.Kind, inc.Severity, d.Unix(), d.Nanosecond())
+}
+
+// indexSelects reports whether f selects the incident whose index entry is
+// v, and whether v could be read.
+func indexSelects(f store.IncidentFilter, v []byte) (selected, ok bool) {
+	s := string(v)
+	status, s, ok1 := strings.Cut(s, "/")
+	kind, s, ok2 := strings.Cut(s, "/")
+	sev, s, ok3 := strings.Cut(s, "/")
+	secs, nanos, ok4 := strings.Cut(s, "/")
+	if !ok1 || !ok2 || !ok3 || !ok4 {
+		return false, false
+	}
+	n, err := strconv.Atoi(sev)
+	if err != nil {
+		return false, false
+	}
+	var declared time.Time
+	if !f.Since.IsZero() {
+		sec, err1 := strconv.ParseInt(secs, 10, 64)
+		nsec, err2 := strconv.ParseInt(nanos, 10, 64)
+		if err1 != nil || err2 != nil {
+			return false, false
+		}
+		declared = time.Unix(sec, nsec)
+	}
+	return f.Selects(bot.Status(status), bot.Severity(n), bot.Kind(kind), declared), true
+}
+
+// filterPage is how many incidents a filtered IncidentsAfter reads the
+// keys and index entries of per round trip.
+const filterPage = 1000
+
+// incidentsFiltered walks the incidents' keys (without their values, but
+// with their mod revisions) and the index beside them, a page at a time,
+// and reads the incidents the index selects, or whose entry it cannot
+// trust, in Txns of point reads at the snapshot.
+func (t *tx) incidentsFiltered(after, limit int, f store.IncidentFilter) ([]*bot.Incident, error) {
+	incs := []*bot.Incident{}
+	incPrefix, idxPrefix := t.s.key("inc")+"/", t.s.key("incidx")+"/"
+	incEnd := clientv3.GetPrefixRangeEnd(incPrefix)
+	next := max(after, 0) + 1
+	for len(incs) < limit {
+		keys, err := t.scanKeys(t.s.incidentKey(next), incEnd, filterPage)
+		if err != nil {
+			return nil, err
+		}
+		if len(keys) == 0 {
+			break
+		}
+		last, err := strconv.Atoi(strings.TrimPrefix(keys[len(keys)-1].key, incPrefix))
+		if err != nil {
+			return nil, t.fail("incidents", fmt.Errorf("incident key %s", keys[len(keys)-1].key))
+		}
+		// The index entries of the same numbers, this transaction's
+		// own included.
+		idx, err := t.scan(t.s.incIndexKey(next), t.s.incIndexKey(last+1))
+		if err != nil {
+			return nil, err
+		}
+		entries := make(map[string]kv, len(idx))
+		for _, c := range idx {
+			entries[strings.TrimPrefix(c.key, idxPrefix)] = c
+		}
+		var want []kv      // the incidents to read
+		var trusted []bool // whether the index selected them
+		for _, k := range keys {
+			e, ok := entries[strings.TrimPrefix(k.key, incPrefix)]
+			if ok && e.mod == k.mod {
+				sel, read := indexSelects(f, e.val)
+				if read && !sel {
+					continue
+				}
+				want, trusted = append(want, k), append(trusted, read)
+				continue
+			}
+			want, trusted = append(want, k), append(trusted, false)
+		}
+		vals, err := t.getValues(want)
+		if err != nil {
+			return nil, err
+		}
+		for i, v := range vals {
+			inc := new(bot.Incident)
+			if err := json.Unmarshal(v, inc); err != nil {
+				return nil, fmt.Errorf("store: etcd: incidents: %s: %w", want[i].key, err)
+			}
+			if (trusted[i] || f.Match(inc)) && len(incs) < limit {
+				incs = append(incs, inc)
+			}
+		}
+		next = last + 1
+	}
+	return incs, nil
+}
+
+// getValues reads the values of keys a keys-only range returned, at the
+// transaction's snapshot (this transaction's own writes from memory), up
+// to maxTxnGets point reads to a Txn. The range read that found the keys
+// is already a condition of the commit.
+func (t *tx) getValues(keys []kv) ([][]byte, error) {
+	vals := make([][]byte, len(keys))
+	var ops []clientv3.Op
+	var at []int
+	flush := func() error {
+		if len(ops) == 0 {
+			return nil
+		}
+		resp, err := t.s.cli.Txn(t.ctx).Then(ops...).Commit()
+		if err != nil {
+			return t.fail("incidents", err)
+		}
+		for j, r := range resp.Responses {
+			kvs := r.GetResponseRange().Kvs
+			if len(kvs) != 1 {
+				return t.fail("incidents", fmt.Errorf("%s gone at revision %d", keys[at[j]].key, t.rev))
+			}
+			vals[at[j]] = kvs[0].Value
+		}
+		ops, at = ops[:0], at[:0]
+		return nil
+	}
+	for i, k := range keys {
+		if v, ok := t.writes[k.key]; ok && v != nil {
+			vals[i] = []byte(*v)
+			continue
+		}
+		ops = append(ops, clientv3.OpGet(k.key, t.revOpts()...))
+		at = append(at, i)
+		if len(ops) == maxTxnGets {
+			if err := flush(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return nil, err
+	}
+	return vals, nil
+}
