@@ -588,6 +588,69 @@ func BenchmarkIncidentsAfter(b *testing.B) {
 	}
 }
 
+// BenchmarkTimelineKeysAfter measures how the API's timeline page finds
+// where it ends (the cursor of its last entry, and whether more follow)
+// in a 100k-entry timeline, for pages of 100 (the default) and 1000 (the
+// maximum): from the keys alone (TimelineKeysAfter), as a ratio to
+// decoding the entries for it (TimelineAfter of limit+1, in chunks of 100
+// as the page did), measured in the same run.
+func BenchmarkTimelineKeysAfter(b *testing.B) {
+	db := bigTimeline(b, 100_000)
+	ctx := context.Background()
+	mid := sizeEvent(50_000)
+	mid.Seq = 50_001
+	for _, limit := range []int{100, 1000} {
+		b.Run(fmt.Sprintf("limit=%d", limit), func(b *testing.B) {
+			decoded := func() error {
+				n := 0
+				for c := store.CursorOf(mid); n <= limit; {
+					want := min(100, limit+1-n)
+					var evs []bot.TimelineEvent
+					err := db.View(ctx, func(tx store.ReadTx) error {
+						var err error
+						evs, err = tx.TimelineAfter("INC-1", c, want)
+						return err
+					})
+					if err != nil {
+						return err
+					}
+					n += len(evs)
+					if len(evs) < want {
+						break
+					}
+					c = store.CursorOf(evs[len(evs)-1])
+				}
+				if n != limit+1 {
+					return fmt.Errorf("decoded %d entries, want %d", n, limit+1)
+				}
+				return nil
+			}
+			keys := func() error {
+				return db.View(ctx, func(tx store.ReadTx) error {
+					_, n, more, err := tx.TimelineKeysAfter("INC-1", store.CursorOf(mid), limit)
+					if err == nil && (n != limit || !more) {
+						err = fmt.Errorf("TimelineKeysAfter = %d, more %v; want %d, more", n, more, limit)
+					}
+					return err
+				})
+			}
+			timeOp(b, 20, decoded)
+			decodedTime := timeOp(b, 200, decoded)
+			b.ResetTimer()
+			for range b.N {
+				if err := keys(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			keysTime := b.Elapsed() / time.Duration(b.N)
+			b.ReportMetric(float64(keysTime.Microseconds()), "µs_keys")
+			b.ReportMetric(float64(decodedTime.Microseconds()), "µs_decoded")
+			b.ReportMetric(float64(keysTime)/float64(decodedTime), "x_of_decoded")
+		})
+	}
+}
+
 // BenchmarkAckWithReader measures how long Append takes to acknowledge
 // (from when it was due, at 500 appends a second, so a stall delays the
 // ones behind it too) on a 1M-entry timeline: with no reader, while a

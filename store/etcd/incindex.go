@@ -60,7 +60,7 @@ func indexSelects(f store.IncidentFilter, v []byte) (selected, ok bool) {
 	return f.Selects(bot.Status(status), bot.Severity(n), bot.Kind(kind), declared), true
 }
 
-// filterPage is how many incidents a filtered IncidentsAfter reads the
+// filterPage is the most incidents a filtered IncidentsAfter reads the
 // keys and index entries of per round trip.
 const filterPage = 1000
 
@@ -73,8 +73,12 @@ func (t *tx) incidentsFiltered(after, limit int, f store.IncidentFilter) ([]*bot
 	incPrefix, idxPrefix := t.s.key("inc")+"/", t.s.key("incidx")+"/"
 	incEnd := clientv3.GetPrefixRangeEnd(incPrefix)
 	next := max(after, 0) + 1
-	for len(incs) < limit {
-		keys, err := t.scanKeys(t.s.incidentKey(next), incEnd, filterPage)
+	// The first round reads a few times the page, and each next one
+	// twice the last, up to filterPage: a filter that keeps many fills
+	// its page in a round or two without reading a thousand keys.
+	round := int64(min(filterPage, max(64, 4*limit)))
+	for ; len(incs) < limit; round = min(2*round, filterPage) {
+		keys, err := t.scanKeys(t.s.incidentKey(next), incEnd, round)
 		if err != nil {
 			return nil, err
 		}
