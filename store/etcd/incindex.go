@@ -12,8 +12,10 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
-// The incident index, incidx/<number> -> "<status>/<kind>/<severity>/<Unix
-// seconds>/<nanoseconds>": the fields store.IncidentFilter tests, so that a
+// The incident index, incidx/<number> -> "<severity>/<Unix seconds>/
+// <nanoseconds>/<length of the status>/<status><kind>" (the lengths say
+// where the strings part, whatever they hold): the fields
+// store.IncidentFilter tests, so that a
 // filtered page of the incidents reads a few dozen bytes per incident
 // rather than its JSON, and then only the incidents it selects.
 //
@@ -30,24 +32,26 @@ func (s *Store) incIndexKey(n int) string { return s.key("incidx", num(uint64(n)
 // incIndexValue is inc's entry in the index.
 func incIndexValue(inc *bot.Incident) []byte {
 	d := inc.DeclaredAt
-	return fmt.Appendf(nil, "%s/%s/%d/%d/%d", inc.Status, inc.Kind, inc.Severity, d.Unix(), d.Nanosecond())
+	return fmt.Appendf(nil, "%d/%d/%d/%d/%s%s", inc.Severity, d.Unix(), d.Nanosecond(), len(inc.Status), inc.Status, inc.Kind)
 }
 
 // indexSelects reports whether f selects the incident whose index entry is
 // v, and whether v could be read.
 func indexSelects(f store.IncidentFilter, v []byte) (selected, ok bool) {
 	s := string(v)
-	status, s, ok1 := strings.Cut(s, "/")
-	kind, s, ok2 := strings.Cut(s, "/")
-	sev, s, ok3 := strings.Cut(s, "/")
-	secs, nanos, ok4 := strings.Cut(s, "/")
+	sev, s, ok1 := strings.Cut(s, "/")
+	secs, s, ok2 := strings.Cut(s, "/")
+	nanos, s, ok3 := strings.Cut(s, "/")
+	size, s, ok4 := strings.Cut(s, "/")
 	if !ok1 || !ok2 || !ok3 || !ok4 {
 		return false, false
 	}
 	n, err := strconv.Atoi(sev)
-	if err != nil {
+	l, err2 := strconv.Atoi(size)
+	if err != nil || err2 != nil || l < 0 || l > len(s) {
 		return false, false
 	}
+	status, kind := s[:l], s[l:]
 	var declared time.Time
 	if !f.Since.IsZero() {
 		sec, err1 := strconv.ParseInt(secs, 10, 64)
