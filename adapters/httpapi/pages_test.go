@@ -132,6 +132,8 @@ func TestPagesBadInput(t *testing.T) {
 		"/api/incidents?limit=0", "/api/incidents?limit=5000", "/api/incidents?after=x", "/api/incidents?after=-1",
 		"/api/incidents?status=burning", "/api/incidents?severity=sev9", "/api/incidents?kind=fake",
 		"/api/incidents?since=yesterday", "/api/incidents?since=2026-13-01",
+		"/api/incidents?status=open,closed", "/api/incidents?since=2026-03-02T10:00:00",
+		"/api/incidents?severity=SEV1&kind=real&status=nope", "/api/incidents?kind=drill&after=1.5",
 	} {
 		v := f.getJSON(t, q, "", http.StatusBadRequest)
 		if v["code"] != "invalid" || !strings.Contains(v["error"].(string), "=") {
