@@ -114,8 +114,8 @@ type indexFields struct {
 
 // indexIncidents fills the incident index from the incidents of a file
 // written without one (schema 1 or 2), in key order, so that the pages are
-// written full. It decodes every incident once, at the upgrade: 10k
-// incidents in some tens of milliseconds.
+// written full. It decodes every incident once, at the upgrade: an Open
+// of 10k incidents takes 75 to 85 ms instead of 1.
 func indexIncidents(btx *bbolt.Tx) error {
 	idx := btx.Bucket(bucketIncIndex)
 	idx.FillPercent = incIndexFill
