@@ -758,8 +758,8 @@ func readEntries(id string, k, v []byte, next func() ([]byte, []byte), limit int
 // keys are the numbers big-endian, and decodes forward until the page is
 // full. With a filter it walks the incident index instead (incindex.go),
 // 15 bytes an incident, and decodes only the incidents it selects: a page
-// of a filter that matches nothing among 10k incidents reads 150 kB of
-// index and decodes none.
+// of a filter that matches nothing among 10k incidents walks 10k index
+// entries (about 0.3 ms) and decodes none.
 func (t *tx) IncidentsAfter(after int, limit int, f store.IncidentFilter) ([]*bot.Incident, error) {
 	incs := make([]*bot.Incident, 0, pageCap(limit))
 	if limit <= 0 {

@@ -108,17 +108,23 @@ func (t *tx) incidentsFiltered(after, limit int, f store.IncidentFilter) ([]*bot
 		}
 		var want []kv      // the incidents to read
 		var trusted []bool // whether the index selected them
+		sure := 0          // how many of want the index selected
 		for _, k := range keys {
 			e, ok := entries[strings.TrimPrefix(k.key, incPrefix)]
+			sel, read := false, false
 			if ok && e.mod == k.mod {
-				sel, read := indexSelects(f, e.val)
-				if read && !sel {
-					continue
-				}
-				want, trusted = append(want, k), append(trusted, read)
+				sel, read = indexSelects(f, e.val)
+			}
+			if read && !sel {
 				continue
 			}
-			want, trusted = append(want, k), append(trusted, false)
+			want, trusted = append(want, k), append(trusted, read)
+			if read {
+				sure++
+			}
+			if len(incs)+sure == limit {
+				break // the page is full at this key: read no more
+			}
 		}
 		vals, err := t.getValues(want)
 		if err != nil {

@@ -52,15 +52,18 @@ func TestIncidentIndexOutOfStep(t *testing.T) {
 		t.Helper()
 		err := s.View(ctx, func(tx store.ReadTx) error {
 			for _, tc := range []struct {
-				f    store.IncidentFilter
-				want []string
+				f     store.IncidentFilter
+				limit int
+				want  []string
 			}{
-				{store.IncidentFilter{Status: bot.StatusClosed}, []string{"INC-2"}},
-				{store.IncidentFilter{Open: true}, []string{"INC-1", "INC-3", "INC-4"}},
-				{store.IncidentFilter{Severity: bot.SEV1}, []string{"INC-4"}},
-				{store.IncidentFilter{Severity: bot.SEV2, Open: true}, []string{"INC-1", "INC-3"}},
+				{store.IncidentFilter{Status: bot.StatusClosed}, 10, []string{"INC-2"}},
+				{store.IncidentFilter{Open: true}, 10, []string{"INC-1", "INC-3", "INC-4"}},
+				{store.IncidentFilter{Open: true}, 2, []string{"INC-1", "INC-3"}},
+				{store.IncidentFilter{Open: true}, 3, []string{"INC-1", "INC-3", "INC-4"}},
+				{store.IncidentFilter{Severity: bot.SEV1}, 10, []string{"INC-4"}},
+				{store.IncidentFilter{Severity: bot.SEV2, Open: true}, 10, []string{"INC-1", "INC-3"}},
 			} {
-				incs, err := tx.IncidentsAfter(0, 10, tc.f)
+				incs, err := tx.IncidentsAfter(0, tc.limit, tc.f)
 				if err != nil {
 					return err
 				}
@@ -69,7 +72,7 @@ func TestIncidentIndexOutOfStep(t *testing.T) {
 					got = append(got, inc.ID)
 				}
 				if !slices.Equal(got, tc.want) {
-					t.Errorf("IncidentsAfter(%+v) = %v, want %v", tc.f, got, tc.want)
+					t.Errorf("IncidentsAfter(%+v, limit %d) = %v, want %v", tc.f, tc.limit, got, tc.want)
 				}
 			}
 			return nil
