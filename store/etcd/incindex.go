@@ -15,11 +15,11 @@ import (
 )
 
 // The incident index, incidx/<number> -> "<severity>/<Unix seconds>/
-// <nanoseconds>/<length of the status>/<status><kind>" (the lengths say
-// where the strings part, whatever they hold): the fields
-// store.IncidentFilter tests, so that a
-// filtered page of the incidents reads a few dozen bytes per incident
-// rather than its JSON, and then only the incidents it selects.
+// <nanoseconds>/<length of the status>/<status><kind>" (the length says
+// where the two strings part, whatever they hold): the fields
+// store.IncidentFilter tests, so that a filtered page of the incidents
+// reads a few dozen bytes per incident rather than its JSON, and then
+// only the incidents it selects.
 //
 // PutIncident writes an incident and its index entry in one Txn, so both
 // keys have the same mod revision. A reader trusts an entry only when they
