@@ -82,6 +82,14 @@ type ReadTx interface {
 	// cursor of a page's last entry (CursorOf) continues after it.
 	// ENOTFOUND for an unknown incident.
 	TimelineAfter(incidentID string, c TimelineCursor, limit int) ([]bot.TimelineEvent, error)
+	// TimelineKeysAfter is TimelineAfter without the entries: it reads
+	// only the keys of the at most limit entries after cursor c, and
+	// returns how many there are (n), the cursor of the last of them (end;
+	// c itself when n is 0), and whether an entry follows end (more). A
+	// page that must announce its end before its body (the API's Link
+	// header) finds it this way and then decodes each entry once.
+	// ENOTFOUND for an unknown incident.
+	TimelineKeysAfter(incidentID string, c TimelineCursor, limit int) (end TimelineCursor, n int, more bool, err error)
 	// TimelineBefore returns at most limit entries that come before the
 	// entry at cursor c (the zero cursor: the timeline's end), in
 	// Timeline's order, reading only those: a page walking back from the
@@ -95,9 +103,12 @@ type ReadTx interface {
 	// ENOTFOUND for an unknown incident.
 	TimelineTail(incidentID string, n int) (tail []bot.TimelineEvent, total int, err error)
 	// IncidentsAfter returns at most limit incidents numbered above after,
-	// by number, among those keep accepts (every one when keep is nil): a
-	// page of the incidents without decoding them all into memory at once.
-	IncidentsAfter(after int, limit int, keep func(*bot.Incident) bool) ([]*bot.Incident, error)
+	// by number, among those f selects (every one for the zero filter): a
+	// page of the incidents without decoding them all into memory at
+	// once. The store tests f on an index of the fields it names and
+	// decodes only the incidents it returns, so that a filter that
+	// matches few of many costs little more than one that matches all.
+	IncidentsAfter(after int, limit int, f IncidentFilter) ([]*bot.Incident, error)
 	// TimelineLens returns, for every incident, how many entries its
 	// timeline holds, which is also the Seq of its last entry: a cheap way
 	// to see which timelines grew.
@@ -142,6 +153,47 @@ func CursorOf(ev bot.TimelineEvent) TimelineCursor {
 
 // IsZero reports whether c is before the first entry.
 func (c TimelineCursor) IsZero() bool { return c.At.IsZero() && c.Seq == 0 }
+
+// IncidentFilter selects incidents by the fields the incident list filters
+// on (GET /api/incidents, /incident list): each field set narrows the
+// selection, and the zero IncidentFilter selects every incident. It is data
+// rather than a function so that a store can test it on an index of these
+// fields without decoding the incidents it skips.
+type IncidentFilter struct {
+	// Status selects the incidents in that status; Open the incidents not
+	// closed.
+	Status bot.Status
+	Open   bool
+	// Severity and Kind select the incidents of that severity and kind.
+	Severity bot.Severity
+	Kind     bot.Kind
+	// Since selects the incidents declared at or after it.
+	Since time.Time
+}
+
+// IsZero reports whether f selects every incident.
+func (f IncidentFilter) IsZero() bool {
+	return f.Status == "" && !f.Open && f.Severity == 0 && f.Kind == "" && f.Since.IsZero()
+}
+
+// Selects reports whether f selects an incident with these fields: the one
+// definition of the filter, which stores apply to their index.
+func (f IncidentFilter) Selects(status bot.Status, sev bot.Severity, kind bot.Kind, declaredAt time.Time) bool {
+	switch {
+	case f.Status != "" && status != f.Status,
+		f.Open && status == bot.StatusClosed,
+		f.Severity != 0 && sev != f.Severity,
+		f.Kind != "" && kind != f.Kind,
+		!f.Since.IsZero() && declaredAt.Before(f.Since):
+		return false
+	}
+	return true
+}
+
+// Match reports whether f selects inc.
+func (f IncidentFilter) Match(inc *bot.Incident) bool {
+	return f.Selects(inc.Status, inc.Severity, inc.Kind, inc.DeclaredAt)
+}
 
 // Lister enumerates what ReadTx finds only by key, so that a whole store
 // can be copied to another and compared with it (debrief migrate). Every

@@ -37,10 +37,9 @@ const CatchupLookback = 500
 func (s *Service) Catchups(ctx context.Context, p bot.Platform) ([]Catchup, error) {
 	var out []Catchup
 	err := s.Store.View(ctx, func(tx store.ReadTx) error {
-		open := func(inc *bot.Incident) bool { return inc.Status != bot.StatusClosed && inc.Channels[p] != "" }
 		after := 0
 		for {
-			incs, err := tx.IncidentsAfter(after, 100, open)
+			incs, err := tx.IncidentsAfter(after, 100, store.IncidentFilter{Open: true})
 			if err != nil {
 				return err
 			}
@@ -48,6 +47,10 @@ func (s *Service) Catchups(ctx context.Context, p bot.Platform) ([]Catchup, erro
 				return nil
 			}
 			for _, inc := range incs {
+				if inc.Channels[p] == "" {
+					after = inc.Number
+					continue
+				}
 				tail, _, err := tx.TimelineTail(inc.ID, CatchupLookback)
 				if err != nil {
 					return fmt.Errorf("workflows: catch-up %s: %w", inc.ID, err)

@@ -27,7 +27,7 @@ var readVerbs = verbs{
 func (s *Service) list(ctx context.Context, _ bot.User, _ bot.Channel, _ bot.Command) (Reply, error) {
 	var b strings.Builder
 	n := 0
-	open := func(inc *bot.Incident) bool { return inc.Status != bot.StatusClosed }
+	open := store.IncidentFilter{Open: true}
 	for after := 0; ; {
 		var page []*bot.Incident
 		err := s.Store.View(ctx, func(tx store.ReadTx) error {
@@ -119,14 +119,26 @@ func (s *Service) TimelineAfter(ctx context.Context, id string, c store.Timeline
 	return evs, err
 }
 
+// TimelineKeysAfter finds where a page of at most limit entries after
+// cursor c ends, reading keys only (store.ReadTx.TimelineKeysAfter), in
+// one short read transaction.
+func (s *Service) TimelineKeysAfter(ctx context.Context, id string, c store.TimelineCursor, limit int) (end store.TimelineCursor, n int, more bool, err error) {
+	err = s.Store.View(ctx, func(tx store.ReadTx) error {
+		var err error
+		end, n, more, err = tx.TimelineKeysAfter(id, c, limit)
+		return err
+	})
+	return end, n, more, err
+}
+
 // IncidentsAfter returns at most limit incidents numbered above after
-// that keep accepts (every one when nil), by number, in one read
+// that f selects (every one for the zero filter), by number, in one read
 // transaction (store.ReadTx.IncidentsAfter).
-func (s *Service) IncidentsAfter(ctx context.Context, after, limit int, keep func(*bot.Incident) bool) ([]*bot.Incident, error) {
+func (s *Service) IncidentsAfter(ctx context.Context, after, limit int, f store.IncidentFilter) ([]*bot.Incident, error) {
 	var incs []*bot.Incident
 	err := s.Store.View(ctx, func(tx store.ReadTx) error {
 		var err error
-		incs, err = tx.IncidentsAfter(after, limit, keep)
+		incs, err = tx.IncidentsAfter(after, limit, f)
 		return err
 	})
 	return incs, err

@@ -96,11 +96,11 @@ func nextLink(w http.ResponseWriter, r *http.Request, next string) {
 }
 
 // timeline is GET /api/incidents/{id}/timeline: one page, streamed. A
-// first pass finds where the page ends (whether more follow, and so the
-// Link header, which must go before the body); the second writes the
-// entries up to there as it reads them. Each pass reads chunk entries per
-// read transaction and keeps none: memory is a chunk's, whatever the page
-// or the timeline.
+// first pass over the keys alone finds where the page ends (whether more
+// follow, and so the Link header, which must go before the body); the
+// second writes the entries up to there as it reads them, chunk entries
+// per read transaction, keeping none: memory is a chunk's, whatever the
+// page or the timeline, and each entry is decoded once.
 func (s *Server) timeline(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	p, err := readPage(r.URL.Query())
@@ -119,34 +119,18 @@ func (s *Server) timeline(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The end of the page: the cursor of its limit-th entry, and whether
-	// one follows it.
-	var end store.TimelineCursor
-	n, more := 0, false
-	for c := after; n <= p.limit; {
-		want := min(chunk, p.limit+1-n)
-		done, err := s.Service.BulkRead(ctx)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		evs, err := s.Service.TimelineAfter(ctx, inc.ID, c, want)
-		done()
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		for _, ev := range evs {
-			if n == p.limit {
-				more = true
-				break
-			}
-			n++
-			end = store.CursorOf(ev)
-		}
-		if len(evs) < want || more {
-			break
-		}
-		c = store.CursorOf(evs[len(evs)-1])
+	// one follows it, from the keys alone (a page is at most MaxLimit
+	// keys, read in one turn): the entries are decoded once, below.
+	done, err := s.Service.BulkRead(ctx)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	end, n, more, err := s.Service.TimelineKeysAfter(ctx, inc.ID, after, p.limit)
+	done()
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
 	// An empty page hands back the cursor it was given: a client that
 	// follows the timeline keeps asking from there.
@@ -173,11 +157,18 @@ func (s *Server) timeline(w http.ResponseWriter, r *http.Request) {
 	// Each chunk is read and encoded in a turn of its own (BulkRead), into
 	// a buffer, and written to the client after the turn: a slow client
 	// holds up neither a read transaction nor the other long reads.
+	// A chunk reads no more than the entries the first pass counted
+	// before end (so a page of 50 decodes 50); only an entry recorded
+	// before end meanwhile (a recovered one) makes it read on to end.
 	var out bytes.Buffer
-	first := true
-	for c := after; n > 0; {
+	first, written := true, 0
+	for c := after; n > 0 && !atCursor(c, end); {
+		want := chunk
+		if left := n - written; left > 0 {
+			want = min(chunk, left)
+		}
 		out.Reset()
-		evs, err := s.encodeChunk(ctx, &out, inc.ID, c, end, first)
+		evs, err := s.encodeChunk(ctx, &out, inc.ID, c, end, want, first)
 		if err != nil {
 			s.abort(r, err)
 		}
@@ -187,9 +178,10 @@ func (s *Server) timeline(w http.ResponseWriter, r *http.Request) {
 		if len(evs) > 0 {
 			first = false
 		}
-		if len(evs) < chunk {
+		if len(evs) < want {
 			break
 		}
+		written += len(evs)
 		c = store.CursorOf(evs[len(evs)-1])
 		// The client's pace: a chunk is flushed before the next is read.
 		if err := bw.Flush(); err != nil {
@@ -204,17 +196,22 @@ func (s *Server) timeline(w http.ResponseWriter, r *http.Request) {
 	_ = bw.Flush()
 }
 
-// encodeChunk reads the chunk of entries after c, up to end, and encodes
+// atCursor reports whether cursors a and b stand after the same entry.
+func atCursor(a, b store.TimelineCursor) bool {
+	return a.At.UnixNano() == b.At.UnixNano() && a.Seq == b.Seq
+}
+
+// encodeChunk reads at most want entries after c, up to end, and encodes
 // them into out as array elements (a comma before each but the page's
 // first), in one turn of the Service's long reads. It returns the
-// entries it encoded, fewer than chunk at the page's end.
-func (s *Server) encodeChunk(ctx context.Context, out *bytes.Buffer, id string, c, end store.TimelineCursor, first bool) ([]bot.TimelineEvent, error) {
+// entries it encoded, fewer than want past the page's end.
+func (s *Server) encodeChunk(ctx context.Context, out *bytes.Buffer, id string, c, end store.TimelineCursor, want int, first bool) ([]bot.TimelineEvent, error) {
 	done, err := s.Service.BulkRead(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	evs, err := s.Service.TimelineAfter(ctx, id, c, chunk)
+	evs, err := s.Service.TimelineAfter(ctx, id, c, want)
 	if err != nil {
 		return nil, err
 	}
@@ -327,20 +324,15 @@ func (s *Server) abort(r *http.Request, err error) {
 	panic(http.ErrAbortHandler)
 }
 
-// incidentFilter is GET /api/incidents's ?status=&severity=&kind=&since=.
-type incidentFilter struct {
-	status   string // one status, or "open": any but closed
-	severity bot.Severity
-	kind     bot.Kind
-	since    time.Time // declared at or after
-}
-
 var statuses = []bot.Status{bot.StatusInvestigating, bot.StatusMitigated, bot.StatusResolved,
 	bot.StatusReviewScheduled, bot.StatusReviewHeld, bot.StatusClosed}
 
-// readFilter reads the filters; a value that names nothing is EINVALID.
-func readFilter(q url.Values) (incidentFilter, error) {
-	var f incidentFilter
+// readFilter reads GET /api/incidents's ?status=&severity=&kind=&since=
+// (status "open": any but closed; since: declared at or after) into the
+// store's filter, which the store tests on its index; a value that names
+// nothing is EINVALID.
+func readFilter(q url.Values) (store.IncidentFilter, error) {
+	var f store.IncidentFilter
 	if s := q.Get("status"); s != "" {
 		ok := s == "open"
 		for _, st := range statuses {
@@ -353,19 +345,23 @@ func readFilter(q url.Values) (incidentFilter, error) {
 			}
 			return f, bot.Errorf(bot.EINVALID, "status=%q: give one of %s.", s, strings.Join(names, ", "))
 		}
-		f.status = s
+		if s == "open" {
+			f.Open = true
+		} else {
+			f.Status = bot.Status(s)
+		}
 	}
 	if s := q.Get("severity"); s != "" {
 		sev, ok := bot.ParseSeverity(s)
 		if !ok {
 			return f, bot.Errorf(bot.EINVALID, "severity=%q: give SEV1 to SEV4.", s)
 		}
-		f.severity = sev
+		f.Severity = sev
 	}
 	if s := q.Get("kind"); s != "" {
 		switch k := bot.Kind(s); k {
 		case bot.KindReal, bot.KindDrill, bot.KindNearMiss:
-			f.kind = k
+			f.Kind = k
 		default:
 			return f, bot.Errorf(bot.EINVALID, "kind=%q: give real, drill or near_miss.", s)
 		}
@@ -378,21 +374,9 @@ func readFilter(q url.Values) (incidentFilter, error) {
 		if err != nil {
 			return f, bot.Errorf(bot.EINVALID, "since=%q: give a date (2026-03-02) or an RFC 3339 time (2026-03-02T10:00:00Z).", s)
 		}
-		f.since = t
+		f.Since = t
 	}
 	return f, nil
-}
-
-func (f incidentFilter) keep(inc *bot.Incident) bool {
-	switch {
-	case f.status == "open" && inc.Status == bot.StatusClosed,
-		f.status != "" && f.status != "open" && string(inc.Status) != f.status,
-		f.severity != 0 && inc.Severity != f.severity,
-		f.kind != "" && inc.Kind != f.kind,
-		!f.since.IsZero() && inc.DeclaredAt.Before(f.since):
-		return false
-	}
-	return true
 }
 
 // incidents is GET /api/incidents: a page of the incidents by number,
@@ -419,7 +403,7 @@ func (s *Server) incidents(w http.ResponseWriter, r *http.Request) {
 		}
 		after = n
 	}
-	incs, err := s.Service.IncidentsAfter(r.Context(), after, p.limit+1, f.keep)
+	incs, err := s.Service.IncidentsAfter(r.Context(), after, p.limit+1, f)
 	if err != nil {
 		s.fail(w, r, err)
 		return

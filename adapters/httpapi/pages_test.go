@@ -9,8 +9,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/debrief/debrief/bot"
+	"github.com/debrief/debrief/store"
 )
 
 // page is one page of GET /api/incidents/{id}/timeline.
@@ -130,6 +132,8 @@ func TestPagesBadInput(t *testing.T) {
 		"/api/incidents?limit=0", "/api/incidents?limit=5000", "/api/incidents?after=x", "/api/incidents?after=-1",
 		"/api/incidents?status=burning", "/api/incidents?severity=sev9", "/api/incidents?kind=fake",
 		"/api/incidents?since=yesterday", "/api/incidents?since=2026-13-01",
+		"/api/incidents?status=open,closed", "/api/incidents?since=2026-03-02T10:00:00",
+		"/api/incidents?severity=SEV1&kind=real&status=nope", "/api/incidents?kind=drill&after=1.5",
 	} {
 		v := f.getJSON(t, q, "", http.StatusBadRequest)
 		if v["code"] != "invalid" || !strings.Contains(v["error"].(string), "=") {
@@ -194,5 +198,147 @@ func TestIncidentPages(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Errorf("GET /api/incidents?%s = %v, want %v", q, got, want)
 		}
+	}
+	// A filtered page's next page keeps the filter.
+	resp, body := f.get(t, "/api/incidents?severity=3&limit=1", "")
+	link := resp.Header.Get("Link")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(link, "severity=3") || !strings.Contains(link, "after=3") {
+		t.Fatalf("GET severity=3, limit=1 = %d %s, Link %q; want a link to after=3 with the filter", resp.StatusCode, body, link)
+	}
+	v := f.getJSON(t, strings.TrimSuffix(strings.TrimPrefix(link, "<"), `>; rel="next"`), "", http.StatusOK)
+	if incs := v["incidents"].([]any); len(incs) != 1 || incs[0].(map[string]any)["id"] != "INC-4" {
+		t.Errorf("the next page of severity=3 = %v, want INC-4", v)
+	}
+}
+
+// TestTimelinePageEnds: a page that ends exactly at the timeline's end
+// says no more follow and links nothing, one a single entry short says
+// more; an entry recovered after downtime (keyed at its platform time,
+// among the older ones) comes in its place, once, in the page that reaches
+// it; and every page's entries run up to its "next" cursor, no further.
+func TestTimelinePageEnds(t *testing.T) {
+	f := newFixture(t, "")
+	for i := range 6 {
+		f.say(t, fmt.Sprint("line ", i))
+	}
+	all, _ := f.page(t, "/api/incidents/INC-1/timeline?limit=1000")
+	total := len(all.Entries)
+	if all.More {
+		t.Fatalf("a page of 1000 of %d entries says more follow", total)
+	}
+	for _, tc := range []struct {
+		limit int
+		more  bool
+	}{{total, false}, {total - 1, true}, {total + 1, false}, {1, true}} {
+		p, h := f.page(t, fmt.Sprintf("/api/incidents/INC-1/timeline?limit=%d", tc.limit))
+		if n := min(tc.limit, total); len(p.Entries) != n || p.More != tc.more || (h.Get("Link") != "") != tc.more {
+			t.Errorf("limit=%d of %d: %d entries, more %v, Link %q; want %d, more %v", tc.limit, total, len(p.Entries), p.More, h.Get("Link"), n, tc.more)
+		}
+		// The next page starts right after this one's last entry.
+		if rest, _ := f.page(t, "/api/incidents/INC-1/timeline?limit=1000&after="+p.Next); len(p.Entries)+len(rest.Entries) != total || rest.More {
+			t.Errorf("limit=%d: %d entries, then %d after its next cursor; want %d in all", tc.limit, len(p.Entries), len(rest.Entries), total)
+		}
+	}
+
+	// Recovered: said a moment after the third entry, recorded now.
+	ch := bot.Channel{Platform: bot.Console, ID: "inc-1-checkout-is-down"}
+	var third struct {
+		At time.Time `json:"at"`
+	}
+	_, body := f.get(t, "/api/incidents/INC-1/timeline?limit=3", "")
+	var head struct {
+		Entries []json.RawMessage `json:"entries"`
+	}
+	if err := json.Unmarshal(body, &head); err != nil || len(head.Entries) != 3 || json.Unmarshal(head.Entries[2], &third) != nil {
+		t.Fatalf("first three entries: %s, %v", body, err)
+	}
+	said := third.At.Add(time.Millisecond)
+	if _, err := f.svc.Record(context.Background(), ch, bot.TimelineEvent{Kind: bot.EventMessage, Author: bob, Text: "said while away",
+		MessageID: "m-away", PlatformAt: said, DedupeKey: "console/m-away", Recovered: true}); err != nil {
+		t.Fatal(err)
+	}
+	var texts []string
+	path := "/api/incidents/INC-1/timeline?limit=2"
+	for range 20 {
+		p, h := f.page(t, path)
+		for _, e := range p.Entries {
+			texts = append(texts, e.Text)
+		}
+		if !p.More {
+			break
+		}
+		path = strings.TrimSuffix(strings.TrimPrefix(h.Get("Link"), "<"), `>; rel="next"`)
+	}
+	if len(texts) != total+1 || texts[3] != "said while away" {
+		t.Errorf("walked %q; want %d entries, the recovered one fourth", texts, total+1)
+	}
+}
+
+// between is the real store with one write injected right after the first
+// read that looks for a page's end (TimelineKeysAfter), before the page's
+// entries are read: what a concurrent Record may do.
+type between struct {
+	store.Store
+	write func()
+}
+
+func (b *between) View(ctx context.Context, fn func(store.ReadTx) error) error {
+	var sawKeys bool
+	err := b.Store.View(ctx, func(tx store.ReadTx) error { return fn(keysSeen{tx, &sawKeys}) })
+	if sawKeys && b.write != nil {
+		w := b.write
+		b.write = nil
+		w()
+	}
+	return err
+}
+
+type keysSeen struct {
+	store.ReadTx
+	saw *bool
+}
+
+func (k keysSeen) TimelineKeysAfter(id string, c store.TimelineCursor, limit int) (store.TimelineCursor, int, bool, error) {
+	*k.saw = true
+	return k.ReadTx.TimelineKeysAfter(id, c, limit)
+}
+
+// TestTimelinePageRecoveredMeanwhile: an entry recovered between the pass
+// that finds a page's end and the one that writes its entries, keyed
+// before that end, is written in the page (one entry longer than asked)
+// rather than skipped by the next cursor.
+func TestTimelinePageRecoveredMeanwhile(t *testing.T) {
+	f := newFixture(t, "")
+	for i := range 4 {
+		f.say(t, fmt.Sprint("line ", i))
+	}
+	first, _ := f.page(t, "/api/incidents/INC-1/timeline?limit=1000")
+	var at struct {
+		Entries []struct {
+			At time.Time `json:"at"`
+		} `json:"entries"`
+	}
+	if _, body := f.get(t, "/api/incidents/INC-1/timeline?limit=2", ""); json.Unmarshal(body, &at) != nil || len(at.Entries) != 2 {
+		t.Fatalf("first two entries: %s", body)
+	}
+	ch := bot.Channel{Platform: bot.Console, ID: "inc-1-checkout-is-down"}
+	f.svc.Store = &between{Store: f.db, write: func() {
+		if _, err := f.svc.Record(context.Background(), ch, bot.TimelineEvent{Kind: bot.EventMessage, Author: bob, Text: "said while away",
+			MessageID: "m-away", PlatformAt: at.Entries[0].At.Add(time.Millisecond), DedupeKey: "console/m-away", Recovered: true}); err != nil {
+			t.Error(err)
+		}
+	}}
+	p, _ := f.page(t, "/api/incidents/INC-1/timeline?limit=3")
+	var got []string
+	for _, e := range p.Entries {
+		got = append(got, e.Text)
+	}
+	want := []string{first.Entries[0].Text, "said while away", first.Entries[1].Text, first.Entries[2].Text}
+	if !slices.Equal(got, want) || !p.More {
+		t.Errorf("page of 3 with an entry recovered meanwhile = %q, more %v; want %q, more", got, p.More, want)
+	}
+	rest, _ := f.page(t, "/api/incidents/INC-1/timeline?limit=1000&after="+p.Next)
+	if len(rest.Entries) != len(first.Entries)-3 || rest.Entries[0].Text != first.Entries[3].Text {
+		t.Errorf("after the page: %d entries from %q; want %d from %q", len(rest.Entries), rest.Entries[0].Text, len(first.Entries)-3, first.Entries[3].Text)
 	}
 }

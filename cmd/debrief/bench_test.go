@@ -45,8 +45,17 @@ import (
 //     process's anonymous memory at their peaks while the whole timeline
 //     is read through pages of 1000 (goal: < 100 MiB), and walk_s the
 //     time it takes.
+//   - first_page_1000_ms: the same with ?limit=1000 (the largest page);
+//     page_end_keys_ms and page_end_decoded_ms: how that page finds where
+//     it ends (for its next cursor and Link header, before the body), from
+//     the keys alone as it does, and by decoding the entries as it did
+//     (TimelineAfter in chunks of 100); first_page_1000_x_old: the page
+//     over the page with the decoding pass instead of the keys-only one.
 //   - incidents_ms: GET /api/incidents?limit=50 among 10k incidents
-//     (goal: < 20 ms).
+//     (goal: < 20 ms), and the same filtered: incidents_1in10_ms
+//     (kind=drill, one in ten), incidents_none_ms (kind=near_miss, none),
+//     incidents_oldest_ms (severity=1, the oldest alone), each also as a
+//     ratio to the unfiltered page (*_x_all; goal: every one < 20 ms).
 //   - export_heap_MiB and export_s: debrief export's pipeline
 //     (writeExport) of the long incident in this process; and
 //     export_bin_*: the debrief binary's export of it, in a process of
@@ -112,17 +121,46 @@ func BenchmarkReadsAtScale(b *testing.B) {
 			b.Fatal("the first page says nothing follows")
 		}
 	})
-	incidents := median(20, func() {
-		resp, err := http.Get(srv.URL + "/api/incidents?limit=50")
-		if err != nil {
-			b.Fatal(err)
+	// The pages compared with each other are measured in turns, so that
+	// whatever else loads the machine weighs on all alike.
+	incidentsPage := func(query string, want int) func() {
+		return func() {
+			resp, err := http.Get(srv.URL + "/api/incidents?limit=50" + query)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var l struct{ Incidents []json.RawMessage }
+			if err := json.NewDecoder(resp.Body).Decode(&l); err != nil || len(l.Incidents) != want {
+				b.Fatalf("incidents%s: %d, %v; want %d", query, len(l.Incidents), err, want)
+			}
+			resp.Body.Close()
 		}
-		var l struct{ Incidents []json.RawMessage }
-		if err := json.NewDecoder(resp.Body).Decode(&l); err != nil || len(l.Incidents) != 50 {
-			b.Fatalf("incidents: %d, %v", len(l.Incidents), err)
-		}
-		resp.Body.Close()
-	})
+	}
+	m := medians(30,
+		func() {
+			if _, more := getPage(b, srv.URL+"/api/incidents/INC-1/timeline?limit=1000"); !more {
+				b.Fatal("the first page says nothing follows")
+			}
+		},
+		func() {
+			done, err := svc.BulkRead(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			_, n, more, err := svc.TimelineKeysAfter(ctx, "INC-1", store.TimelineCursor{}, 1000)
+			done()
+			if err != nil || n != 1000 || !more {
+				b.Fatalf("TimelineKeysAfter = %d, more %v, %v", n, more, err)
+			}
+		},
+		func() { decodedPageEnd(ctx, b, svc, 1000) },
+		incidentsPage("", 50),
+		incidentsPage("&kind=drill", 50),
+		incidentsPage("&kind=near_miss", 0),
+		incidentsPage("&severity=1", 1),
+	)
+	firstPage1000, pageEndKeys, pageEndDecoded := m[0], m[1], m[2]
+	incidents, incidents1in10, incidentsNone, incidentsOldest := m[3], m[4], m[5], m[6]
 	timelineCmd := median(20, func() {
 		if r := svc.Execute(ctx, alice, ch, "timeline"); !strings.Contains(r.Text, ", last 30") {
 			b.Fatalf("timeline: %q", r.Text)
@@ -258,7 +296,17 @@ func BenchmarkReadsAtScale(b *testing.B) {
 	b.ReportMetric(ms(firstPage), "first_page_ms")
 	b.ReportMetric(float64(walkHeap)/(1<<20), "walk_heap_MiB")
 	b.ReportMetric(walkTime.Seconds(), "walk_s")
+	b.ReportMetric(ms(firstPage1000), "first_page_1000_ms")
+	b.ReportMetric(ms(pageEndKeys), "page_end_keys_ms")
+	b.ReportMetric(ms(pageEndDecoded), "page_end_decoded_ms")
+	b.ReportMetric(float64(firstPage1000)/float64(firstPage1000-pageEndKeys+pageEndDecoded), "first_page_1000_x_old")
 	b.ReportMetric(ms(incidents), "incidents_ms")
+	b.ReportMetric(ms(incidents1in10), "incidents_1in10_ms")
+	b.ReportMetric(ms(incidentsNone), "incidents_none_ms")
+	b.ReportMetric(ms(incidentsOldest), "incidents_oldest_ms")
+	b.ReportMetric(float64(incidents1in10)/float64(incidents), "incidents_1in10_x_all")
+	b.ReportMetric(float64(incidentsNone)/float64(incidents), "incidents_none_x_all")
+	b.ReportMetric(float64(incidentsOldest)/float64(incidents), "incidents_oldest_x_all")
 	b.ReportMetric(float64(exportHeap)/(1<<20), "export_heap_MiB")
 	b.ReportMetric(exportTime.Seconds(), "export_s")
 	b.ReportMetric(ms(timelineCmd), "timeline_cmd_ms")
@@ -284,13 +332,42 @@ func sorted(d []time.Duration) []time.Duration {
 	return d
 }
 
+// decodedPageEnd finds where a page of limit entries from the start of
+// INC-1's timeline ends as the API's timeline page did before
+// TimelineKeysAfter: decoding the entries, chunks of 100 in turns of
+// their own.
+func decodedPageEnd(ctx context.Context, b *testing.B, svc *workflows.Service, limit int) {
+	n := 0
+	for c := (store.TimelineCursor{}); n <= limit; {
+		want := min(100, limit+1-n)
+		done, err := svc.BulkRead(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		evs, err := svc.TimelineAfter(ctx, "INC-1", c, want)
+		done()
+		if err != nil {
+			b.Fatal(err)
+		}
+		n += len(evs)
+		if len(evs) < want {
+			break
+		}
+		c = store.CursorOf(evs[len(evs)-1])
+	}
+	if n != limit+1 {
+		b.Fatalf("decoded %d entries, want %d", n, limit+1)
+	}
+}
+
 // fillLong writes the long incident INC-1 (living in ch) with n entries, a
 // second apart from t0, and incidents INC-2 on until there are
-// incidents of them, many appends per transaction.
+// incidents of them, many appends per transaction: one in ten a drill,
+// none a near miss, and INC-1 alone of SEV1, for the filtered lists.
 func fillLong(b *testing.B, db *bolt.DB, ch bot.Channel, t0 time.Time, n, incidents int) {
 	ctx := context.Background()
 	alice := bot.User{Platform: bot.Console, ID: "alice", Name: "alice"}
-	sevs := []bot.Severity{bot.SEV1, bot.SEV2, bot.SEV3, bot.SEV4}
+	sevs := []bot.Severity{bot.SEV2, bot.SEV3, bot.SEV4, bot.SEV2}
 	statuses := []bot.Status{bot.StatusInvestigating, bot.StatusResolved, bot.StatusClosed}
 	err := db.Update(ctx, func(tx store.Tx) error {
 		for i := 1; i <= incidents; i++ {
@@ -301,8 +378,11 @@ func fillLong(b *testing.B, db *bolt.DB, ch bot.Channel, t0 time.Time, n, incide
 				DeclaredAt: t0.Add(time.Duration(i) * time.Minute), Summary: "The pool ran dry under a retry storm.",
 				Channels: map[bot.Platform]string{bot.Console: fmt.Sprintf("inc-%d", i)},
 			}
+			if i%10 == 0 {
+				inc.Kind = bot.KindDrill
+			}
 			if i == 1 {
-				inc.Status, inc.Channels[bot.Console] = bot.StatusInvestigating, ch.ID
+				inc.Status, inc.Severity, inc.Channels[bot.Console] = bot.StatusInvestigating, bot.SEV1, ch.ID
 			}
 			if err := tx.PutIncident(inc); err != nil {
 				return err
@@ -467,6 +547,25 @@ func median(n int, f func()) time.Duration {
 	}
 	slices.Sort(ds)
 	return ds[n/2]
+}
+
+// medians runs each of fs in turn, n rounds, and returns the median time
+// of each.
+func medians(n int, fs ...func()) []time.Duration {
+	ds := make([][]time.Duration, len(fs))
+	for range n {
+		for i, f := range fs {
+			start := time.Now()
+			f()
+			ds[i] = append(ds[i], time.Since(start))
+		}
+	}
+	out := make([]time.Duration, len(fs))
+	for i, d := range ds {
+		slices.Sort(d)
+		out[i] = d[n/2]
+	}
+	return out
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

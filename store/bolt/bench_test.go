@@ -503,9 +503,11 @@ func BenchmarkTimelineReads(b *testing.B) {
 }
 
 // BenchmarkIncidentsAfter measures the first page of 50 of 10k incidents,
-// unfiltered and filtered to one in ten (so that the page reads 500), as a
-// ratio to a raw cursor over the first 50 keys of the same bucket, and
-// reports what reading them all (Incidents) costs beside it.
+// unfiltered, filtered to one in ten (so that the page spans 500), to
+// none (the whole index is read), and to the oldest incident alone, as a
+// ratio to the unfiltered page and to a raw cursor over the first 50 keys
+// of the same bucket, and reports what reading them all (Incidents) costs
+// beside it.
 func BenchmarkIncidentsAfter(b *testing.B) {
 	const n = 10_000
 	db := MustOpenDB(b)
@@ -520,6 +522,9 @@ func BenchmarkIncidentsAfter(b *testing.B) {
 				}
 				if i%10 == 0 {
 					inc.Status = bot.StatusResolved
+				}
+				if i == 1 {
+					inc.Severity = bot.SEV1
 				}
 				if err := tx.PutIncident(inc); err != nil {
 					return err
@@ -539,34 +544,109 @@ func BenchmarkIncidentsAfter(b *testing.B) {
 			return nil
 		})
 	}
-	resolved := func(inc *bot.Incident) bool { return inc.Status == bot.StatusResolved }
+	page := func(f store.IncidentFilter, want int) func() error {
+		return func() error {
+			return db.View(ctx, func(tx store.ReadTx) error {
+				incs, err := tx.IncidentsAfter(0, 50, f)
+				if err == nil && len(incs) != want {
+					err = fmt.Errorf("IncidentsAfter(%+v) = %d incidents, want %d", f, len(incs), want)
+				}
+				return err
+			})
+		}
+	}
 	for _, bc := range []struct {
 		name string
-		keep func(*bot.Incident) bool
-	}{{"all", nil}, {"resolved", resolved}} {
-		b.Run("keep="+bc.name, func(b *testing.B) {
+		f    store.IncidentFilter
+		want int
+	}{
+		{"all", store.IncidentFilter{}, 50},
+		{"1-in-10", store.IncidentFilter{Status: bot.StatusResolved}, 50},
+		{"none", store.IncidentFilter{Status: bot.StatusClosed}, 0},
+		{"oldest", store.IncidentFilter{Severity: bot.SEV1}, 1},
+	} {
+		b.Run("filter="+bc.name, func(b *testing.B) {
 			rawTime := timeOp(b, 1000, raw)
+			allPage := timeOp(b, 200, page(store.IncidentFilter{}, 50))
 			allTime := timeOp(b, 5, func() error {
 				return db.View(ctx, func(tx store.ReadTx) error { _, err := tx.Incidents(); return err })
 			})
+			op := page(bc.f, bc.want)
 			b.ResetTimer()
 			for range b.N {
-				err := db.View(ctx, func(tx store.ReadTx) error {
-					incs, err := tx.IncidentsAfter(0, 50, bc.keep)
-					if err == nil && len(incs) != 50 {
-						err = fmt.Errorf("IncidentsAfter = %d incidents, want 50", len(incs))
-					}
-					return err
-				})
-				if err != nil {
+				if err := op(); err != nil {
 					b.Fatal(err)
 				}
 			}
 			b.StopTimer()
-			page := b.Elapsed() / time.Duration(b.N)
-			b.ReportMetric(float64(page.Microseconds()), "µs_page")
-			b.ReportMetric(float64(page)/float64(rawTime), "x_of_raw_keys")
+			took := b.Elapsed() / time.Duration(b.N)
+			b.ReportMetric(float64(took.Microseconds()), "µs_page")
+			b.ReportMetric(float64(took)/float64(allPage), "x_of_unfiltered")
+			b.ReportMetric(float64(took)/float64(rawTime), "x_of_raw_keys")
 			b.ReportMetric(float64(allTime.Microseconds()), "µs_all")
+		})
+	}
+}
+
+// BenchmarkTimelineKeysAfter measures how the API's timeline page finds
+// where it ends (the cursor of its last entry, and whether more follow)
+// in a 100k-entry timeline, for pages of 100 (the default) and 1000 (the
+// maximum): from the keys alone (TimelineKeysAfter), as a ratio to
+// decoding the entries for it (TimelineAfter of limit+1, in chunks of 100
+// as the page did), measured in the same run.
+func BenchmarkTimelineKeysAfter(b *testing.B) {
+	db := bigTimeline(b, 100_000)
+	ctx := context.Background()
+	mid := sizeEvent(50_000)
+	mid.Seq = 50_001
+	for _, limit := range []int{100, 1000} {
+		b.Run(fmt.Sprintf("limit=%d", limit), func(b *testing.B) {
+			decoded := func() error {
+				n := 0
+				for c := store.CursorOf(mid); n <= limit; {
+					want := min(100, limit+1-n)
+					var evs []bot.TimelineEvent
+					err := db.View(ctx, func(tx store.ReadTx) error {
+						var err error
+						evs, err = tx.TimelineAfter("INC-1", c, want)
+						return err
+					})
+					if err != nil {
+						return err
+					}
+					n += len(evs)
+					if len(evs) < want {
+						break
+					}
+					c = store.CursorOf(evs[len(evs)-1])
+				}
+				if n != limit+1 {
+					return fmt.Errorf("decoded %d entries, want %d", n, limit+1)
+				}
+				return nil
+			}
+			keys := func() error {
+				return db.View(ctx, func(tx store.ReadTx) error {
+					_, n, more, err := tx.TimelineKeysAfter("INC-1", store.CursorOf(mid), limit)
+					if err == nil && (n != limit || !more) {
+						err = fmt.Errorf("TimelineKeysAfter = %d, more %v; want %d, more", n, more, limit)
+					}
+					return err
+				})
+			}
+			timeOp(b, 20, decoded)
+			decodedTime := timeOp(b, 200, decoded)
+			b.ResetTimer()
+			for range b.N {
+				if err := keys(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			keysTime := b.Elapsed() / time.Duration(b.N)
+			b.ReportMetric(float64(keysTime.Microseconds()), "µs_keys")
+			b.ReportMetric(float64(decodedTime.Microseconds()), "µs_decoded")
+			b.ReportMetric(float64(keysTime)/float64(decodedTime), "x_of_decoded")
 		})
 	}
 }

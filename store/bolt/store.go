@@ -8,6 +8,7 @@
 //	incidents   number (8 bytes)                 -> bot.Incident JSON; its NextSequence numbers incidents
 //	timelines/  one nested bucket per incident ID: RecordedAt UnixNano (8) + seq (8) -> the entry, compact (record.go; JSON in files from schema 1)
 //	late        incident number (8) + seq (8)    -> timeline key (16) of an entry keyed well before the last one (see lateWindow)
+//	incindex    number (8)                       -> the incident's status, kind, severity and DeclaredAt, 15 bytes (incindex.go)
 //	channels    "platform/channelID"             -> incident ID
 //	dedupe      TimelineEvent.DedupeKey          -> timeline key (16) + incident ID
 //	users       UserPrefs.Key                    -> UserPrefs JSON
@@ -52,7 +53,12 @@ var ErrClosed = errors.New("store: database is closed")
 // Schema 2 stores timeline entries in the compact encoding (record.go). A
 // debrief that reads only schema 1 would misread them, hence the new
 // number: it refuses the file instead.
-const schemaVersion = "2"
+//
+// Schema 3 adds the incident index (incindex.go), which PutIncident keeps
+// in step with the incidents. A debrief of schema 2 would put incidents
+// without it, and the filtered lists would then miss or keep incidents
+// they should not: it refuses the file instead.
+const schemaVersion = "3"
 
 var (
 	bucketIncidents = []byte("incidents")
@@ -68,6 +74,7 @@ var (
 	bucketSeen      = []byte("seen")
 	bucketExpiry    = []byte("expiry")
 	bucketLate      = []byte("late")
+	bucketIncIndex  = []byte("incindex")
 
 	// A bucket added later (gamedays) is created at the next Open: the
 	// schema version stays, older files simply lack it until then.
@@ -77,7 +84,8 @@ var (
 		bucketGamedays,
 		bucketNearMisses, bucketAlertGroups, bucketSignals,
 		bucketSeen, bucketExpiry, // added in place: files without them get them at Open
-		bucketLate, // schema 2: upgradeSchema fills it
+		bucketLate,     // schema 2: upgradeSchema fills it
+		bucketIncIndex, // schema 3: upgradeSchema fills it
 	}
 
 	keySchema = []byte("schema")
@@ -220,17 +228,20 @@ func initSchema(tx *bbolt.Tx) error {
 	switch v := meta.Get(keySchema); {
 	case v == nil:
 		return meta.Put(keySchema, []byte(schemaVersion))
-	case string(v) == "1":
-		return upgradeSchema(tx, meta)
+	case string(v) == "1", string(v) == "2":
+		return upgradeSchema(tx, meta, string(v))
 	case string(v) != schemaVersion:
 		return fmt.Errorf("schema version %q, this debrief reads %q", v, schemaVersion)
 	}
 	return nil
 }
 
-// upgradeSchema takes a schema-1 file to schema 2: it finds the late
-// entries already in its timelines (indexLate) and writes the new number.
-// The timeline entries themselves stay as they are, in JSON, and are read
+// upgradeSchema takes a file of schema 1 or 2 to schema 3, in the
+// transaction that opens it. From schema 1 it finds the late entries
+// already in its timelines (indexLate); from either it indexes the
+// incidents (indexIncidents); then it writes the new number.
+//
+// The schema-1 timeline entries themselves stay as they are, in JSON, and are read
 // in that encoding for good (decodeEntry tells the two apart by their
 // first byte); entries appended from now on are compact, and pages split
 // from now on are packed (timelineFill, dedupeFill).
@@ -241,20 +252,25 @@ func initSchema(tx *bbolt.Tx) error {
 // the file system, it reuses them. A file is made small by copying it
 // (bbolt compact), which writes entries as they are, so the JSON decoder
 // stays either way; keeping it costs one byte compared per entry.
-func upgradeSchema(tx *bbolt.Tx, meta *bbolt.Bucket) error {
-	tls := tx.Bucket(bucketTimelines)
-	err := tls.ForEachBucket(func(name []byte) error {
-		n, ok := bot.ParseIncidentID(string(name))
-		if !ok {
-			return fmt.Errorf("timeline bucket %q", name)
+func upgradeSchema(tx *bbolt.Tx, meta *bbolt.Bucket, from string) error {
+	if from == "1" {
+		tls := tx.Bucket(bucketTimelines)
+		err := tls.ForEachBucket(func(name []byte) error {
+			n, ok := bot.ParseIncidentID(string(name))
+			if !ok {
+				return fmt.Errorf("timeline bucket %q", name)
+			}
+			return indexLate(tls.Bucket(name), tx.Bucket(bucketLate), uint64(n))
+		})
+		if err != nil {
+			return fmt.Errorf("upgrade schema 1 to %s: %w", schemaVersion, err)
 		}
-		return indexLate(tls.Bucket(name), tx.Bucket(bucketLate), uint64(n))
-	})
-	if err != nil {
-		return fmt.Errorf("upgrade schema 1 to %s: %w", schemaVersion, err)
+	}
+	if err := indexIncidents(tx); err != nil {
+		return fmt.Errorf("upgrade schema %s to %s: %w", from, schemaVersion, err)
 	}
 	if err := meta.Put(keySchema, []byte(schemaVersion)); err != nil {
-		return fmt.Errorf("upgrade schema 1 to %s: %w", schemaVersion, err)
+		return fmt.Errorf("upgrade schema %s to %s: %w", from, schemaVersion, err)
 	}
 	return nil
 }

@@ -209,6 +209,9 @@ func (t *tx) PutIncident(inc *bot.Incident) error {
 	if err := b.Put(u64(uint64(inc.Number)), v); err != nil {
 		return fmt.Errorf("store: put incident %s: %w", inc.ID, err)
 	}
+	if err := putIncIndex(t.btx, inc); err != nil {
+		return fmt.Errorf("store: put incident %s: index: %w", inc.ID, err)
+	}
 	// A number stored from elsewhere (an import) must never be handed out
 	// again by NextIncidentNumber.
 	if uint64(inc.Number) > b.Sequence() {
@@ -692,6 +695,37 @@ func (t *tx) TimelineAfter(incidentID string, after store.TimelineCursor, limit 
 	return readEntries(id, k, v, c.Next, limit)
 }
 
+// TimelineKeysAfter walks the keys after the cursor's, which hold each
+// entry's RecordedAt and Seq (cursorKey), and decodes no value.
+func (t *tx) TimelineKeysAfter(incidentID string, after store.TimelineCursor, limit int) (store.TimelineCursor, int, bool, error) {
+	tl, _, err := t.timelineBucket(incidentID)
+	if err != nil {
+		return after, 0, false, err
+	}
+	c := tl.Cursor()
+	var k []byte
+	if after.IsZero() {
+		k, _ = c.First()
+	} else {
+		from := cursorKey(after)
+		if k, _ = c.Seek(from); k != nil && bytes.Equal(k, from) {
+			k, _ = c.Next()
+		}
+	}
+	end, n := after, 0
+	for ; k != nil; k, _ = c.Next() {
+		if n == max(limit, 0) {
+			return end, n, true, nil
+		}
+		if len(k) != 16 {
+			return after, 0, false, fmt.Errorf("store: timeline %s: key %x of %d bytes", incidentID, k, len(k))
+		}
+		end = store.TimelineCursor{At: time.Unix(0, keyTime(k)).UTC(), Seq: binary.BigEndian.Uint64(k[8:])}
+		n++
+	}
+	return end, n, false, nil
+}
+
 // TimelineTail is TimelineBefore the end, with the length the bucket's
 // sequence keeps.
 func (t *tx) TimelineTail(incidentID string, n int) ([]bot.TimelineEvent, int, error) {
@@ -722,19 +756,50 @@ func readEntries(id string, k, v []byte, next func() ([]byte, []byte), limit int
 
 // IncidentsAfter seeks past the number after in the incidents bucket, whose
 // keys are the numbers big-endian, and decodes forward until the page is
-// full.
-func (t *tx) IncidentsAfter(after int, limit int, keep func(*bot.Incident) bool) ([]*bot.Incident, error) {
-	incs := []*bot.Incident{}
+// full. With a filter it walks the incident index instead (incindex.go),
+// 15 bytes an incident, and decodes only the incidents it selects: a page
+// of a filter that matches nothing among 10k incidents walks 10k index
+// entries (about 0.3 ms) and decodes none.
+func (t *tx) IncidentsAfter(after int, limit int, f store.IncidentFilter) ([]*bot.Incident, error) {
+	incs := make([]*bot.Incident, 0, pageCap(limit))
 	if limit <= 0 {
 		return incs, nil
 	}
-	c := t.btx.Bucket(bucketIncidents).Cursor()
-	for k, v := c.Seek(u64(uint64(max(after, 0)) + 1)); k != nil && len(incs) < limit; k, v = c.Next() {
+	b := t.btx.Bucket(bucketIncidents)
+	decode := func(k, v []byte) (*bot.Incident, error) {
 		inc := new(bot.Incident)
 		if err := json.Unmarshal(v, inc); err != nil {
 			return nil, fmt.Errorf("store: incidents: %x: %w", k, err)
 		}
-		if keep == nil || keep(inc) {
+		return inc, nil
+	}
+	from := u64(uint64(max(after, 0)) + 1)
+	if f.IsZero() {
+		c := b.Cursor()
+		for k, v := c.Seek(from); k != nil && len(incs) < limit; k, v = c.Next() {
+			inc, err := decode(k, v)
+			if err != nil {
+				return nil, err
+			}
+			incs = append(incs, inc)
+		}
+		return incs, nil
+	}
+	c := t.btx.Bucket(bucketIncIndex).Cursor()
+	for k, x := c.Seek(from); k != nil && len(incs) < limit; k, x = c.Next() {
+		ok, known := selects(f, x)
+		if known && !ok {
+			continue
+		}
+		v := b.Get(k)
+		if v == nil {
+			return nil, fmt.Errorf("store: incidents: index names missing incident %x", k)
+		}
+		inc, err := decode(k, v)
+		if err != nil {
+			return nil, err
+		}
+		if known || f.Match(inc) {
 			incs = append(incs, inc)
 		}
 	}

@@ -9,6 +9,7 @@
 //
 //	schema                            -> schema version
 //	inc/<number>                      -> bot.Incident JSON
+//	incidx/<number>                   -> the incident's status, kind, severity, declaration time (incindex.go)
 //	ctr/incident, ctr/outbox          -> the last number / effect ID handed out
 //	tl/<INC-n>/<RecordedAt ns>/<Seq>  -> timeline record JSON (entry with its Seq, dedupe key)
 //	tlseq/<INC-n>/<Seq>               -> the tl/ key of the entry with that Seq
@@ -153,6 +154,9 @@ func Open(ctx context.Context, cli *clientv3.Client, opts ...Option) (*Store, er
 		if len(kvs) == 1 && string(kvs[0].Value) != schemaVersion {
 			return nil, fmt.Errorf("store: etcd: open: schema version %q, this debrief reads %q", kvs[0].Value, schemaVersion)
 		}
+	}
+	if err := s.fillIncidentIndex(ctx); err != nil {
+		return nil, fmt.Errorf("store: etcd: open: %w", err)
 	}
 	return s, nil
 }

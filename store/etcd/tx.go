@@ -50,6 +50,7 @@ type kv struct {
 	key    string
 	val    []byte
 	create int64 // create revision; 0 for a write of this transaction
+	mod    int64 // mod revision; 0 for a write of this transaction
 	ok     bool
 }
 
@@ -113,7 +114,7 @@ func (t *tx) get(k string) (kv, error) {
 	c := kv{key: k}
 	var mod int64
 	if len(resp.Kvs) == 1 {
-		c = kv{key: k, val: resp.Kvs[0].Value, create: resp.Kvs[0].CreateRevision, ok: true}
+		c = kv{key: k, val: resp.Kvs[0].Value, create: resp.Kvs[0].CreateRevision, mod: resp.Kvs[0].ModRevision, ok: true}
 		mod = resp.Kvs[0].ModRevision
 	}
 	t.cache[k] = c
@@ -197,7 +198,7 @@ func (t *tx) rangeRead(start, end string, opts ...clientv3.OpOption) (out []kv, 
 			}
 			continue
 		}
-		out = append(out, kv{key: k, val: x.Value, create: x.CreateRevision, ok: true})
+		out = append(out, kv{key: k, val: x.Value, create: x.CreateRevision, mod: x.ModRevision, ok: true})
 	}
 	if resp.More && len(resp.Kvs) > 0 {
 		edge = string(resp.Kvs[len(resp.Kvs)-1].Key)
@@ -702,7 +703,12 @@ func (t *tx) PutIncident(inc *bot.Incident) error {
 			return err
 		}
 	}
-	return t.put(t.s.incidentKey(inc.Number), v)
+	if err := t.put(t.s.incidentKey(inc.Number), v); err != nil {
+		return err
+	}
+	// In the same Txn: the index entry shares the incident's mod revision
+	// (incindex.go).
+	return t.put(t.s.incIndexKey(inc.Number), incIndexValue(inc))
 }
 
 // PutChannel records that incidentID lives in channel c. The incident must
@@ -965,21 +971,52 @@ func (t *tx) TimelineAfter(incidentID string, after store.TimelineCursor, limit 
 		return []bot.TimelineEvent{}, nil
 	}
 	prefix := t.timelinePrefix(id)
-	start := prefix
-	if !after.IsZero() {
-		at := after.At
-		if at.IsZero() {
-			at = time.Unix(0, 0)
-		}
-		// The smallest key greater than the cursor's entry's.
-		start = t.s.entryKey(id, at, after.Seq) + "\x00"
-	}
-	kvs, err := t.scanN(start, clientv3.GetPrefixRangeEnd(prefix), int64(limit))
+	kvs, err := t.scanN(t.afterKey(id, after), clientv3.GetPrefixRangeEnd(prefix), int64(limit))
 	if err != nil {
 		return nil, err
 	}
 	// With this transaction's own entries, the scan may return more.
 	return t.decodeAll(id, kvs[:min(len(kvs), limit)])
+}
+
+// TimelineKeysAfter is one keys-only range read of at most limit+1 keys
+// from just past the cursor's: tl/<INC-n>/<RecordedAt ns>/<Seq> holds the
+// cursor of each.
+func (t *tx) TimelineKeysAfter(incidentID string, after store.TimelineCursor, limit int) (store.TimelineCursor, int, bool, error) {
+	id, err := t.incident(incidentID)
+	if err != nil {
+		return after, 0, false, err
+	}
+	limit = max(limit, 0)
+	prefix := t.timelinePrefix(id)
+	keys, err := t.scanKeys(t.afterKey(id, after), clientv3.GetPrefixRangeEnd(prefix), int64(limit+1))
+	if err != nil {
+		return after, 0, false, err
+	}
+	n := min(len(keys), limit)
+	if n == 0 {
+		return after, 0, len(keys) > 0, nil
+	}
+	last := strings.TrimPrefix(keys[n-1].key, prefix)
+	at, seq, ok := strings.Cut(last, "/")
+	ns, err1 := strconv.ParseUint(at, 10, 64)
+	sq, err2 := strconv.ParseUint(seq, 10, 64)
+	if !ok || err1 != nil || err2 != nil {
+		return after, 0, false, fmt.Errorf("store: etcd: timeline %s: key %q", id, keys[n-1].key)
+	}
+	return store.TimelineCursor{At: time.Unix(0, int64(ns)).UTC(), Seq: sq}, n, len(keys) > limit, nil
+}
+
+// afterKey is the smallest timeline key past the cursor's entry.
+func (t *tx) afterKey(id string, after store.TimelineCursor) string {
+	if after.IsZero() {
+		return t.timelinePrefix(id)
+	}
+	at := after.At
+	if at.IsZero() {
+		at = time.Unix(0, 0)
+	}
+	return t.s.entryKey(id, at, after.Seq) + "\x00"
 }
 
 // TimelineTail is one range read of the last n keys (scanLast).
@@ -1004,31 +1041,28 @@ func (t *tx) TimelineTail(incidentID string, n int) ([]bot.TimelineEvent, int, e
 	return evs, int(total), err
 }
 
-// IncidentsAfter is one range read from the number after after; with a
-// filter it reads on, a page at a time, until limit are kept.
-func (t *tx) IncidentsAfter(after int, limit int, keep func(*bot.Incident) bool) ([]*bot.Incident, error) {
+// IncidentsAfter is one range read from the number after after. With a
+// filter it reads the incident index instead (incindex.go), a page of
+// keys at a time, and then only the incidents it selects.
+func (t *tx) IncidentsAfter(after int, limit int, f store.IncidentFilter) ([]*bot.Incident, error) {
 	incs := []*bot.Incident{}
+	if limit <= 0 {
+		return incs, nil
+	}
+	if !f.IsZero() {
+		return t.incidentsFiltered(after, limit, f)
+	}
 	prefix := t.s.key("inc") + "/"
-	end := clientv3.GetPrefixRangeEnd(prefix)
-	start := t.s.incidentKey(max(after, 0) + 1)
-	for limit > len(incs) {
-		kvs, err := t.scanN(start, end, int64(limit))
-		if err != nil {
-			return nil, err
+	kvs, err := t.scanN(t.s.incidentKey(max(after, 0)+1), clientv3.GetPrefixRangeEnd(prefix), int64(limit))
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range kvs[:min(len(kvs), limit)] {
+		inc := new(bot.Incident)
+		if err := json.Unmarshal(c.val, inc); err != nil {
+			return nil, fmt.Errorf("store: etcd: incidents: %s: %w", c.key, err)
 		}
-		for _, c := range kvs {
-			inc := new(bot.Incident)
-			if err := json.Unmarshal(c.val, inc); err != nil {
-				return nil, fmt.Errorf("store: etcd: incidents: %s: %w", c.key, err)
-			}
-			if (keep == nil || keep(inc)) && len(incs) < limit {
-				incs = append(incs, inc)
-			}
-		}
-		if len(kvs) < limit {
-			break
-		}
-		start = kvs[len(kvs)-1].key + "\x00"
+		incs = append(incs, inc)
 	}
 	return incs, nil
 }

@@ -40,6 +40,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"TimelinePages", testTimelinePages},
 		{"TimelineCursors", testTimelineCursors},
 		{"IncidentsAfter", testIncidentsAfter},
+		{"IncidentsAfterOddValues", testIncidentsAfterOddValues},
+		{"TimelineKeysAfter", testTimelineKeysAfter},
 		{"CursorsSeeOwnWrites", testCursorsSeeOwnWrites},
 		{"AppendReturnsStored", testAppendReturnsStored},
 		{"AppendRefuses", testAppendRefuses},
@@ -1218,15 +1220,39 @@ func testCursorsSeeOwnWrites(t *testing.T, s store.Store) {
 			Severity: bot.SEV2, Status: bot.StatusInvestigating, DeclaredAt: t0}); err != nil {
 			return err
 		}
-		incs, err := tx.IncidentsAfter(0, 5, nil)
+		incs, err := tx.IncidentsAfter(0, 5, store.IncidentFilter{})
 		if err != nil {
 			return err
 		}
 		if len(incs) != 2 || incs[1].Title != "in tx" {
 			t.Errorf("IncidentsAfter in the transaction = %d incidents, want 2, the new one last", len(incs))
 		}
-		if incs, err := tx.IncidentsAfter(0, 1, nil); err != nil || len(incs) != 1 {
+		if incs, err := tx.IncidentsAfter(0, 1, store.IncidentFilter{}); err != nil || len(incs) != 1 {
 			t.Errorf("IncidentsAfter(0, 1) in the transaction = %d incidents, %v, want 1", len(incs), err)
+		}
+		// The filter sees the incident put in this transaction, and the
+		// status it was given here rather than the one committed.
+		if incs, err := tx.IncidentsAfter(0, 5, store.IncidentFilter{Status: bot.StatusInvestigating}); err != nil || len(incs) != 2 {
+			t.Errorf("IncidentsAfter(investigating) in the transaction = %d incidents, %v, want 2", len(incs), err)
+		}
+		first, err := tx.Incident(inc.ID)
+		if err != nil {
+			return err
+		}
+		first.Status = bot.StatusClosed
+		if err := tx.PutIncident(first); err != nil {
+			return err
+		}
+		if incs, err := tx.IncidentsAfter(0, 5, store.IncidentFilter{Open: true}); err != nil || len(incs) != 1 || incs[0].Title != "in tx" {
+			t.Errorf("IncidentsAfter(open) after closing %s in the transaction = %d incidents, %v, want the new one alone", inc.ID, len(incs), err)
+		}
+		// TimelineKeysAfter counts this transaction's entries in their
+		// places too: a, b (new), c, e, f (new), g (new).
+		if end, n, more, err := tx.TimelineKeysAfter(inc.ID, store.TimelineCursor{}, 2); err != nil || n != 2 || !more || !end.At.Equal(t0.Add(2*time.Second)) {
+			t.Errorf("TimelineKeysAfter(start, 2) in the transaction = %v, %d, %v, %v; want b's cursor, 2, more", end, n, more, err)
+		}
+		if end, n, more, err := tx.TimelineKeysAfter(inc.ID, store.TimelineCursor{}, 6); err != nil || n != 6 || more || !end.At.Equal(t0.Add(7*time.Second)) {
+			t.Errorf("TimelineKeysAfter(start, 6) in the transaction = %v, %d, %v, %v; want g's cursor, 6, no more", end, n, more, err)
 		}
 		return nil
 	})
@@ -1236,13 +1262,35 @@ func testCursorsSeeOwnWrites(t *testing.T, s store.Store) {
 }
 
 // testIncidentsAfter: IncidentsAfter pages the incidents by number, and
-// its filter does not shorten a page while more incidents match.
+// its filter selects what IncidentFilter.Match does, does not shorten a
+// page while more incidents match, and follows each incident's changes.
 func testIncidentsAfter(t *testing.T, s store.Store) {
+	// Seven incidents: numbers 1..7, declared an hour apart, the fourth
+	// in another zone.
+	kinds := []bot.Kind{bot.KindReal, bot.KindDrill, bot.KindNearMiss, bot.KindReal, bot.KindReal, bot.KindDrill, bot.KindReal}
+	sevs := []bot.Severity{bot.SEV1, bot.SEV2, bot.SEV3, bot.SEV4, bot.SEV2, bot.SEV2, bot.SEV1}
+	statuses := []bot.Status{bot.StatusInvestigating, bot.StatusResolved, bot.StatusClosed, bot.StatusMitigated,
+		bot.StatusClosed, bot.StatusReviewScheduled, bot.StatusReviewHeld}
 	var all []string
-	for i := range 7 {
-		inc := declare(t, s, fmt.Sprintf("incident %d", i))
-		all = append(all, inc.ID)
-	}
+	update(t, s, func(tx store.Tx) error {
+		for i := range 7 {
+			n, err := tx.NextIncidentNumber()
+			if err != nil {
+				return err
+			}
+			at := t0.Add(time.Duration(i) * time.Hour)
+			if i == 3 {
+				at = at.In(time.FixedZone("IST", 5*3600+1800))
+			}
+			inc := &bot.Incident{ID: bot.IncidentID(n), Number: n, Title: fmt.Sprintf("incident %d", i),
+				Kind: kinds[i], Severity: sevs[i], Status: statuses[i], DeclaredAt: at}
+			all = append(all, inc.ID)
+			if err := tx.PutIncident(inc); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	ids := func(incs []*bot.Incident) []string {
 		out := []string{}
 		for _, inc := range incs {
@@ -1250,29 +1298,222 @@ func testIncidentsAfter(t *testing.T, s store.Store) {
 		}
 		return out
 	}
-	odd := func(inc *bot.Incident) bool { n, _ := bot.ParseIncidentID(inc.ID); return n%2 == 1 }
-	view(t, s, func(tx store.ReadTx) error {
-		for _, tc := range []struct {
-			after, limit int
-			keep         func(*bot.Incident) bool
-			want         []string
-		}{
-			{0, 3, nil, all[:3]},
-			{3, 3, nil, all[3:6]},
-			{6, 3, nil, all[6:]},
-			{7, 3, nil, []string{}},
-			{0, 0, nil, []string{}},
-			{0, 2, odd, []string{all[0], all[2]}},
-			{3, 2, odd, []string{all[4], all[6]}},
-		} {
-			incs, err := tx.IncidentsAfter(tc.after, tc.limit, tc.keep)
-			if err != nil {
-				t.Fatal(err)
+	check := func(t *testing.T, cases []incidentsCase) {
+		t.Helper()
+		view(t, s, func(tx store.ReadTx) error {
+			for _, tc := range cases {
+				incs, err := tx.IncidentsAfter(tc.after, tc.limit, tc.f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := ids(incs); !reflect.DeepEqual(got, tc.want) {
+					t.Errorf("IncidentsAfter(%d, %d, %+v) = %v, want %v", tc.after, tc.limit, tc.f, got, tc.want)
+				}
+				for _, inc := range incs {
+					if !tc.f.Match(inc) {
+						t.Errorf("IncidentsAfter(%+v) returned %s, which the filter does not select", tc.f, inc.ID)
+					}
+				}
 			}
-			if got := ids(incs); !reflect.DeepEqual(got, tc.want) {
-				t.Errorf("IncidentsAfter(%d, %d) = %v, want %v", tc.after, tc.limit, got, tc.want)
+			return nil
+		})
+	}
+	var none store.IncidentFilter
+	check(t, []incidentsCase{
+		{0, 3, none, all[:3]},
+		{3, 3, none, all[3:6]},
+		{6, 3, none, all[6:]},
+		{7, 3, none, []string{}},
+		{0, 0, none, []string{}},
+		{-5, 2, none, all[:2]},
+		{0, 9, store.IncidentFilter{Status: bot.StatusClosed}, []string{all[2], all[4]}},
+		{0, 1, store.IncidentFilter{Status: bot.StatusClosed}, []string{all[2]}},
+		{3, 9, store.IncidentFilter{Status: bot.StatusClosed}, []string{all[4]}},
+		{0, 9, store.IncidentFilter{Open: true}, []string{all[0], all[1], all[3], all[5], all[6]}},
+		{1, 2, store.IncidentFilter{Open: true}, []string{all[1], all[3]}},
+		{0, 9, store.IncidentFilter{Severity: bot.SEV2}, []string{all[1], all[4], all[5]}},
+		{0, 9, store.IncidentFilter{Kind: bot.KindDrill}, []string{all[1], all[5]}},
+		{0, 9, store.IncidentFilter{Kind: bot.KindReal, Open: true, Severity: bot.SEV1}, []string{all[0], all[6]}},
+		// Since is "at or after", to the nanosecond, whatever the zone
+		// the incident was declared in.
+		{0, 9, store.IncidentFilter{Since: t0.Add(3 * time.Hour)}, all[3:]},
+		{0, 9, store.IncidentFilter{Since: t0.Add(3*time.Hour + time.Nanosecond)}, all[4:]},
+		{0, 9, store.IncidentFilter{Since: t0.Add(3*time.Hour - time.Nanosecond).In(time.FixedZone("", -7*3600))}, all[3:]},
+		{0, 2, store.IncidentFilter{Since: t0.Add(90 * time.Minute), Severity: bot.SEV2}, []string{all[4], all[5]}},
+		// Matches nothing; matches only the oldest; only the newest.
+		{0, 9, store.IncidentFilter{Status: bot.StatusResolved, Kind: bot.KindReal}, []string{}},
+		{0, 9, store.IncidentFilter{Since: t0.Add(100 * time.Hour)}, []string{}},
+		{0, 9, store.IncidentFilter{Status: bot.StatusInvestigating}, []string{all[0]}},
+		{1, 9, store.IncidentFilter{Status: bot.StatusInvestigating}, []string{}},
+		{0, 1, store.IncidentFilter{Status: bot.StatusReviewHeld}, []string{all[6]}},
+	})
+	// The index follows the incidents: closing the first and reopening
+	// the fifth move them between the filters.
+	update(t, s, func(tx store.Tx) error {
+		for id, st := range map[string]bot.Status{all[0]: bot.StatusClosed, all[4]: bot.StatusInvestigating} {
+			inc, err := tx.Incident(id)
+			if err != nil {
+				return err
+			}
+			inc.Status = st
+			if err := tx.PutIncident(inc); err != nil {
+				return err
 			}
 		}
+		return nil
+	})
+	check(t, []incidentsCase{
+		{0, 9, store.IncidentFilter{Status: bot.StatusClosed}, []string{all[0], all[2]}},
+		{0, 9, store.IncidentFilter{Status: bot.StatusInvestigating}, []string{all[4]}},
+		{0, 9, store.IncidentFilter{Open: true, Severity: bot.SEV1}, []string{all[6]}},
+	})
+	// A transaction that rolls back leaves the index as it was.
+	err := s.Update(context.Background(), func(tx store.Tx) error {
+		inc, err := tx.Incident(all[1])
+		if err != nil {
+			return err
+		}
+		inc.Status = bot.StatusClosed
+		if err := tx.PutIncident(inc); err != nil {
+			return err
+		}
+		return errors.New("roll back")
+	})
+	if err == nil {
+		t.Fatal("Update returned nil, want its fn's error")
+	}
+	check(t, []incidentsCase{{0, 9, store.IncidentFilter{Status: bot.StatusClosed}, []string{all[0], all[2]}}})
+}
+
+// testIncidentsAfterOddValues: a status or kind the store's index has no
+// name for (one a later bot adds), or that holds the characters an index
+// might separate its fields with, is filtered as IncidentFilter.Match
+// says: found when it matches, not when it does not.
+func testIncidentsAfterOddValues(t *testing.T, s store.Store) {
+	update(t, s, func(tx store.Tx) error {
+		for i, inc := range []*bot.Incident{
+			{Kind: bot.KindReal, Status: "paused"},
+			{Kind: "rehearsal", Status: bot.StatusClosed},
+			{Kind: bot.KindReal, Status: bot.StatusClosed},
+			{Kind: "a/1/2", Status: "x/y\x00", Severity: bot.SEV1},
+		} {
+			inc.Number, inc.ID, inc.DeclaredAt = i+1, bot.IncidentID(i+1), t0
+			if inc.Severity == 0 {
+				inc.Severity = bot.SEV3
+			}
+			if err := tx.PutIncident(inc); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	view(t, s, func(tx store.ReadTx) error {
+		for _, tc := range []struct {
+			f    store.IncidentFilter
+			want []string
+		}{
+			{store.IncidentFilter{Status: "paused"}, []string{"INC-1"}},
+			{store.IncidentFilter{Open: true}, []string{"INC-1", "INC-4"}},
+			{store.IncidentFilter{Status: bot.StatusClosed}, []string{"INC-2", "INC-3"}},
+			{store.IncidentFilter{Kind: "rehearsal"}, []string{"INC-2"}},
+			{store.IncidentFilter{Kind: bot.KindReal}, []string{"INC-1", "INC-3"}},
+			{store.IncidentFilter{Kind: bot.KindDrill}, []string{}},
+			{store.IncidentFilter{Kind: "a/1/2"}, []string{"INC-4"}},
+			{store.IncidentFilter{Status: "x/y\x00", Severity: bot.SEV1}, []string{"INC-4"}},
+			{store.IncidentFilter{Severity: bot.SEV2}, []string{}},
+			{store.IncidentFilter{Since: t0}, []string{"INC-1", "INC-2", "INC-3", "INC-4"}},
+		} {
+			incs, err := tx.IncidentsAfter(0, 10, tc.f)
+			if err != nil {
+				return err
+			}
+			got := []string{}
+			for _, inc := range incs {
+				got = append(got, inc.ID)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("IncidentsAfter(%+v) = %v, want %v", tc.f, got, tc.want)
+			}
+		}
+		return nil
+	})
+}
+
+type incidentsCase struct {
+	after, limit int
+	f            store.IncidentFilter
+	want         []string
+}
+
+// testTimelineKeysAfter: TimelineKeysAfter ends a page where TimelineAfter
+// does, from every cursor and at every length, late entries (recovered,
+// keyed well before the last) included, and says whether more follow,
+// also when the page ends exactly at the timeline's end.
+func testTimelineKeysAfter(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	inc := declare(t, s, "db latency")
+	empty := declare(t, s, "quiet")
+	for i := range 8 {
+		if _, _, err := s.Append(ctx, event(inc.ID, fmt.Sprint("live ", i), t0.Add(time.Duration(10+i)*time.Minute))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Recovered after downtime: keyed at their platform time, before
+	// every live entry or between two, one sharing a live entry's time.
+	for i, at := range []time.Duration{time.Minute, 12*time.Minute + 30*time.Second, 14 * time.Minute, 2 * time.Minute} {
+		ev := event(inc.ID, fmt.Sprint("recovered ", i), t0.Add(at))
+		ev.Recovered = true
+		if _, _, err := s.Append(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all := timeline(t, s, inc.ID)
+	if len(all) != 12 {
+		t.Fatalf("timeline holds %d entries, want 12", len(all))
+	}
+	view(t, s, func(tx store.ReadTx) error {
+		cursors := []store.TimelineCursor{{}}
+		for _, ev := range all {
+			cursors = append(cursors, store.CursorOf(ev))
+		}
+		for ci, c := range cursors {
+			for _, limit := range []int{0, 1, 2, 5, 12 - ci, 12 - ci + 1, 12, 100} {
+				if limit < 0 {
+					continue
+				}
+				end, n, more, err := tx.TimelineKeysAfter(inc.ID, c, limit)
+				if err != nil {
+					t.Fatal(err)
+				}
+				page, err := tx.TimelineAfter(inc.ID, c, limit)
+				if err != nil {
+					t.Fatal(err)
+				}
+				wantEnd, wantMore := c, ci+len(page) < len(all)
+				if len(page) > 0 {
+					wantEnd = store.CursorOf(page[len(page)-1])
+				}
+				if n != len(page) || more != wantMore || !end.At.Equal(wantEnd.At) || end.Seq != wantEnd.Seq {
+					t.Errorf("TimelineKeysAfter(after entry %d, %d) = %v, %d, more %v; want %v, %d, more %v",
+						ci, limit, end, n, more, wantEnd, len(page), wantMore)
+				}
+			}
+		}
+		// The end it returns continues where TimelineAfter's last entry
+		// does.
+		end, _, _, err := tx.TimelineKeysAfter(inc.ID, store.TimelineCursor{}, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		next, err := tx.TimelineAfter(inc.ID, end, 1)
+		if err != nil || len(next) != 1 || next[0].Text != all[5].Text {
+			t.Errorf("TimelineAfter(end of 5 keys) = %v, %v; want %q", texts(next), err, all[5].Text)
+		}
+		if end, n, more, err := tx.TimelineKeysAfter(empty.ID, store.TimelineCursor{}, 10); err != nil || n != 0 || more || !end.IsZero() {
+			t.Errorf("TimelineKeysAfter(empty) = %v, %d, %v, %v; want the zero cursor, 0, no more", end, n, more, err)
+		}
+		_, _, _, err = tx.TimelineKeysAfter("INC-99", store.TimelineCursor{}, 1)
+		wantCode(t, "TimelineKeysAfter(INC-99)", err, bot.ENOTFOUND)
 		return nil
 	})
 }
