@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -187,10 +186,9 @@ func (s *Server) timeline(w http.ResponseWriter, r *http.Request) {
 		if err := bw.Flush(); err != nil {
 			return
 		}
-		// Between chunks, the event acknowledgements waiting for a CPU
-		// go first: a long read is work that can wait a moment, an ack
-		// is not.
-		runtime.Gosched()
+		// The next chunk's turn (BulkRead) begins once the event
+		// acknowledgements in flight are done: a long read is work that
+		// can wait a moment, an ack is not.
 	}
 	_, _ = bw.WriteString("]}\n")
 	_ = bw.Flush()
