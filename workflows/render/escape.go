@@ -130,19 +130,37 @@ type VisibleWriter struct {
 	line []byte
 }
 
-// Write takes p, writing out the lines it completes.
+// Write takes p, writing out the lines it completes. What needs no
+// escaping (nearly all of it) goes out as it came, without a copy: the
+// export writes a whole incident through here, and its garbage would be
+// collected on the CPU the event acknowledgements need (README,
+// "Benchmarks").
 func (v *VisibleWriter) Write(p []byte) (int, error) {
-	v.line = append(v.line, p...)
-	i := bytes.LastIndexByte(v.line, '\n')
+	i := bytes.LastIndexByte(p, '\n')
 	if i < 0 {
+		v.line = append(v.line, p...)
 		return len(p), nil
 	}
-	_, err := io.WriteString(v.W, Visible(string(v.line[:i+1])))
-	v.line = append(v.line[:0], v.line[i+1:]...)
-	if err != nil {
+	lines, rest := p[:i+1], p[i+1:]
+	if len(v.line) > 0 {
+		v.line = append(v.line, lines...)
+		lines = v.line
+	}
+	if err := v.write(lines); err != nil {
 		return 0, err
 	}
+	v.line = append(v.line[:0], rest...)
 	return len(p), nil
+}
+
+// write writes Visible(b) to W.
+func (v *VisibleWriter) write(b []byte) error {
+	if utf8.Valid(b) && bytes.IndexFunc(b, hidden) < 0 {
+		_, err := v.W.Write(b)
+		return err
+	}
+	_, err := io.WriteString(v.W, Visible(string(b)))
+	return err
 }
 
 // Close writes what is left of the last line.
@@ -150,7 +168,7 @@ func (v *VisibleWriter) Close() error {
 	if len(v.line) == 0 {
 		return nil
 	}
-	_, err := io.WriteString(v.W, Visible(string(v.line)))
+	err := v.write(v.line)
 	v.line = v.line[:0]
 	return err
 }

@@ -110,7 +110,7 @@ func TestWriteupStreamStops(t *testing.T) {
 // comes out as Visible of the whole.
 func TestVisibleWriter(t *testing.T) {
 	in := "plain line\nesc \x1b[31m red\n\u202eevil\u202c\nbad \xff utf8\ttab\nlast, no newline \x07"
-	for _, n := range []int{1, 2, 3, 5, 64} {
+	for _, n := range []int{1, 2, 3, 5, 64, len(in)} {
 		var b strings.Builder
 		v := &render.VisibleWriter{W: &b}
 		for i := 0; i < len(in); i += n {
