@@ -45,17 +45,18 @@ import (
 // its snapshot's revision. The property holds for good once true, since
 // only a write of the incident can change its keys, and that write moves
 // its mod revision past W; so replicas opening at once may each set W,
-// and it only ever grows. A filter then reads, besides the matches'
-// range, the keys of the incidents modified after W (a keys-only range
-// with a minimum mod revision, which etcd answers from its in-memory
-// index: only those keys cross the wire) and the status keys modified
-// after W; an incident among them whose status key is not at its mod
-// revision is tested on its JSON. A replica that predates the field index
-// therefore costs the readers an incident's JSON per incident it wrote
-// since the last Open, and never a wrong page.
+// and it only ever grows. A filter then reads, besides the matches' range,
+// the keys of the incidents modified after W (a keys-only range with a
+// minimum mod revision: etcd 3.7 walks its in-memory index for it, and
+// only those keys cross the wire), and tests each of those on its incidx
+// entry where that is at the incident's revision, else on its JSON. A
+// replica that predates the field index therefore costs the readers an
+// incidx entry or a JSON per incident it wrote since the last Open, never
+// a wrong page; and a store no Open of this version has checked (no W)
+// is filtered as before, on the incident index alone.
 
-// incByFields are the fields the field index keys, and whether a filter
-// sets them.
+// incByPrefixes are the ranges of the field index a filter selects from:
+// any one of them holds every incident it selects (none: Since alone).
 func (s *Store) incByPrefixes(f store.IncidentFilter) []string {
 	var ps []string
 	if f.Status != "" {
@@ -149,8 +150,8 @@ func (t *tx) modifiedSince(start, end string, w int64) ([]kv, error) {
 // incidentsFiltered serves a filter from the field index: it walks the
 // range of the filter's field that holds the fewest incidents past the
 // cursor, a page of keys at a time, merged in number order with the
-// incidents modified since W that have no field keys at their revision,
-// and reads those incidents, checking the whole filter on each.
+// incidents of the same stretch modified since W, and reads those
+// incidents, checking the whole filter on each.
 func (t *tx) incidentsFiltered(after, limit int, f store.IncidentFilter) ([]*bot.Incident, error) {
 	prefixes := t.s.incByPrefixes(f)
 	if len(prefixes) == 0 || t.s.scanFilters {
@@ -164,41 +165,13 @@ func (t *tx) incidentsFiltered(after, limit int, f store.IncidentFilter) ([]*bot
 		return t.incidentsScanned(after, limit, f)
 	}
 	next := max(after, 0) + 1
-	// The incidents modified since W, and which of them have their field
-	// keys: a status key at the incident's own revision.
-	incPrefix := t.s.key("inc") + "/"
-	recent, err := t.modifiedSince(t.s.incidentKey(next), clientv3.GetPrefixRangeEnd(incPrefix), w)
-	if err != nil {
-		return nil, err
-	}
-	var untrusted []int // in number order
-	if len(recent) > 0 {
-		stPrefix := t.s.key("incby", "status") + "/"
-		st, err := t.modifiedSince(stPrefix, clientv3.GetPrefixRangeEnd(stPrefix), w)
-		if err != nil {
-			return nil, err
-		}
-		marked := make(map[int][]int64, len(st))
-		for _, c := range st {
-			if n, ok := keyNumber(c.key); ok {
-				marked[n] = append(marked[n], c.mod)
-			}
-		}
-		for _, c := range recent {
-			n, ok := keyNumber(c.key)
-			if !ok {
-				return nil, t.fail("incidents", fmt.Errorf("incident key %s", c.key))
-			}
-			if !slices.Contains(marked[n], c.mod) {
-				untrusted = append(untrusted, n)
-			}
-		}
-	}
 	prefix, err := t.fewest(prefixes, next)
 	if err != nil {
 		return nil, err
 	}
 	end := clientv3.GetPrefixRangeEnd(prefix)
+	incPrefix := t.s.key("inc") + "/"
+	incEnd := clientv3.GetPrefixRangeEnd(incPrefix)
 	incs := []*bot.Incident{}
 	round := int64(min(filterPage, max(64, 4*limit)))
 	for ; len(incs) < limit; round = min(2*round, filterPage) {
@@ -207,31 +180,59 @@ func (t *tx) incidentsFiltered(after, limit int, f store.IncidentFilter) ([]*bot
 		if err != nil {
 			return nil, err
 		}
-		bound, upTo := math.MaxInt, end
+		bound, upTo, incUpTo := math.MaxInt, end, incEnd
 		if edge != "" {
 			upTo = edge + "\x00"
 			n, ok := keyNumber(edge)
 			if !ok {
 				return nil, t.fail("incidents", fmt.Errorf("index key %s", edge))
 			}
-			bound = n
+			bound, incUpTo = n, t.s.incidentKey(n+1)
 		}
-		// This page's candidates: the field's keys (their mod revision to
-		// check against the incident's), and the untrusted incidents up
-		// to the last key, in number order.
+		// The incidents of this stretch modified since W: their field
+		// keys are not to be trusted without a look, so they are tested
+		// on their incidx entry where it is at their revision, else on
+		// their JSON.
+		recent, err := t.modifiedSince(t.s.incidentKey(next), incUpTo, w)
+		if err != nil {
+			return nil, err
+		}
 		var cands []candidate
+		recentMod := make(map[int]int64, len(recent))
+		if len(recent) > 0 {
+			keys := make([]string, len(recent))
+			for i, c := range recent {
+				n, ok := keyNumber(c.key)
+				if !ok {
+					return nil, t.fail("incidents", fmt.Errorf("incident key %s", c.key))
+				}
+				recentMod[n] = c.mod
+				keys[i] = t.s.incIndexKey(n)
+			}
+			idx, err := t.getKVs(keys)
+			if err != nil {
+				return nil, err
+			}
+			for i, e := range idx {
+				n, _ := keyNumber(recent[i].key)
+				if e.ok && e.mod == recent[i].mod {
+					if sel, ok := indexSelects(f, e.val); ok && !sel {
+						continue
+					}
+				}
+				cands = append(cands, candidate{n: n})
+			}
+		}
+		// And the field's keys of the stretch, but for those: a key
+		// counts if its incident's last write made it (mod revisions
+		// checked as the incidents are read).
 		for _, c := range t.withOwnWrites(out, start, upTo) {
 			n, ok := keyNumber(c.key)
 			if !ok {
 				return nil, t.fail("incidents", fmt.Errorf("index key %s", c.key))
 			}
-			if _, bad := slices.BinarySearch(untrusted, n); !bad {
+			if _, isRecent := recentMod[n]; !isRecent {
 				cands = append(cands, candidate{n: n, mod: c.mod, keyed: true})
-			}
-		}
-		for _, n := range untrusted {
-			if n >= next && n <= bound {
-				cands = append(cands, candidate{n: n})
 			}
 		}
 		slices.SortFunc(cands, func(a, b candidate) int { return a.n - b.n })
@@ -272,7 +273,7 @@ func (t *tx) incidentsFiltered(after, limit int, f store.IncidentFilter) ([]*bot
 type candidate struct {
 	n     int
 	mod   int64 // the field key's mod revision, when keyed
-	keyed bool  // found by its field key (else: modified since W without one)
+	keyed bool  // found by its field key (else: modified since W)
 }
 
 // fewest returns, of the field ranges, the one that holds the fewest keys
