@@ -29,13 +29,14 @@ import (
 //
 // PutIncident writes an incident's field keys in the incident's Txn (every
 // one of them, changed or not, so that they share its mod revision) and
-// deletes those of the values it had. A reader trusts a field key only
-// when its mod revision is its incident's. That keeps out a key left
-// behind by a replica that predates the field index (it rewrites the
-// incident and leaves its keys as they were), but not the converse: an
-// incident such a replica declared, or moved to the value a filter wants,
-// has no key in that value's range. Finding those without reading every
-// incident's key is what incchk is for:
+// deletes those of the values it had. A field key only proposes its
+// incident: the reader tests the whole filter on the incident's JSON,
+// which it reads for the page anyway, so a key left behind by a replica
+// that predates the field index (it rewrites the incident and leaves the
+// keys as they were) costs a read, never a wrong row. The converse needs
+// more: an incident such a replica declared, or moved to the value a
+// filter wants, has no key in that value's range. Finding those without
+// reading every incident's key is what incchk is for:
 //
 //	incchk -> W, a revision: every incident whose mod revision is at most
 //	          W has its field keys (and its incidx entry) at that revision
@@ -197,7 +198,7 @@ func (t *tx) incidentsFiltered(after, limit int, f store.IncidentFilter) ([]*bot
 		if err != nil {
 			return nil, err
 		}
-		var cands []candidate
+		var cands []int // incident numbers, to read and test
 		recentMod := make(map[int]int64, len(recent))
 		if len(recent) > 0 {
 			keys := make([]string, len(recent))
@@ -220,38 +221,36 @@ func (t *tx) incidentsFiltered(after, limit int, f store.IncidentFilter) ([]*bot
 						continue
 					}
 				}
-				cands = append(cands, candidate{n: n})
+				cands = append(cands, n)
 			}
 		}
-		// And the field's keys of the stretch, but for those: a key
-		// counts if its incident's last write made it (mod revisions
-		// checked as the incidents are read).
+		// And the field's keys of the stretch, but for those.
 		for _, c := range t.withOwnWrites(out, start, upTo) {
 			n, ok := keyNumber(c.key)
 			if !ok {
 				return nil, t.fail("incidents", fmt.Errorf("index key %s", c.key))
 			}
 			if _, isRecent := recentMod[n]; !isRecent {
-				cands = append(cands, candidate{n: n, mod: c.mod, keyed: true})
+				cands = append(cands, n)
 			}
 		}
-		slices.SortFunc(cands, func(a, b candidate) int { return a.n - b.n })
+		slices.Sort(cands)
 		// Read as many as the page still needs, and again while some
 		// turn out not to match: no incident past the one that fills it.
 		for len(cands) > 0 && len(incs) < limit {
 			batch := cands[:min(len(cands), limit-len(incs))]
 			cands = cands[len(batch):]
 			keys := make([]string, len(batch))
-			for i, c := range batch {
-				keys[i] = t.s.incidentKey(c.n)
+			for i, n := range batch {
+				keys[i] = t.s.incidentKey(n)
 			}
 			kvs, err := t.getKVs(keys)
 			if err != nil {
 				return nil, err
 			}
-			for i, c := range kvs {
-				if !c.ok || (batch[i].keyed && c.mod != batch[i].mod) {
-					continue // a key the incident's last write did not make
+			for _, c := range kvs {
+				if !c.ok {
+					continue
 				}
 				inc := new(bot.Incident)
 				if err := json.Unmarshal(c.val, inc); err != nil {
@@ -268,12 +267,6 @@ func (t *tx) incidentsFiltered(after, limit int, f store.IncidentFilter) ([]*bot
 		next = bound + 1
 	}
 	return incs, nil
-}
-
-type candidate struct {
-	n     int
-	mod   int64 // the field key's mod revision, when keyed
-	keyed bool  // found by its field key (else: modified since W)
 }
 
 // fewest returns, of the field ranges, the one that holds the fewest keys
