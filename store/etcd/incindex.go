@@ -25,7 +25,9 @@ import (
 // yet upgraded, or data written before it) has none, or an older one, and
 // is tested on its JSON instead. So the index needs no schema version and
 // is never wrong, only sometimes not used; Open writes the entries that
-// are missing or stale (fillIncidentIndex).
+// are missing or stale (fillIncidentIndex, incby.go). The filters read it
+// for the incidents the field index cannot vouch for (incby.go), and
+// whole for a filter on Since alone.
 
 // incIndexKey is incident n's key in the index.
 func (s *Store) incIndexKey(n int) string { return s.key("incidx", num(uint64(n))) }
