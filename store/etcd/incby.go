@@ -199,7 +199,7 @@ func (t *tx) incidentsFiltered(after, limit int, f store.IncidentFilter) ([]*bot
 			return nil, err
 		}
 		var cands []int // incident numbers, to read and test
-		recentMod := make(map[int]int64, len(recent))
+		isRecent := make(map[int]bool, len(recent))
 		if len(recent) > 0 {
 			keys := make([]string, len(recent))
 			for i, c := range recent {
@@ -207,7 +207,7 @@ func (t *tx) incidentsFiltered(after, limit int, f store.IncidentFilter) ([]*bot
 				if !ok {
 					return nil, t.fail("incidents", fmt.Errorf("incident key %s", c.key))
 				}
-				recentMod[n] = c.mod
+				isRecent[n] = true
 				keys[i] = t.s.incIndexKey(n)
 			}
 			idx, err := t.getKVs(keys)
@@ -230,7 +230,7 @@ func (t *tx) incidentsFiltered(after, limit int, f store.IncidentFilter) ([]*bot
 			if !ok {
 				return nil, t.fail("incidents", fmt.Errorf("index key %s", c.key))
 			}
-			if _, isRecent := recentMod[n]; !isRecent {
+			if !isRecent[n] {
 				cands = append(cands, n)
 			}
 		}
