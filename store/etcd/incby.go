@@ -43,18 +43,19 @@ import (
 //
 // Open moves W (fillIncidentIndex): it checks, and rewrites as they are
 // with their keys, the incidents modified since the last W, and sets W to
-// its snapshot's revision. The property holds for good once true, since
+// its snapshot's revision (or just below an incident it could not
+// rewrite). The property holds for good once true, since
 // only a write of the incident can change its keys, and that write moves
 // its mod revision past W; so replicas opening at once may each set W,
 // and it only ever grows. A filter then reads, besides the matches' range,
 // the keys of the incidents modified after W (a keys-only range with a
 // minimum mod revision: etcd 3.7 walks its in-memory index for it, and
 // only those keys cross the wire), and tests each of those on its incidx
-// entry where that is at the incident's revision, else on its JSON. A
-// replica that predates the field index therefore costs the readers an
-// incidx entry or a JSON per incident it wrote since the last Open, never
-// a wrong page; and a store no Open of this version has checked (no W)
-// is filtered as before, on the incident index alone.
+// entry where that is at the incident's revision, else on its JSON. An
+// incident modified since the last Open therefore costs the readers its
+// incidx entry (its JSON if a replica that predates the field index wrote
+// it), never a wrong page; and a store no Open of this version has
+// checked (no W) is filtered as before, on the incident index alone.
 
 // incByPrefixes are the ranges of the field index a filter selects from:
 // any one of them holds every incident it selects (none: Since alone).
