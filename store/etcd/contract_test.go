@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/debrief/debrief/store"
+	"github.com/debrief/debrief/store/etcd"
 	"github.com/debrief/debrief/store/etcd/etcdtest"
 	"github.com/debrief/debrief/store/storetest"
 )
@@ -18,5 +19,20 @@ func TestContract(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store {
 		n++
 		return etcdtest.Open(t, cli, fmt.Sprintf("contract%d/", n))
+	})
+}
+
+// TestContractChecked runs the suite again with every Update followed by
+// the check Open makes, so that the filters read the incidents through
+// their field keys (incby.go) rather than as modified since the last
+// Open, which is how the suite's stores, opened empty, read them.
+func TestContractChecked(t *testing.T) {
+	cli := etcdtest.Client(t, etcdtest.Member(t))
+	n := 0
+	storetest.Run(t, func(t *testing.T) store.Store {
+		n++
+		s := etcdtest.Open(t, cli, fmt.Sprintf("checked%d/", n))
+		etcd.CheckAfterUpdates(s)
+		return s
 	})
 }

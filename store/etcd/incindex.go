@@ -1,7 +1,6 @@
 package etcd
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/debrief/debrief/bot"
 	"github.com/debrief/debrief/store"
-	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -27,7 +25,9 @@ import (
 // yet upgraded, or data written before it) has none, or an older one, and
 // is tested on its JSON instead. So the index needs no schema version and
 // is never wrong, only sometimes not used; Open writes the entries that
-// are missing or stale (fillIncidentIndex).
+// are missing or stale (fillIncidentIndex, incby.go). The filters read it
+// for the incidents the field index cannot vouch for (incby.go), and
+// whole for a filter on Since alone.
 
 // incIndexKey is incident n's key in the index.
 func (s *Store) incIndexKey(n int) string { return s.key("incidx", num(uint64(n))) }
@@ -71,11 +71,13 @@ func indexSelects(f store.IncidentFilter, v []byte) (selected, ok bool) {
 // keys and index entries of per round trip.
 const filterPage = 1000
 
-// incidentsFiltered walks the incidents' keys (without their values, but
+// incidentsScanned walks the incidents' keys (without their values, but
 // with their mod revisions) and the index beside them, a page at a time,
 // and reads the incidents the index selects, or whose entry it cannot
-// trust, in Txns of point reads at the snapshot.
-func (t *tx) incidentsFiltered(after, limit int, f store.IncidentFilter) ([]*bot.Incident, error) {
+// trust, in Txns of point reads at the snapshot. It is what a filter reads
+// when the field index cannot serve it (incby.go): a filter on Since
+// alone, or a store no Open has checked yet.
+func (t *tx) incidentsScanned(after, limit int, f store.IncidentFilter) ([]*bot.Incident, error) {
 	incs := []*bot.Incident{}
 	incPrefix, idxPrefix := t.s.key("inc")+"/", t.s.key("incidx")+"/"
 	incEnd := clientv3.GetPrefixRangeEnd(incPrefix)
@@ -187,80 +189,4 @@ func (t *tx) getValues(keys []kv) ([][]byte, error) {
 		return nil, err
 	}
 	return vals, nil
-}
-
-// fillBatch is how many incidents one Txn of fillIncidentIndex rewrites:
-// a compare and two puts each, within etcd's default --max-txn-ops of 128
-// per branch.
-const fillBatch = 50
-
-// fillIncidentIndex writes the index entry of every incident that has
-// none it can be trusted with (put before the index existed, or by a
-// replica that predates it), so that the filters read the index rather
-// than those incidents' JSON. It rewrites each such incident as it is,
-// with its entry, in a Txn conditional on the incident not having changed
-// since it was read: both keys then share a mod revision. A batch that
-// loses that race is left for the next Open (its incidents are still
-// filtered right, from their JSON). It reads the keys and the index (no
-// incident's JSON unless it needs an entry): tens of milliseconds for
-// 10k indexed incidents, at every Open.
-func (s *Store) fillIncidentIndex(ctx context.Context) error {
-	incPrefix, idxPrefix := s.key("inc")+"/", s.key("incidx")+"/"
-	incs, err := s.cli.Get(ctx, incPrefix, clientv3.WithRange(clientv3.GetPrefixRangeEnd(incPrefix)), clientv3.WithKeysOnly())
-	if err != nil {
-		return fmt.Errorf("store: etcd: index incidents: %w", err)
-	}
-	if len(incs.Kvs) == 0 {
-		return nil
-	}
-	idx, err := s.cli.Get(ctx, idxPrefix, clientv3.WithRange(clientv3.GetPrefixRangeEnd(idxPrefix)),
-		clientv3.WithRev(incs.Header.Revision))
-	if err != nil {
-		return fmt.Errorf("store: etcd: index incidents: %w", err)
-	}
-	mods := make(map[string]int64, len(idx.Kvs))
-	for _, e := range idx.Kvs {
-		mods[strings.TrimPrefix(string(e.Key), idxPrefix)] = e.ModRevision
-	}
-	var stale []*mvccpb.KeyValue
-	for _, k := range incs.Kvs {
-		if mod, ok := mods[strings.TrimPrefix(string(k.Key), incPrefix)]; !ok || mod != k.ModRevision {
-			stale = append(stale, k)
-		}
-	}
-	for len(stale) > 0 {
-		batch := stale[:min(fillBatch, len(stale))]
-		stale = stale[len(batch):]
-		gets := make([]clientv3.Op, len(batch))
-		for i, k := range batch {
-			gets[i] = clientv3.OpGet(string(k.Key), clientv3.WithRev(incs.Header.Revision))
-		}
-		read, err := s.cli.Txn(ctx).Then(gets...).Commit()
-		if err != nil {
-			return fmt.Errorf("store: etcd: index incidents: %w", err)
-		}
-		var cmps []clientv3.Cmp
-		var ops []clientv3.Op
-		for i, r := range read.Responses {
-			kvs := r.GetResponseRange().Kvs
-			if len(kvs) != 1 {
-				continue
-			}
-			inc := new(bot.Incident)
-			if err := json.Unmarshal(kvs[0].Value, inc); err != nil {
-				continue // filtered from its JSON, which says what is wrong
-			}
-			k := string(batch[i].Key)
-			cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(k), "=", batch[i].ModRevision))
-			ops = append(ops, clientv3.OpPut(k, string(kvs[0].Value)),
-				clientv3.OpPut(idxPrefix+strings.TrimPrefix(k, incPrefix), string(incIndexValue(inc))))
-		}
-		if len(ops) == 0 {
-			continue
-		}
-		if _, err := s.cli.Txn(ctx).If(cmps...).Then(ops...).Commit(); err != nil {
-			return fmt.Errorf("store: etcd: index incidents: %w", err)
-		}
-	}
-	return nil
 }

@@ -10,6 +10,9 @@
 //	schema                            -> schema version
 //	inc/<number>                      -> bot.Incident JSON
 //	incidx/<number>                   -> the incident's status, kind, severity, declaration time (incindex.go)
+//	incby/<field>/<value>/<number>    -> empty: the incidents by status, kind, severity (incby.go)
+//	incby/open/<number>               -> empty: the incidents not closed
+//	incchk                            -> the revision up to which every incident has its incby/ keys
 //	ctr/incident, ctr/outbox          -> the last number / effect ID handed out
 //	tl/<INC-n>/<RecordedAt ns>/<Seq>  -> timeline record JSON (entry with its Seq, dedupe key)
 //	tlseq/<INC-n>/<Seq>               -> the tl/ key of the entry with that Seq
@@ -103,6 +106,14 @@ type Store struct {
 	// maxBatch is how many appends one Txn may carry (maxBatch, or
 	// WithMaxTxnOps).
 	maxBatch int
+
+	// scanFilters has filtered pages read the incident index alone, as
+	// before the field index (incby.go): for the benchmark's baseline.
+	scanFilters bool
+	// checkAfterUpdate has every Update check the incident indexes as
+	// Open does, moving W past what it wrote (incby.go): for the contract
+	// suite on a store whose incidents all predate W.
+	checkAfterUpdate bool
 }
 
 // Option configures Open.
@@ -255,6 +266,9 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 			return err
 		}
 		if ok {
+			if s.checkAfterUpdate {
+				return s.fillIncidentIndex(ctx)
+			}
 			return nil
 		}
 	}

@@ -703,12 +703,20 @@ func (t *tx) PutIncident(inc *bot.Incident) error {
 			return err
 		}
 	}
+	// The field keys of its values before, to delete those it leaves.
+	old, err := t.incidentBefore(inc.Number)
+	if err != nil {
+		return err
+	}
 	if err := t.put(t.s.incidentKey(inc.Number), v); err != nil {
 		return err
 	}
-	// In the same Txn: the index entry shares the incident's mod revision
-	// (incindex.go).
-	return t.put(t.s.incIndexKey(inc.Number), incIndexValue(inc))
+	// In the same Txn: the index entry and the field keys share the
+	// incident's mod revision (incindex.go, incby.go).
+	if err := t.put(t.s.incIndexKey(inc.Number), incIndexValue(inc)); err != nil {
+		return err
+	}
+	return t.putIncByKeys(inc, old)
 }
 
 // PutChannel records that incidentID lives in channel c. The incident must
