@@ -129,10 +129,19 @@ func read(ctx context.Context, s store.Store) (*snapshot, error) {
 	return snap, err
 }
 
-// chunk bounds the writes of one transaction: etcd refuses a transaction
-// of more than --max-txn-ops (128 by default) operations, and an append
-// writes two keys.
-const chunk = 50
+// maxOps bounds the keys one transaction writes: etcd refuses a
+// transaction of more than --max-txn-ops (128 by default) operations,
+// counting its puts and its compares apart. An append writes four keys
+// and compares its dedupe key; an incident writes up to ten (itself and
+// its filter indexes, store/etcd/incby.go); the other records fewer.
+const maxOps = 100
+
+// incidentOps and writeOps are what an incident and any other record
+// count against maxOps.
+const (
+	incidentOps = 10
+	writeOps    = 4
+)
 
 func copyStore(ctx context.Context, src, dst store.Store) (counts, error) {
 	var n counts
@@ -148,13 +157,14 @@ func copyStore(ctx context.Context, src, dst store.Store) (counts, error) {
 	if err != nil {
 		return n, fmt.Errorf("read the source: %w", err)
 	}
-	// Each kind of record in batches of at most chunk writes.
+	// Each kind of record in batches of at most maxOps keys.
 	type write func(store.Tx) error
 	var writes []write
 	for _, inc := range snap.incidents {
 		writes = append(writes, func(tx store.Tx) error { return tx.PutIncident(inc) })
 		n.incidents++
 	}
+	incidentWrites := len(writes)
 	for _, inc := range snap.incidents {
 		for _, ev := range snap.timelines[inc.ID] {
 			writes = append(writes, func(tx store.Tx) error {
@@ -198,8 +208,13 @@ func copyStore(ctx context.Context, src, dst store.Store) (counts, error) {
 	for _, sig := range snap.signals {
 		writes = append(writes, func(tx store.Tx) error { return tx.PutSignal(sig) })
 	}
-	for i := 0; i < len(writes); i += chunk {
-		batch := writes[i:min(i+chunk, len(writes))]
+	for i := 0; i < len(writes); {
+		per := maxOps / writeOps
+		if i < incidentWrites {
+			per = min(maxOps/incidentOps, incidentWrites-i)
+		}
+		batch := writes[i:min(i+per, len(writes))]
+		i += len(batch)
 		err := dst.Update(ctx, func(tx store.Tx) error {
 			for _, w := range batch {
 				if err := w(tx); err != nil {
