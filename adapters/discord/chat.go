@@ -10,6 +10,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/bwmarrin/discordgo"
 	"github.com/debrief/debrief/bot"
@@ -203,10 +204,7 @@ func (d *Discord) PostFile(ctx context.Context, key, channelID, name string, doc
 	if doc.Size() == 0 {
 		return d.Post(ctx, key, channelID, comment+"\n"+name+" (empty)")
 	}
-	limit := d.cfg.MaxAttachment
-	if limit <= 0 {
-		limit = DefaultMaxAttachment
-	}
+	limit := d.attachLimit(ctx)
 	file := io.Reader(doc.Reader())
 	if doc.Size() > limit {
 		note := func(n int64) string {
@@ -241,6 +239,44 @@ func (d *Discord) PostFile(ctx context.Context, key, channelID, name string, doc
 	}
 	return d.send(ctx, channelID, createMessage{Content: comment, Nonce: nonceOf(key), EnforceNonce: key != "", AllowedMentions: noMentions},
 		[]*discordgo.File{{Name: name, ContentType: contentType(name), Reader: file}})
+}
+
+// boostLimits are the attachment limits of a guild's boost levels (its
+// premium_tier): 10 MiB up to level 1, 50 MiB at 2, 100 MiB at 3.
+var boostLimits = map[discordgo.PremiumTier]int64{
+	discordgo.PremiumTier2: 50 << 20,
+	discordgo.PremiumTier3: 100 << 20,
+}
+
+// limitFor is how long attachLimit keeps the guild's limit: boosts come
+// and go, rarely.
+const limitFor = time.Hour
+
+// attachLimit is the largest file the guild takes: Config.MaxAttachment
+// when set, else the limit of the guild's boost level, read from Discord
+// at most once an hour. When it cannot be read, the limit of a guild
+// without boosts: a file cut shorter than it had to be is better than a
+// file refused.
+func (d *Discord) attachLimit(ctx context.Context) int64 {
+	if d.cfg.MaxAttachment > 0 {
+		return d.cfg.MaxAttachment
+	}
+	d.limitMu.Lock()
+	defer d.limitMu.Unlock()
+	if d.limit > 0 && d.now().Sub(d.limitAt) < limitFor {
+		return d.limit
+	}
+	g, err := d.api.Guild(d.cfg.GuildID, discordgo.WithContext(ctx))
+	if err != nil {
+		d.log.WarnContext(ctx, "guild unreadable; attaching within the limit of a guild without boosts",
+			"guild", d.cfg.GuildID, "err", classify("guilds/"+d.cfg.GuildID, err))
+		return DefaultMaxAttachment
+	}
+	d.limit, d.limitAt = DefaultMaxAttachment, d.now()
+	if l, ok := boostLimits[g.PremiumTier]; ok {
+		d.limit = l
+	}
+	return d.limit
 }
 
 // mib writes a length in bytes for people: "9.9 MiB", "512 bytes".

@@ -82,9 +82,9 @@ type Config struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Now is the clock of the signature window; time.Now when nil.
 	Now func() time.Time
-	// MaxAttachment is the largest file the guild takes, in bytes:
-	// DefaultMaxAttachment (a server without boosts) when zero; a boosted
-	// server takes more. A longer file is attached cut to it (PostFile).
+	// MaxAttachment is the largest file the guild takes, in bytes; when
+	// zero, the limit of the guild's boost level (attachLimit). A longer
+	// file is attached cut to it (PostFile).
 	MaxAttachment int64
 }
 
@@ -121,6 +121,12 @@ type Discord struct {
 	commandsReady atomic.Bool
 
 	catchups catchups
+
+	// limit is the guild's attachment limit and when it was read
+	// (attachLimit).
+	limitMu sync.Mutex
+	limit   int64
+	limitAt time.Time
 
 	// bg tracks work that outlives the call that started it: deferred
 	// answers and follow-ups. Wait waits for it.

@@ -127,3 +127,41 @@ func TestPostFileRefusedAsTooLarge(t *testing.T) {
 		t.Errorf("a refused file posted %+v", msgs)
 	}
 }
+
+// TestPostFileBoostedGuild: told no limit, the adapter attaches within the
+// limit of the guild's boost level, read from Discord once: a guild at
+// level 2 takes a 12 MiB write-up whole, where a guild without boosts
+// would have it cut at 10 MiB.
+func TestPostFileBoostedGuild(t *testing.T) {
+	dc, fake, ch := fileChat(t, 50<<20, 0)
+	fake.PremiumTier = 2
+	doc, text := writeup(t, 12<<20, "# INC-1")
+	for i, key := range []string{"effect-2", "effect-3"} {
+		if _, err := dc.PostFile(t.Context(), key, ch, "INC-1-postmortem.md", doc, "The write-up"); err != nil {
+			t.Fatal(err)
+		}
+		if msgs := fake.Messages(ch); len(msgs) != i+1 || len(msgs[i].Attachments) != 1 || msgs[i].Attachments[0].Content != text {
+			t.Fatalf("post %d: a 12 MiB write-up in a guild at boost level 2 was not attached whole", i+1)
+		}
+	}
+	if n := len(fake.Calls(discordtest.RouteGetGuild)); n != 1 {
+		t.Errorf("the guild was read %d times for two files, want once", n)
+	}
+}
+
+// TestPostFileGuildUnreadable: when the guild cannot be read, the file is
+// attached within the limit of a guild without boosts rather than refused.
+func TestPostFileGuildUnreadable(t *testing.T) {
+	dc, fake, ch := fileChat(t, 50<<20, 0)
+	fake.PremiumTier = 3
+	fake.Inject(discordtest.Fault{Route: discordtest.RouteGetGuild, Times: 1, Status: 500})
+	doc, _ := writeup(t, 12<<20, "# INC-1")
+	if _, err := dc.PostFile(t.Context(), "effect-2", ch, "INC-1-postmortem.md", doc, "The write-up"); err != nil {
+		t.Fatal(err)
+	}
+	msgs := fake.Messages(ch)
+	if len(msgs) != 1 || len(msgs[0].Attachments) != 1 || len(msgs[0].Attachments[0].Content) > discord.DefaultMaxAttachment ||
+		!strings.Contains(msgs[0].Attachments[0].Content, "Cut here") {
+		t.Errorf("with the guild unreadable, want the write-up cut within %d bytes", discord.DefaultMaxAttachment)
+	}
+}

@@ -197,6 +197,7 @@ const (
 	RouteGatewayBot    = "GET /gateway/bot"
 	RouteMe            = "GET /users/{user}"
 	RouteCommands      = "PUT /applications/{app}/guilds/{guild}/commands"
+	RouteGetGuild      = "GET /guilds/{guild}"
 	RouteListChannels  = "GET /guilds/{guild}/channels"
 	RouteCreateChannel = "POST /guilds/{guild}/channels"
 	RouteGetChannel    = "GET /channels/{channel}"
@@ -227,6 +228,10 @@ type Server struct {
 	// DefaultUploadLimit unless a test changes it before the first
 	// request.
 	UploadLimit int64
+	// PremiumTier is the guild's boost level (0 to 3), as GET
+	// /guilds/{guild} reports it; set it with UploadLimit, which the fake
+	// does not derive from it.
+	PremiumTier int
 	// AppID, GuildID and BotUserID identify the application, the guild and
 	// the bot's user.
 	AppID, GuildID, BotUserID string
@@ -289,7 +294,7 @@ func New() *Server {
 	mux := http.NewServeMux()
 	for route, fn := range map[string]func(*Server, *request) (int, any){
 		RouteGateway: (*Server).getGateway, RouteGatewayBot: (*Server).getGateway, RouteMe: (*Server).getUser,
-		RouteCommands: (*Server).putCommands, RouteListChannels: (*Server).listChannels,
+		RouteCommands: (*Server).putCommands, RouteGetGuild: (*Server).getGuild, RouteListChannels: (*Server).listChannels,
 		RouteCreateChannel: (*Server).createChannel, RouteGetChannel: (*Server).getChannel,
 		RouteEditChannel: (*Server).editChannel, RoutePermission: (*Server).putPermission,
 		RouteCreateMessage: (*Server).createMessage, RouteGetMessage: (*Server).getMessage, RouteOpenDM: (*Server).openDM,
@@ -948,6 +953,17 @@ func (s *Server) channel(q *request) (*Channel, *apiError) {
 		return nil, fail(http.StatusNotFound, 10003)
 	}
 	return c, nil
+}
+
+// getGuild answers with the guild's few fields debrief reads.
+func (s *Server) getGuild(q *request) (int, any) {
+	if q.r.PathValue("guild") != s.GuildID {
+		return 0, fail(http.StatusNotFound, 10004)
+	}
+	if s.kicked {
+		return 0, fail(http.StatusForbidden, 50001)
+	}
+	return http.StatusOK, map[string]any{"id": s.GuildID, "name": "fake guild", "premium_tier": s.PremiumTier}
 }
 
 func (s *Server) getChannel(q *request) (int, any) {
