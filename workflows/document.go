@@ -137,6 +137,47 @@ func (d *Document) Cut(limit int64) (int64, error) {
 	return 0, nil
 }
 
+// Head returns the document's first n bytes followed by tail: what a sink
+// with a size limit sends (a start cut at a line by Cut, and a note of
+// its own). It reads d's bytes where they are, copying none, and keeps
+// d's Whole; d must stay open while it is read, and closing the head
+// closes nothing.
+func (d *Document) Head(n int64, tail string) *Document {
+	n = min(max(n, 0), d.size)
+	return &Document{
+		Whole: d.Whole,
+		size:  n + int64(len(tail)),
+		at:    headReaderAt{head: io.NewSectionReader(d.at, 0, n), tail: tail},
+	}
+}
+
+// headReaderAt reads head, then tail, as one.
+type headReaderAt struct {
+	head *io.SectionReader
+	tail string
+}
+
+func (h headReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	hs := h.head.Size()
+	n := 0
+	if off < hs {
+		want := min(int64(len(p)), hs-off)
+		k, err := h.head.ReadAt(p[:want], off)
+		if int64(k) < want {
+			if err == nil || errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF // the document shrank under us
+			}
+			return k, err
+		}
+		n = k
+	}
+	if n == len(p) {
+		return n, nil
+	}
+	k, err := strings.NewReader(h.tail).ReadAt(p[n:], off+int64(n)-hs)
+	return n + k, err
+}
+
 // Text returns the document's first limit bytes at most, cut at the end
 // of a line (Cut), and whether that is the whole of it: for a sink that
 // can only post text.

@@ -64,6 +64,59 @@ func TestDocument(t *testing.T) {
 	}
 }
 
+// TestDocumentHead: a document's start and a note read as one document,
+// from any offset and in any chunks, with the blob SHA of those bytes,
+// and the spool it reads from stays the parent's.
+func TestDocumentHead(t *testing.T) {
+	const text = "# INC-1\n\nline one\nline two\n"
+	const note = "\n*Cut here.*\n"
+	spooled, err := workflows.SpoolDocument(t.TempDir(), func(w io.Writer) error {
+		_, err := io.WriteString(w, text)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer spooled.Close()
+	spooled.Whole = "`debrief export INC-1`"
+	for name, d := range map[string]*workflows.Document{"spooled": spooled, "in memory": workflows.TextDocument(text)} {
+		for _, n := range []int64{0, 9, 18, int64(len(text))} {
+			h := d.Head(n, note)
+			want := text[:n] + note
+			if h.Size() != int64(len(want)) {
+				t.Errorf("%s: Head(%d).Size = %d, want %d", name, n, h.Size(), len(want))
+			}
+			// Every offset and a few chunk sizes: the head and the note
+			// meet wherever a read falls.
+			for off := range len(want) + 1 {
+				for _, size := range []int{1, 3, 7, 64} {
+					b := make([]byte, size)
+					k, err := h.Reader().ReadAt(b, int64(off))
+					end := min(off+size, len(want))
+					if string(b[:k]) != want[off:end] || (k < size && !errors.Is(err, io.EOF)) || (k == size && err != nil) {
+						t.Fatalf("%s: Head(%d).ReadAt(%d bytes at %d) = %q, %v; want %q", name, n, size, off, b[:k], err, want[off:end])
+					}
+				}
+			}
+			got, _ := io.ReadAll(h.Reader())
+			wantSHA, _ := workflows.TextDocument(want).BlobSHA()
+			if sha, err := h.BlobSHA(); string(got) != want || err != nil || sha != wantSHA {
+				t.Errorf("%s: Head(%d) reads %q (SHA %s, %v), want %q (SHA %s)", name, n, got, sha, err, want, wantSHA)
+			}
+			if h.Whole != d.Whole {
+				t.Errorf("%s: Head keeps Whole %q, want %q", name, h.Whole, d.Whole)
+			}
+			if err := h.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// Closing the heads left the parent's spool readable.
+	if b, err := io.ReadAll(spooled.Reader()); err != nil || string(b) != text {
+		t.Errorf("the spool after its heads were closed: %q, %v", b, err)
+	}
+}
+
 // TestDocumentBlobSHAOfEmpty: the empty blob's SHA is git's well-known
 // e69de29.
 func TestDocumentBlobSHAOfEmpty(t *testing.T) {

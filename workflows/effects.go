@@ -276,6 +276,11 @@ func (k kinds) table() []outbox.Spec {
 					return outbox.Result{}, err
 				}
 				defer doc.Close()
+				if p.Writeup != nil {
+					// A publisher that can take only the start of it
+					// points elsewhere, not to the file it writes.
+					doc.Whole = s.wholeWriteup(ctx, a.Effect.IncidentID, false)
+				}
 				url, err := s.Publisher.Publish(ctx, a.Effect.Key, p.Path, doc, p.Message)
 				return outbox.Result{ID: url}, err
 			},
@@ -353,18 +358,18 @@ func (s *Service) writeupDocument(ctx context.Context, incidentID string, ref Wr
 	if err != nil {
 		return nil, fmt.Errorf("workflows: write-up of %s: %w", incidentID, err)
 	}
-	doc.Whole = s.wholeWriteup(ctx, incidentID)
+	doc.Whole = s.wholeWriteup(ctx, incidentID, true)
 	return doc, nil
 }
 
 // wholeWriteup says where the whole write-up of an incident can be read,
-// for a platform that attaches only the start of a long one (Discord): the
-// published file once the incident is closed and there is a Publisher that
-// can link it, the archive's page when there is one, and always debrief
-// export.
-func (s *Service) wholeWriteup(ctx context.Context, incidentID string) string {
+// for a sink that takes only the start of a long one (Discord's
+// attachments, GitHub's files): the published file once the incident is
+// closed and there is a Publisher that can link it (when published is
+// set), the archive's page when there is one, and always debrief export.
+func (s *Service) wholeWriteup(ctx context.Context, incidentID string, published bool) string {
 	var where []string
-	if l, ok := s.Publisher.(Linker); ok {
+	if l, ok := s.Publisher.(Linker); ok && published {
 		if inc, err := s.Incident(ctx, incidentID); err == nil && inc.Status == bot.StatusClosed {
 			where = append(where, l.FileURL(path.Join(s.PublishPath, incidentID+".md")))
 		}

@@ -230,7 +230,7 @@ func (d *Discord) PostFile(ctx context.Context, key, channelID, name string, doc
 			return d.Post(ctx, key, channelID, text)
 		}
 		tail = "\n\n---\n\n*Cut here by Discord's attachment limit: " + note(n) + ".*\n"
-		file = io.MultiReader(io.NewSectionReader(doc.Reader(), 0, n), strings.NewReader(tail))
+		file = doc.Head(n, tail).Reader()
 		comment += " (" + note(n) + ")"
 	}
 	comment = discordText(comment)

@@ -54,7 +54,15 @@ type Config struct {
 	// nil.
 	Now func() time.Time
 	Log *slog.Logger
+	// MaxFile is the largest file Publish writes, in bytes
+	// (DefaultMaxFile when zero): a longer document is published cut at
+	// a line, with a note saying where the whole is.
+	MaxFile int64
 }
+
+// DefaultMaxFile is the largest file GitHub takes: it refuses files over
+// 100 MB (https://docs.github.com/repositories/working-with-files/managing-large-files/about-large-files-on-github).
+const DefaultMaxFile = 100 * 1000 * 1000
 
 // Client talks to one repository. It is safe for concurrent use; writes
 // are serialised, as GitHub asks of integrations to stay clear of its
@@ -67,6 +75,7 @@ type Client struct {
 	http        *http.Client
 	now         func() time.Time
 	log         *slog.Logger
+	maxFile     int64
 
 	// mu serialises writes, and guards the label cache. The caches only
 	// save requests; losing them changes nothing.
@@ -109,7 +118,10 @@ func New(cfg Config) (*Client, error) {
 	}
 	c := &Client{
 		owner: owner, repo: repo, token: cfg.Token, base: base, http: hc, now: cfg.Now, log: cfg.Log,
-		labels: map[string]bool{},
+		labels: map[string]bool{}, maxFile: cfg.MaxFile,
+	}
+	if c.maxFile <= 0 {
+		c.maxFile = DefaultMaxFile
 	}
 	if c.now == nil {
 		c.now = time.Now
@@ -475,6 +487,10 @@ func (c *Client) Publish(ctx context.Context, key, p string, doc *workflows.Docu
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	p = strings.TrimPrefix(path.Clean("/"+p), "/")
+	doc, err := c.fit(p, doc)
+	if err != nil {
+		return "", err
+	}
 	sha, err := doc.BlobSHA()
 	if err != nil {
 		return "", fmt.Errorf("github: write %s: %w", p, err)
@@ -503,6 +519,34 @@ func (c *Client) Publish(ctx context.Context, key, p string, doc *workflows.Docu
 		return "", c.classify("write "+p, err)
 	}
 	return url, nil
+}
+
+// fit returns doc, or, when it is longer than GitHub takes (MaxFile), its
+// start cut at a line followed by a note that says how much of it this
+// is and where the whole is (doc.Whole): GitHub refuses a longer file
+// with a 422, for good, and a write-up is still worth its first 100 MB.
+// One whose first line alone is too long cannot be published.
+func (c *Client) fit(p string, doc *workflows.Document) (*workflows.Document, error) {
+	if doc.Size() <= c.maxFile {
+		return doc, nil
+	}
+	note := func(n int64) string {
+		s := fmt.Sprintf("\n\n---\n\n*Cut here by GitHub's file size limit: the first %d of %d bytes", n, doc.Size())
+		if doc.Whole != "" {
+			s += "; the whole: " + doc.Whole
+		}
+		return s + ".*\n"
+	}
+	// The note's length hardly changes with n: measured with the whole
+	// size, it fits after any cut.
+	n, err := doc.Cut(c.maxFile - int64(len(note(doc.Size()))))
+	if err != nil {
+		return nil, fmt.Errorf("github: write %s: %w", p, err)
+	}
+	if n == 0 {
+		return nil, &workflows.PermanentError{Err: fmt.Errorf("github: %s: its first line alone is over GitHub's limit of %d bytes", p, c.maxFile)}
+	}
+	return doc.Head(n, note(n)), nil
 }
 
 // putContents is the contents API's PUT

@@ -234,3 +234,59 @@ func TestFakeDecodesContentsPUT(t *testing.T) {
 		t.Errorf("refused bodies committed %+v", h)
 	}
 }
+
+// TestPublishOverTheLimit: a write-up longer than GitHub takes is
+// published cut at a line, within the limit, ending with a note that says
+// how much of it this is and where the whole is; publishing it again
+// commits nothing. One whose first line alone is too long is dropped
+// (a permanent error) and writes nothing.
+func TestPublishOverTheLimit(t *testing.T) {
+	ctx := context.Background()
+	const limit = 16 << 10
+	fake := githubtest.New(t, githubtest.Config{})
+	fc := fake.Config()
+	c, err := github.New(github.Config{Token: fc.Token, Repo: fc.Owner + "/" + fc.Repo, APIURL: fake.URL, MaxFile: limit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := longDoc(t, 64<<10, "first")
+	doc.Whole = "`debrief export INC-1`"
+	if _, err := c.Publish(ctx, "k", "postmortems/INC-1.md", doc, "Post-mortem of INC-1"); err != nil {
+		t.Fatalf("Publish of %d bytes over a limit of %d = %v, want its start published", doc.Size(), limit, err)
+	}
+	h := fake.FileHistory("postmortems/INC-1.md")
+	if len(h) != 1 {
+		t.Fatalf("%d versions, want 1", len(h))
+	}
+	got := h[0].Content
+	body, note, ok := strings.Cut(got, "\n\n---\n\n*Cut here by GitHub's file size limit")
+	if !ok || len(got) > limit || len(body) < limit/2 || !strings.HasPrefix(readAll(t, doc), body) || !strings.HasSuffix(body, "\n") {
+		t.Fatalf("published %d bytes, want the start cut at a line (within %d) and a note; ends %q", len(got), limit, got[max(0, len(got)-200):])
+	}
+	if !strings.Contains(note, fmt.Sprintf("the first %d of %d bytes", len(body), doc.Size())) || !strings.Contains(note, "`debrief export INC-1`") {
+		t.Errorf("the note %q does not say how much and where the whole is", note)
+	}
+	if _, err := c.Publish(ctx, "k", "postmortems/INC-1.md", doc, "again"); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(fake.FileHistory("postmortems/INC-1.md")); n != 1 {
+		t.Errorf("the same cut write-up published again committed: %d versions", n)
+	}
+
+	long, err := workflows.SpoolDocument(t.TempDir(), func(w io.Writer) error {
+		_, err := io.WriteString(w, strings.Repeat("#", limit+1)+"\nrest\n")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer long.Close()
+	_, err = c.Publish(ctx, "k", "postmortems/INC-2.md", long, "Post-mortem of INC-2")
+	var perm *workflows.PermanentError
+	if !errors.As(err, &perm) {
+		t.Errorf("Publish of a first line over the limit = %v, want a permanent error", err)
+	}
+	if h := fake.FileHistory("postmortems/INC-2.md"); len(h) != 0 {
+		t.Errorf("a document that cannot be cut was published: %d versions", len(h))
+	}
+}
