@@ -151,6 +151,31 @@ func (d *Document) Head(n int64, tail string) *Document {
 	}
 }
 
+// Fit returns what a sink that takes at most limit bytes sends of d: d
+// itself when it fits; else its longest start that ends at a line,
+// followed by the note tail(n) says for the n bytes kept (Head), all
+// within limit. It returns nil when not even the first line fits with
+// its note. n is how much of d is kept.
+func (d *Document) Fit(limit int64, tail func(n int64) string) (fit *Document, n int64, err error) {
+	if d.size <= limit {
+		return d, d.size, nil
+	}
+	// A note's length varies a little with n (its digits): measured at
+	// the whole length first, then again at each cut until it fits.
+	budget := limit - int64(len(tail(d.size)))
+	for {
+		n, err := d.Cut(budget)
+		if err != nil || n == 0 {
+			return nil, 0, err
+		}
+		note := tail(n)
+		if n+int64(len(note)) <= limit {
+			return d.Head(n, note), n, nil
+		}
+		budget = min(budget-1, limit-int64(len(note)))
+	}
+}
+
 // headReaderAt reads head, then tail, as one.
 type headReaderAt struct {
 	head *io.SectionReader

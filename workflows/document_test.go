@@ -3,6 +3,7 @@ package workflows_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -114,6 +115,42 @@ func TestDocumentHead(t *testing.T) {
 	// Closing the heads left the parent's spool readable.
 	if b, err := io.ReadAll(spooled.Reader()); err != nil || string(b) != text {
 		t.Errorf("the spool after its heads were closed: %q, %v", b, err)
+	}
+}
+
+// TestDocumentFit: a document that fits comes back as it is; a longer
+// one as its start cut at a line and the note for what it keeps, within
+// the limit even when the note grows as the cut shrinks (as "1.0 MiB"
+// becomes "1048000 bytes"); one whose first line cannot fit, as nil.
+func TestDocumentFit(t *testing.T) {
+	var b strings.Builder
+	for i := range 100 {
+		fmt.Fprintf(&b, "line %03d of the write-up\n", i)
+	}
+	text := b.String()
+	d := workflows.TextDocument(text)
+	if fit, n, err := d.Fit(int64(len(text)), nil); err != nil || fit != d || n != int64(len(text)) {
+		t.Errorf("Fit of a document that fits = %v, %d, %v; want it whole", fit, n, err)
+	}
+	// The shorter the cut, the longer the note: a note measured at the
+	// whole length alone would not fit after the cut.
+	note := func(n int64) string { return "\n" + strings.Repeat("~", int(3000-n)/20) + "\n" }
+	for _, limit := range []int64{400, 1000, 1999} {
+		fit, n, err := d.Fit(limit, note)
+		if err != nil || fit == nil {
+			t.Fatalf("Fit(%d) = %v, %v", limit, fit, err)
+		}
+		b, err := io.ReadAll(fit.Reader())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := string(b)
+		if fit.Size() > limit || n == 0 || got != text[:n]+note(n) || text[n-1] != '\n' {
+			t.Errorf("Fit(%d) keeps %d bytes in %d (%q...), want a start cut at a line and its note within the limit", limit, n, fit.Size(), got[:min(len(got), 40)])
+		}
+	}
+	if fit, _, err := d.Fit(20, note); err != nil || fit != nil {
+		t.Errorf("Fit under the first line and its note = %v, %v; want nil", fit, err)
 	}
 }
 

@@ -201,7 +201,7 @@ func (k kinds) table() []outbox.Spec {
 			Sink: chat, NeedsChannel: true,
 			Deliver: func(ctx context.Context, a outbox.Attempt, p PostFile) (outbox.Result, error) {
 				c := s.Chats[a.Effect.Platform]
-				doc, err := s.documentOf(ctx, a.Effect.IncidentID, p.Content, p.Writeup)
+				doc, err := s.documentOf(ctx, a.Effect.IncidentID, p.Content, p.Writeup, true)
 				if err != nil {
 					return outbox.Result{}, err
 				}
@@ -271,16 +271,13 @@ func (k kinds) table() []outbox.Spec {
 		&outbox.Kind[Publish]{
 			Sink: publisher,
 			Deliver: func(ctx context.Context, a outbox.Attempt, p Publish) (outbox.Result, error) {
-				doc, err := s.documentOf(ctx, a.Effect.IncidentID, p.Content, p.Writeup)
+				// A publisher that can take only the start of it points
+				// elsewhere, not to the file it writes.
+				doc, err := s.documentOf(ctx, a.Effect.IncidentID, p.Content, p.Writeup, false)
 				if err != nil {
 					return outbox.Result{}, err
 				}
 				defer doc.Close()
-				if p.Writeup != nil {
-					// A publisher that can take only the start of it
-					// points elsewhere, not to the file it writes.
-					doc.Whole = s.wholeWriteup(ctx, a.Effect.IncidentID, false)
-				}
 				url, err := s.Publisher.Publish(ctx, a.Effect.Key, p.Path, doc, p.Message)
 				return outbox.Result{ID: url}, err
 			},
@@ -327,12 +324,13 @@ const maxInlineFile = 1 << 20
 // documentOf returns what a PostFile or Publish effect delivers: content
 // (an invite, or a record queued before references), in memory, or the
 // write-up ref names, rendered at delivery into a spool file
-// (writeupDocument). The caller closes it.
-func (s *Service) documentOf(ctx context.Context, incidentID, content string, ref *WriteupRef) (*Document, error) {
+// (writeupDocument), its Whole naming the published file when published
+// is set (wholeWriteup). The caller closes it.
+func (s *Service) documentOf(ctx context.Context, incidentID, content string, ref *WriteupRef, published bool) (*Document, error) {
 	if ref == nil {
 		return TextDocument(content), nil
 	}
-	return s.writeupDocument(ctx, incidentID, *ref)
+	return s.writeupDocument(ctx, incidentID, *ref, published)
 }
 
 // writeupDocument renders the write-up a WriteupRef names, for delivery,
@@ -344,7 +342,7 @@ func (s *Service) documentOf(ctx context.Context, incidentID, content string, re
 // then. An incident that is gone can never be rendered: the effect is
 // dropped. A spool that cannot be written is an error like a platform's
 // outage: the effect stays and is tried again.
-func (s *Service) writeupDocument(ctx context.Context, incidentID string, ref WriteupRef) (*Document, error) {
+func (s *Service) writeupDocument(ctx context.Context, incidentID string, ref WriteupRef, published bool) (*Document, error) {
 	loc, err := time.LoadLocation(ref.Zone)
 	if err != nil {
 		loc = s.zone()
@@ -358,7 +356,7 @@ func (s *Service) writeupDocument(ctx context.Context, incidentID string, ref Wr
 	if err != nil {
 		return nil, fmt.Errorf("workflows: write-up of %s: %w", incidentID, err)
 	}
-	doc.Whole = s.wholeWriteup(ctx, incidentID, true)
+	doc.Whole = s.wholeWriteup(ctx, incidentID, published)
 	return doc, nil
 }
 

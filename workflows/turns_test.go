@@ -40,14 +40,20 @@ func TestBulkReadWaitsForAppends(t *testing.T) {
 	}
 }
 
-// Under appends that never let up, a reader still moves: it waits at
-// most its bound.
+// Under appends that never let up, a reader waits, and still moves: it
+// waits its bound and no longer.
 func TestStepAsideIsBounded(t *testing.T) {
 	var a appends
 	a.begin()
 	defer a.end()
+	begin := time.Now()
 	if err := a.settle(context.Background(), time.Millisecond); err != nil {
 		t.Fatalf("settle = %v", err)
+	}
+	// A timer never fires early: a reader that did not wait for the
+	// append in flight returns sooner.
+	if took := time.Since(begin); took < time.Millisecond {
+		t.Errorf("settle returned after %s with an append in flight, want it to wait its bound", took)
 	}
 }
 

@@ -214,23 +214,20 @@ func (d *Discord) PostFile(ctx context.Context, key, channelID, name string, doc
 			}
 			return s
 		}
-		// The note's length hardly changes with n: measured at the
-		// limit, with room for a few more digits ("1.0 MiB" against
-		// "1048000 bytes"), it fits after any cut.
-		tail := "\n\n---\n\n*Cut here by Discord's attachment limit: " + note(limit) + ".*\n"
-		n, err := doc.Cut(limit - int64(len(tail)) - 16)
+		head, n, err := doc.Fit(limit, func(n int64) string {
+			return "\n\n---\n\n*Cut here by Discord's attachment limit: " + note(n) + ".*\n"
+		})
 		if err != nil {
 			return "", err
 		}
-		if n == 0 {
+		if head == nil {
 			text := fmt.Sprintf("%s\n%s (%s) is too large to attach here.", comment, name, mib(doc.Size()))
 			if doc.Whole != "" {
 				text += " The whole: " + doc.Whole
 			}
 			return d.Post(ctx, key, channelID, text)
 		}
-		tail = "\n\n---\n\n*Cut here by Discord's attachment limit: " + note(n) + ".*\n"
-		file = doc.Head(n, tail).Reader()
+		file = head.Reader()
 		comment += " (" + note(n) + ")"
 	}
 	comment = discordText(comment)

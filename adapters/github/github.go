@@ -527,26 +527,20 @@ func (c *Client) Publish(ctx context.Context, key, p string, doc *workflows.Docu
 // with a 422, for good, and a write-up is still worth its first 100 MB.
 // One whose first line alone is too long cannot be published.
 func (c *Client) fit(p string, doc *workflows.Document) (*workflows.Document, error) {
-	if doc.Size() <= c.maxFile {
-		return doc, nil
-	}
-	note := func(n int64) string {
+	fit, _, err := doc.Fit(c.maxFile, func(n int64) string {
 		s := fmt.Sprintf("\n\n---\n\n*Cut here by GitHub's file size limit: the first %d of %d bytes", n, doc.Size())
 		if doc.Whole != "" {
 			s += "; the whole: " + doc.Whole
 		}
 		return s + ".*\n"
-	}
-	// The note's length hardly changes with n: measured with the whole
-	// size, it fits after any cut.
-	n, err := doc.Cut(c.maxFile - int64(len(note(doc.Size()))))
+	})
 	if err != nil {
 		return nil, fmt.Errorf("github: write %s: %w", p, err)
 	}
-	if n == 0 {
+	if fit == nil {
 		return nil, &workflows.PermanentError{Err: fmt.Errorf("github: %s: its first line alone is over GitHub's limit of %d bytes", p, c.maxFile)}
 	}
-	return doc.Head(n, note(n)), nil
+	return fit, nil
 }
 
 // putContents is the contents API's PUT

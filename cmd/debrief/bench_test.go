@@ -80,14 +80,7 @@ import (
 //
 //	go test -run xxx -bench ReadsAtScale -benchtime 1x -timeout 30m ./cmd/debrief/
 func BenchmarkReadsAtScale(b *testing.B) {
-	entries := 1_000_000
-	if s := os.Getenv("DEBRIEF_BENCH_ENTRIES"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil {
-			b.Fatal(err)
-		}
-		entries = n
-	}
+	entries := benchEntries(b)
 	ctx := context.Background()
 	dir := b.TempDir()
 	db, err := bolt.Open(filepath.Join(dir, "debrief.db"))
@@ -323,6 +316,20 @@ func BenchmarkReadsAtScale(b *testing.B) {
 	b.ReportMetric(float64(sub.rssAnon)/(1<<20), "export_bin_rss_anon_MiB")
 	b.ReportMetric(float64(walkRSS)/(1<<20), "walk_rss_anon_MiB")
 	b.ReportMetric(float64(exportRSS)/(1<<20), "export_rss_anon_MiB")
+}
+
+// benchEntries is how many entries the long incident of a benchmark
+// holds: DEBRIEF_BENCH_ENTRIES, 1,000,000 by default.
+func benchEntries(b *testing.B) int {
+	s := os.Getenv("DEBRIEF_BENCH_ENTRIES")
+	if s == "" {
+		return 1_000_000
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		b.Fatalf("DEBRIEF_BENCH_ENTRIES: %v", err)
+	}
+	return n
 }
 
 // sorted returns a sorted copy of d.

@@ -3,11 +3,9 @@ package main
 import (
 	"context"
 	"net/http"
-	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"strconv"
 	"testing"
 	"time"
 
@@ -52,14 +50,7 @@ import (
 //
 //	go test -run xxx -bench DeliverWriteup -benchtime 1x -timeout 30m ./cmd/debrief/
 func BenchmarkDeliverWriteup(b *testing.B) {
-	entries := 1_000_000
-	if s := os.Getenv("DEBRIEF_BENCH_ENTRIES"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil {
-			b.Fatal(err)
-		}
-		entries = n
-	}
+	entries := benchEntries(b)
 	ctx := context.Background()
 	dir := b.TempDir()
 	db, err := bolt.Open(filepath.Join(dir, "debrief.db"))

@@ -682,17 +682,22 @@ func (t *tx) TimelineAfter(incidentID string, after store.TimelineCursor, limit 
 		return []bot.TimelineEvent{}, nil
 	}
 	c := tl.Cursor()
-	var k, v []byte
-	if after.IsZero() {
-		k, v = c.First()
-	} else {
-		from := cursorKey(after)
-		k, v = c.Seek(from)
-		if k != nil && bytes.Equal(k, from) {
-			k, v = c.Next()
-		}
-	}
+	k, v := seekAfter(c, after)
 	return readEntries(id, k, v, c.Next, limit)
+}
+
+// seekAfter places c on the first entry after the cursor's key (the
+// first entry for a zero cursor) and returns it.
+func seekAfter(c *bbolt.Cursor, after store.TimelineCursor) ([]byte, []byte) {
+	if after.IsZero() {
+		return c.First()
+	}
+	from := cursorKey(after)
+	k, v := c.Seek(from)
+	if k != nil && bytes.Equal(k, from) {
+		return c.Next()
+	}
+	return k, v
 }
 
 // TimelineKeysAfter walks the keys after the cursor's, which hold each
@@ -703,15 +708,7 @@ func (t *tx) TimelineKeysAfter(incidentID string, after store.TimelineCursor, li
 		return after, 0, false, err
 	}
 	c := tl.Cursor()
-	var k []byte
-	if after.IsZero() {
-		k, _ = c.First()
-	} else {
-		from := cursorKey(after)
-		if k, _ = c.Seek(from); k != nil && bytes.Equal(k, from) {
-			k, _ = c.Next()
-		}
-	}
+	k, _ := seekAfter(c, after)
 	end, n := after, 0
 	for ; k != nil; k, _ = c.Next() {
 		if n == max(limit, 0) {

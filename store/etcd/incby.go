@@ -211,7 +211,7 @@ func (t *tx) incidentsFiltered(after, limit int, f store.IncidentFilter) ([]*bot
 				isRecent[n] = true
 				keys[i] = t.s.incIndexKey(n)
 			}
-			idx, err := t.getKVs(keys)
+			idx, err := t.getKVs("incidents", keys, t.revOpts())
 			if err != nil {
 				return nil, err
 			}
@@ -245,7 +245,7 @@ func (t *tx) incidentsFiltered(after, limit int, f store.IncidentFilter) ([]*bot
 			for i, n := range batch {
 				keys[i] = t.s.incidentKey(n)
 			}
-			kvs, err := t.getKVs(keys)
+			kvs, err := t.getKVs("incidents", keys, t.revOpts())
 			if err != nil {
 				return nil, err
 			}
@@ -292,53 +292,6 @@ func (t *tx) fewest(prefixes []string, next int) (string, error) {
 		}
 	}
 	return best, nil
-}
-
-// getKVs reads keys at the transaction's snapshot (its own writes from
-// memory, with mod revision 0), up to maxTxnGets to a Txn. Like getValues,
-// it records no condition: the range reads that found the keys are.
-func (t *tx) getKVs(keys []string) ([]kv, error) {
-	out := make([]kv, len(keys))
-	var ops []clientv3.Op
-	var at []int
-	flush := func() error {
-		if len(ops) == 0 {
-			return nil
-		}
-		resp, err := t.s.cli.Txn(t.ctx).Then(ops...).Commit()
-		if err != nil {
-			return t.fail("incidents", err)
-		}
-		for j, r := range resp.Responses {
-			if kvs := r.GetResponseRange().Kvs; len(kvs) == 1 {
-				out[at[j]] = kv{key: keys[at[j]], val: kvs[0].Value, create: kvs[0].CreateRevision, mod: kvs[0].ModRevision, ok: true}
-			} else {
-				out[at[j]] = kv{key: keys[at[j]]}
-			}
-		}
-		ops, at = ops[:0], at[:0]
-		return nil
-	}
-	for i, k := range keys {
-		if v, ok := t.writes[k]; ok {
-			out[i] = kv{key: k}
-			if v != nil {
-				out[i] = kv{key: k, val: []byte(*v), ok: true}
-			}
-			continue
-		}
-		ops = append(ops, clientv3.OpGet(k, t.revOpts()...))
-		at = append(at, i)
-		if len(ops) == maxTxnGets {
-			if err := flush(); err != nil {
-				return nil, err
-			}
-		}
-	}
-	if err := flush(); err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 // fillBatch is how many incidents one Txn of fillIncidentIndex rewrites: a

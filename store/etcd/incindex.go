@@ -147,46 +147,23 @@ func (t *tx) incidentsScanned(after, limit int, f store.IncidentFilter) ([]*bot.
 }
 
 // getValues reads the values of keys a keys-only range returned, at the
-// transaction's snapshot (this transaction's own writes from memory), up
-// to maxTxnGets point reads to a Txn. The range read that found the keys
-// is already a condition of the commit.
+// transaction's snapshot (getKVs). The range read that found the keys is
+// already a condition of the commit, so each must be there.
 func (t *tx) getValues(keys []kv) ([][]byte, error) {
-	vals := make([][]byte, len(keys))
-	var ops []clientv3.Op
-	var at []int
-	flush := func() error {
-		if len(ops) == 0 {
-			return nil
-		}
-		resp, err := t.s.cli.Txn(t.ctx).Then(ops...).Commit()
-		if err != nil {
-			return t.fail("incidents", err)
-		}
-		for j, r := range resp.Responses {
-			kvs := r.GetResponseRange().Kvs
-			if len(kvs) != 1 {
-				return t.fail("incidents", fmt.Errorf("%s gone at revision %d", keys[at[j]].key, t.rev))
-			}
-			vals[at[j]] = kvs[0].Value
-		}
-		ops, at = ops[:0], at[:0]
-		return nil
-	}
+	names := make([]string, len(keys))
 	for i, k := range keys {
-		if v, ok := t.writes[k.key]; ok && v != nil {
-			vals[i] = []byte(*v)
-			continue
-		}
-		ops = append(ops, clientv3.OpGet(k.key, t.revOpts()...))
-		at = append(at, i)
-		if len(ops) == maxTxnGets {
-			if err := flush(); err != nil {
-				return nil, err
-			}
-		}
+		names[i] = k.key
 	}
-	if err := flush(); err != nil {
+	kvs, err := t.getKVs("incidents", names, t.revOpts())
+	if err != nil {
 		return nil, err
+	}
+	vals := make([][]byte, len(kvs))
+	for i, c := range kvs {
+		if !c.ok {
+			return nil, t.fail("incidents", fmt.Errorf("%s gone at revision %d", c.key, t.rev))
+		}
+		vals[i] = c.val
 	}
 	return vals, nil
 }

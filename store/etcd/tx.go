@@ -485,7 +485,35 @@ func (t *tx) TimelineSince(incidentID string, after uint64, limit int) ([]bot.Ti
 	if len(idx) > limit {
 		idx = idx[:limit]
 	}
-	vals := make([][]byte, len(idx))
+	keys := make([]string, len(idx))
+	for i, c := range idx {
+		keys[i] = string(c.val)
+	}
+	kvs, err := t.getKVs("timeline "+id, keys, t.localOpts())
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range kvs {
+		if !c.ok {
+			return nil, t.fail("timeline "+id, fmt.Errorf("seq index names missing entry %s", c.key))
+		}
+		ev, err := decodeEntry(c.val)
+		if err != nil {
+			return nil, fmt.Errorf("store: etcd: timeline %s: %s: %w", id, c.key, err)
+		}
+		evs = append(evs, ev)
+	}
+	return evs, nil
+}
+
+// getKVs reads keys, up to maxTxnGets to a Txn, with opts (the
+// transaction's snapshot, revOpts, or the member's own copy, localOpts);
+// this transaction's own writes come from memory, with mod revision 0. A
+// key absent, or deleted by this transaction, comes back not ok. Like
+// every point read here it records no condition: the range reads that
+// found the keys are. what names the data in errors.
+func (t *tx) getKVs(what string, keys []string, opts []clientv3.OpOption) ([]kv, error) {
+	out := make([]kv, len(keys))
 	var ops []clientv3.Op
 	var at []int
 	flush := func() error {
@@ -494,25 +522,27 @@ func (t *tx) TimelineSince(incidentID string, after uint64, limit int) ([]bot.Ti
 		}
 		resp, err := t.s.cli.Txn(t.ctx).Then(ops...).Commit()
 		if err != nil {
-			return t.fail("timeline "+id, err)
+			return t.fail(what, err)
 		}
 		for j, r := range resp.Responses {
-			kvs := r.GetResponseRange().Kvs
-			if len(kvs) != 1 {
-				return t.fail("timeline "+id, fmt.Errorf("seq index names missing entry %s", idx[at[j]].val))
+			if kvs := r.GetResponseRange().Kvs; len(kvs) == 1 {
+				out[at[j]] = kv{key: keys[at[j]], val: kvs[0].Value, create: kvs[0].CreateRevision, mod: kvs[0].ModRevision, ok: true}
+			} else {
+				out[at[j]] = kv{key: keys[at[j]]}
 			}
-			vals[at[j]] = kvs[0].Value
 		}
 		ops, at = ops[:0], at[:0]
 		return nil
 	}
-	for i, c := range idx {
-		k := string(c.val)
-		if v, ok := t.writes[k]; ok && v != nil {
-			vals[i] = []byte(*v)
+	for i, k := range keys {
+		if v, ok := t.writes[k]; ok {
+			out[i] = kv{key: k}
+			if v != nil {
+				out[i] = kv{key: k, val: []byte(*v), ok: true}
+			}
 			continue
 		}
-		ops = append(ops, clientv3.OpGet(k, t.localOpts()...))
+		ops = append(ops, clientv3.OpGet(k, opts...))
 		at = append(at, i)
 		if len(ops) == maxTxnGets {
 			if err := flush(); err != nil {
@@ -523,14 +553,7 @@ func (t *tx) TimelineSince(incidentID string, after uint64, limit int) ([]bot.Ti
 	if err := flush(); err != nil {
 		return nil, err
 	}
-	for i, v := range vals {
-		ev, err := decodeEntry(v)
-		if err != nil {
-			return nil, fmt.Errorf("store: etcd: timeline %s: %s: %w", id, idx[i].val, err)
-		}
-		evs = append(evs, ev)
-	}
-	return evs, nil
+	return out, nil
 }
 
 // maxTxnGets stays within etcd's default limit of operations in one Txn
